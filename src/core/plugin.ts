@@ -14,6 +14,8 @@ export interface PluginContext {
   readonly metrics: PluginMetrics;
   /** The agent's data directory; a plugin that keeps state uses `join(dataDir, <its id>)`. */
   readonly dataDir: string;
+  /** Directory of the config file (relative paths in a plugin's config resolve against it). */
+  readonly baseDir: string;
   readonly hostname: string;
   /** Roots of the host filesystems collectors read: `/proc`, `/sys` and `/` by default; fixture trees in tests. */
   readonly paths: { readonly proc: string; readonly sys: string; readonly root: string };

@@ -25,6 +25,7 @@ export function testContext(
     interval?: number;
     logger?: Logger;
     store?: StoreHandle;
+    baseDir?: string;
     /** emit returns false (queue full) when this returns true */
     full?: () => boolean;
   } = {},
@@ -41,6 +42,7 @@ export function testContext(
     metrics: selfMetrics.forPlugin(id),
     selfMetrics,
     dataDir,
+    baseDir: opts.baseDir ?? process.cwd(),
     hostname: 'testhost',
     paths: { proc: opts.paths?.proc ?? '/proc', sys: opts.paths?.sys ?? '/sys', root: opts.paths?.root ?? '/' },
     interval: opts.interval ?? 10_000,

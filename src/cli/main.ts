@@ -1,0 +1,62 @@
+import { SondeError, ConfigError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { runCommand } from './run.js';
+import { queryCommand } from './query.js';
+import { configCommand } from './config-cmd.js';
+import { statusCommand } from './status.js';
+
+/** The `sonde` command: dispatches to subcommands; prints errors with their hint; returns the exit code. */
+const HELP = `sonde ${VERSION} — metrics agent, receivers, outputs, embedded store and dashboard
+
+Usage: sonde <command> [options]
+
+Commands:
+  run                 start the agent (works with no config: host metrics into ./sonde-data)
+  query NAME_GLOB     query stored metrics (table with sparklines, --json, --csv)
+  status              self-metrics of a running agent
+  config init [FILE]  write a commented default config
+  config check FILE   validate a config file (exit 0/1)
+  version             print the version
+
+Run \`sonde <command> --help\` for a command's options.
+`;
+
+type Command = (argv: string[]) => Promise<number>;
+const COMMANDS: Record<string, Command> = {
+  run: runCommand,
+  query: queryCommand,
+  status: statusCommand,
+  config: configCommand,
+  version: async () => {
+    process.stdout.write(`sonde ${VERSION} (node ${process.version})\n`);
+    return 0;
+  },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(HELP);
+    return cmd === undefined ? 2 : 0;
+  }
+  if (cmd === '--version' || cmd === '-v') return (COMMANDS['version'] as Command)([]);
+  const run = COMMANDS[cmd];
+  if (!run) {
+    process.stderr.write(`sonde: unknown command "${cmd}"\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await run(rest);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`sonde: invalid config\n${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof SondeError) {
+      process.stderr.write(`sonde: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`);
+      return e.code === 'SONDE_ERR_USAGE' ? 2 : 1;
+    }
+    process.stderr.write(`sonde: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { zDuration, zSize } from './units.js';
+import { LOG_LEVELS } from '../core/logger.js';
+
+/**
+ * The schema of sonde's own config file, except the plugin sections, whose schemas come from the
+ * plugins themselves (merged with the common keys below). The README's config reference is checked
+ * against these `.describe()` texts by a test.
+ */
+
+const tagMap = z.record(z.string(), z.string());
+
+export const agentSchema = z
+  .strictObject({
+    hostname: z.string().default('').describe('Value of the `host` tag; empty = the machine hostname.'),
+    omit_hostname: z.boolean().default(false).describe('Do not add the `host` tag.'),
+    data_dir: z.string().default('./sonde-data').describe('Where the store, queues and state live.'),
+    interval: zDuration().default(10_000).describe('Default collection interval of inputs.'),
+    jitter: zDuration().default(0).describe('Random delay added to each collection, up to this much.'),
+    flush_interval: zDuration().default(10_000).describe('How often outputs and aggregators flush.'),
+    queue_size: z.number().int().positive().default(100_000).describe('Points the pipeline ingress queue holds before it drops (counted).'),
+    log_level: z.enum(LOG_LEVELS as [string, ...string[]]).default('info').describe('debug, info, warn, error or silent.'),
+    log_format: z.enum(['text', 'json']).default('text').describe('Log line format on stderr.'),
+    tags: tagMap.default({}).describe('Global tags added to every point (e.g. cluster, group, location).'),
+    self_metrics: z.boolean().default(true).describe('Store the agent\'s own metrics under `sonde.` every interval.'),
+  })
+  .describe('[agent]');
+
+export const httpSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Serve the HTTP API (and dashboard).'),
+    listen: z.string().default('127.0.0.1:8470').describe('host:port of the API; non-loopback needs `token` or `basic_auth`.'),
+    token: z.string().default('').describe('Bearer token required on every request when set.'),
+    basic_auth: z.string().default('').describe('`user:password` required on every request when set.'),
+  })
+  .describe('[http]');
+
+export const storeSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Open the embedded store (the default output and the query API).'),
+    retention: zDuration().default(15 * 86_400_000).describe('How long raw points are kept.'),
+    max_size: zSize().default(10 * 1024 ** 3).describe('Total size cap on disk; oldest chunks are dropped first.'),
+    rollup_1m_retention: zDuration().default(90 * 86_400_000).describe('How long 1-minute rollups are kept.'),
+    rollup_1h_retention: zDuration().default(730 * 86_400_000).describe('How long 1-hour rollups are kept.'),
+    fsync: z.enum(['never', 'batch']).default('never').describe('`batch` fsyncs the write-ahead log on every write (power-loss safety).'),
+  })
+  .describe('[store]');
+
+/** Keys every input accepts, handled by the core. */
+export const commonInputKeys = {
+  interval: zDuration().optional().describe('Collection interval of this input (default: agent.interval).'),
+  tags: tagMap.default({}).describe('Tags added to every point of this input.'),
+  alias: z.string().optional().describe('Name of this instance in logs and self-metrics.'),
+  name_prefix: z.string().default('').describe('Prefix added to every metric name of this input.'),
+};
+
+/** Keys every processor accepts. */
+export const commonProcessorKeys = {
+  alias: z.string().optional().describe('Name of this instance in logs and self-metrics.'),
+  order: z.number().int().optional().describe('Position in the chain (default: order in the file).'),
+};
+
+/** Keys every output accepts, handled by the core's delivery queue. */
+export const commonOutputKeys = {
+  alias: z.string().optional().describe('Name of this instance in logs and self-metrics.'),
+  batch_size: z.number().int().positive().default(5000).describe('Points per write.'),
+  flush_interval: zDuration().optional().describe('Longest wait before a partial batch is written (default: agent.flush_interval).'),
+  buffer_size: z.number().int().positive().default(100_000).describe('Points held in memory while the backend is slow or down; oldest dropped (counted) beyond it.'),
+  include: z.array(z.string()).default([]).describe('Only these metric name globs go to this output (default all).'),
+  exclude: z.array(z.string()).default([]).describe('Metric name globs never sent to this output.'),
+  retry_max_delay: zDuration().default(60_000).describe('Cap of the exponential backoff between retries.'),
+};
+
+export type AgentSection = z.output<typeof agentSchema>;
+export type HttpSection = z.output<typeof httpSchema>;
+export type StoreSection = z.output<typeof storeSchema>;
+
+export const TOP_LEVEL_KEYS = ['agent', 'http', 'store', 'inputs', 'processors', 'outputs'] as const;

@@ -1,0 +1,342 @@
+import { mkdirSync, writeFileSync, readFileSync, rmSync, accessSync, constants } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Point, Tags } from '../model/point.js';
+import type { SondeConfig, PluginInstance } from '../config/load.js';
+import type { Input, InputSpec, Output, OutputSpec, PluginContext, ProcessorSpec } from './plugin.js';
+import { createLogger, type Logger, type LogLevel } from './logger.js';
+import { SelfMetrics } from './self-metrics.js';
+import { OutputRunner } from './output-runner.js';
+import { Pipeline, type IngressSource, type ProcessorSlot } from './pipeline.js';
+import { scheduleAligned, type ScheduledTask } from './scheduler.js';
+import { Router } from '../http/router.js';
+import { HttpServer } from '../http/server.js';
+import { registerApi } from '../http/api.js';
+import type { StoreHandle } from '../store/handle.js';
+import { openStore } from '../store/index.js';
+import { SondeError } from '../errors.js';
+import { formatDuration } from '../config/units.js';
+
+/**
+ * The agent: wires the configured plugins into a pipeline, runs the schedules, serves the HTTP API,
+ * and shuts everything down in order (inputs stop, queues drain, outputs flush, store closes).
+ */
+export interface AgentOptions {
+  logger?: Logger;
+  /** Version string for the banner and /api/v1/health. */
+  version?: string;
+  /** Override the store opener (tests). */
+  openStore?: (dir: string, cfg: SondeConfig['store']) => Promise<StoreHandle>;
+}
+
+interface RunningInput {
+  inst: PluginInstance;
+  input: Input;
+  interval: number;
+  task: ScheduledTask | null;
+  source: IngressSource;
+  ctx: PluginContext;
+}
+
+export interface Banner {
+  collects: string[];
+  listens: string[];
+  dataDir: string;
+  url: string | null;
+  outputs: string[];
+}
+
+export class Agent {
+  readonly metrics = new SelfMetrics();
+  readonly logger: Logger;
+  readonly hostname: string;
+  readonly dataDir: string;
+  readonly globalTags: Tags;
+  private readonly controller = new AbortController();
+  private readonly router = new Router();
+  private http: HttpServer | null = null;
+  private store: StoreHandle | undefined;
+  private pipeline: Pipeline | null = null;
+  private runners: OutputRunner[] = [];
+  private outputs: Array<{ id: string; output: Output }> = [];
+  private processors: ProcessorSlot[] = [];
+  private inputs: RunningInput[] = [];
+  private tasks: ScheduledTask[] = [];
+  private started = false;
+  private stopping: Promise<void> | null = null;
+  private readonly startedAt = Date.now();
+  private lockFile: string | null = null;
+
+  constructor(
+    readonly config: SondeConfig,
+    private readonly opts: AgentOptions = {},
+  ) {
+    this.logger = opts.logger ?? createLogger({ level: config.agent.log_level as LogLevel, format: config.agent.log_format });
+    this.hostname = config.agent.hostname || osHostname();
+    this.dataDir = resolve(config.baseDir, config.agent.data_dir);
+    this.globalTags = config.agent.omit_hostname ? { ...config.agent.tags } : { host: this.hostname, ...config.agent.tags };
+  }
+
+  get version(): string {
+    return this.opts.version ?? '0.0.0';
+  }
+
+  get storeHandle(): StoreHandle | undefined {
+    return this.store;
+  }
+
+  get uptimeMs(): number {
+    return Date.now() - this.startedAt;
+  }
+
+  /** Points in from outside the inputs (the HTTP write endpoint). */
+  ingest(sourceId: string, points: Point[]): boolean {
+    if (!this.pipeline) return false;
+    return this.pipeline.emit({ id: sourceId, tags: this.globalTags, namePrefix: '' }, points);
+  }
+
+  private acquireLock(): void {
+    mkdirSync(this.dataDir, { recursive: true });
+    try {
+      accessSync(this.dataDir, constants.W_OK);
+    } catch {
+      throw new SondeError('SONDE_ERR_DATA_DIR', `data directory ${this.dataDir} is not writable`, 'pass --data-dir with a directory you can write to');
+    }
+    const lock = join(this.dataDir, 'agent.pid');
+    try {
+      const pid = Number(readFileSync(lock, 'utf8').trim());
+      if (pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new SondeError(
+          'SONDE_ERR_DATA_DIR',
+          `another sonde agent (pid ${pid}) is using ${this.dataDir}`,
+          'stop it first, or give this agent its own --data-dir',
+        );
+      }
+    } catch (e) {
+      if (e instanceof SondeError) throw e;
+    }
+    writeFileSync(lock, String(process.pid));
+    this.lockFile = lock;
+  }
+
+  private context(inst: PluginInstance, interval: number, emit: (points: Point[]) => boolean): PluginContext {
+    return {
+      id: inst.id,
+      logger: this.logger.child({ plugin: inst.id }),
+      metrics: this.metrics.forPlugin(inst.id),
+      dataDir: this.dataDir,
+      baseDir: this.config.baseDir,
+      hostname: this.hostname,
+      paths: { proc: '/proc', sys: '/sys', root: '/' },
+      interval,
+      emit,
+      signal: this.controller.signal,
+      http: this.router,
+      store: this.store,
+    };
+  }
+
+  /** Starts everything; on any failure, stops what started and rethrows. */
+  async start(): Promise<Banner> {
+    if (this.started) throw new Error('agent already started');
+    this.started = true;
+    try {
+      return await this.doStart();
+    } catch (e) {
+      await this.stop().catch(() => {});
+      throw e;
+    }
+  }
+
+  private async doStart(): Promise<Banner> {
+    const cfg = this.config;
+    this.acquireLock();
+    if (cfg.store.enabled) {
+      const dir = join(this.dataDir, 'store');
+      const opener = this.opts.openStore ?? ((d: string, s: SondeConfig['store']) => openStore(d, storeOptions(s)));
+      this.store = await opener(dir, cfg.store);
+    }
+
+    // outputs
+    for (const inst of cfg.outputs) {
+      const spec = inst.spec as OutputSpec;
+      const ctx = this.context(inst, cfg.agent.interval, () => false);
+      const output = spec.create(inst.config, ctx);
+      const c = inst.config;
+      const runner = new OutputRunner(
+        inst.id,
+        output,
+        {
+          batchSize: c['batch_size'] as number,
+          flushInterval: (c['flush_interval'] as number | undefined) ?? cfg.agent.flush_interval,
+          bufferSize: c['buffer_size'] as number,
+          retryMaxDelay: c['retry_max_delay'] as number,
+          include: c['include'] as string[],
+          exclude: c['exclude'] as string[],
+        },
+        ctx.logger,
+        ctx.metrics,
+      );
+      this.outputs.push({ id: inst.id, output });
+      this.runners.push(runner);
+    }
+    for (const o of this.outputs) await o.output.start?.();
+    for (const r of this.runners) r.start();
+
+    // processors
+    for (const inst of cfg.processors) {
+      const spec = inst.spec as ProcessorSpec;
+      const ctx = this.context(inst, cfg.agent.interval, () => false);
+      this.processors.push({ id: inst.id, processor: spec.create(inst.config, ctx) });
+    }
+
+    this.pipeline = new Pipeline(this.processors, this.runners, cfg.agent.queue_size, this.metrics, this.logger);
+    const pipeline = this.pipeline;
+
+    // inputs
+    for (const inst of cfg.inputs) {
+      const spec = inst.spec as InputSpec;
+      const interval = (inst.config['interval'] as number | undefined) ?? cfg.agent.interval;
+      const source: IngressSource = {
+        id: inst.id,
+        tags: { ...this.globalTags, ...(inst.config['tags'] as Record<string, string>) },
+        namePrefix: (inst.config['name_prefix'] as string | undefined) ?? '',
+      };
+      const ctx = this.context(inst, interval, (points) => pipeline.emit(source, points));
+      const input = spec.create(inst.config, ctx);
+      this.inputs.push({ inst, input, interval, task: null, source, ctx });
+    }
+    for (const ri of this.inputs) await ri.input.start?.();
+
+    // HTTP after plugins registered their routes
+    if (cfg.http.enabled) {
+      registerApi(this.router, this);
+      this.http = new HttpServer(this.router, cfg.http, this.logger.child({ component: 'http' }));
+      await this.http.listen();
+    }
+
+    for (const ri of this.inputs) {
+      if (!ri.input.gather) continue;
+      const m = ri.ctx.metrics;
+      const errors = m.counter('gather_errors', {}, 'Gather calls that failed.');
+      const overruns = m.counter('gather_overruns', {}, 'Gathers skipped because the previous one was still running.');
+      const duration = m.gauge('gather_duration_ms', {}, 'Duration of the last gather.');
+      const gather = ri.input.gather.bind(ri.input);
+      ri.task = scheduleAligned(
+        ri.interval,
+        cfg.agent.jitter,
+        async (at) => {
+          const t0 = performance.now();
+          try {
+            const pts = await gather(at);
+            if (pts.length > 0) pipeline.emit(ri.source, pts);
+          } catch (e) {
+            errors.inc();
+            m.lastError((e as Error).message);
+            ri.ctx.logger.warn('gather failed', { error: e });
+          } finally {
+            duration.set(performance.now() - t0);
+          }
+        },
+        () => overruns.inc(),
+      );
+    }
+
+    if (cfg.agent.self_metrics) {
+      const src: IngressSource = { id: 'agent', tags: this.globalTags, namePrefix: '' };
+      this.tasks.push(scheduleAligned(cfg.agent.interval, 0, (at) => void pipeline.emit(src, this.metrics.snapshot(at))));
+    }
+    this.tasks.push(scheduleAligned(cfg.agent.flush_interval, 0, (at) => pipeline.flushProcessors(at)));
+
+    return this.banner();
+  }
+
+  banner(): Banner {
+    const listens: string[] = [];
+    for (const ri of this.inputs) for (const l of ri.input.describe?.() ?? []) listens.push(`${ri.inst.id}: ${l}`);
+    const url = this.http?.url ?? null;
+    if (url) listens.unshift(`http api: ${url}`);
+    const collects = this.inputs.map((ri) => (ri.input.gather ? `${ri.inst.name} (every ${formatDuration(ri.interval)})` : ri.inst.name));
+    const outputs = this.outputs.map((o) => {
+      const d = o.output.describe?.() ?? [];
+      return d.length ? `${o.id} (${d.join(', ')})` : o.id;
+    });
+    return { collects, listens, dataDir: this.dataDir, url, outputs };
+  }
+
+  /** Plugin instances for the status API and the pipeline page. */
+  describePlugins(): Array<{ id: string; kind: string; name: string }> {
+    return [
+      ...this.inputs.map((i) => ({ id: i.inst.id, kind: 'input', name: i.inst.name })),
+      ...this.config.processors.map((p) => ({ id: p.id, kind: 'processor', name: p.name })),
+      ...this.config.outputs.map((o) => ({ id: o.id, kind: 'output', name: o.name })),
+    ];
+  }
+
+  /** Stops inputs, drains the pipeline, flushes outputs (bounded by `deadlineMs`), closes the store. */
+  stop(deadlineMs = 10_000): Promise<void> {
+    this.stopping ??= this.doStop(deadlineMs);
+    return this.stopping;
+  }
+
+  private async doStop(deadlineMs: number): Promise<void> {
+    for (const t of this.tasks) t.stop();
+    for (const ri of this.inputs) ri.task?.stop();
+    this.controller.abort();
+    await Promise.all(
+      this.inputs.map(async (ri) => {
+        try {
+          await ri.input.stop?.();
+        } catch (e) {
+          this.logger.warn('input stop failed', { plugin: ri.inst.id, error: e });
+        }
+      }),
+    );
+    const now = Date.now();
+    if (this.pipeline) {
+      this.pipeline.drain(now);
+      this.pipeline.flushProcessors(now);
+      if (this.config.agent.self_metrics) {
+        this.pipeline.emit({ id: 'agent', tags: this.globalTags, namePrefix: '' }, this.metrics.snapshot(now));
+        this.pipeline.drain(now);
+      }
+    }
+    await Promise.all(this.runners.map((r) => r.stop(deadlineMs)));
+    for (const o of this.outputs) {
+      try {
+        await o.output.stop?.();
+      } catch (e) {
+        this.logger.warn('output stop failed', { plugin: o.id, error: e });
+      }
+    }
+    for (const p of this.processors) await p.processor.stop?.().catch(() => {});
+    await this.http?.close();
+    if (this.store) {
+      try {
+        await this.store.close();
+      } catch (e) {
+        this.logger.error('store close failed', { error: e });
+      }
+    }
+    if (this.lockFile) rmSync(this.lockFile, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function storeOptions(s: SondeConfig['store']): Record<string, unknown> {
+  return {
+    retention: s.retention,
+    maxSize: s.max_size,
+    rollup1mRetention: s.rollup_1m_retention,
+    rollup1hRetention: s.rollup_1h_retention,
+    fsync: s.fsync,
+  };
+}

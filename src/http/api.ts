@@ -1,0 +1,127 @@
+import type { Agent } from '../core/agent.js';
+import type { Router } from './router.js';
+import { readBody, sendJson, sendText } from './router.js';
+import { buildQuery, paramsFromUrl } from './query-params.js';
+import { METRIC_KINDS, type MetricKind, type Point } from '../model/point.js';
+import { isValidName, sanitizeName, sanitizeTags } from '../model/sanitize.js';
+import { encodePrometheusText, negotiatePrometheusFormat } from '../codecs/prometheus-text.js';
+
+/**
+ * The agent's JSON API (v1): health, status and self-metrics, series listing, queries, and a write
+ * endpoint for the client library. The dashboard and the OpenTSDB-compatible API build on the same
+ * store calls.
+ */
+export function registerApi(router: Router, agent: Agent): void {
+  router.route('GET', '/api/v1/health', (_req, res) => {
+    sendJson(res, 200, { status: 'ok', version: agent.version, uptime_ms: agent.uptimeMs, host: agent.hostname });
+  });
+
+  router.route('GET', '/api/v1/status', async (_req, res) => {
+    const store = agent.storeHandle;
+    sendJson(res, 200, {
+      version: agent.version,
+      host: agent.hostname,
+      pid: process.pid,
+      uptime_ms: agent.uptimeMs,
+      data_dir: agent.dataDir,
+      plugins: agent.describePlugins(),
+      metrics: agent.metrics.byPlugin(),
+      global: agent.metrics.global(),
+      store: store ? await store.stats() : null,
+    });
+  });
+
+  router.route('GET', '/metrics', (req, res) => {
+    const { format, contentType } = negotiatePrometheusFormat(req.headers.accept);
+    const points = agent.metrics.snapshot(Date.now(), { host: agent.hostname });
+    const text = encodePrometheusText(points, { format, help: (name) => agent.metrics.help(name.replace(/^sonde\./, '')) });
+    sendText(res, 200, text, contentType);
+  });
+
+  const needStore = () => {
+    const s = agent.storeHandle;
+    if (!s) throw Object.assign(new Error('the embedded store is disabled ([store] enabled = false)'), { status: 501 });
+    return s;
+  };
+
+  router.route('GET', '/api/v1/query', async (_req, res, url) => {
+    const q = buildQuery(paramsFromUrl(url));
+    sendJson(res, 200, await needStore().query(q));
+  });
+
+  router.route('POST', '/api/v1/query', async (req, res) => {
+    const body = JSON.parse((await readBody(req, 1 << 20)).toString('utf8')) as Record<string, unknown>;
+    const str = (k: string): string | undefined => (body[k] === undefined ? undefined : String(body[k]));
+    const tags = body['tags'] && typeof body['tags'] === 'object' ? Object.entries(body['tags'] as Record<string, string>).map(([k, v]) => `${k}=${v}`) : [];
+    const q = buildQuery({
+      name: str('name'),
+      tags,
+      since: str('since'),
+      start: str('start'),
+      end: str('end'),
+      step: str('step'),
+      agg: str('agg'),
+      groupBy: Array.isArray(body['group_by']) ? (body['group_by'] as string[]).join(',') : str('group_by'),
+      groupAgg: str('group_agg'),
+      limit: str('limit'),
+    });
+    sendJson(res, 200, await needStore().query(q));
+  });
+
+  router.route('GET', '/api/v1/series', async (_req, res, url) => {
+    const tags: Record<string, string> = {};
+    for (const t of url.searchParams.getAll('tag')) {
+      const eq = t.indexOf('=');
+      if (eq > 0) tags[t.slice(0, eq)] = t.slice(eq + 1);
+    }
+    const limit = Number(url.searchParams.get('limit') ?? 1000);
+    const name = url.searchParams.get('name') ?? undefined;
+    sendJson(res, 200, await needStore().series({ ...(name ? { name } : {}), tags, limit }));
+  });
+
+  router.route('GET', '/api/v1/names', async (_req, res, url) => {
+    const glob = url.searchParams.get('glob') ?? url.searchParams.get('name') ?? undefined;
+    sendJson(res, 200, await needStore().names(glob, Number(url.searchParams.get('limit') ?? 10000)));
+  });
+
+  router.route('GET', '/api/v1/tags', async (_req, res, url) => {
+    const key = url.searchParams.get('key');
+    const name = url.searchParams.get('name') ?? undefined;
+    const s = needStore();
+    sendJson(res, 200, key ? await s.tagValues(key, name) : await s.tagKeys(name));
+  });
+
+  router.route('POST', '/api/v1/write', async (req, res) => {
+    const body = JSON.parse((await readBody(req)).toString('utf8')) as unknown;
+    const items = Array.isArray(body) ? body : [body];
+    const points: Point[] = [];
+    const errors: string[] = [];
+    const now = Date.now();
+    items.forEach((it, i) => {
+      const o = it as Record<string, unknown>;
+      const name = typeof o['name'] === 'string' ? sanitizeName(o['name']) : '';
+      const raw = o['value'];
+      const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+      const ts = o['ts'] === undefined ? now : Number(o['ts']);
+      const kind = (o['kind'] ?? 'gauge') as MetricKind;
+      if (!isValidName(name)) errors.push(`[${i}]: missing or empty name`);
+      else if (!Number.isFinite(value)) errors.push(`[${i}]: value is not a finite number`);
+      else if (!Number.isFinite(ts) || ts <= 0) errors.push(`[${i}]: bad ts (ms since epoch)`);
+      else if (!METRIC_KINDS.includes(kind)) errors.push(`[${i}]: bad kind ${JSON.stringify(kind)}`);
+      else {
+        const tags = o['tags'] && typeof o['tags'] === 'object' ? sanitizeTags(o['tags'] as Record<string, string>) : {};
+        points.push({ name, tags, value, ts: Math.round(ts), kind });
+      }
+    });
+    const accepted = points.length === 0 || agent.ingest('api.write', points);
+    if (!accepted) {
+      sendJson(res, 503, { error: 'pipeline queue full; retry later' });
+      return;
+    }
+    if (errors.length) sendJson(res, 400, { accepted: points.length, errors });
+    else {
+      res.writeHead(204);
+      res.end();
+    }
+  });
+}

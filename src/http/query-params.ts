@@ -1,0 +1,96 @@
+import { parseDuration } from '../config/units.js';
+import { AGGREGATES, GROUP_AGGREGATES, type Aggregate, type GroupAggregate, type QueryRequest } from '../store/handle.js';
+
+/**
+ * Query parameters as people type them (CLI flags, URL parameters), turned into a QueryRequest.
+ * Times: epoch ms or s, ISO 8601, `now`, or relative `-1h` / `1h` (meaning that long ago).
+ */
+export function parseTime(s: string, now: number): number | undefined {
+  const t = s.trim();
+  if (t === '' || t === 'now') return now;
+  if (/^\d{13}$/.test(t)) return Number(t);
+  if (/^\d{9,10}(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
+  const rel = /^(?:now)?-?(.+?)(?:-ago)?$/.exec(t);
+  const d = rel ? parseDuration(rel[1] as string) : undefined;
+  if (d !== undefined && !/^\d+$/.test(t)) return now - d;
+  const iso = Date.parse(t);
+  return Number.isNaN(iso) ? undefined : iso;
+}
+
+export interface QueryParamsInput {
+  name?: string | undefined;
+  tags?: string[] | undefined; // "k=v"
+  since?: string | undefined;
+  start?: string | undefined;
+  end?: string | undefined;
+  step?: string | undefined;
+  agg?: string | undefined;
+  groupBy?: string | undefined; // comma separated; "" = all into one
+  groupAgg?: string | undefined;
+  limit?: string | undefined;
+}
+
+export class QueryParamError extends Error {
+  readonly status = 400;
+}
+
+export function buildQuery(p: QueryParamsInput, now = Date.now()): QueryRequest {
+  if (!p.name) throw new QueryParamError('missing metric name (a glob such as cpu.*)');
+  const end = p.end !== undefined ? parseTime(p.end, now) : now;
+  if (end === undefined) throw new QueryParamError(`bad end time ${JSON.stringify(p.end)}`);
+  let start: number | undefined;
+  if (p.start !== undefined) start = parseTime(p.start, now);
+  else {
+    const since = parseDuration(p.since ?? '1h');
+    start = since === undefined ? undefined : end - since;
+  }
+  if (start === undefined) throw new QueryParamError(`bad start time ${JSON.stringify(p.start ?? p.since)} (write e.g. 1h, -30m, an ISO date or epoch ms)`);
+  if (start >= end) throw new QueryParamError('start must be before end');
+  const tags: Record<string, string> = {};
+  for (const t of p.tags ?? []) {
+    const eq = t.indexOf('=');
+    if (eq <= 0) throw new QueryParamError(`bad tag filter ${JSON.stringify(t)} (write key=value)`);
+    tags[t.slice(0, eq)] = t.slice(eq + 1);
+  }
+  const q: QueryRequest = { name: p.name, start, end };
+  if (Object.keys(tags).length) q.tags = tags;
+  if (p.step !== undefined && p.step !== '') {
+    const step = parseDuration(p.step);
+    if (step === undefined || step <= 0) throw new QueryParamError(`bad step ${JSON.stringify(p.step)} (write e.g. 1m)`);
+    q.step = step;
+  }
+  if (p.agg !== undefined && p.agg !== '') {
+    if (!(AGGREGATES as readonly string[]).includes(p.agg)) throw new QueryParamError(`bad agg ${JSON.stringify(p.agg)}; one of ${AGGREGATES.join(', ')}`);
+    q.agg = p.agg as Aggregate;
+  }
+  if (p.groupBy !== undefined) q.groupBy = p.groupBy.split(',').map((s) => s.trim()).filter(Boolean);
+  if (p.groupAgg !== undefined && p.groupAgg !== '') {
+    if (!(GROUP_AGGREGATES as readonly string[]).includes(p.groupAgg)) {
+      throw new QueryParamError(`bad group_agg ${JSON.stringify(p.groupAgg)}; one of ${GROUP_AGGREGATES.join(', ')}`);
+    }
+    q.groupAgg = p.groupAgg as GroupAggregate;
+  }
+  if (p.limit !== undefined && p.limit !== '') {
+    const n = Number(p.limit);
+    if (!Number.isInteger(n) || n <= 0) throw new QueryParamError(`bad limit ${JSON.stringify(p.limit)}`);
+    q.limit = n;
+  }
+  return q;
+}
+
+/** Reads QueryParamsInput from URL search params. */
+export function paramsFromUrl(u: URL): QueryParamsInput {
+  const g = (k: string): string | undefined => u.searchParams.get(k) ?? undefined;
+  return {
+    name: g('name') ?? g('metric'),
+    tags: u.searchParams.getAll('tag'),
+    since: g('since'),
+    start: g('start'),
+    end: g('end'),
+    step: g('step'),
+    agg: g('agg'),
+    groupBy: g('group_by'),
+    groupAgg: g('group_agg'),
+    limit: g('limit'),
+  };
+}

@@ -1,0 +1,141 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../core/logger.js';
+import type { HttpSection } from '../config/schema.js';
+import { SondeError } from '../errors.js';
+import { sendJson, type Router } from './router.js';
+
+/**
+ * The agent's one HTTP listener: API, dashboard, exposition and webhooks. Loopback by default; bound
+ * anywhere else it refuses to start without a token or basic auth, and then checks it on every request.
+ */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen.trim());
+  if (!m) {
+    throw new SondeError('SONDE_ERR_USAGE', `bad listen address ${JSON.stringify(listen)}`, 'write host:port, e.g. 127.0.0.1:8470 or [::1]:8470');
+  }
+  const host = m[1] ?? m[2] ?? '';
+  const port = Number(m[3]);
+  if (port > 65535) throw new SondeError('SONDE_ERR_USAGE', `bad port in ${listen}`, 'ports are 0-65535');
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export class HttpServer {
+  private server: Server | null = null;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly auth: { token: string; basic: string };
+
+  constructor(
+    private readonly router: Router,
+    cfg: Pick<HttpSection, 'listen' | 'token' | 'basic_auth'>,
+    private readonly logger: Logger,
+  ) {
+    const { host, port } = parseListen(cfg.listen);
+    this.host = host;
+    this.port = port;
+    this.auth = { token: cfg.token, basic: cfg.basic_auth };
+    if (!isLoopback(host) && !cfg.token && !cfg.basic_auth) {
+      throw new SondeError(
+        'SONDE_ERR_UNSAFE_BIND',
+        `refusing to serve the API on ${cfg.listen} without authentication`,
+        'set [http] token = "..." or basic_auth = "user:password", or listen on 127.0.0.1',
+      );
+    }
+  }
+
+  get url(): string | null {
+    const a = this.server?.address() as AddressInfo | null | undefined;
+    if (!a) return null;
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    return `http://${host}:${a.port}/`;
+  }
+
+  get address(): AddressInfo | null {
+    return (this.server?.address() as AddressInfo | null | undefined) ?? null;
+  }
+
+  private authorized(req: IncomingMessage, url: URL): boolean {
+    if (!this.auth.token && !this.auth.basic) return true;
+    const h = req.headers.authorization ?? '';
+    if (this.auth.token) {
+      if (h.startsWith('Bearer ') && safeEqual(h.slice(7), this.auth.token)) return true;
+      const q = url.searchParams.get('token');
+      if (q && safeEqual(q, this.auth.token)) return true;
+    }
+    if (this.auth.basic && h.startsWith('Basic ')) {
+      const decoded = Buffer.from(h.slice(6), 'base64').toString('utf8');
+      if (safeEqual(decoded, this.auth.basic)) return true;
+    }
+    return false;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!this.authorized(req, url)) {
+      res.setHeader('www-authenticate', this.auth.basic ? 'Basic realm="sonde"' : 'Bearer');
+      sendJson(res, 401, { error: 'unauthorized: send the configured token (Authorization: Bearer ...) or basic auth' });
+      return;
+    }
+    const m = this.router.match(req.method ?? 'GET', url.pathname);
+    if (!m) {
+      sendJson(res, 404, { error: `no route for ${url.pathname}` });
+      return;
+    }
+    if ('allowed' in m) {
+      res.setHeader('allow', m.allowed.join(', '));
+      sendJson(res, 405, { error: `method ${req.method} not allowed; use ${m.allowed.join(', ')}` });
+      return;
+    }
+    try {
+      await m.handler(req, res, url);
+    } catch (e) {
+      const status = (e as { status?: number }).status ?? 500;
+      if (status >= 500) this.logger.error('request failed', { path: url.pathname, error: e });
+      if (!res.headersSent) sendJson(res, status, { error: (e as Error).message });
+      else res.end();
+    }
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = createServer((req, res) => void this.handle(req, res));
+      server.keepAliveTimeout = 5000;
+      server.once('error', (e: NodeJS.ErrnoException) => {
+        reject(
+          new SondeError(
+            'SONDE_ERR_LISTEN',
+            `cannot listen on ${this.host}:${this.port}: ${e.code ?? e.message}`,
+            e.code === 'EADDRINUSE' ? 'another process uses that port: pass --listen 127.0.0.1:PORT or set [http] listen' : 'check the address',
+          ),
+        );
+      });
+      server.listen(this.port, this.host, () => {
+        this.server = server;
+        server.on('error', (e) => this.logger.error('http server error', { error: e }));
+        resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    if (!s) return Promise.resolve();
+    return new Promise((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections?.();
+    });
+  }
+}
