@@ -1,0 +1,160 @@
+/**
+ * Shared plumbing of the host collectors: reading /proc and /sys files as values (a file missing on
+ * this kernel is counted and logged once, never thrown), small field parsers, glob filters for device,
+ * interface and mount names, and a guard that keeps an unexpected exception away from the agent.
+ */
+import { readFile } from 'node:fs/promises';
+import type { PluginContext } from '../../core/plugin.js';
+import type { Counter } from '../../core/self-metrics.js';
+import { rateLimited } from '../../core/logger.js';
+import type { Point } from '../../model/point.js';
+import { sanitizeTagValue } from '../../model/sanitize.js';
+
+const MAX_LOGGED = 256;
+
+/** Reads host files for one collector instance and accounts for the ones that fail. */
+export class HostFiles {
+  private readonly gatherErrors: Counter;
+  private readonly parseErrors: Counter;
+  // Each path is logged once: a file missing on this kernel stays missing, and repeating it every
+  // interval would only bury real problems.
+  private readonly logged = new Set<string>();
+
+  constructor(private readonly ctx: PluginContext) {
+    this.gatherErrors = ctx.metrics.counter('gather_errors', {}, 'Host files that could not be read');
+    this.parseErrors = ctx.metrics.counter('parse_errors', {}, 'Malformed lines in host files');
+  }
+
+  /** The whole file as text, or undefined when it cannot be read (counted and logged). */
+  async text(path: string): Promise<string | undefined> {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      this.failed(path, err);
+      return undefined;
+    }
+  }
+
+  /** Accounts for a file that could not be read. */
+  failed(path: string, err: unknown): void {
+    this.gatherErrors.inc();
+    this.logOnce(path, 'cannot read host file', { path, error: errorMessage(err) });
+  }
+
+  /** Accounts for malformed lines a parser reported for `path`. */
+  malformed(path: string, errors: readonly string[]): void {
+    if (errors.length === 0) return;
+    this.parseErrors.inc(errors.length);
+    this.logOnce('parse:' + path, 'malformed lines in host file', { path, count: errors.length, first: errors[0] });
+  }
+
+  private logOnce(key: string, msg: string, fields: Record<string, unknown>): void {
+    // Per-pid paths come and go; past a few hundred distinct paths, count without logging.
+    if (this.logged.has(key) || this.logged.size >= MAX_LOGGED) return;
+    this.logged.add(key);
+    this.ctx.logger.debug(msg, fields);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** An errno code (`ENOENT`, `ESRCH`) of a failed fs call, when there is one. */
+export function errorCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const c = (err as { code: unknown }).code;
+    if (typeof c === 'string') return c;
+  }
+  return undefined;
+}
+
+/**
+ * Wraps a collector's gather: the parsers and readers return errors as values, so this only catches
+ * bugs, which are counted, recorded as the plugin's last error and logged (rate-limited).
+ */
+export function guarded(ctx: PluginContext, gather: (now: number) => Promise<Point[]>): (now: number) => Promise<Point[]> {
+  const errors = ctx.metrics.counter('gather_errors', {}, 'Host files that could not be read');
+  const log = rateLimited((msg, fields) => ctx.logger.warn(msg, fields));
+  return async (now) => {
+    try {
+      return await gather(now);
+    } catch (err) {
+      errors.inc();
+      ctx.metrics.lastError(errorMessage(err));
+      log('gather failed', { error: errorMessage(err) });
+      return [];
+    }
+  };
+}
+
+/**
+ * Parses one decimal field of a /proc file. Undefined for anything that is not a finite number, so a
+ * garbled field never becomes NaN in a point.
+ */
+export function num(s: string | undefined): number | undefined {
+  if (s === undefined || s.length === 0) return undefined;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Splits a line on runs of blanks, ignoring leading and trailing ones. */
+export function fields(line: string): string[] {
+  const t = line.trim();
+  return t.length === 0 ? [] : t.split(/[ \t]+/);
+}
+
+/** Non-empty lines of a text file. */
+export function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l.trim().length > 0);
+}
+
+/** Compiles a shell-style glob (`*`, `?`, `[abc]`) into an anchored regular expression. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '^';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i] as string;
+    if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 2);
+      if (end < 0) {
+        re += '\\[';
+        continue;
+      }
+      let body = glob.slice(i + 1, end);
+      if (body.startsWith('!')) body = '^' + body.slice(1);
+      re += '[' + body.replace(/[\\\]]/g, '\\$&') + ']';
+      i = end;
+    } else re += escapeRegExp(c);
+  }
+  try {
+    return new RegExp(re + '$');
+  } catch {
+    // An impossible class such as `[z-a]`: match the pattern literally rather than fail.
+    return new RegExp('^' + escapeRegExp(glob) + '$');
+  }
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/**
+ * A name filter from include and exclude globs: a name passes when it matches an include glob (or
+ * the include list is empty) and no exclude glob.
+ */
+export function nameFilter(include: readonly string[], exclude: readonly string[]): (name: string) => boolean {
+  const inc = include.map(globToRegExp);
+  const exc = exclude.map(globToRegExp);
+  return (name) => (inc.length === 0 || inc.some((r) => r.test(name))) && !exc.some((r) => r.test(name));
+}
+
+/**
+ * Tag values built from names the host chose (interfaces, devices, mount points) pass through the
+ * project's sanitizer, so the store and every output see the same value.
+ */
+export function tagValue(s: string): string {
+  const v = sanitizeTagValue(s);
+  return v.length > 0 ? v : '_';
+}

@@ -1,0 +1,134 @@
+/**
+ * The `memory` collector: memory and swap in bytes from /proc/meminfo, swap traffic and page faults
+ * from /proc/vmstat.
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { defineInput } from '../../core/plugin.js';
+import { point, type Point } from '../../model/point.js';
+import { HostFiles, guarded, num } from './common.js';
+
+export interface KeyValues {
+  values: Map<string, number>;
+  errors: string[];
+}
+
+/** Parses /proc/meminfo (`Key:   123 kB`); values with a `kB` unit become bytes, others stay counts. */
+export function parseMeminfo(text: string): KeyValues {
+  const values = new Map<string, number>();
+  const errors: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim().length === 0) continue;
+    const colon = line.indexOf(':');
+    if (colon <= 0) {
+      errors.push('no key: ' + line.slice(0, 80));
+      continue;
+    }
+    const f = line.slice(colon + 1).trim().split(/\s+/);
+    const v = num(f[0]);
+    if (v === undefined || f.length > 2 || (f.length === 2 && f[1] !== 'kB')) {
+      errors.push('bad value: ' + line.slice(0, 80));
+      continue;
+    }
+    values.set(line.slice(0, colon), f.length === 2 ? v * 1024 : v);
+  }
+  return { values, errors };
+}
+
+/** Parses /proc/vmstat (`key value` per line). */
+export function parseVmstat(text: string): KeyValues {
+  const values = new Map<string, number>();
+  const errors: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim().length === 0) continue;
+    const f = line.trim().split(/\s+/);
+    const v = num(f[1]);
+    if (f.length !== 2 || v === undefined) {
+      errors.push('bad line: ' + line.slice(0, 80));
+      continue;
+    }
+    values.set(f[0] as string, v);
+  }
+  return { values, errors };
+}
+
+const percent = (part: number, whole: number): number => (whole > 0 ? (part / whole) * 100 : 0);
+
+/** Builds the memory points from parsed meminfo and vmstat (either may be missing). */
+export function memoryPoints(meminfo: Map<string, number> | undefined, vmstat: Map<string, number> | undefined, ts: number): Point[] {
+  const out: Point[] = [];
+  const gauge = (name: string, v: number | undefined): void => {
+    if (v !== undefined) out.push(point(name, v, ts, 'gauge'));
+  };
+  if (meminfo) {
+    const m = (k: string): number | undefined => meminfo.get(k);
+    const total = m('MemTotal');
+    const free = m('MemFree');
+    // Kernels before 3.14 have no MemAvailable; free + buffers + cached is the classic estimate.
+    let available = m('MemAvailable');
+    if (available === undefined && free !== undefined) available = free + (m('Buffers') ?? 0) + (m('Cached') ?? 0);
+    gauge('mem.total', total);
+    gauge('mem.free', free);
+    gauge('mem.available', available);
+    if (total !== undefined && available !== undefined) {
+      const used = Math.max(0, total - available);
+      gauge('mem.used', used);
+      gauge('mem.used_percent', percent(used, total));
+    }
+    gauge('mem.buffers', m('Buffers'));
+    gauge('mem.cached', m('Cached'));
+    gauge('mem.shared', m('Shmem'));
+    gauge('mem.slab', m('Slab'));
+    gauge('mem.dirty', m('Dirty'));
+    const swapTotal = m('SwapTotal');
+    const swapFree = m('SwapFree');
+    gauge('swap.total', swapTotal);
+    gauge('swap.free', swapFree);
+    if (swapTotal !== undefined && swapFree !== undefined) {
+      const used = Math.max(0, swapTotal - swapFree);
+      gauge('swap.used', used);
+      gauge('swap.used_percent', percent(used, swapTotal));
+    }
+  }
+  if (vmstat) {
+    const counter = (name: string, key: string): void => {
+      const v = vmstat.get(key);
+      if (v !== undefined) out.push(point(name, v, ts, 'counter'));
+    };
+    counter('swap.in', 'pswpin');
+    counter('swap.out', 'pswpout');
+    counter('mem.page_faults', 'pgfault');
+    counter('mem.major_faults', 'pgmajfault');
+  }
+  return out;
+}
+
+export default defineInput({
+  name: 'memory',
+  description: 'Memory and swap usage, swap traffic and page faults (/proc/meminfo, /proc/vmstat)',
+  schema: z.object({}),
+  defaultEnabled: true,
+  create(_config, ctx) {
+    const files = new HostFiles(ctx);
+    const meminfoPath = join(ctx.paths.proc, 'meminfo');
+    const vmstatPath = join(ctx.paths.proc, 'vmstat');
+    return {
+      gather: guarded(ctx, async (now) => {
+        const [mText, vText] = await Promise.all([files.text(meminfoPath), files.text(vmstatPath)]);
+        let meminfo: Map<string, number> | undefined;
+        let vmstat: Map<string, number> | undefined;
+        if (mText !== undefined) {
+          const r = parseMeminfo(mText);
+          files.malformed(meminfoPath, r.errors);
+          meminfo = r.values;
+        }
+        if (vText !== undefined) {
+          const r = parseVmstat(vText);
+          files.malformed(vmstatPath, r.errors);
+          vmstat = r.values;
+        }
+        return memoryPoints(meminfo, vmstat, now);
+      }),
+    };
+  },
+});
