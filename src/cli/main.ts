@@ -4,6 +4,7 @@ import { runCommand } from './run.js';
 import { queryCommand } from './query.js';
 import { configCommand } from './config-cmd.js';
 import { statusCommand } from './status.js';
+import { migrateCommand } from './migrate.js';
 
 /** The `sonde` command: dispatches to subcommands; prints errors with their hint; returns the exit code. */
 const HELP = `sonde ${VERSION} — metrics agent, receivers, outputs, embedded store and dashboard
@@ -16,6 +17,7 @@ Commands:
   status              self-metrics of a running agent
   config init [FILE]  write a commented default config
   config check FILE   validate a config file (exit 0/1)
+  migrate PATH        print the sonde config equivalent to a PuyPuy config.ini or tcollector dir
   version             print the version
 
 Run \`sonde <command> --help\` for a command's options.
@@ -27,6 +29,7 @@ const COMMANDS: Record<string, Command> = {
   query: queryCommand,
   status: statusCommand,
   config: configCommand,
+  migrate: migrateCommand,
   version: async () => {
     process.stdout.write(`sonde ${VERSION} (node ${process.version})\n`);
     return 0;

@@ -23,9 +23,10 @@ export function configPath(flag: string | undefined, env = process.env): string 
   return existsSync('sonde.toml') ? 'sonde.toml' : undefined;
 }
 
-export function resolveConfig(flags: Overrides, env = process.env): SondeConfig {
-  const file = configPath(flags.config, env);
-  const cfg = loadConfig({ ...(file !== undefined ? { file } : {}), registry: builtinRegistry() });
+/** `seed`: config text converted from a seed tool's config (PuyPuy, tcollector), labelled by its path. */
+export function resolveConfig(flags: Overrides, env = process.env, seed?: { text: string; path: string }): SondeConfig {
+  const file = seed ? seed.path : configPath(flags.config, env);
+  const cfg = loadConfig({ ...(file !== undefined ? { file } : {}), ...(seed ? { text: seed.text } : {}), registry: builtinRegistry() });
   return applyOverrides(cfg, flags, env);
 }
 

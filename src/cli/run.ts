@@ -3,6 +3,8 @@ import { createLogger, type LogLevel } from '../core/logger.js';
 import { parse } from './args.js';
 import { resolveConfig, configPath } from './resolve.js';
 import { VERSION } from '../version.js';
+import { MIGRATE_FLAGS, migrateOptions, migrateOrFail } from './migrate.js';
+import { SondeError } from '../errors.js';
 
 export const RUN_HELP = `Usage: sonde run [options]
 
@@ -14,6 +16,8 @@ Options:
   -d, --data-dir DIR    data directory (env SONDE_DATA_DIR; default ./sonde-data)
   -l, --listen ADDR     HTTP API address host:port (env SONDE_LISTEN; default 127.0.0.1:8470)
       --log-level LVL   debug, info, warn, error, silent (env SONDE_LOG_LEVEL)
+      --puypuy-config FILE   run the pipeline a PuyPuy config.ini describes (see \`sonde migrate\`)
+      --tcollector-dir DIR   run a tcollector collectors tree (with --host/--port/--dedup-interval/--tags)
   -h, --help            this help
 `;
 
@@ -23,16 +27,27 @@ export async function runCommand(argv: string[]): Promise<number> {
     'data-dir': { type: 'string', short: 'd' },
     listen: { type: 'string', short: 'l' },
     'log-level': { type: 'string' },
+    'puypuy-config': { type: 'string' },
+    'tcollector-dir': { type: 'string' },
+    ...MIGRATE_FLAGS,
   }, false);
   if (values.help) {
     process.stdout.write(RUN_HELP);
     return 0;
   }
-  const cfg = resolveConfig({ config: values.config, dataDir: values['data-dir'], listen: values.listen, logLevel: values['log-level'] });
+  const seedPath = values['puypuy-config'] ?? values['tcollector-dir'];
+  if (values['puypuy-config'] && values['tcollector-dir']) {
+    throw new SondeError('SONDE_ERR_USAGE', 'give --puypuy-config or --tcollector-dir, not both');
+  }
+  if (seedPath && values.config) throw new SondeError('SONDE_ERR_USAGE', `--config cannot be combined with --${values['puypuy-config'] ? 'puypuy-config' : 'tcollector-dir'}`);
+  const seed = seedPath
+    ? { path: seedPath, text: migrateOrFail(seedPath, { ...migrateOptions(values), from: values['puypuy-config'] ? 'puypuy' : 'tcollector' }) }
+    : undefined;
+  const cfg = resolveConfig({ config: values.config, dataDir: values['data-dir'], listen: values.listen, logLevel: values['log-level'] }, process.env, seed);
   const logger = createLogger({ level: cfg.agent.log_level as LogLevel, format: cfg.agent.log_format });
   const agent = new Agent(cfg, { logger, version: VERSION });
   const banner = await agent.start();
-  const file = configPath(values.config);
+  const file = seedPath ? `${seedPath} (converted; see \`sonde migrate ${seedPath}\`)` : configPath(values.config);
   const out = [
     `sonde ${VERSION} agent running (pid ${process.pid}, host ${agent.hostname})`,
     `  config:    ${file ?? 'built-in defaults (write one with `sonde config init`)'}`,

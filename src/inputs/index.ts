@@ -12,6 +12,8 @@ import net from './host/net.js';
 import netstat from './host/netstat.js';
 import processes from './host/processes.js';
 import uptime from './host/uptime.js';
+import exec from './exec/index.js';
+import check from './check.js';
 
 export const inputs: InputSpec[] = [
   cpu,
@@ -24,4 +26,6 @@ export const inputs: InputSpec[] = [
   netstat,
   processes,
   agent,
+  exec,
+  check,
 ];

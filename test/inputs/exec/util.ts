@@ -1,0 +1,53 @@
+/** Shared helpers of the exec input tests: config parsing, counters, polling, process liveness. */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import execSpec, { type ExecInput } from '../../../src/inputs/exec/index.js';
+import { testContext, type TestContext } from '../../helpers/context.js';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+export const FIXTURES = join(HERE, '../../fixtures/exec');
+export const EXAMPLES = join(HERE, '../../../examples/collectors');
+export const hasPython = spawnSync('python3', ['--version']).status === 0;
+export const hasBash = spawnSync('bash', ['--version']).status === 0;
+
+export function makeInput(raw: Record<string, unknown>, opts: Parameters<typeof testContext>[0] = {}): { input: ExecInput; ctx: TestContext } {
+  const ctx = testContext({ id: 'inputs.exec', ...opts });
+  const config = execSpec.schema.parse(raw);
+  return { input: execSpec.create(config, ctx) as ExecInput, ctx };
+}
+
+export function count(ctx: TestContext, name: string, tags: Record<string, string>): number {
+  return ctx.selfMetrics.counter(name, { ...tags, plugin: ctx.id }).value;
+}
+
+export async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return cond();
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie nobody reaped yet is dead for our purposes.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'sonde-exec-'));
+}
+
