@@ -32,7 +32,12 @@ function describeKeys(schema: z.ZodObject, commented: boolean, defaults: Record<
 
 /** Default values in the units users write (durations back to strings). */
 function humanDefaults(schema: z.ZodObject): Record<string, unknown> {
-  const parsed = schema.parse({}) as Record<string, unknown>;
+  // key by key, so a plugin with a required key still shows the defaults of the others
+  const parsed: Record<string, unknown> = {};
+  for (const [k, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+    const r = field.safeParse(undefined);
+    if (r.success && r.data !== undefined) parsed[k] = r.data;
+  }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(parsed)) {
     if (typeof v === 'number' && MS_KEYS.test(k)) out[k] = msToString(v);

@@ -40,9 +40,8 @@ test('sonde run: banner, host metrics stored and queryable, values agree with /p
     const s = r.series.find((x) => x.tags['cpu'] === 'total' && x.tags['mode'] === 'user');
     return (s?.values.length ?? 0) >= 4;
   }, 30_000, 'four cpu.time samples');
-  const after = procUserSeconds();
-
   const res = query('cpu.*');
+  const after = procUserSeconds();
   const user = res.series.find((s) => s.name === 'cpu.time' && s.tags['cpu'] === 'total' && s.tags['mode'] === 'user');
   assert.ok(user, 'cpu.time{cpu=total,mode=user} stored');
   const vals = user.values.filter((v): v is number => v !== null);

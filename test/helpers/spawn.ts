@@ -4,10 +4,12 @@ import { createServer } from 'node:net';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = fileURLToPath(new URL('./sonde-cli.ts', import.meta.url));
+/** tsx's loader by absolute URL, so children started in another cwd still load TypeScript. */
+export const TSX = import.meta.resolve('tsx');
 
 /** Runs the CLI to completion. */
 export function sondeSync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  const r = spawnSync(process.execPath, ['--import', TSX, CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },
     encoding: 'utf8',
@@ -18,7 +20,7 @@ export function sondeSync(args: string[], opts: { cwd?: string; env?: NodeJS.Pro
 
 /** Starts the CLI in the background; collects its output. */
 export function sondeSpawn(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
