@@ -5,6 +5,7 @@ import { queryCommand } from './query.js';
 import { configCommand } from './config-cmd.js';
 import { statusCommand } from './status.js';
 import { migrateCommand } from './migrate.js';
+import { runInstrument } from '../instrument/cli.js';
 
 /** The `sonde` command: dispatches to subcommands; prints errors with their hint; returns the exit code. */
 const HELP = `sonde ${VERSION} — metrics agent, receivers, outputs, embedded store and dashboard
@@ -18,6 +19,8 @@ Commands:
   config init [FILE]  write a commented default config
   config check FILE   validate a config file (exit 0/1)
   migrate PATH        print the sonde config equivalent to a PuyPuy config.ini or tcollector dir
+  instrument CONF -- CMD...
+                      run a Node app with methods timed/counted per a Tach-style config
   version             print the version
 
 Run \`sonde <command> --help\` for a command's options.
@@ -30,6 +33,7 @@ const COMMANDS: Record<string, Command> = {
   status: statusCommand,
   config: configCommand,
   migrate: migrateCommand,
+  instrument: (argv) => runInstrument(argv),
   version: async () => {
     process.stdout.write(`sonde ${VERSION} (node ${process.version})\n`);
     return 0;
