@@ -22,3 +22,9 @@ export interface Decoded<T> {
 export function sampleOf(s: string, max = 200): string {
   return s.length <= max ? s : s.slice(0, max) + '…';
 }
+
+/** Sets an own property, also for the key `__proto__` (plain assignment would change the prototype). */
+export function setOwn<V>(o: Record<string, V>, k: string, v: V): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+}

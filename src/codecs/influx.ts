@@ -1,0 +1,604 @@
+/**
+ * InfluxDB line protocol, both ways: `measurement[,k=v...] field=value[,...] [timestamp]`.
+ *
+ * Mapping to sonde points: each numeric field becomes one point named `measurement.field`; a field named
+ * `value` becomes just `measurement`, so `cpu value=1` and sonde's own single-valued series map onto each
+ * other. The encoder does the reverse: the last dot splits measurement from field. Floats, `123i`
+ * (int64) and `123u` (uint64) become numbers (`int: true` for the integer types), booleans 1/0.
+ * String fields cannot be points: by default they are dropped and counted in `droppedStrings` (not in
+ * `errors`, they are valid input); with `strings: 'keep'` they are returned in `strings` instead.
+ */
+import type { Point, Tags } from '../model/point.js';
+import { EMPTY_TAGS } from '../model/point.js';
+import { sanitizeName, sanitizeTagKey, sanitizeTagValue } from '../model/sanitize.js';
+import { sampleOf, type CodecError, type Decoded, setOwn } from './types.js';
+
+export type InfluxPrecision = 'ns' | 'us' | 'ms' | 's' | 'm' | 'h';
+
+export interface InfluxParseOptions {
+  /** Unit of the timestamps in the input. */
+  readonly precision: InfluxPrecision;
+  /** Time (ms) given to lines without a timestamp. */
+  readonly now: number;
+  /** What to do with string fields (default `drop`). */
+  readonly strings?: 'drop' | 'keep';
+  /** Pass names and tags through the model's sanitizer (default true). */
+  readonly sanitize?: boolean;
+}
+
+/** A string field kept with `strings: 'keep'`: same identity as a point, text value. */
+export interface InfluxStringField {
+  readonly name: string;
+  readonly tags: Tags;
+  readonly value: string;
+  readonly ts: number;
+  readonly line: number;
+}
+
+export interface InfluxDecoded extends Decoded<Point> {
+  /** String fields dropped (with `strings: 'drop'`). */
+  readonly droppedStrings: number;
+  /** String fields kept (with `strings: 'keep'`). */
+  readonly strings: InfluxStringField[];
+}
+
+const decoder = new TextDecoder();
+
+const BACKSLASH = 92;
+const SPACE = 32;
+const COMMA = 44;
+const EQUALS = 61;
+const QUOTE = 34;
+const NL = 10;
+const CR = 13;
+
+/** Section of a line a token belongs to; each has its own escapable characters. */
+const enum Sec {
+  Measurement,
+  TagKey,
+  TagValue,
+  FieldKey,
+}
+
+function isSpecial(c: number, sec: Sec): boolean {
+  if (c === COMMA || c === SPACE || c === BACKSLASH) return true;
+  return c === EQUALS && sec !== Sec.Measurement;
+}
+
+/** Removes escapes of the section's special characters; any other backslash stays literal. */
+function unescape(s: string, sec: Sec): string {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < s.length - 1; i++) {
+    if (s.charCodeAt(i) === BACKSLASH && isSpecial(s.charCodeAt(i + 1), sec)) {
+      out += s.slice(from, i);
+      from = i + 1;
+      i++;
+    }
+  }
+  return out + s.slice(from);
+}
+
+function unescapeString(s: string): string {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i + 1);
+    if (s.charCodeAt(i) === BACKSLASH && (c === QUOTE || c === BACKSLASH)) {
+      out += s.slice(from, i);
+      from = i + 1;
+      i++;
+    }
+  }
+  return out + s.slice(from);
+}
+
+const INT64_MAX = '9223372036854775807';
+const INT64_MIN_ABS = '9223372036854775808';
+const UINT64_MAX = '18446744073709551615';
+
+/** Digits-only magnitude within a decimal limit (both without sign or leading zeros issues). */
+function withinLimit(digits: string, limit: string): boolean {
+  let i = 0;
+  while (i < digits.length - 1 && digits.charCodeAt(i) === 48) i++;
+  const d = i > 0 ? digits.slice(i) : digits;
+  return d.length < limit.length || (d.length === limit.length && d <= limit);
+}
+
+function allDigits(s: string, from: number, to: number): boolean {
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** Go ParseFloat's decimal syntax (what InfluxDB accepts for floats): `-1.5`, `1.`, `.5`, `1e-3`. */
+function isFloatSyntax(s: string, from: number, to: number): boolean {
+  let i = from;
+  if (i < to && s.charCodeAt(i) === 45) i++;
+  let digits = 0;
+  let c = 0;
+  while (i < to && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
+    i++;
+    digits++;
+  }
+  if (i < to && s.charCodeAt(i) === 46) {
+    i++;
+    while (i < to && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
+      i++;
+      digits++;
+    }
+  }
+  if (digits === 0) return false;
+  if (i < to && (s.charCodeAt(i) | 32) === 101) {
+    i++;
+    if (i < to && ((c = s.charCodeAt(i)) === 43 || c === 45)) i++;
+    const start = i;
+    while (i < to && (c = s.charCodeAt(i)) >= 48 && c <= 57) i++;
+    if (i === start) return false;
+  }
+  return i === to;
+}
+
+const PRECISION_DIGITS: Record<InfluxPrecision, number> = { ns: 6, us: 3, ms: 0, s: -1, m: -1, h: -1 };
+const PRECISION_MULT: Record<InfluxPrecision, number> = { ns: 1, us: 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Converts timestamp digits to ms. Sub-ms precisions cut digits off the string (floor), so a 19-digit
+ * nanosecond value never goes through a lossy float64 division.
+ */
+function tsToMs(s: string, from: number, to: number, precision: InfluxPrecision): number | undefined {
+  const neg = s.charCodeAt(from) === 45;
+  const dStart = neg ? from + 1 : from;
+  if (to <= dStart || to - dStart > 19) return undefined;
+  const cut = PRECISION_DIGITS[precision];
+  const keep = cut > 0 ? to - cut : to;
+  // digits before `keep` make the value (at most 16 of them: exact in a float64); the rest are only
+  // checked, and remembered for flooring negative values
+  let v = 0;
+  let rest = false;
+  for (let i = dStart; i < to; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    if (i < keep) v = v * 10 + d;
+    else if (d !== 0) rest = true;
+  }
+  if (cut > 0) {
+    const ms = neg ? -v - (rest ? 1 : 0) : v;
+    return ms === 0 ? 0 : ms;
+  }
+  const r = (neg ? -v : v) * PRECISION_MULT[precision];
+  return Number.isSafeInteger(r) ? (r === 0 ? 0 : r) : undefined;
+}
+
+/**
+ * Parses line protocol text. One error per rejected line (1-based line numbers); lines before and after
+ * it still decode.
+ */
+export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOptions): InfluxDecoded {
+  const text = typeof input === 'string' ? input : decoder.decode(input);
+  const keepStrings = opts.strings === 'keep';
+  const sanitize = opts.sanitize ?? true;
+  const precision = opts.precision;
+  const items: Point[] = [];
+  const errors: CodecError[] = [];
+  const strings: InfluxStringField[] = [];
+  let droppedStrings = 0;
+  const n = text.length;
+  let pos = 0;
+  let lineNo = 0;
+  // Fields of the current line, collected before the timestamp (which comes last) is known.
+  const fKeys: string[] = [];
+  const fVals: number[] = [];
+  const fKinds: number[] = []; // 0 float, 1 int, 2 bool, 3 string
+  const fStrs: string[] = [];
+  let nf = 0;
+  // Tokens usually repeat line after line (same measurement, tag keys, hosts): compare the bytes in
+  // place with the previous token in the same position and reuse its string instead of slicing again.
+  const memoRaw: string[] = [];
+  const memoOut: string[] = [];
+  const tok = (slot: number, s: number, e: number, esc: boolean, sec: Sec): string => {
+    if (slot >= 0) {
+      const prev = memoRaw[slot];
+      if (prev !== undefined && prev.length === e - s) {
+        let k = 0;
+        while (k < prev.length && text.charCodeAt(s + k) === prev.charCodeAt(k)) k++;
+        if (k === prev.length) return memoOut[slot] as string;
+      }
+    }
+    const raw = text.slice(s, e);
+    let out = esc ? unescape(raw, sec) : raw;
+    if (sanitize && sec === Sec.TagKey) out = sanitizeTagKey(out);
+    else if (sanitize && sec === Sec.TagValue) out = sanitizeTagValue(out);
+    if (slot >= 0) {
+      memoRaw[slot] = raw;
+      memoOut[slot] = out;
+    }
+    return out;
+  };
+  // measurement -> field -> point name: batches repeat a few names, so join and sanitize each once
+  const names = new Map<string, Map<string, string>>();
+
+  while (pos < n) {
+    lineNo++;
+    const lineStart = pos;
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = n;
+    let i = pos;
+    // leading whitespace
+    let c = text.charCodeAt(i);
+    while (i < end && (c === SPACE || c === 9 || c === CR)) c = text.charCodeAt(++i);
+    if (i >= end || c === 35 /* # */) {
+      pos = end + 1;
+      continue;
+    }
+    let error: string | undefined;
+    const startLine = lineNo;
+    nf = 0;
+    let tags: Record<string, string> | undefined;
+    let measurement = '';
+    let ts = 0;
+    parse: {
+      // measurement
+      let s = i;
+      let esc = false;
+      while (i < end) {
+        c = text.charCodeAt(i);
+        if (c === BACKSLASH && i + 1 < end) {
+          esc = true;
+          i += 2;
+          continue;
+        }
+        if (c === COMMA || c === SPACE) break;
+        i++;
+      }
+      if (i === s) {
+        error = 'missing measurement';
+        break parse;
+      }
+      if (i >= end) {
+        error = 'missing fields';
+        break parse;
+      }
+      measurement = tok(0, s, i, esc, Sec.Measurement);
+      let tagNo = 0;
+      // tag set
+      while (text.charCodeAt(i) === COMMA) {
+        i++;
+        s = i;
+        esc = false;
+        while (i < end) {
+          c = text.charCodeAt(i);
+          if (c === BACKSLASH && i + 1 < end) {
+            esc = true;
+            i += 2;
+            continue;
+          }
+          if (c === EQUALS || c === COMMA || c === SPACE) break;
+          i++;
+        }
+        if (i >= end || c !== EQUALS || i === s) {
+          error = i === s ? 'missing tag key' : 'missing tag value';
+          break parse;
+        }
+        const key = tok(tagNo < 16 ? 1 + 2 * tagNo : -1, s, i, esc, Sec.TagKey);
+        i++;
+        s = i;
+        esc = false;
+        while (i < end) {
+          c = text.charCodeAt(i);
+          if (c === BACKSLASH && i + 1 < end) {
+            esc = true;
+            i += 2;
+            continue;
+          }
+          if (c === COMMA || c === SPACE || c === EQUALS) break;
+          i++;
+        }
+        if (i === s) {
+          error = 'missing tag value';
+          break parse;
+        }
+        if (i < end && c === EQUALS) {
+          error = 'invalid tag format';
+          break parse;
+        }
+        if (i >= end) {
+          error = 'missing fields';
+          break parse;
+        }
+        const value = tok(tagNo < 16 ? 2 + 2 * tagNo : -1, s, i, esc, Sec.TagValue);
+        tagNo++;
+        if (!key || !value) continue; // emptied by sanitizing
+        setOwn((tags ??= {}), key, value);
+      }
+      // field set
+      while (i < end && text.charCodeAt(i) === SPACE) i++;
+      if (i >= end) {
+        error = 'missing fields';
+        break parse;
+      }
+      for (;;) {
+        s = i;
+        esc = false;
+        while (i < end) {
+          c = text.charCodeAt(i);
+          if (c === BACKSLASH && i + 1 < end) {
+            esc = true;
+            i += 2;
+            continue;
+          }
+          if (c === EQUALS || c === COMMA || c === SPACE) break;
+          i++;
+        }
+        if (i >= end || c !== EQUALS || i === s) {
+          error = i === s ? 'missing field key' : 'missing field value';
+          break parse;
+        }
+        const key = tok(nf < 16 ? 40 + nf : -1, s, i, esc, Sec.FieldKey);
+        i++;
+        s = i;
+        if (i < end && text.charCodeAt(i) === QUOTE) {
+          // String value: may run over newlines, ends at the first unescaped quote.
+          i++;
+          esc = false;
+          while (i < n) {
+            c = text.charCodeAt(i);
+            if (c === BACKSLASH && i + 1 < n) {
+              esc = true;
+              i += 2;
+              continue;
+            }
+            if (c === QUOTE) break;
+            if (c === NL) lineNo++;
+            i++;
+          }
+          if (i >= n) {
+            end = n;
+            error = 'unbalanced quotes';
+            break parse;
+          }
+          const raw = text.slice(s + 1, i);
+          i++;
+          if (i > end) {
+            end = text.indexOf('\n', i);
+            if (end < 0) end = n;
+          }
+          fKeys[nf] = key;
+          fVals[nf] = 0;
+          fKinds[nf] = 3;
+          fStrs[nf++] = esc ? unescapeString(raw) : raw;
+        } else {
+          while (i < end && (c = text.charCodeAt(i)) !== COMMA && c !== SPACE) i++;
+          let vEnd = i;
+          if (vEnd === end && vEnd > s && text.charCodeAt(vEnd - 1) === CR) vEnd--;
+          if (vEnd === s) {
+            error = 'missing field value';
+            break parse;
+          }
+          const last = text.charCodeAt(vEnd - 1);
+          if (last === 105 /* i */ || last === 117 /* u */) {
+            const neg = text.charCodeAt(s) === 45;
+            const dStart = neg ? s + 1 : s;
+            if (!allDigits(text, dStart, vEnd - 1) || (neg && last === 117)) {
+              error = 'invalid number';
+              break parse;
+            }
+            let v = 0;
+            if (vEnd - 1 - dStart < 16) {
+              for (let k = dStart; k < vEnd - 1; k++) v = v * 10 + (text.charCodeAt(k) - 48);
+            } else {
+              const digits = text.slice(dStart, vEnd - 1);
+              const limit = last === 117 ? UINT64_MAX : neg ? INT64_MIN_ABS : INT64_MAX;
+              if (!withinLimit(digits, limit)) {
+                error = 'value out of range';
+                break parse;
+              }
+              v = +digits;
+            }
+            fKeys[nf] = key;
+            fVals[nf] = neg && v !== 0 ? -v : v;
+            fKinds[nf] = 1;
+            fStrs[nf++] = '';
+          } else if (isFloatSyntax(text, s, vEnd)) {
+            const v = +text.slice(s, vEnd);
+            if (!Number.isFinite(v)) {
+              error = 'value out of range';
+              break parse;
+            }
+            fKeys[nf] = key;
+            fVals[nf] = v;
+            fKinds[nf] = 0;
+            fStrs[nf++] = '';
+          } else {
+            const b = boolValue(text.slice(s, vEnd));
+            if (b < 0) {
+              error = 'invalid field value';
+              break parse;
+            }
+            fKeys[nf] = key;
+            fVals[nf] = b;
+            fKinds[nf] = 2;
+            fStrs[nf++] = '';
+          }
+        }
+        if (i < end && text.charCodeAt(i) === COMMA) {
+          i++;
+          continue;
+        }
+        break;
+      }
+      // timestamp
+      while (i < end && ((c = text.charCodeAt(i)) === SPACE || c === CR)) i++;
+      if (i < end) {
+        s = i;
+        while (i < end && (c = text.charCodeAt(i)) !== SPACE && c !== CR) i++;
+        const tEnd = i;
+        while (i < end && ((c = text.charCodeAt(i)) === SPACE || c === CR)) i++;
+        if (i < end) {
+          error = 'invalid timestamp: extra data after timestamp';
+          break parse;
+        }
+        const t = tsToMs(text, s, tEnd, precision);
+        if (t === undefined) {
+          error = 'invalid timestamp';
+          break parse;
+        }
+        ts = t;
+      } else ts = opts.now;
+    }
+    pos = end + 1;
+    if (error !== undefined) {
+      errors.push({ message: error, line: startLine, sample: sampleOf(text.slice(lineStart, end)) });
+      continue;
+    }
+    const t: Tags = tags ?? EMPTY_TAGS;
+    let byField = names.get(measurement);
+    if (!byField) {
+      byField = new Map();
+      names.set(measurement, byField);
+    }
+    for (let f = 0; f < nf; f++) {
+      const field = fKeys[f] as string;
+      let name = byField.get(field);
+      if (name === undefined) {
+        name = field === 'value' ? measurement : measurement + '.' + field;
+        if (sanitize) name = sanitizeName(name);
+        byField.set(field, name);
+      }
+      const kind = fKinds[f] as number;
+      if (kind === 3) {
+        if (keepStrings) strings.push({ name, tags: t, value: fStrs[f] as string, ts, line: startLine });
+        else droppedStrings++;
+        continue;
+      }
+      if (name.length === 0) {
+        errors.push({ message: 'empty metric name after sanitizing', line: startLine, sample: sampleOf(text.slice(lineStart, end)) });
+        continue;
+      }
+      items.push(
+        kind === 1
+          ? { name, tags: t, value: fVals[f] as number, ts, kind: 'untyped', int: true }
+          : { name, tags: t, value: fVals[f] as number, ts, kind: 'untyped' },
+      );
+    }
+  }
+  return { items, errors, droppedStrings, strings };
+}
+
+function boolValue(s: string): number {
+  switch (s) {
+    case 't':
+    case 'T':
+    case 'true':
+    case 'True':
+    case 'TRUE':
+      return 1;
+    case 'f':
+    case 'F':
+    case 'false':
+    case 'False':
+    case 'FALSE':
+      return 0;
+    default:
+      return -1;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Encoder
+
+/**
+ * Escapes a measurement, tag key/value or field key. A backslash is doubled only where it would
+ * otherwise escape the next character (before a special character, another backslash, or at the end),
+ * so InfluxDB 1.x, which does not unescape `\\`, stores ordinary backslashes unchanged. Newlines cannot
+ * be escaped in line protocol and become spaces.
+ */
+function escapeToken(s: string, sec: Sec): string {
+  let plain = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === COMMA || c === SPACE || c === BACKSLASH || c === NL || c === CR || (c === EQUALS && sec !== Sec.Measurement)) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c === NL || c === CR) c = SPACE;
+    if (c === BACKSLASH) {
+      const next = i + 1 < s.length ? s.charCodeAt(i + 1) : -1;
+      out += next === -1 || isSpecial(next, sec) || next === NL || next === CR ? '\\\\' : '\\';
+    } else if (c === COMMA || c === SPACE || (c === EQUALS && sec !== Sec.Measurement)) {
+      out += '\\' + String.fromCharCode(c);
+    } else out += s[i];
+  }
+  return out;
+}
+
+export interface InfluxEncodeOptions {
+  /** Timestamp unit written (default `ns`). */
+  readonly precision?: InfluxPrecision;
+}
+
+function encodeTs(ts: number, precision: InfluxPrecision): string {
+  const t = Math.round(ts);
+  switch (precision) {
+    case 'ns':
+      return t === 0 ? '0' : `${t}000000`;
+    case 'us':
+      return t === 0 ? '0' : `${t}000`;
+    case 'ms':
+      return String(t);
+    default:
+      return String(Math.floor(t / PRECISION_MULT[precision]));
+  }
+}
+
+function encodeValue(p: Point): string {
+  const v = p.value;
+  if (p.int && Number.isInteger(v) && Math.abs(v) < 9.2e18) {
+    return (Math.abs(v) >= 1e21 ? BigInt(v).toString() : String(v === 0 ? 0 : v)) + 'i';
+  }
+  return String(v);
+}
+
+/**
+ * One line for a point (no newline), or '' when the point cannot be written (non-finite value, empty
+ * name). Tags are sorted by key (what InfluxDB recommends); empty tag values are left out.
+ */
+export function encodeInfluxLine(p: Point, opts: InfluxEncodeOptions = {}): string {
+  if (!Number.isFinite(p.value) || p.name.length === 0) return '';
+  const name = p.name;
+  const dot = name.lastIndexOf('.');
+  let measurement = name;
+  let field = 'value';
+  if (dot > 0 && dot < name.length - 1 && name.slice(dot + 1) !== 'value' && name.charCodeAt(0) !== 35) {
+    measurement = name.slice(0, dot);
+    field = name.slice(dot + 1);
+  }
+  if (measurement.charCodeAt(0) === 35) return ''; // a leading '#' would read as a comment
+  let line = escapeToken(measurement, Sec.Measurement);
+  const keys = Object.keys(p.tags);
+  if (keys.length > 1) keys.sort();
+  for (const k of keys) {
+    const v = p.tags[k];
+    if (!v || !k) continue;
+    line += ',' + escapeToken(k, Sec.TagKey) + '=' + escapeToken(v, Sec.TagValue);
+  }
+  return line + ' ' + escapeToken(field, Sec.FieldKey) + '=' + encodeValue(p) + ' ' + encodeTs(p.ts, opts.precision ?? 'ns');
+}
+
+/** A batch body: one line per writable point, each ending in `\n`. */
+export function encodeInfluxLines(points: readonly Point[], opts: InfluxEncodeOptions = {}): string {
+  let out = '';
+  for (const p of points) {
+    const line = encodeInfluxLine(p, opts);
+    if (line) out += line + '\n';
+  }
+  return out;
+}
