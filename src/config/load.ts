@@ -6,6 +6,7 @@ import { ConfigError, SondeError, type ConfigIssue } from '../errors.js';
 import type { PluginKind, PluginSpec } from '../core/plugin.js';
 import type { Registry } from '../core/registry.js';
 import { KeyLocator, formatKeyPath, type KeyPath } from './locate.js';
+import { alertingSchema, validateAlerting, AlertingConfigError } from '../alerting/schema.js';
 import {
   agentSchema,
   commonInputKeys,
@@ -44,6 +45,7 @@ export interface SondeConfig {
   readonly agent: AgentSection;
   readonly http: HttpSection;
   readonly store: StoreSection;
+  readonly alerting: z.output<typeof alertingSchema>;
   readonly inputs: PluginInstance[];
   readonly processors: PluginInstance[];
   readonly outputs: PluginInstance[];
@@ -215,6 +217,16 @@ export function loadConfig(opts: LoadOptions): SondeConfig {
   const agent = section('agent', agentSchema);
   const http = section('http', httpSchema);
   const store = section('store', storeSchema);
+  const alerting = section('alerting', alertingSchema);
+  if (raw['alerting'] !== undefined && !issues.some((i) => i.key.startsWith('alerting'))) {
+    try {
+      validateAlerting(alerting);
+    } catch (e) {
+      if (!(e instanceof AlertingConfigError)) throw e;
+      const path = e.key.split(/\.|\[|\]/).filter(Boolean);
+      issues.push({ file: label, line: loc.line(path), key: e.key, message: e.message.slice(e.key.length + 2), ...(e.hint ? { hint: e.hint } : {}) });
+    }
+  }
 
   const plugins = (kind: PluginKind): PluginInstance[] => {
     const sec = SECTION_OF[kind];
@@ -284,7 +296,7 @@ export function loadConfig(opts: LoadOptions): SondeConfig {
   }
 
   if (issues.length > 0) throw new ConfigError(issues);
-  return { file, baseDir: file ? dirname(file) : process.cwd(), agent, http, store, inputs, processors, outputs };
+  return { file, baseDir: file ? dirname(file) : process.cwd(), agent, http, store, alerting, inputs, processors, outputs };
 }
 
 function makeInstance(

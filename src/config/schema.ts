@@ -75,4 +75,4 @@ export type AgentSection = z.output<typeof agentSchema>;
 export type HttpSection = z.output<typeof httpSchema>;
 export type StoreSection = z.output<typeof storeSchema>;
 
-export const TOP_LEVEL_KEYS = ['agent', 'http', 'store', 'inputs', 'processors', 'outputs'] as const;
+export const TOP_LEVEL_KEYS = ['agent', 'http', 'store', 'alerting', 'inputs', 'processors', 'outputs'] as const;

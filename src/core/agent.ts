@@ -14,6 +14,7 @@ import { HttpServer } from '../http/server.js';
 import { registerApi } from '../http/api.js';
 import type { StoreHandle } from '../store/handle.js';
 import { openStore } from '../store/index.js';
+import { createAlerting, type AlertingHandle } from '../alerting/index.js';
 import { SondeError } from '../errors.js';
 import { formatDuration } from '../config/units.js';
 
@@ -66,6 +67,7 @@ export class Agent {
   private stopping: Promise<void> | null = null;
   private readonly startedAt = Date.now();
   private lockFile: string | null = null;
+  private alerting: AlertingHandle | null = null;
 
   constructor(
     readonly config: SondeConfig,
@@ -190,7 +192,24 @@ export class Agent {
       this.processors.push({ id: inst.id, processor: spec.create(inst.config, ctx) });
     }
 
-    this.pipeline = new Pipeline(this.processors, this.runners, cfg.agent.queue_size, this.metrics, this.logger);
+    const alertSource: IngressSource = { id: 'alerting', tags: this.globalTags, namePrefix: '' };
+    this.alerting = createAlerting(cfg.alerting, {
+      store: this.store,
+      logger: this.logger.child({ component: 'alerting' }),
+      metrics: this.metrics,
+      http: this.router,
+      dataDir: this.dataDir,
+      hostname: this.hostname,
+      emit: (points) => this.pipeline?.emit(alertSource, points) ?? false,
+    });
+    const alerting = this.alerting;
+    this.pipeline = new Pipeline(
+      this.processors,
+      [...this.runners, { push: (points) => alerting.observe(points) }],
+      cfg.agent.queue_size,
+      this.metrics,
+      this.logger,
+    );
     const pipeline = this.pipeline;
 
     // inputs
@@ -207,6 +226,7 @@ export class Agent {
       this.inputs.push({ inst, input, interval, task: null, source, ctx });
     }
     for (const ri of this.inputs) await ri.input.start?.();
+    await this.alerting.start();
 
     // HTTP after plugins registered their routes
     if (cfg.http.enabled) {
@@ -301,6 +321,7 @@ export class Agent {
         this.pipeline.drain(now);
       }
     }
+    await this.alerting?.stop().catch((e: unknown) => this.logger.warn('alerting stop failed', { error: e }));
     await Promise.all(this.runners.map((r) => r.stop(deadlineMs)));
     for (const o of this.outputs) {
       try {

@@ -2,7 +2,6 @@ import type { Point, Tags } from '../model/point.js';
 import type { Processor } from './plugin.js';
 import type { Logger } from './logger.js';
 import type { Counter, SelfMetrics } from './self-metrics.js';
-import type { OutputRunner } from './output-runner.js';
 
 /**
  * Inputs -> bounded ingress queue -> processors (in order) -> every output's runner.
@@ -13,6 +12,11 @@ import type { OutputRunner } from './output-runner.js';
 export interface ProcessorSlot {
   readonly id: string;
   readonly processor: Processor;
+}
+
+/** Where processed points go: each output's runner, and observers such as the alerting engine. */
+export interface PointSink {
+  push(points: readonly Point[]): void;
 }
 
 export interface IngressSource {
@@ -34,7 +38,7 @@ export class Pipeline {
 
   constructor(
     private readonly processors: ProcessorSlot[],
-    private readonly outputs: OutputRunner[],
+    private readonly outputs: PointSink[],
     private readonly capacity: number,
     private readonly metrics: SelfMetrics,
     private readonly logger: Logger,
@@ -103,7 +107,13 @@ export class Pipeline {
   private forward(points: Point[], _now: number): void {
     if (points.length === 0) return;
     this.processed.inc(points.length);
-    for (const o of this.outputs) o.push(points);
+    for (const o of this.outputs) {
+      try {
+        o.push(points);
+      } catch (e) {
+        this.logger.error('a point sink failed', { error: e });
+      }
+    }
   }
 
   /** Flush tick: aggregators emit, their output continues down the chain after them. */
