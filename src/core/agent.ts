@@ -14,6 +14,7 @@ import { HttpServer } from '../http/server.js';
 import { registerApi } from '../http/api.js';
 import type { StoreHandle } from '../store/handle.js';
 import { openStore } from '../store/index.js';
+import type { StoreOptions } from '../store/options.js';
 import { createAlerting, type AlertingHandle } from '../alerting/index.js';
 import { SondeError } from '../errors.js';
 import { formatDuration } from '../config/units.js';
@@ -352,10 +353,10 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export function storeOptions(s: SondeConfig['store']): Record<string, unknown> {
+export function storeOptions(s: SondeConfig['store']): StoreOptions {
   return {
     retention: s.retention,
-    maxSize: s.max_size,
+    maxBytes: s.max_size,
     rollup1mRetention: s.rollup_1m_retention,
     rollup1hRetention: s.rollup_1h_retention,
     fsync: s.fsync,

@@ -1,0 +1,353 @@
+/**
+ * Query evaluation for the store: name globs, tag filters, step buckets aligned to multiples of the step,
+ * per-bucket aggregates (rate is reset-aware), grouping and limits. Storage is reached through
+ * `QuerySource`, which streams samples (raw) or rollup buckets of one series in time order.
+ */
+import type { Tags } from '../model/point.js';
+import { seriesKey } from '../model/series.js';
+import type { Aggregate, GroupAggregate, QueryRequest, QueryResult, SeriesResult } from './handle.js';
+import { AGGREGATES, GROUP_AGGREGATES } from './handle.js';
+import type { RollupField } from './rollup.js';
+
+const FIELDS_FOR: Record<Aggregate, readonly RollupField[]> = {
+  avg: ['sum', 'count'],
+  sum: ['sum', 'count'],
+  min: ['min', 'count'],
+  max: ['max', 'count'],
+  count: ['count'],
+  first: ['first', 'count'],
+  last: ['last', 'count'],
+  rate: ['first', 'last', 'count'],
+};
+
+export type Resolution = 'raw' | '1m' | '1h';
+
+/** Receives the data of one series in ascending time. */
+export interface Sink {
+  /** Rollup fields `bucket` reads (others may be passed as zeros); absent = all. */
+  readonly fields?: readonly RollupField[];
+  raw(ts: number, v: number): void;
+  /** A rollup bucket starting at `ts`, `width` ms wide. */
+  bucket(ts: number, width: number, min: number, max: number, sum: number, count: number, first: number, last: number): void;
+}
+
+export interface SeriesRef {
+  readonly name: string;
+  readonly tags: Tags;
+  readonly key: string;
+}
+
+export interface QuerySource<S extends SeriesRef> {
+  /** Series whose name matches and whose tags pass `match`, sorted by key. */
+  matchSeries(name: string, match: (tags: Tags) => boolean): S[];
+  /** Streams samples of `s` in [start, end) at a resolution. */
+  scan(s: S, start: number, end: number, res: Resolution, sink: Sink): void;
+  /** Resolution that answers a bucketed query over [start, end) with `step`. */
+  resolution(start: number, end: number, step: number): Resolution;
+}
+
+const GLOB_CHARS = /[*?]/;
+export function isGlob(s: string): boolean {
+  return GLOB_CHARS.test(s);
+}
+
+/** `*` any run of characters (dots included), `?` one character; everything else literal. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '^';
+  for (const ch of glob) {
+    if (ch === '*') re += '.*';
+    else if (ch === '?') re += '.';
+    else re += ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
+  }
+  return new RegExp(re + '$', 's');
+}
+
+/** Matcher for a name glob (exact string compare when it has no wildcard). */
+export function nameMatcher(glob: string): (s: string) => boolean {
+  if (!isGlob(glob)) return (s) => s === glob;
+  const re = globToRegExp(glob);
+  return (s) => re.test(s);
+}
+
+function valueMatcher(spec: string): (v: string | undefined) => boolean {
+  if (spec === '*') return (v) => v !== undefined;
+  if (spec.startsWith('!')) {
+    const inner = valueMatcher(spec.slice(1));
+    return (v) => v === undefined || !inner(v);
+  }
+  const alts = spec.split('|').map((a) => nameMatcher(a));
+  if (alts.length === 1) {
+    const m = alts[0] as (s: string) => boolean;
+    return (v) => v !== undefined && m(v);
+  }
+  return (v) => v !== undefined && alts.some((m) => m(v));
+}
+
+/** Compiles tag filters: exact, glob, `a|b`, `!x` (absent or not x), `*` (present). */
+export function tagMatcher(filters: Readonly<Record<string, string>> | undefined): (tags: Tags) => boolean {
+  if (!filters) return () => true;
+  const list = Object.entries(filters).map(([k, spec]) => [k, valueMatcher(spec)] as const);
+  if (list.length === 0) return () => true;
+  return (tags) => {
+    for (const [k, m] of list) if (!m(tags[k])) return false;
+    return true;
+  };
+}
+
+const MAX_BUCKETS = 1_000_000;
+
+/** Accumulates one series into step buckets for one aggregate. */
+export class BucketAccumulator implements Sink {
+  readonly acc: Float64Array;
+  readonly cnt: Float64Array;
+  readonly fields: readonly RollupField[];
+  private prev = Number.NaN;
+
+  constructor(
+    readonly agg: Aggregate,
+    readonly b0: number,
+    readonly step: number,
+    readonly nb: number,
+    /** Samples before this only prime the previous value for `rate`. */
+    readonly start: number,
+    readonly end: number,
+  ) {
+    this.acc = new Float64Array(nb);
+    this.cnt = new Float64Array(nb);
+    this.fields = FIELDS_FOR[agg];
+    if (agg === 'min') this.acc.fill(Infinity);
+    else if (agg === 'max') this.acc.fill(-Infinity);
+  }
+
+  private index(ts: number): number {
+    const i = Math.floor((ts - this.b0) / this.step);
+    return i < 0 ? 0 : i >= this.nb ? this.nb - 1 : i;
+  }
+
+  raw(ts: number, v: number): void {
+    if (v !== v) return;
+    if (this.agg === 'rate') {
+      const p = this.prev;
+      this.prev = v;
+      if (ts < this.start || ts >= this.end || p !== p) return;
+      const i = this.index(ts);
+      this.acc[i] = (this.acc[i] as number) + (v >= p ? v - p : v);
+      this.cnt[i] = (this.cnt[i] as number) + 1;
+      return;
+    }
+    if (ts < this.start || ts >= this.end) return;
+    const i = this.index(ts);
+    const a = this.acc[i] as number;
+    switch (this.agg) {
+      case 'avg':
+      case 'sum':
+        this.acc[i] = a + v;
+        break;
+      case 'min':
+        if (v < a) this.acc[i] = v;
+        break;
+      case 'max':
+        if (v > a) this.acc[i] = v;
+        break;
+      case 'first':
+        if (this.cnt[i] === 0) this.acc[i] = v;
+        break;
+      case 'last':
+        this.acc[i] = v;
+        break;
+      default:
+        break;
+    }
+    this.cnt[i] = (this.cnt[i] as number) + 1;
+  }
+
+  bucket(ts: number, width: number, min: number, max: number, sum: number, count: number, first: number, last: number): void {
+    if (count <= 0) return;
+    if (this.agg === 'rate') {
+      // A rollup bucket is seen as two samples: its first and its last.
+      this.raw(ts, first);
+      this.raw(ts + width - 1, last);
+      return;
+    }
+    if (ts + width <= this.start || ts >= this.end) return;
+    const i = this.index(ts);
+    const a = this.acc[i] as number;
+    switch (this.agg) {
+      case 'avg':
+      case 'sum':
+        this.acc[i] = a + sum;
+        break;
+      case 'min':
+        if (min < a) this.acc[i] = min;
+        break;
+      case 'max':
+        if (max > a) this.acc[i] = max;
+        break;
+      case 'first':
+        if (this.cnt[i] === 0) this.acc[i] = first;
+        break;
+      case 'last':
+        this.acc[i] = last;
+        break;
+      default:
+        break;
+    }
+    this.cnt[i] = (this.cnt[i] as number) + count;
+  }
+
+  values(): (number | null)[] {
+    const out: (number | null)[] = new Array(this.nb);
+    const perSec = this.step / 1000;
+    for (let i = 0; i < this.nb; i++) {
+      const c = this.cnt[i] as number;
+      const a = this.acc[i] as number;
+      if (c === 0) out[i] = null;
+      else if (this.agg === 'avg') out[i] = a / c;
+      else if (this.agg === 'count') out[i] = c;
+      else if (this.agg === 'rate') out[i] = a / perSec;
+      else out[i] = a;
+    }
+    return out;
+  }
+}
+
+/** Collects raw samples; with `rate`, each sample after the first becomes a per-second rate. */
+class RawCollector implements Sink {
+  readonly ts: number[] = [];
+  readonly vals: number[] = [];
+  private pts = Number.NaN;
+  private pv = Number.NaN;
+  constructor(
+    private readonly rate: boolean,
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+  raw(ts: number, v: number): void {
+    if (!this.rate) {
+      if (ts >= this.start && ts < this.end) {
+        this.ts.push(ts);
+        this.vals.push(v);
+      }
+      return;
+    }
+    if (v !== v) return;
+    const pt = this.pts;
+    const pv = this.pv;
+    this.pts = ts;
+    this.pv = v;
+    if (ts < this.start || ts >= this.end || pv !== pv || ts <= pt) return;
+    this.ts.push(ts);
+    this.vals.push(((v >= pv ? v - pv : v) * 1000) / (ts - pt));
+  }
+  bucket(ts: number, width: number, _min: number, _max: number, sum: number, count: number): void {
+    if (count > 0) this.raw(ts, sum / count);
+    void width;
+  }
+}
+
+function combine(agg: GroupAggregate, vals: number[]): number {
+  switch (agg) {
+    case 'sum':
+      return vals.reduce((s, v) => s + v, 0);
+    case 'min':
+      return Math.min(...vals);
+    case 'max':
+      return Math.max(...vals);
+    case 'count':
+      return vals.length;
+    default:
+      return vals.reduce((s, v) => s + v, 0) / vals.length;
+  }
+}
+
+/** Validates a request; throws a RangeError that names the problem. */
+export function validateQuery(req: QueryRequest): void {
+  if (typeof req.name !== 'string' || req.name.length === 0) throw new RangeError('query: name is required');
+  if (!Number.isFinite(req.start) || !Number.isFinite(req.end)) throw new RangeError('query: start and end must be finite');
+  if (req.end <= req.start) throw new RangeError('query: end must be after start');
+  const step = req.step ?? 0;
+  if (!Number.isFinite(step) || step < 0) throw new RangeError('query: step must be >= 0');
+  if (step > 0 && (req.end - req.start) / step > MAX_BUCKETS) throw new RangeError(`query: more than ${MAX_BUCKETS} buckets`);
+  if (req.agg !== undefined && !AGGREGATES.includes(req.agg)) throw new RangeError(`query: unknown aggregate ${String(req.agg)}`);
+  if (req.groupAgg !== undefined && !GROUP_AGGREGATES.includes(req.groupAgg))
+    throw new RangeError(`query: unknown group aggregate ${String(req.groupAgg)}`);
+}
+
+/** Evaluates a query against a source. */
+export function runQuery<S extends SeriesRef>(req: QueryRequest, src: QuerySource<S>): QueryResult {
+  validateQuery(req);
+  const step = Math.floor(req.step ?? 0);
+  const agg: Aggregate = req.agg ?? 'avg';
+  const limit = Math.max(0, Math.floor(req.limit ?? 1000));
+  const matched = src.matchSeries(req.name, tagMatcher(req.tags));
+  const grouped = req.groupBy !== undefined;
+  const res: Resolution = step > 0 ? src.resolution(req.start, req.end, step) : 'raw';
+
+  const evaluate = (s: S): SeriesResult => {
+    if (step <= 0) {
+      const c = new RawCollector(agg === 'rate', req.start, req.end);
+      src.scan(s, req.start, req.end, 'raw', c);
+      return { name: s.name, tags: s.tags, timestamps: c.ts, values: c.vals };
+    }
+    const b0 = Math.floor(req.start / step) * step;
+    const nb = Math.ceil((req.end - b0) / step);
+    const acc = new BucketAccumulator(agg, b0, step, nb, req.start, req.end);
+    // rate needs the sample before the range to count the first bucket's increase.
+    src.scan(s, agg === 'rate' ? req.start - step : req.start, req.end, res, acc);
+    const timestamps = new Array<number>(nb);
+    for (let i = 0; i < nb; i++) timestamps[i] = b0 + i * step;
+    return { name: s.name, tags: s.tags, timestamps, values: acc.values() };
+  };
+
+  if (!grouped) {
+    const out: SeriesResult[] = [];
+    for (let i = 0; i < matched.length && i < limit; i++) out.push(evaluate(matched[i] as S));
+    return { series: out, truncated: matched.length > limit, resolution: res };
+  }
+
+  const by = req.groupBy ?? [];
+  const gagg: GroupAggregate = req.groupAgg ?? 'avg';
+  const groups = new Map<string, { name: string; tags: Record<string, string>; members: S[] }>();
+  for (const s of matched) {
+    const tags: Record<string, string> = {};
+    for (const k of by) {
+      const v = s.tags[k];
+      if (v !== undefined) tags[k] = v;
+    }
+    const key = seriesKey(s.name, tags);
+    let g = groups.get(key);
+    if (!g) {
+      g = { name: s.name, tags, members: [] };
+      groups.set(key, g);
+    }
+    g.members.push(s);
+  }
+  const keys = [...groups.keys()].sort();
+  const out: SeriesResult[] = [];
+  for (let gi = 0; gi < keys.length && gi < limit; gi++) {
+    const g = groups.get(keys[gi] as string);
+    if (!g) continue;
+    const parts = g.members.map(evaluate);
+    // Raw groups align on equal timestamps; bucketed ones share the same bucket grid.
+    const byTs = new Map<number, number[]>();
+    for (const p of parts) {
+      for (let i = 0; i < p.timestamps.length; i++) {
+        const t = p.timestamps[i] as number;
+        const v = p.values[i];
+        let list = byTs.get(t);
+        if (!list) {
+          list = [];
+          byTs.set(t, list);
+        }
+        if (v !== null && v !== undefined && !Number.isNaN(v)) list.push(v);
+      }
+    }
+    const timestamps = [...byTs.keys()].sort((a, b) => a - b);
+    const values = timestamps.map((t) => {
+      const list = byTs.get(t) as number[];
+      return list.length === 0 ? null : combine(gagg, list);
+    });
+    out.push({ name: g.name, tags: g.tags, timestamps, values });
+  }
+  return { series: out, truncated: keys.length > limit, resolution: res };
+}

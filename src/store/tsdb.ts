@@ -1,0 +1,756 @@
+/**
+ * The embedded time-series database, in-process: a head of open per-series chunks in typed arrays, a
+ * write-ahead log that acknowledges writes, and SQLite (better-sqlite3) holding compressed chunks and
+ * rollups.
+ *
+ * Life of a sample: `write` resolves its series id, appends it to the WAL (acknowledged), then to the
+ * series' open chunk. Chunk windows are aligned (`floor(ts / chunkWindow)`); when a series moves to a
+ * newer window, the open chunk is encoded, inserted into `chunks` with its 1 min / 1 h rollups, and the
+ * window is closed for good (older samples are rejected and counted). Every `checkpointInterval` the
+ * open chunks are upserted too (`open = 1`), a new WAL segment starts and older segments are deleted, so
+ * on restart the head is the open chunks from SQLite plus a replay of the WAL segments after the
+ * checkpoint (`meta.wal_start`, written in the same transaction as the open chunks).
+ *
+ * Retention is measured from the newest sample in the store (data time), so a stopped clock or
+ * back-filled data never wipes a store.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Point, Tags } from '../model/point.js';
+import { seriesKey } from '../model/series.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import type {
+  QueryRequest,
+  QueryResult,
+  SeriesFilter,
+  SeriesInfo,
+  StoreHandle,
+  StoreStats,
+} from './handle.js';
+import { decodeChunk, encodeChunk } from './chunk.js';
+import { Wal, WalBatch, REC_SAMPLES, REC_SERIES, decodeSamplesRecord, decodeSeriesRecord } from './wal.js';
+import { ROLLUPS, bucketize, byPeriod, decodeRollup, encodeRollup, mergeBuckets, type Buckets } from './rollup.js';
+import { nameMatcher, runQuery, tagMatcher, type QuerySource, type Resolution, type Sink } from './query.js';
+import { resolveOptions, type ResolvedOptions, type StoreOptions } from './options.js';
+
+const TS_LIMIT = 2 ** 50;
+
+/** One series: identity plus its head (open chunk) in growable typed arrays. */
+export class Series {
+  /** Open window index; meaningful while n > 0. */
+  window = 0;
+  /** Last window cut to SQLite; samples in it or before are rejected. */
+  closedWindow = -Infinity;
+  ts: Float64Array;
+  vals: Float64Array;
+  n = 0;
+  lastTs = 0;
+  /** start_ts of this window's `open = 1` row in SQLite, if one was written. */
+  persistedStart: number | null = null;
+  dirty = false;
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly tags: Tags,
+    readonly key: string,
+  ) {
+    this.ts = new Float64Array(8);
+    this.vals = new Float64Array(8);
+  }
+
+  grow(): void {
+    const cap = this.ts.length * 2;
+    const t = new Float64Array(cap);
+    t.set(this.ts);
+    const v = new Float64Array(cap);
+    v.set(this.vals);
+    this.ts = t;
+    this.vals = v;
+  }
+}
+
+interface Cut {
+  id: number;
+  startTs: number;
+  endTs: number;
+  count: number;
+  encoding: number;
+  data: Uint8Array;
+  oldStart: number | null;
+  closedWindow: number;
+  lastTs: number;
+  rollups: Buckets[];
+}
+
+/** Extra counters for tests and the benchmark. */
+export interface TsdbInternals {
+  cuts: number;
+  checkpoints: number;
+  replayedRecords: number;
+  replayErrors: string[];
+}
+
+export class Tsdb implements StoreHandle, QuerySource<Series> {
+  readonly opts: ResolvedOptions;
+  private readonly db: Database.Database;
+  private readonly wal: Wal;
+  private readonly log: Logger;
+  private readonly window: number;
+  private readonly byId: (Series | undefined)[] = [];
+  private readonly byKey = new Map<string, Series>();
+  private readonly byName = new Map<string, Series[]>();
+  /** Points of the same tags object and name resolve without building a key. */
+  private tagCache = new WeakMap<object, Map<string, Series>>();
+  private nextId = 1;
+  private unlogged: Series[] = [];
+  private unsaved: Series[] = [];
+  private cuts: Cut[] = [];
+  private readonly batch = new WalBatch();
+  private sidBuf = new Int32Array(1024);
+  private tsBuf = new Float64Array(1024);
+  private valBuf = new Float64Array(1024);
+  private headPoints = 0;
+  private chunkPoints = 0;
+  private newest = -Infinity;
+  private pointsWritten = 0;
+  private pointsRejected = 0;
+  private replaying = false;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastCheckpoint = Date.now();
+  private lastRetention = Date.now();
+  readonly internals: TsdbInternals = { cuts: 0, checkpoints: 0, replayedRecords: 0, replayErrors: [] };
+  private readonly st: ReturnType<Tsdb['prepare']>;
+
+  private constructor(
+    readonly dir: string,
+    options: StoreOptions,
+  ) {
+    this.opts = resolveOptions(options);
+    this.log = options.logger ?? silentLogger;
+    mkdirSync(dir, { recursive: true });
+    this.db = new Database(join(dir, 'store.db'));
+    // auto_vacuum only takes effect before the first table exists.
+    this.db.pragma('auto_vacuum = INCREMENTAL');
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS series (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, tags TEXT NOT NULL, key TEXT NOT NULL UNIQUE,
+        closed_window INTEGER, last_ts INTEGER NOT NULL DEFAULT 0);
+      CREATE INDEX IF NOT EXISTS series_name ON series(name);
+      CREATE TABLE IF NOT EXISTS chunks (
+        series_id INTEGER NOT NULL, start_ts INTEGER NOT NULL, end_ts INTEGER NOT NULL,
+        count INTEGER NOT NULL, encoding INTEGER NOT NULL, open INTEGER NOT NULL DEFAULT 0, data BLOB NOT NULL,
+        PRIMARY KEY (series_id, start_ts));
+      CREATE INDEX IF NOT EXISTS chunks_start ON chunks(start_ts);
+      CREATE INDEX IF NOT EXISTS chunks_open ON chunks(open) WHERE open = 1;
+    `);
+    for (const r of ROLLUPS) {
+      this.db.exec(`CREATE TABLE IF NOT EXISTS ${r.table} (
+        series_id INTEGER NOT NULL, period_start INTEGER NOT NULL, data BLOB NOT NULL,
+        PRIMARY KEY (series_id, period_start));
+        CREATE INDEX IF NOT EXISTS ${r.table}_start ON ${r.table}(period_start);`);
+    }
+    const meta = this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
+    const storedWindow = meta.get('chunk_window');
+    if (storedWindow) this.window = Number(storedWindow.value);
+    else {
+      this.window = this.opts.chunkWindow;
+      this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?)').run('chunk_window', String(this.window));
+    }
+    this.st = this.prepare();
+    this.wal = new Wal(dir, this.opts.fsync);
+  }
+
+  private prepare() {
+    const db = this.db;
+    const rollupGet = ROLLUPS.map((r) =>
+      db.prepare<[number, number], { data: Buffer }>(`SELECT data FROM ${r.table} WHERE series_id = ? AND period_start = ?`),
+    );
+    const rollupPut = ROLLUPS.map((r) =>
+      db.prepare(`INSERT OR REPLACE INTO ${r.table}(series_id, period_start, data) VALUES (?, ?, ?)`),
+    );
+    const rollupScan = ROLLUPS.map((r) =>
+      db.prepare<[number, number, number], { data: Buffer }>(
+        `SELECT data FROM ${r.table} WHERE series_id = ? AND period_start > ? AND period_start < ? ORDER BY period_start`,
+      ),
+    );
+    return {
+      insertSeries: db.prepare('INSERT OR IGNORE INTO series(id, name, tags, key) VALUES (?, ?, ?, ?)'),
+      closeSeries: db.prepare('UPDATE series SET closed_window = ?, last_ts = ? WHERE id = ?'),
+      lastTs: db.prepare('UPDATE series SET last_ts = ? WHERE id = ?'),
+      putChunk: db.prepare(
+        'INSERT OR REPLACE INTO chunks(series_id, start_ts, end_ts, count, encoding, open, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      delChunk: db.prepare('DELETE FROM chunks WHERE series_id = ? AND start_ts = ?'),
+      scanChunks: db.prepare<[number, number, number], { start_ts: number; data: Buffer }>(
+        'SELECT start_ts, data FROM chunks WHERE series_id = ? AND start_ts > ? AND start_ts < ? ORDER BY start_ts',
+      ),
+      setMeta: db.prepare('INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)'),
+      rollupGet,
+      rollupPut,
+      rollupScan,
+    };
+  }
+
+  /** Opens (or creates) a store in `dir`: loads series and open chunks, replays the WAL. */
+  static open(dir: string, options: StoreOptions = {}): Tsdb {
+    const t = new Tsdb(dir, options);
+    try {
+      t.load();
+    } catch (err) {
+      t.db.close();
+      t.wal.close();
+      throw err;
+    }
+    return t;
+  }
+
+  private load(): void {
+    for (const r of this.db
+      .prepare<[], { id: number; name: string; tags: string; key: string; closed_window: number | null; last_ts: number }>(
+        'SELECT id, name, tags, key, closed_window, last_ts FROM series',
+      )
+      .iterate()) {
+      let tags: Tags;
+      try {
+        tags = JSON.parse(r.tags) as Tags;
+      } catch {
+        tags = {};
+      }
+      const s = this.addSeries(r.id, r.name, tags, r.key);
+      if (r.closed_window !== null) s.closedWindow = r.closed_window;
+      s.lastTs = r.last_ts;
+      if (r.last_ts > this.newest) this.newest = r.last_ts;
+    }
+    for (const r of this.db
+      .prepare<[], { series_id: number; start_ts: number; data: Buffer }>('SELECT series_id, start_ts, data FROM chunks WHERE open = 1')
+      .iterate()) {
+      const s = this.byId[r.series_id];
+      const d = decodeChunk(r.data);
+      if (!s || d.error !== undefined) {
+        this.internals.replayErrors.push(`open chunk of series ${r.series_id}: ${d.error ?? 'unknown series'}`);
+        continue;
+      }
+      while (s.ts.length < d.count) s.grow();
+      s.ts.set(d.ts.subarray(0, d.count));
+      s.vals.set(d.values.subarray(0, d.count));
+      s.n = d.count;
+      s.window = Math.floor(r.start_ts / this.window);
+      s.persistedStart = r.start_ts;
+      this.headPoints += d.count;
+      const last = d.ts[d.count - 1] ?? 0;
+      if (last > s.lastTs) s.lastTs = last;
+      if (last > this.newest) this.newest = last;
+    }
+    const cp = this.db.prepare<[], { n: number }>('SELECT COALESCE(SUM(count), 0) AS n FROM chunks WHERE open = 0').get();
+    this.chunkPoints = cp?.n ?? 0;
+    const ws = this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get('wal_start');
+    // Replay: series records recreate series, sample records go through the normal apply path.
+    this.replaying = true;
+    const res = this.wal.replay(ws ? Number(ws.value) : 0, (buf, rec) => {
+      this.internals.replayedRecords++;
+      if (rec.type === REC_SERIES) {
+        const d = decodeSeriesRecord(buf, rec.start, rec.end);
+        if (!d) return;
+        if (!this.byId[d.id]) {
+          const s = this.addSeries(d.id, d.name, d.tags, seriesKey(d.name, d.tags));
+          this.unsaved.push(s);
+        }
+      } else if (rec.type === REC_SAMPLES) {
+        decodeSamplesRecord(buf, rec.start, rec.end, (sid, ts, v) => {
+          const s = this.byId[sid];
+          if (s) this.apply(s, ts, v);
+        });
+      }
+    });
+    this.replaying = false;
+    for (const e of res.errors) {
+      this.internals.replayErrors.push(e);
+      this.log.warn('store: write-ahead log damaged', { error: e });
+    }
+    this.saveCuts();
+    this.wal.rotate();
+    this.checkpoint();
+    this.timer = setInterval(() => this.maintain(), Math.min(this.opts.checkpointInterval, this.opts.retentionInterval, 60_000));
+    this.timer.unref();
+  }
+
+  private addSeries(id: number, name: string, tags: Tags, key: string): Series {
+    const s = new Series(id, name, tags, key);
+    this.byId[id] = s;
+    this.byKey.set(key, s);
+    let list = this.byName.get(name);
+    if (!list) {
+      list = [];
+      this.byName.set(name, list);
+    }
+    list.push(s);
+    if (id >= this.nextId) this.nextId = id + 1;
+    return s;
+  }
+
+  /** The id of a series, created (and logged with the next write) when new. */
+  resolve(name: string, tags: Tags): number {
+    let m = this.tagCache.get(tags);
+    const hit = m?.get(name);
+    if (hit) return hit.id;
+    const key = seriesKey(name, tags);
+    let s = this.byKey.get(key);
+    if (!s) {
+      s = this.addSeries(this.nextId, name, { ...tags }, key);
+      this.unlogged.push(s);
+    }
+    if (!m) {
+      m = new Map();
+      this.tagCache.set(tags, m);
+    }
+    m.set(name, s);
+    return s.id;
+  }
+
+  private ensureBuffers(n: number): void {
+    if (this.sidBuf.length >= n) return;
+    let cap = this.sidBuf.length;
+    while (cap < n) cap *= 2;
+    this.sidBuf = new Int32Array(cap);
+    this.tsBuf = new Float64Array(cap);
+    this.valBuf = new Float64Array(cap);
+  }
+
+  /** Synchronous write: logged in the WAL when it returns. Throws on I/O errors. */
+  writeSync(points: readonly Point[]): void {
+    const n = points.length;
+    this.ensureBuffers(n);
+    const sids = this.sidBuf;
+    const ts = this.tsBuf;
+    const vals = this.valBuf;
+    for (let i = 0; i < n; i++) {
+      const p = points[i] as Point;
+      sids[i] = this.resolve(p.name, p.tags);
+      ts[i] = p.ts;
+      vals[i] = p.value;
+    }
+    this.writeColumns(sids, ts, vals, n);
+  }
+
+  /** Writes `n` samples of already resolved series ids (the worker's columnar path). */
+  writeColumns(sids: ArrayLike<number>, ts: Float64Array, vals: ArrayLike<number>, n: number): void {
+    if (this.closed) throw new Error('store is closed');
+    for (let i = 0; i < n; i++) {
+      const t = ts[i] as number;
+      if (!Number.isInteger(t)) ts[i] = Number.isFinite(t) ? Math.round(t) : 0;
+    }
+    const b = this.batch;
+    b.reset();
+    for (const s of this.unlogged) b.series(s.id, s.name, s.tags);
+    // Split huge batches so one record stays well below the record limit.
+    for (let from = 0; from < n; from += 1 << 20) b.samples(sids, ts, vals, from, Math.min(n, from + (1 << 20)));
+    if (b.length > 0) this.wal.append(b.w.buf, b.length);
+    for (const s of this.unlogged) this.unsaved.push(s);
+    this.unlogged = [];
+    for (let i = 0; i < n; i++) {
+      const s = this.byId[sids[i] as number];
+      if (s) this.apply(s, ts[i] as number, vals[i] as number);
+      else this.pointsRejected++;
+    }
+    this.pointsWritten += n;
+    this.saveCuts();
+    if (this.wal.bytes > this.opts.walMaxBytes) this.checkpoint();
+  }
+
+  async write(points: readonly Point[]): Promise<void> {
+    this.writeSync(points);
+  }
+
+  /** Puts one sample into its series' head; cuts the open chunk when the sample opens a newer window. */
+  private apply(s: Series, t: number, v: number): void {
+    if (!(t > -TS_LIMIT && t < TS_LIMIT)) {
+      if (!this.replaying) this.pointsRejected++;
+      return;
+    }
+    const w = Math.floor(t / this.window);
+    if (w <= s.closedWindow || (s.n > 0 && w < s.window)) {
+      if (!this.replaying) this.pointsRejected++;
+      return;
+    }
+    if (s.n > 0 && w > s.window) this.cut(s);
+    if (s.n === 0) s.window = w;
+    if (s.n === s.ts.length) s.grow();
+    const n = s.n;
+    if (n === 0 || t >= (s.ts[n - 1] as number)) {
+      s.ts[n] = t;
+      s.vals[n] = v;
+    } else {
+      // Out of order inside the open window: insert after equal timestamps, keeping arrival order.
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((s.ts[mid] as number) <= t) lo = mid + 1;
+        else hi = mid;
+      }
+      s.ts.copyWithin(lo + 1, lo, n);
+      s.vals.copyWithin(lo + 1, lo, n);
+      s.ts[lo] = t;
+      s.vals[lo] = v;
+    }
+    s.n = n + 1;
+    s.dirty = true;
+    this.headPoints++;
+    if (t > s.lastTs) s.lastTs = t;
+    if (t > this.newest) this.newest = t;
+  }
+
+  /** Encodes the open chunk of `s` and queues it (with rollups) for SQLite; the window is closed. */
+  private cut(s: Series): void {
+    const n = s.n;
+    if (n === 0) return;
+    const data = encodeChunk(s.ts, s.vals, n);
+    const rollups = ROLLUPS.map((r) => bucketize(s.ts, s.vals, n, r.width));
+    this.cuts.push({
+      id: s.id,
+      startTs: s.ts[0] as number,
+      endTs: s.ts[n - 1] as number,
+      count: n,
+      encoding: (data[0] as number) & 15,
+      data,
+      oldStart: s.persistedStart,
+      closedWindow: s.window,
+      lastTs: s.lastTs,
+      rollups,
+    });
+    s.closedWindow = s.window;
+    s.n = 0;
+    s.persistedStart = null;
+    s.dirty = false;
+    this.headPoints -= n;
+    this.internals.cuts++;
+  }
+
+  /** Writes new series and queued chunk cuts in one transaction. */
+  private saveCuts(): void {
+    if (this.cuts.length === 0 && this.unsaved.length === 0) return;
+    const cuts = this.cuts;
+    const unsaved = this.unsaved;
+    this.cuts = [];
+    this.unsaved = [];
+    const st = this.st;
+    this.db.transaction(() => {
+      for (const s of unsaved) st.insertSeries.run(s.id, s.name, JSON.stringify(s.tags), s.key);
+      for (const c of cuts) {
+        if (c.oldStart !== null && c.oldStart !== c.startTs) st.delChunk.run(c.id, c.oldStart);
+        st.putChunk.run(c.id, c.startTs, c.endTs, c.count, c.encoding, 0, c.data);
+        st.closeSeries.run(c.closedWindow, c.lastTs, c.id);
+        this.chunkPoints += c.count;
+        ROLLUPS.forEach((r, ri) => {
+          const b = c.rollups[ri];
+          if (!b) return;
+          for (const [period, part] of byPeriod(b, r.period)) {
+            const old = st.rollupGet[ri]?.get(c.id, period);
+            let merged = part;
+            if (old) {
+              const d = decodeRollup(old.data);
+              if (d.error === undefined) merged = mergeBuckets(d.buckets, part);
+            }
+            st.rollupPut[ri]?.run(c.id, period, encodeRollup(merged));
+          }
+        });
+      }
+    })();
+  }
+
+  /**
+   * Persists the head: cuts windows that have been idle for a full window, upserts open chunks as
+   * `open = 1` rows, moves the WAL to a new segment and deletes the segments now covered by SQLite.
+   */
+  checkpoint(): void {
+    if (this.closed) return;
+    for (const s of this.byId) {
+      if (s && s.n > 0 && (s.window + 2) * this.window <= this.newest) this.cut(s);
+    }
+    this.saveCuts();
+    const seq = this.wal.rotate();
+    const st = this.st;
+    this.db.transaction(() => {
+      for (const s of this.byId) {
+        if (!s || !s.dirty || s.n === 0) continue;
+        const start = s.ts[0] as number;
+        if (s.persistedStart !== null && s.persistedStart !== start) st.delChunk.run(s.id, s.persistedStart);
+        const data = encodeChunk(s.ts, s.vals, s.n);
+        st.putChunk.run(s.id, start, s.ts[s.n - 1] as number, s.n, (data[0] as number) & 15, 1, data);
+        st.lastTs.run(s.lastTs, s.id);
+        s.persistedStart = start;
+        s.dirty = false;
+      }
+      st.setMeta.run('wal_start', String(seq));
+    })();
+    this.wal.removeBefore(seq);
+    this.lastCheckpoint = Date.now();
+    this.internals.checkpoints++;
+  }
+
+  /**
+   * Drops raw chunks older than `retention` and rollups past theirs, then the oldest raw chunks while
+   * the database is larger than `maxBytes`. Returns what was deleted.
+   */
+  retain(): { chunks: number; rollups: number; bySize: number } {
+    const out = { chunks: 0, rollups: 0, bySize: 0 };
+    if (this.closed || this.newest === -Infinity) return out;
+    const db = this.db;
+    // A chunk's samples lie within one window after start_ts, so start_ts < cutoff - window is safe.
+    const cutoff = this.newest - this.opts.retention - this.window;
+    db.transaction(() => {
+      const sum = db.prepare<[number], { n: number }>('SELECT COALESCE(SUM(count), 0) AS n FROM chunks WHERE start_ts < ? AND open = 0').get(cutoff);
+      const r = db.prepare('DELETE FROM chunks WHERE start_ts < ? AND open = 0').run(cutoff);
+      out.chunks = r.changes;
+      this.chunkPoints -= sum?.n ?? 0;
+      ROLLUPS.forEach((ru) => {
+        const keep = ru.name === '1m' ? this.opts.rollup1mRetention : this.opts.rollup1hRetention;
+        out.rollups += db.prepare(`DELETE FROM ${ru.table} WHERE period_start < ?`).run(this.newest - keep - ru.period).changes;
+      });
+    })();
+    // Size: delete the oldest raw chunks (by start_ts) until the used pages fit; only when no raw chunk
+    // is left, the oldest rollups. A bounded number of rounds.
+    const tables = [
+      { table: 'chunks', ts: 'start_ts', where: 'open = 0', raw: true },
+      ...ROLLUPS.map((r) => ({ table: r.table, ts: 'period_start', where: '1', raw: false })),
+    ];
+    for (let round = 0; round < 50; round++) {
+      const used = this.usedBytes();
+      if (used <= this.opts.maxBytes) break;
+      let excess = used - this.opts.maxBytes * 0.95;
+      let done = false;
+      for (const t of tables) {
+        const rows = db
+          .prepare<[], { ts: number; sz: number }>(
+            `SELECT ${t.ts} AS ts, length(data) + 64 AS sz FROM ${t.table} WHERE ${t.where} ORDER BY ${t.ts} LIMIT 5000`,
+          )
+          .all();
+        if (rows.length === 0) continue;
+        let upTo = -Infinity;
+        for (const r of rows) {
+          upTo = r.ts;
+          excess -= r.sz;
+          if (excess <= 0) break;
+        }
+        db.transaction(() => {
+          if (t.raw) {
+            const sum = db
+              .prepare<[number], { n: number }>(`SELECT COALESCE(SUM(count), 0) AS n FROM chunks WHERE start_ts <= ? AND open = 0`)
+              .get(upTo);
+            this.chunkPoints -= sum?.n ?? 0;
+          }
+          out.bySize += db.prepare(`DELETE FROM ${t.table} WHERE ${t.ts} <= ? AND ${t.where}`).run(upTo).changes;
+        })();
+        done = true;
+        break;
+      }
+      if (!done) break;
+    }
+    if (out.chunks + out.rollups + out.bySize > 0) db.pragma('incremental_vacuum');
+    this.lastRetention = Date.now();
+    if (out.bySize > 0) this.log.info('store: size retention dropped chunks', { chunks: out.bySize });
+    return out;
+  }
+
+  /** Bytes of database pages in use (the file itself only shrinks by incremental vacuum). */
+  usedBytes(): number {
+    const pc = this.db.pragma('page_count', { simple: true }) as number;
+    const fl = this.db.pragma('freelist_count', { simple: true }) as number;
+    const ps = this.db.pragma('page_size', { simple: true }) as number;
+    return (pc - fl) * ps;
+  }
+
+  private maintain(): void {
+    if (this.closed) return;
+    try {
+      const now = Date.now();
+      if (now - this.lastCheckpoint >= this.opts.checkpointInterval) this.checkpoint();
+      if (now - this.lastRetention >= this.opts.retentionInterval) this.retain();
+    } catch (err) {
+      this.log.error('store: maintenance failed', { error: err as Error });
+    }
+  }
+
+  // ---- queries ----
+
+  matchSeries(name: string, match: (tags: Tags) => boolean): Series[] {
+    const out: Series[] = [];
+    const nm = nameMatcher(name);
+    const lists = name.includes('*') || name.includes('?') ? [...this.byName.entries()].filter(([k]) => nm(k)).map(([, v]) => v) : [this.byName.get(name) ?? []];
+    for (const list of lists) for (const s of list) if (match(s.tags)) out.push(s);
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  resolution(start: number, _end: number, step: number): Resolution {
+    const hour = 3_600_000;
+    const minute = 60_000;
+    let res: Resolution = step >= hour && step % hour === 0 ? '1h' : step >= minute && step % minute === 0 ? '1m' : 'raw';
+    // Data older than raw (or 1 min) retention only exists at a coarser resolution.
+    if (res === 'raw' && start < this.newest - this.opts.retention) res = step >= hour ? '1h' : '1m';
+    if (res === '1m' && start < this.newest - this.opts.rollup1mRetention) res = '1h';
+    return res;
+  }
+
+  scan(s: Series, start: number, end: number, res: Resolution, sink: Sink): void {
+    const headFrom = s.n > 0 ? s.window * this.window : Infinity;
+    if (res === 'raw') {
+      for (const row of this.st.scanChunks.iterate(s.id, start - this.window, Math.min(end, headFrom))) {
+        if (row.start_ts >= headFrom) continue;
+        const d = decodeChunk(row.data);
+        const n = d.count;
+        const ts = d.ts;
+        const vs = d.values;
+        for (let i = 0; i < n; i++) {
+          const t = ts[i] as number;
+          if (t >= start && t < end) sink.raw(t, vs[i] as number);
+        }
+      }
+    } else {
+      const ri = res === '1m' ? 0 : 1;
+      const spec = ROLLUPS[ri];
+      const stmt = this.st.rollupScan[ri];
+      if (spec && stmt) {
+        const from = Math.floor(start / spec.width) * spec.width;
+        for (const row of stmt.iterate(s.id, start - spec.period, end)) {
+          const d = decodeRollup(row.data, sink.fields);
+          if (d.error !== undefined) continue;
+          const b = d.buckets;
+          for (let i = 0; i < b.ts.length; i++) {
+            const t = b.ts[i] as number;
+            if (t < from || t >= end || t >= headFrom) continue;
+            sink.bucket(t, spec.width, b.min[i] as number, b.max[i] as number, b.sum[i] as number, b.count[i] as number, b.first[i] as number, b.last[i] as number);
+          }
+        }
+      }
+    }
+    // The open chunk is only in memory (its rows in SQLite are older snapshots).
+    const n = s.n;
+    if (n === 0 || headFrom >= end) return;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((s.ts[mid] as number) < start) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < n; i++) {
+      const t = s.ts[i] as number;
+      if (t >= end) break;
+      sink.raw(t, s.vals[i] as number);
+    }
+  }
+
+  querySync(req: QueryRequest): QueryResult {
+    return runQuery(req, this);
+  }
+
+  async query(req: QueryRequest): Promise<QueryResult> {
+    return this.querySync(req);
+  }
+
+  seriesSync(filter: SeriesFilter = {}): SeriesInfo[] {
+    const list = this.matchSeries(filter.name ?? '*', tagMatcher(filter.tags));
+    const limit = filter.limit ?? list.length;
+    return list.slice(0, limit).map((s) => ({ name: s.name, tags: s.tags, lastTs: s.lastTs }));
+  }
+
+  async series(filter?: SeriesFilter): Promise<SeriesInfo[]> {
+    return this.seriesSync(filter);
+  }
+
+  namesSync(glob = '*', limit = Infinity): string[] {
+    const m = nameMatcher(glob);
+    return [...this.byName.keys()].filter(m).sort().slice(0, limit);
+  }
+
+  async names(glob?: string, limit?: number): Promise<string[]> {
+    return this.namesSync(glob, limit);
+  }
+
+  private seriesOf(nameGlob: string | undefined): Iterable<Series> {
+    if (nameGlob === undefined) return this.byKey.values();
+    return this.matchSeries(nameGlob, () => true);
+  }
+
+  tagKeysSync(nameGlob?: string): string[] {
+    const keys = new Set<string>();
+    for (const s of this.seriesOf(nameGlob)) for (const k of Object.keys(s.tags)) keys.add(k);
+    return [...keys].sort();
+  }
+
+  async tagKeys(nameGlob?: string): Promise<string[]> {
+    return this.tagKeysSync(nameGlob);
+  }
+
+  tagValuesSync(key: string, nameGlob?: string, limit = Infinity): string[] {
+    const vals = new Set<string>();
+    for (const s of this.seriesOf(nameGlob)) {
+      const v = s.tags[key];
+      if (v !== undefined) vals.add(v);
+    }
+    return [...vals].sort().slice(0, limit);
+  }
+
+  async tagValues(key: string, nameGlob?: string, limit?: number): Promise<string[]> {
+    return this.tagValuesSync(key, nameGlob, limit);
+  }
+
+  statsSync(): StoreStats {
+    const size = (p: string): number => {
+      try {
+        return statSync(p).size;
+      } catch {
+        return 0;
+      }
+    };
+    const dbFile = join(this.dir, 'store.db');
+    let oldest: number | null = null;
+    const row = this.db.prepare<[], { t: number | null }>('SELECT MIN(start_ts) AS t FROM chunks WHERE open = 0').get();
+    if (row && row.t !== null) oldest = row.t;
+    for (const s of this.byKey.values()) {
+      if (s.n > 0 && (oldest === null || (s.ts[0] as number) < oldest)) oldest = s.ts[0] as number;
+    }
+    return {
+      series: this.byKey.size,
+      headPoints: this.headPoints,
+      chunkPoints: this.chunkPoints,
+      diskBytes: size(dbFile) + size(dbFile + '-wal'),
+      walBytes: this.wal.bytes,
+      oldestTs: oldest,
+      newestTs: this.newest === -Infinity ? null : this.newest,
+      pointsWritten: this.pointsWritten,
+      pointsRejected: this.pointsRejected,
+    };
+  }
+
+  async stats(): Promise<StoreStats> {
+    return this.statsSync();
+  }
+
+  async flush(): Promise<void> {
+    this.checkpoint();
+  }
+
+  /** Persists everything and closes files; later calls fail. */
+  closeSync(): void {
+    if (this.closed) return;
+    if (this.timer) clearInterval(this.timer);
+    try {
+      this.checkpoint();
+    } finally {
+      this.closed = true;
+      this.wal.close();
+      this.db.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closeSync();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The store's worker thread: owns a `Tsdb` and answers `openStore`'s messages, so writes, chunk cuts,
+ * retention and queries never run on the agent's event loop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { LogFields, Logger, LogLevel } from '../core/logger.js';
+import type { Tags } from '../model/point.js';
+import type { QueryRequest, SeriesFilter } from './handle.js';
+import type { StoreOptions } from './options.js';
+import type { Reply, Request, WriteArgs } from './protocol.js';
+import { Tsdb } from './tsdb.js';
+
+const port = parentPort;
+if (!port) throw new Error('store worker must run in a worker thread');
+
+const post = (m: Reply): void => port.postMessage(m);
+
+function portLogger(level: LogLevel, bindings: LogFields = {}): Logger {
+  const send =
+    (lvl: 'debug' | 'info' | 'warn' | 'error') =>
+    (msg: string, fields?: LogFields): void => {
+      const all: Record<string, unknown> = { ...bindings, ...fields };
+      for (const [k, v] of Object.entries(all)) if (v instanceof Error) all[k] = v.message;
+      post({ type: 'log', level: lvl, msg, fields: all });
+    };
+  return {
+    level,
+    debug: send('debug'),
+    info: send('info'),
+    warn: send('warn'),
+    error: send('error'),
+    child: (b) => portLogger(level, { ...bindings, ...b }),
+  };
+}
+
+const data = workerData as { dir: string; options: StoreOptions };
+let db: Tsdb;
+try {
+  db = Tsdb.open(data.dir, { ...data.options, logger: portLogger('info') });
+  post({ type: 'ready' });
+} catch (err) {
+  post({ type: 'fatal', error: (err as Error).message });
+  process.exit(1);
+}
+
+/** Worker-side handle numbers to store series ids. */
+const handles: number[] = [];
+
+function handle(req: Request): unknown {
+  const a = req.args;
+  switch (req.op) {
+    case 'write': {
+      const w = a[0] as WriteArgs;
+      for (const d of w.defs) handles[d.h] = db.resolve(d.name, d.tags as Tags);
+      const n = w.h.length;
+      const sids = new Int32Array(n);
+      for (let i = 0; i < n; i++) sids[i] = handles[w.h[i] as number] ?? 0;
+      db.writeColumns(sids, w.ts, w.v, n);
+      return undefined;
+    }
+    case 'query':
+      return db.querySync(a[0] as QueryRequest);
+    case 'series':
+      return db.seriesSync(a[0] as SeriesFilter | undefined);
+    case 'names':
+      return db.namesSync(a[0] as string | undefined, a[1] as number | undefined);
+    case 'tagKeys':
+      return db.tagKeysSync(a[0] as string | undefined);
+    case 'tagValues':
+      return db.tagValuesSync(a[0] as string, a[1] as string | undefined, a[2] as number | undefined);
+    case 'stats':
+      return db.statsSync();
+    case 'flush':
+      db.checkpoint();
+      return undefined;
+    case 'retain':
+      return db.retain();
+    case 'close':
+      db.closeSync();
+      return undefined;
+    default:
+      throw new Error(`unknown store operation ${String(req.op)}`);
+  }
+}
+
+port.on('message', (req: Request) => {
+  try {
+    const result = handle(req);
+    post({ type: 'reply', id: req.id, ok: true, result });
+    if (req.op === 'close') port.close();
+  } catch (err) {
+    post({ type: 'reply', id: req.id, ok: false, error: (err as Error).message });
+  }
+});
