@@ -93,11 +93,10 @@ test(
   }),
 );
 
-test('options: defaults, the maxSize alias, and bad values refused', () => {
+test('options: defaults and bad values refused', () => {
   assert.equal(resolveOptions().retention, 15 * DAY);
   assert.equal(resolveOptions().maxBytes, 10 * 1024 ** 3);
-  assert.equal(resolveOptions({ maxSize: 1234 }).maxBytes, 1234);
-  assert.equal(resolveOptions({ maxSize: 1234, maxBytes: 99 }).maxBytes, 99);
+  assert.equal(resolveOptions({ maxBytes: 1234 }).maxBytes, 1234);
   assert.equal(DEFAULT_OPTIONS.fsync, 'never');
   assert.throws(() => resolveOptions({ retention: -1 }), RangeError);
   assert.throws(() => resolveOptions({ fsync: 'always' as 'never' }), RangeError);
