@@ -69,6 +69,11 @@ export function parsePuypuySettings(text: string, warnings: string[] = []): Puyp
   };
 }
 
+/** PuyPuy's Carbon address may omit the port; its pickle default was 2004. */
+function withPort(address: string, port: number): string {
+  return /:\d+$/.test(address) ? address : `${address}:${port}`;
+}
+
 function withScheme(address: string): string {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address.replace(/\/+$/, '') : `http://${address.replace(/\/+$/, '')}`;
 }
@@ -142,13 +147,21 @@ function outputFor(s: PuypuySettings, warnings: string[]): { name: string; table
   switch (type) {
     case 'opentsdb': {
       const t: TomlTable = { url };
-      if (s.auth) t['auth'] = { username: s.user ?? '', password: s.pass ?? '' };
+      if (s.auth) {
+        t['username'] = s.user ?? '';
+        t['password'] = s.pass ?? '';
+      }
       if (s.datapoints && s.datapoints !== '/api/put') warnings.push(`OpenTSDB datapoints path ${s.datapoints} is not /api/put; check the url`);
       return { name: 'opentsdb', table: t };
     }
-    case 'kairosdb':
-      if (s.auth) warnings.push('KairosDB auth was enabled: add credentials to the url (https://user:pass@host) if the server needs them');
-      return { name: 'kairosdb', table: { url } };
+    case 'kairosdb': {
+      const t: TomlTable = { url };
+      if (s.auth) {
+        t['username'] = s.user ?? '';
+        t['password'] = s.pass ?? '';
+      }
+      return { name: 'kairosdb', table: t };
+    }
     case 'influxdb':
     case 'influxdb2': {
       const t: TomlTable = { url };
@@ -156,7 +169,17 @@ function outputFor(s: PuypuySettings, warnings: string[]): { name: string; table
       else warnings.push('InfluxDB output without [TSDB] database');
       if (s.user) t['username'] = s.user;
       if (s.pass) t['password'] = s.pass;
-      if (type === 'influxdb2') warnings.push('InfluxDB2: check the influxdb output for token, org and bucket settings');
+      if (type === 'influxdb2') {
+        t['version'] = '2';
+        if (s.database) {
+          delete t['database'];
+          t['bucket'] = s.database;
+        }
+        delete t['username'];
+        delete t['password'];
+        if (s.pass) t['token'] = s.pass;
+        warnings.push('InfluxDB2: set `org` (and check `token`) in [[outputs.influxdb]]');
+      }
       return { name: 'influxdb', table: t };
     }
     case 'carbon':
@@ -164,7 +187,7 @@ function outputFor(s: PuypuySettings, warnings: string[]): { name: string; table
       return {
         name: 'graphite',
         table: {
-          address: s.address.replace(/^[a-z]+:\/\//i, ''),
+          hosts: [withPort(s.address.replace(/^[a-z]+:\/\//i, ''), 2004)],
           protocol: 'pickle',
           template: '{cluster}.{group}.{host}.{location}.{type}.{name}',
         },

@@ -69,6 +69,10 @@ export const commonOutputKeys = {
   include: z.array(z.string()).default([]).describe('Only these metric name globs go to this output (default all).'),
   exclude: z.array(z.string()).default([]).describe('Metric name globs never sent to this output.'),
   retry_max_delay: zDuration().default(60_000).describe('Cap of the exponential backoff between retries.'),
+  disk_queue: z.boolean().optional().describe('Write batches to an on-disk queue under <data_dir>/queues before sending, so they survive restarts and kill -9 (default: on, except for `store` and `stdout`).'),
+  disk_queue_size: zSize().default(256 * 1024 ** 2).describe('Size cap of the on-disk queue; the oldest points are dropped (counted) beyond it.'),
+  disk_queue_fsync: z.boolean().default(false).describe('fsync the on-disk queue on every batch (survives power loss; much slower).'),
+  write_timeout: zDuration().default(0).describe('A write still pending after this long is retried; 0 = no limit.'),
 };
 
 export type AgentSection = z.output<typeof agentSchema>;

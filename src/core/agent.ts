@@ -7,6 +7,7 @@ import type { Input, InputSpec, Output, OutputSpec, PluginContext, ProcessorSpec
 import { createLogger, type Logger, type LogLevel } from './logger.js';
 import { SelfMetrics } from './self-metrics.js';
 import { OutputRunner } from './output-runner.js';
+import { queueDirFor } from './disk-queue.js';
 import { Pipeline, type IngressSource, type ProcessorSlot } from './pipeline.js';
 import { scheduleAligned, type ScheduledTask } from './scheduler.js';
 import { Router } from '../http/router.js';
@@ -166,12 +167,18 @@ export class Agent {
       const ctx = this.context(inst, cfg.agent.interval, () => false);
       const output = spec.create(inst.config, ctx);
       const c = inst.config;
+      const dd = spec.deliveryDefaults ?? {};
+      const diskQueue = (c['disk_queue'] as boolean | undefined) ?? dd.disk_queue ?? true;
       const runner = new OutputRunner(
         inst.id,
         output,
         {
           batchSize: c['batch_size'] as number,
-          flushInterval: (c['flush_interval'] as number | undefined) ?? cfg.agent.flush_interval,
+          flushInterval: (c['flush_interval'] as number | undefined) ?? dd.flush_interval ?? cfg.agent.flush_interval,
+          diskQueue: diskQueue
+            ? { dir: queueDirFor(this.dataDir, inst.id), maxBytes: c['disk_queue_size'] as number, fsync: c['disk_queue_fsync'] as boolean }
+            : undefined,
+          writeTimeout: c['write_timeout'] as number,
           bufferSize: c['buffer_size'] as number,
           retryMaxDelay: c['retry_max_delay'] as number,
           include: c['include'] as string[],

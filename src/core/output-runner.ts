@@ -1,13 +1,22 @@
 import type { Point } from '../model/point.js';
-import type { Output } from './plugin.js';
+import type { Output, WriteResult } from './plugin.js';
 import type { Logger } from './logger.js';
-import type { PluginMetrics } from './self-metrics.js';
+import { rateLimited } from './logger.js';
+import type { Counter, PluginMetrics } from './self-metrics.js';
 import { compileGlobs, type Matcher } from './glob.js';
+import { DiskQueue } from './disk-queue.js';
 
 /**
- * Delivery to one output: a bounded buffer, batching by size and time, one write in flight, retries with
+ * Delivery to one output: a bounded queue, batching by size and time, one write in flight, retries with
  * exponential backoff and jitter, and drops that are always counted. A slow or dead output only fills
- * its own buffer; it never blocks the pipeline or the other outputs.
+ * its own queue; it never blocks the pipeline or the other outputs.
+ *
+ * Two queues:
+ * - memory (default): at most `bufferSize` points; beyond it the oldest are dropped (`buffer_full`).
+ * - disk (`diskQueue` set): every pushed batch is appended to the output's disk queue before `push`
+ *   returns, so it survives a crash or `kill -9` and is sent after a restart, before anything newer.
+ *   `bufferSize` then only bounds the read-ahead copy kept in memory; the disk cap (`maxBytes`) drops
+ *   the oldest segments when reached (`disk_full`). Delivery is at least once.
  */
 export interface OutputRunnerOptions {
   batchSize: number;
@@ -16,11 +25,146 @@ export interface OutputRunnerOptions {
   retryMaxDelay: number;
   include: readonly string[];
   exclude: readonly string[];
+  /** Durable queue for this output; absent = memory only. */
+  diskQueue?: { dir: string; maxBytes: number; fsync?: boolean } | undefined;
+  /** A write still pending after this long counts as a retryable failure (default 0 = wait forever). */
+  writeTimeout?: number | undefined;
+}
+
+interface Batch {
+  readonly points: Point[];
+  /** Moves the queue past the batch (delivered or dropped). */
+  commit(): void;
+}
+
+interface DeliveryQueue {
+  readonly length: number;
+  readonly memoryLength: number;
+  readonly diskPoints: number;
+  readonly diskBytes: number;
+  /** Wall time the oldest waiting point was queued (disk) or its timestamp (memory); null when empty. */
+  readonly oldest: number | null;
+  push(points: Point[]): void;
+  peek(max: number): Batch | null;
+  close(): void;
+}
+
+/** Array-backed queue with absolute positions, so drops during a write never skip unsent points. */
+class MemoryQueue implements DeliveryQueue {
+  private buffer: Point[] = [];
+  private head = 0; // index of the first unsent point in `buffer`
+  private base = 0; // absolute position of buffer[0]
+
+  constructor(
+    private readonly cap: number,
+    private readonly onDrop: (n: number) => void,
+  ) {}
+
+  get length(): number {
+    return this.buffer.length - this.head;
+  }
+  get memoryLength(): number {
+    return this.length;
+  }
+  readonly diskPoints = 0;
+  readonly diskBytes = 0;
+  get oldest(): number | null {
+    return this.buffer[this.head]?.ts ?? null;
+  }
+
+  push(points: Point[]): void {
+    for (const p of points) this.buffer.push(p);
+    const over = this.length - this.cap;
+    if (over > 0) {
+      this.head += over;
+      this.onDrop(over);
+      this.compact();
+    }
+  }
+
+  peek(max: number): Batch | null {
+    const n = Math.min(max, this.length);
+    if (n === 0) return null;
+    const startAbs = this.base + this.head;
+    const points = this.buffer.slice(this.head, this.head + n);
+    return {
+      points,
+      commit: () => {
+        const endRel = startAbs + n - this.base;
+        if (endRel > this.head) {
+          this.head = endRel;
+          this.compact();
+        }
+      },
+    };
+  }
+
+  private compact(): void {
+    if (this.head > 4096 && this.head > this.buffer.length / 2) {
+      this.buffer = this.buffer.slice(this.head);
+      this.base += this.head;
+      this.head = 0;
+    }
+  }
+
+  close(): void {}
+}
+
+class DurableQueue implements DeliveryQueue {
+  constructor(
+    private readonly q: DiskQueue,
+    private readonly counters: { full: Counter; corrupt: Counter; diskError: Counter },
+    private readonly onError: (msg: string) => void,
+  ) {
+    this.collectDrops();
+  }
+  get length(): number {
+    return this.q.length;
+  }
+  get memoryLength(): number {
+    return this.q.memoryLength;
+  }
+  get diskPoints(): number {
+    return this.q.length;
+  }
+  get diskBytes(): number {
+    return this.q.bytes;
+  }
+  get oldest(): number | null {
+    return this.q.oldestAppendedAt;
+  }
+  private collectDrops(): void {
+    const d = this.q.takeDrops();
+    if (d.full > 0) this.counters.full.inc(d.full);
+    if (d.corrupt > 0) this.counters.corrupt.inc(d.corrupt);
+  }
+  push(points: Point[]): void {
+    const err = this.q.append(points);
+    if (err !== null) {
+      this.counters.diskError.inc(points.length);
+      this.onError('disk queue append failed: ' + err);
+    }
+    this.collectDrops();
+  }
+  peek(max: number): Batch | null {
+    const b = this.q.read(max);
+    this.collectDrops();
+    if (!b) return null;
+    return {
+      points: b.points,
+      commit: () => {
+        this.q.commit(b);
+        this.collectDrops();
+      },
+    };
+  }
+  close(): void {
+    this.q.close();
+  }
 }
 
 export class OutputRunner {
-  private buffer: Point[] = [];
-  private head = 0; // index of the first unsent point in `buffer`
+  private readonly queue: DeliveryQueue;
   private inFlight: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -29,6 +173,7 @@ export class OutputRunner {
   private readonly include: Matcher | null;
   private readonly exclude: Matcher | null;
   private readonly m;
+  private readonly warnRateLimited;
 
   constructor(
     readonly id: string,
@@ -39,6 +184,7 @@ export class OutputRunner {
   ) {
     this.include = opts.include.length ? compileGlobs(opts.include) : null;
     this.exclude = opts.exclude.length ? compileGlobs(opts.exclude) : null;
+    this.warnRateLimited = rateLimited((msg, f) => logger.warn(msg, f), 5, 60_000);
     this.m = {
       written: metrics.counter('points_written', {}, 'Points the output delivered.'),
       writes: metrics.counter('writes', {}, 'Write calls that succeeded.'),
@@ -47,54 +193,85 @@ export class OutputRunner {
       droppedFull: metrics.counter('points_dropped', { reason: 'buffer_full' }, 'Points dropped, by reason.'),
       droppedBad: metrics.counter('points_dropped', { reason: 'rejected' }),
       queue: metrics.gauge('queue_length', {}, 'Points waiting in memory.'),
+      diskPoints: metrics.gauge('queue_disk_points', {}, 'Points waiting in the disk queue.'),
+      diskBytes: metrics.gauge('queue_disk_bytes', {}, 'Bytes of the disk queue.'),
       oldest: metrics.gauge('oldest_queued_age_ms', {}, 'Age of the oldest waiting point.'),
       duration: metrics.gauge('write_duration_ms', {}, 'Duration of the last write.'),
     };
+    this.queue = this.openQueue();
+  }
+
+  private openQueue(): DeliveryQueue {
+    const dq = this.opts.diskQueue;
+    if (dq) {
+      try {
+        const q = DiskQueue.open({ dir: dq.dir, maxBytes: dq.maxBytes, fsync: dq.fsync ?? false, memoryPoints: this.opts.bufferSize });
+        if (q.length > 0) this.logger.info('disk queue has points from an earlier run; sending them first', { points: q.length, dir: dq.dir });
+        return new DurableQueue(
+          q,
+          {
+            full: this.metrics.counter('points_dropped', { reason: 'disk_full' }),
+            corrupt: this.metrics.counter('points_dropped', { reason: 'corrupt' }),
+            diskError: this.metrics.counter('points_dropped', { reason: 'disk_error' }),
+          },
+          (msg) => {
+            this.metrics.lastError(msg);
+            this.warnRateLimited(msg);
+          },
+        );
+      } catch (e) {
+        // a queue we cannot open must not stop the agent: deliver from memory and say so
+        const msg = `disk queue ${dq.dir} unusable (${(e as Error).message}); using memory only`;
+        this.metrics.lastError(msg);
+        this.logger.error(msg);
+      }
+    }
+    return new MemoryQueue(this.opts.bufferSize, (n) => this.m.droppedFull.inc(n));
   }
 
   start(): void {
+    this.updateGauges();
     this.timer = setInterval(() => this.kick(true), this.opts.flushInterval);
     this.timer.unref();
+    // whatever an earlier run left in the disk queue goes out first, without waiting for new points
+    if (this.queue.length > 0) this.kick(true);
   }
 
+  /** Points waiting (memory or disk). */
   get length(): number {
-    return this.buffer.length - this.head;
+    return this.queue.length;
   }
 
-  /** Adds points (already filtered by nothing); drops the oldest beyond the buffer cap. */
+  /** Adds points, filtered by include/exclude; never blocks (disk appends are synchronous and short). */
   push(points: readonly Point[]): void {
     if (this.stopped) return;
-    for (const p of points) {
-      if (this.include && !this.include(p.name)) continue;
-      if (this.exclude && this.exclude(p.name)) continue;
-      this.buffer.push(p);
-    }
-    const over = this.length - this.opts.bufferSize;
-    if (over > 0) {
-      this.head += over;
-      this.m.droppedFull.inc(over);
-      this.compact();
-    }
+    let batch: Point[];
+    if (this.include || this.exclude) {
+      batch = [];
+      for (const p of points) {
+        if (this.include && !this.include(p.name)) continue;
+        if (this.exclude && this.exclude(p.name)) continue;
+        batch.push(p);
+      }
+    } else batch = points as Point[];
+    if (batch.length === 0) return;
+    this.queue.push(batch);
     this.updateGauges();
     if (this.length >= this.opts.batchSize) this.kick(false);
   }
 
-  private compact(): void {
-    if (this.head > 4096 && this.head > this.buffer.length / 2) {
-      this.buffer = this.buffer.slice(this.head);
-      this.head = 0;
-    }
-  }
-
   private updateGauges(): void {
-    this.m.queue.set(this.length);
-    const first = this.buffer[this.head];
-    this.m.oldest.set(first ? Math.max(0, Date.now() - first.ts) : 0);
+    const q = this.queue;
+    this.m.queue.set(q.memoryLength);
+    this.m.diskPoints.set(q.diskPoints);
+    this.m.diskBytes.set(q.diskBytes);
+    const oldest = q.oldest;
+    this.m.oldest.set(oldest === null ? 0 : Math.max(0, Date.now() - oldest));
   }
 
   /** Starts a write if none is in flight and there is something to send. */
   private kick(timerTick: boolean): void {
-    if (this.inFlight || this.retryTimer || this.length === 0) return;
+    if (this.inFlight || this.retryTimer || this.length === 0 || this.stopped) return;
     if (!timerTick && this.length < this.opts.batchSize) return;
     this.inFlight = this.writeOnce().finally(() => {
       this.inFlight = null;
@@ -102,9 +279,25 @@ export class OutputRunner {
     });
   }
 
+  private async callOutput(points: readonly Point[]): Promise<WriteResult> {
+    const t = this.opts.writeTimeout ?? 0;
+    const w = this.output.write(points);
+    if (t <= 0) return w;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<WriteResult>((res) => {
+      timer = setTimeout(() => res({ ok: false, retryable: true, error: `write timed out after ${t} ms` }), t);
+    });
+    try {
+      return await Promise.race([w, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async writeOnce(): Promise<void> {
-    const n = Math.min(this.opts.batchSize, this.length);
-    const batch = this.buffer.slice(this.head, this.head + n);
+    const batch = this.queue.peek(this.opts.batchSize);
+    if (!batch) return;
+    const n = batch.points.length;
     const t0 = performance.now();
     let ok = false;
     let retryable = true;
@@ -112,7 +305,7 @@ export class OutputRunner {
     let retryAfter: number | undefined;
     let rejected = 0;
     try {
-      const r = await this.output.write(batch);
+      const r = await this.callOutput(batch.points);
       ok = r.ok;
       retryable = r.retryable ?? false;
       error = r.error;
@@ -125,20 +318,22 @@ export class OutputRunner {
     }
     this.m.duration.set(performance.now() - t0);
     if (ok) {
-      this.head += n;
-      this.compact();
+      batch.commit();
       this.attempt = 0;
       this.m.writes.inc();
-      this.m.written.inc(n - rejected);
-      if (rejected > 0) this.m.droppedBad.inc(rejected);
+      this.m.written.inc(Math.max(0, n - rejected));
+      if (rejected > 0) {
+        this.m.droppedBad.inc(Math.min(rejected, n));
+        if (error) this.metrics.lastError(error);
+      }
     } else {
       this.m.failed.inc();
       this.metrics.lastError(error ?? 'write failed');
       if (!retryable) {
-        this.head += n;
-        this.compact();
+        // bad data: drop this batch so it never blocks the queue
+        batch.commit();
         this.m.droppedBad.inc(n);
-        this.logger.warn('output rejected a batch as bad data; dropped', { points: n, error });
+        this.warnRateLimited('output rejected a batch as bad data; dropped', { points: n, error });
         this.attempt = 0;
       } else {
         this.attempt++;
@@ -161,8 +356,9 @@ export class OutputRunner {
   }
 
   /**
-   * Writes out what is buffered, trying for at most `deadlineMs`, then stops the runner. What could
-   * not be written is counted as dropped (reason shutdown) and returned.
+   * Writes out what is queued, trying for at most `deadlineMs`, then stops the runner. With a memory
+   * queue, what could not be written is counted as dropped (reason shutdown); with a disk queue it stays
+   * there for the next start. Returns the number of points not delivered.
    */
   async stop(deadlineMs: number): Promise<number> {
     if (this.timer) clearInterval(this.timer);
@@ -176,20 +372,37 @@ export class OutputRunner {
         if (this.attempt > 1) break;
       }
       if (!this.inFlight) this.kick(true);
-      if (this.inFlight) await Promise.race([this.inFlight, sleep(Math.max(0, deadline - Date.now()))]);
+      if (this.inFlight) await within(this.inFlight, deadline - Date.now());
+      else break;
     }
-    if (this.inFlight) await Promise.race([this.inFlight, sleep(Math.max(0, deadline - Date.now()))]);
+    if (this.inFlight) await within(this.inFlight, deadline - Date.now());
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const left = this.length;
     if (left > 0) {
-      this.metrics.counter('points_dropped', { reason: 'shutdown' }).inc(left);
-      this.logger.warn('points left unsent at shutdown', { points: left });
+      if (this.opts.diskQueue && this.queue instanceof DurableQueue) {
+        this.logger.info('points kept in the disk queue for the next start', { points: left });
+      } else {
+        this.metrics.counter('points_dropped', { reason: 'shutdown' }).inc(left);
+        this.logger.warn('points left unsent at shutdown', { points: left });
+      }
     }
+    this.updateGauges();
+    this.queue.close();
     return left;
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
+/**
+ * Waits for `p` at most `ms`. The timer is not unref'd (a shutdown waiting on a hung write keeps the
+ * process alive until its deadline) and is cleared as soon as `p` settles.
+ */
+function within(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, Math.max(0, ms));
+    void p.finally(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
 }

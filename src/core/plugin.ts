@@ -99,6 +99,8 @@ export interface ProcessorSpec<S extends PluginSchema = PluginSchema> extends Sp
 }
 export interface OutputSpec<S extends PluginSchema = PluginSchema> extends SpecBase<S> {
   readonly kind: 'output';
+  /** Defaults of the core's delivery keys where this output differs (e.g. the store needs no disk queue). */
+  readonly deliveryDefaults?: { readonly disk_queue?: boolean; readonly flush_interval?: number };
   create(config: z.output<S>, ctx: PluginContext): Output;
 }
 export type PluginSpec = InputSpec | ProcessorSpec | OutputSpec;

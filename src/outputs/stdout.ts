@@ -19,6 +19,7 @@ function formatJson(p: Point): string {
 export default defineOutput({
   name: 'stdout',
   description: 'Prints points to stdout or appends them to a file (text or JSON lines).',
+  deliveryDefaults: { disk_queue: false },
   schema: z.strictObject({
     format: z.enum(['text', 'json']).default('text').describe('Line format.'),
     file: z.string().default('').describe('Append to this file instead of stdout.'),

@@ -9,6 +9,8 @@ export default defineOutput({
   name: 'store',
   description: 'Embedded time-series store (the default output; queried by `sonde query`, the API and the dashboard).',
   defaultEnabled: true,
+  // the store has its own write-ahead log; a short flush keeps what a kill -9 can lose small
+  deliveryDefaults: { disk_queue: false, flush_interval: 1000 },
   schema: z.strictObject({}),
   create(_config, ctx) {
     return {

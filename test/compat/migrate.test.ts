@@ -61,3 +61,31 @@ test('migrate tcollector and a missing path', () => {
   assert.equal(missing.toml, '');
   assert.match(missing.warnings[0] ?? '', /no such file/);
 });
+
+test('every converted config is one `sonde run` accepts', async () => {
+  const { loadConfig } = await import('../../src/config/load.js');
+  const { builtinRegistry } = await import('../../src/plugins.js');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-migrate-'));
+  try {
+    const cases = [
+      'tsdtype: OpenTSDB\naddress: http://h:4242\nauth: True\nuser: u\npass: p',
+      'tsdtype: KairosDB\naddress: http://k:8088\nauth: True\nuser: u\npass: p',
+      'tsdtype: InfluxDB\naddress: influx:8086\ndatabase: db\nuser: u\npass: p',
+      'tsdtype: InfluxDB2\naddress: influx:8086\ndatabase: db\npass: tok',
+      'tsdtype: Carbon\naddress: carbon:2004',
+    ];
+    for (const [i, tsdb] of cases.entries()) {
+      const f = join(dir, `config${i}.ini`);
+      writeFileSync(f, `[SelfConfig]\ncheck_period_seconds: 10\ncluster_name: c\nhost_group: g\n[TSDB]\n${tsdb}\n`);
+      const r = migrate(f);
+      assert.doesNotThrow(() => loadConfig({ text: r.toml, file: f, registry: builtinRegistry() }), tsdb);
+    }
+    const t = migrate(join(FIX, 'tcollector'));
+    assert.doesNotThrow(() => loadConfig({ text: t.toml, file: 'x.toml', registry: builtinRegistry() }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

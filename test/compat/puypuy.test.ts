@@ -39,14 +39,23 @@ test('the README example config: interval, global tags, exec input over scripts_
 test('each tsdtype maps to its output', () => {
   const out = (tsdb: string) => convertPuypuyConfig(`[SelfConfig]\ncheck_period_seconds: 10\n[TSDB]\n${tsdb}`, '/opt/puypuy').config.outputs;
   assert.deepEqual(out('tsdtype: OpenTSDB\naddress: http://h:4242\nauth: True\nuser: u\npass: p'), {
-    opentsdb: [{ url: 'http://h:4242', auth: { username: 'u', password: 'p' } }],
+    opentsdb: [{ url: 'http://h:4242', username: 'u', password: 'p' }],
   });
   assert.deepEqual(out('tsdtype: KairosDB\naddress: http://k:8088/'), { kairosdb: [{ url: 'http://k:8088' }] });
+  assert.deepEqual(out('tsdtype: KairosDB\naddress: http://k:8088/\nauth: True\nuser: u\npass: p'), {
+    kairosdb: [{ url: 'http://k:8088', username: 'u', password: 'p' }],
+  });
+  assert.deepEqual(out('tsdtype: InfluxDB2\naddress: influx:8086\ndatabase: netangels\npass: tok'), {
+    influxdb: [{ url: 'http://influx:8086', version: '2', bucket: 'netangels', token: 'tok' }],
+  });
   assert.deepEqual(out('tsdtype: InfluxDB\naddress: influx:8086\ndatabase: netangels\nuser: u\npass: p'), {
     influxdb: [{ url: 'http://influx:8086', database: 'netangels', username: 'u', password: 'p' }],
   });
   assert.deepEqual(out('tsdtype: Carbon\naddress: carbon_host:2004'), {
-    graphite: [{ address: 'carbon_host:2004', protocol: 'pickle', template: '{cluster}.{group}.{host}.{location}.{type}.{name}' }],
+    graphite: [{ hosts: ['carbon_host:2004'], protocol: 'pickle', template: '{cluster}.{group}.{host}.{location}.{type}.{name}' }],
   });
+  assert.deepEqual(out('tsdtype: Carbon\naddress: carbon_host').graphite, [
+    { hosts: ['carbon_host:2004'], protocol: 'pickle', template: '{cluster}.{group}.{host}.{location}.{type}.{name}' },
+  ]);
   assert.deepEqual(out('tsdtype: Whatever\naddress: x'), {});
 });

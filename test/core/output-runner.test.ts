@@ -103,3 +103,179 @@ test('a throwing output is treated as a retryable failure', async () => {
   await wait(100);
   assert.equal(await r.stop(500), 0);
 });
+
+// ---------------------------------------------------------------------------------------------------
+// Durable delivery
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pipeline } from '../../src/core/pipeline.js';
+
+function diskRunner(output: Output, dir: string, o: Partial<typeof opts> & { maxBytes?: number } = {}) {
+  const sm = new SelfMetrics();
+  const r = new OutputRunner(
+    'outputs.d',
+    output,
+    { ...opts, ...o, diskQueue: { dir, maxBytes: o.maxBytes ?? 1 << 20 } },
+    silentLogger,
+    sm.forPlugin('outputs.d'),
+  );
+  return { r, sm, m: () => sm.byPlugin()[0]?.metrics ?? {} };
+}
+
+test('disk queue: points survive a stop while the backend is down and go out first on the next start', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-runner-'));
+  try {
+    const down = diskRunner({ write: async () => ({ ok: false, retryable: true, error: 'down' }) }, dir, { retryMaxDelay: 10 });
+    down.r.start();
+    down.r.push(pts(25));
+    await wait(50);
+    assert.equal(await down.r.stop(50), 25);
+    // kept, not dropped
+    assert.equal(down.m()['points_dropped{reason=shutdown}'], undefined);
+    assert.equal(down.m()['queue_disk_points'], 25);
+    assert.ok((down.m()['queue_disk_bytes'] ?? 0) > 0);
+
+    const got: number[] = [];
+    const up = diskRunner({ write: async (b) => (got.push(...b.map((p) => p.value)), { ok: true }) }, dir);
+    up.r.start();
+    up.r.push(pts(5, 25));
+    await wait(150);
+    await up.r.stop(1000);
+    assert.deepEqual(got, Array.from({ length: 30 }, (_, i) => i));
+    assert.equal(up.m()['points_written'], 30);
+    assert.equal(up.m()['queue_disk_points'], 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('disk queue: bufferSize bounds memory only; nothing is dropped until the disk cap', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-runner-'));
+  try {
+    let open = false;
+    const got: number[] = [];
+    const { r, m } = diskRunner(
+      { write: async (b) => (open ? (got.push(...b.map((p) => p.value)), { ok: true }) : { ok: false, retryable: true, error: 'down' }) },
+      dir,
+      { retryMaxDelay: 10, bufferSize: 20 },
+    );
+    r.start();
+    for (let i = 0; i < 10; i++) r.push(pts(10, i * 10));
+    assert.ok((m()['queue_length'] ?? 0) <= 20, 'memory copy is bounded');
+    assert.equal(m()['queue_disk_points'], 100);
+    assert.ok((m()['oldest_queued_age_ms'] ?? -1) >= 0);
+    open = true;
+    await wait(300);
+    await r.stop(1000);
+    assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => i));
+    assert.equal(m()['points_dropped{reason=buffer_full}'] ?? 0, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('disk queue: the size cap drops the oldest points, counted as disk_full', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-runner-'));
+  try {
+    const { r, m } = diskRunner({ write: async () => ({ ok: false, retryable: true, error: 'down' }) }, dir, { maxBytes: 8192, retryMaxDelay: 10_000 });
+    r.start();
+    for (let i = 0; i < 200; i++) r.push(pts(5, i * 5));
+    const dropped = m()['points_dropped{reason=disk_full}'] ?? 0;
+    assert.ok(dropped > 0);
+    assert.equal(dropped + (m()['queue_disk_points'] ?? 0), 1000);
+    assert.ok((m()['queue_disk_bytes'] ?? 0) <= 8192 + 8192);
+    await r.stop(10);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('disk queue: a bad-data batch is dropped and never blocks what follows', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-runner-'));
+  try {
+    const got: number[] = [];
+    const { r, m } = diskRunner(
+      {
+        write: async (b) => {
+          if (b.some((p) => p.value < 10)) return { ok: false, retryable: false, error: '400 bad' };
+          got.push(...b.map((p) => p.value));
+          return { ok: true };
+        },
+      },
+      dir,
+    );
+    r.start();
+    r.push(pts(30));
+    await wait(150);
+    await r.stop(500);
+    assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => 10 + i));
+    assert.equal(m()['points_dropped{reason=rejected}'], 10);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an unusable queue directory falls back to memory and records the error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-runner-'));
+  writeFileSync(join(dir, 'file'), '');
+  const sm = new SelfMetrics();
+  const got: number[] = [];
+  const r = new OutputRunner(
+    'outputs.x',
+    { write: async (b) => (got.push(...b.map((p) => p.value)), { ok: true }) },
+    { ...opts, diskQueue: { dir: join(dir, 'file', 'queue'), maxBytes: 1 << 20 } },
+    silentLogger,
+    sm.forPlugin('outputs.x'),
+  );
+  r.start();
+  r.push(pts(10));
+  await wait(50);
+  await r.stop(500);
+  assert.equal(got.length, 10);
+  assert.match(sm.byPlugin()[0]?.lastError?.message ?? '', /disk queue .* unusable/);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('one output hanging forever never stalls the pipeline or another output', async () => {
+  const sm = new SelfMetrics();
+  const got: number[] = [];
+  const hang = new OutputRunner('outputs.hang', { write: () => new Promise(() => {}) }, { ...opts, bufferSize: 30 }, silentLogger, sm.forPlugin('outputs.hang'));
+  const fine = new OutputRunner('outputs.fine', { write: async (b) => (got.push(...b.map((p) => p.value)), { ok: true }) }, opts, silentLogger, sm.forPlugin('outputs.fine'));
+  hang.start();
+  fine.start();
+  const pipe = new Pipeline([], [hang, fine], 1000, sm, silentLogger);
+  const src = { id: 'inputs.t', tags: {}, namePrefix: '' };
+  for (let i = 0; i < 10; i++) {
+    assert.equal(pipe.emit(src, pts(10, i * 10)), true);
+    await wait(5);
+  }
+  await wait(100);
+  assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => i));
+  const h = sm.byPlugin().find((p) => p.id === 'outputs.hang')?.metrics ?? {};
+  assert.equal(h['points_dropped{reason=buffer_full}'], 70);
+  await fine.stop(100);
+  await hang.stop(50);
+});
+
+test('writeTimeout turns a hung write into a retry', async () => {
+  let calls = 0;
+  const got: number[] = [];
+  const { r, sm } = runner(
+    {
+      write: (b) => {
+        if (calls++ === 0) return new Promise(() => {});
+        got.push(...b.map((p) => p.value));
+        return Promise.resolve({ ok: true });
+      },
+    },
+    { retryMaxDelay: 10, writeTimeout: 30 } as never,
+  );
+  r.start();
+  r.push(pts(10));
+  await wait(200);
+  await r.stop(500);
+  assert.deepEqual(got, Array.from({ length: 10 }, (_, i) => i));
+  assert.match(sm.byPlugin()[0]?.lastError?.message ?? '', /timed out/);
+});

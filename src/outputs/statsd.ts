@@ -1,0 +1,90 @@
+/**
+ * statsd output: forwards points to a statsd server over UDP, packed into datagrams. Counters (cumulative
+ * in sonde) are sent as `c` increments: the difference to the previous value of the series (nothing for
+ * the first sample; the new value after a reset). Deltas go as `c` as they are; gauges and every other
+ * kind as `g`. Names come from a template (tags are otherwise lost in plain statsd) or, with
+ * `tag_format = "dogstatsd"`, tags travel as `|#k:v`.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { z } from 'zod';
+import { defineOutput } from '../core/plugin.js';
+import { rateLimited } from '../core/logger.js';
+import type { Point } from '../model/point.js';
+import { seriesKey } from '../model/series.js';
+import { formatStatsd, packStatsdLines, type StatsdSample } from '../codecs/statsd.js';
+import { graphitePath } from '../codecs/graphite.js';
+import { parseHostPort } from './lib/tcp.js';
+
+export default defineOutput({
+  name: 'statsd',
+  description: 'Forwards points to a statsd server over UDP (counters as increments, the rest as gauges).',
+  schema: z.strictObject({
+    server: z.string().default('127.0.0.1:8125').describe('`host:port` of the statsd server.'),
+    template: z.string().default('{name}').describe('Name template: `{name}` and `{tag}` as in the graphite output (e.g. `{host}.{name}`).'),
+    tag_format: z.enum(['none', 'dogstatsd']).default('none').describe('`dogstatsd` appends tags as `|#k:v,...`.'),
+    max_packet_size: z.number().int().min(64).max(65000).default(1432).describe('Largest datagram payload in bytes.'),
+    max_series: z.number().int().positive().default(100_000).describe('Counter series whose last value is remembered (oldest forgotten beyond it).'),
+  }),
+  create(config, ctx) {
+    const target = parseHostPort(config.server, 8125);
+    if (!target) ctx.logger.error('bad server address; nothing will be sent', { server: config.server });
+    const warn = rateLimited((m, f) => ctx.logger.warn(m, f), 5, 60_000);
+    const last = new Map<string, number>();
+    let sock: Socket | null = null;
+    const sample = (p: Point, name: string, value: number, type: 'c' | 'g'): StatsdSample => ({
+      name,
+      value,
+      type,
+      sampleRate: 1,
+      tags: config.tag_format === 'dogstatsd' ? { ...p.tags } : undefined,
+      delta: false,
+    });
+    return {
+      async start() {
+        sock = createSocket(target && target.host.includes(':') ? 'udp6' : 'udp4');
+        sock.on('error', (e) => warn('socket error', { error: e.message }));
+        sock.unref();
+      },
+      async write(points) {
+        if (!target || !sock) return { ok: false, retryable: false, error: 'statsd: no usable server address' };
+        const lines: string[] = [];
+        let rejected = 0;
+        for (const p of points) {
+          if (!Number.isFinite(p.value)) {
+            rejected++;
+            continue;
+          }
+          const name = graphitePath(p, config.template);
+          let line = '';
+          if (p.kind === 'counter') {
+            const key = seriesKey(p.name, p.tags);
+            const prev = last.get(key);
+            last.delete(key); // re-inserted last: the map stays in least-recently-seen order
+            last.set(key, p.value);
+            if (last.size > config.max_series) last.delete(last.keys().next().value as string);
+            if (prev === undefined) continue;
+            const inc = p.value >= prev ? p.value - prev : p.value;
+            line = formatStatsd(sample(p, name, inc, 'c'));
+          } else if (p.kind === 'delta') {
+            line = formatStatsd(sample(p, name, p.value, 'c'));
+          } else {
+            line = formatStatsd(sample(p, name, p.value, 'g'));
+          }
+          if (line) lines.push(line);
+          else rejected++;
+        }
+        const s = sock;
+        for (const pkt of packStatsdLines(lines, config.max_packet_size)) {
+          const err = await new Promise<string | null>((res) => s.send(pkt, target.port, target.host, (e) => res(e ? e.message : null)));
+          if (err !== null) return { ok: false, retryable: true, error: `statsd: send failed: ${err}` };
+        }
+        return { ok: true, rejected };
+      },
+      async stop() {
+        sock?.close();
+        sock = null;
+      },
+      describe: () => [`udp://${config.server}`],
+    };
+  },
+});

@@ -1,0 +1,80 @@
+/** Prometheus exposition output: format negotiation, expiration, the series cap, and a real scrape. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import prometheus from '../../src/outputs/prometheus.js';
+import { point } from '../../src/model/point.js';
+import { missingServer, promQuery, startPrometheus, freePort } from '../helpers/servers.js';
+import { makeOutput, metricsOf, until } from './util.js';
+
+/** Calls the route the output registered on the agent router, as a scrape with `accept`. */
+async function scrape(ctx: Awaited<ReturnType<typeof makeOutput>>['ctx'], path: string, accept?: string): Promise<{ type: string; body: string }> {
+  const m = ctx.router.match('GET', path);
+  assert.ok(m && 'handler' in m, `no route ${path}`);
+  let type = '';
+  let body = '';
+  const res = {
+    writeHead(_s: number, h: Record<string, string | number>) {
+      type = String(h['content-type']);
+      return this;
+    },
+    end(b: string) {
+      body = b;
+    },
+  } as unknown as ServerResponse;
+  const req = { headers: accept ? { accept } : {} } as IncomingMessage;
+  await m.handler(req, res, new URL('http://x' + path));
+  return { type, body };
+}
+
+test('serves text 0.0.4 or OpenMetrics by Accept, newest sample per series', async () => {
+  const { out, ctx } = await makeOutput(prometheus, {});
+  await out.write([
+    point('http.requests', 10, 1000, 'counter', { host: 'h', code: '200' }),
+    point('http.requests', 12, 2000, 'counter', { host: 'h', code: '200' }),
+    point('mem.free', 5, 2000, 'gauge', { host: 'h' }),
+  ]);
+  const text = await scrape(ctx, '/prometheus');
+  assert.match(text.type, /^text\/plain; version=0.0.4/);
+  assert.equal(text.body, '# TYPE http_requests counter\nhttp_requests{code="200",host="h"} 12\n# TYPE mem_free gauge\nmem_free{host="h"} 5\n');
+  const om = await scrape(ctx, '/prometheus', 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5');
+  assert.match(om.type, /^application\/openmetrics-text/);
+  assert.match(om.body, /^http_requests_total\{code="200",host="h"\} 12$/m);
+  assert.ok(om.body.endsWith('# EOF\n'));
+  ctx.cleanup();
+});
+
+test('series expire after `expiration`; the series cap refuses new series and counts them', async () => {
+  const { out, ctx } = await makeOutput(prometheus, { expiration: '100ms', max_series: 2 });
+  await out.write([point('a', 1, 1, 'gauge'), point('b', 1, 1, 'gauge')]);
+  const r = await out.write([point('c', 1, 1, 'gauge'), point('a', 2, 2, 'gauge')]);
+  assert.deepEqual(r, { ok: true, rejected: 1 });
+  assert.equal(metricsOf(ctx)['series_overflow'], 1);
+  assert.doesNotMatch((await scrape(ctx, '/prometheus')).body, /^c /m);
+  await new Promise((res) => setTimeout(res, 150));
+  // both expired: room again
+  assert.deepEqual(await out.write([point('c', 3, 3, 'gauge')]), { ok: true });
+  assert.equal((await scrape(ctx, '/prometheus')).body, '# TYPE c gauge\nc 3\n');
+  ctx.cleanup();
+});
+
+test('a real Prometheus scrapes the separate listener', { skip: missingServer('prometheus', 'prometheus') }, async () => {
+  const port = await freePort();
+  const { out, ctx } = await makeOutput(prometheus, { listen: `127.0.0.1:${port}`, path: '/prometheus' });
+  assert.deepEqual(out.describe?.(), [`http://127.0.0.1:${port}/prometheus`]);
+  await out.write([point('sonde.scrape.test', 42, Date.now(), 'gauge', { host: 'h1', role: 'db' })]);
+  const prom = await startPrometheus({ scrapeTargets: [`127.0.0.1:${port}`], metricsPath: '/prometheus' });
+  try {
+    const res = await until(() => promQuery(prom.url, 'sonde_scrape_test'), (r) => r.length > 0, 10_000);
+    assert.equal(res.length, 1);
+    assert.equal(res[0]?.value[1], '42');
+    assert.equal(res[0]?.metric['role'], 'db');
+    // `host` clashes with nothing; the scrape adds job and instance
+    assert.equal(res[0]?.metric['job'], 'sonde');
+    assert.ok((metricsOf(ctx)['scrapes'] ?? 0) >= 1);
+  } finally {
+    await prom.stop();
+    await out.stop?.();
+    ctx.cleanup();
+  }
+});

@@ -1,0 +1,38 @@
+/** statsd output: counters as increments, gauges, packing, templates and DogStatsD tags. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import statsd from '../../src/outputs/statsd.js';
+import { point } from '../../src/model/point.js';
+import { parseStatsd } from '../../src/codecs/statsd.js';
+import { fakeUdp, makeOutput, until } from './util.js';
+
+test('counters become c increments (reset-aware), deltas c, the rest g', async () => {
+  const udp = await fakeUdp();
+  const { out, ctx } = await makeOutput(statsd, { server: `127.0.0.1:${udp.port}`, template: '{host}.{name}' });
+  const tags = { host: 'h1' };
+  await out.write([point('req', 100, 1, 'counter', tags), point('temp', -3.5, 1, 'gauge', tags), point('hist', 7, 1, 'histogram', tags)]);
+  await out.write([point('req', 130, 2, 'counter', tags), point('sent', 4, 2, 'delta', tags)]);
+  await out.write([point('req', 5, 3, 'counter', tags)]);
+  const lines = await until(() => udp.packets.flatMap((p) => p.toString().split('\n')), (l) => l.length >= 6, 2000);
+  assert.deepEqual(lines, ['h1.temp:0|g', 'h1.temp:-3.5|g', 'h1.hist:7|g', 'h1.req:30|c', 'h1.sent:4|c', 'h1.req:5|c']);
+  // and they parse back as a statsd server reads them
+  const parsed = udp.packets.flatMap((p) => parseStatsd(p).items);
+  assert.deepEqual(parsed.filter((s) => s.type === 'c').map((s) => s.value), [30, 4, 5]);
+  await out.stop?.();
+  await udp.close();
+  ctx.cleanup();
+});
+
+test('lines are packed into datagrams of at most max_packet_size; dogstatsd tags', async () => {
+  const udp = await fakeUdp();
+  const { out, ctx } = await makeOutput(statsd, { server: `127.0.0.1:${udp.port}`, max_packet_size: 100, tag_format: 'dogstatsd' });
+  const pts = Array.from({ length: 40 }, (_, i) => point(`g${i}`, i, 1, 'gauge', { dc: 'x' }));
+  assert.deepEqual(await out.write(pts), { ok: true, rejected: 0 });
+  await until(() => udp.packets.reduce((n, p) => n + p.toString().split('\n').length, 0), (n) => n === 40, 2000);
+  assert.ok(udp.packets.length > 1 && udp.packets.every((p) => p.length <= 100));
+  const first = udp.packets[0]?.toString().split('\n')[0];
+  assert.equal(first, 'g0:0|g|#dc:x');
+  await out.stop?.();
+  await udp.close();
+  ctx.cleanup();
+});
