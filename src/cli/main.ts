@@ -6,6 +6,7 @@ import { configCommand } from './config-cmd.js';
 import { statusCommand } from './status.js';
 import { migrateCommand } from './migrate.js';
 import { runInstrument } from '../instrument/cli.js';
+import { heartbeatCommand } from './heartbeat.js';
 
 /** The `sonde` command: dispatches to subcommands; prints errors with their hint; returns the exit code. */
 const HELP = `sonde ${VERSION} — metrics agent, receivers, outputs, embedded store and dashboard
@@ -21,6 +22,7 @@ Commands:
   migrate PATH        print the sonde config equivalent to a PuyPuy config.ini or tcollector dir
   instrument CONF -- CMD...
                       run a Node app with methods timed/counted per a Tach-style config
+  heartbeat setup     print/write the backend rules and receivers the heartbeat check needs
   version             print the version
 
 Run \`sonde <command> --help\` for a command's options.
@@ -34,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   config: configCommand,
   migrate: migrateCommand,
   instrument: (argv) => runInstrument(argv),
+  heartbeat: (argv) => heartbeatCommand(argv),
   version: async () => {
     process.stdout.write(`sonde ${VERSION} (node ${process.version})\n`);
     return 0;

@@ -14,6 +14,13 @@ import processes from './host/processes.js';
 import uptime from './host/uptime.js';
 import exec from './exec/index.js';
 import check from './check.js';
+import heartbeat from './heartbeat.js';
+import statsd from './statsd.js';
+import collectd from './collectd.js';
+import opentsdb from './opentsdb.js';
+import graphite from './graphite.js';
+import influxdb from './influxdb.js';
+import prometheus from './prometheus.js';
 
 export const inputs: InputSpec[] = [
   cpu,
@@ -28,4 +35,11 @@ export const inputs: InputSpec[] = [
   agent,
   exec,
   check,
+  heartbeat,
+  statsd,
+  collectd,
+  opentsdb,
+  graphite,
+  influxdb,
+  prometheus,
 ];

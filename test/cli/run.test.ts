@@ -5,6 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exited, freePort, sondeSpawn, sondeSync, waitFor } from '../helpers/spawn.js';
 import type { QueryResult } from '../../src/store/handle.js';
+import { builtinRegistry } from '../../src/plugins.js';
+
+/** The default inputs, spelled out, with the statsd receiver on a free port (tests run in parallel). */
+function defaultInputsToml(): string {
+  return builtinRegistry()
+    .list('input')
+    .filter((s) => s.defaultEnabled)
+    .map((s) => (s.name === 'statsd' ? `[[inputs.statsd]]\nudp = "127.0.0.1:0"\n` : `[[inputs.${s.name}]]\n`))
+    .join('');
+}
 
 /** `cpu.time{cpu=total,mode=user}` straight from /proc/stat, in seconds. */
 function procUserSeconds(): number {
@@ -18,10 +28,10 @@ test('sonde run: banner, host metrics stored and queryable, values agree with /p
   const port = await freePort();
   const cfg = join(dir, 'sonde.toml');
   // a short interval so the test sees several gathers; everything else default
-  writeFileSync(cfg, `[agent]\ninterval = "1s"\nflush_interval = "1s"\ndata_dir = "data"\n[http]\nlisten = "127.0.0.1:${port}"\n`);
+  writeFileSync(cfg, `[agent]\ninterval = "1s"\nflush_interval = "1s"\ndata_dir = "data"\n[http]\nlisten = "127.0.0.1:${port}"\n${defaultInputsToml()}`);
   const before = procUserSeconds();
   const t0 = Date.now();
-  const { child, out } = sondeSpawn(['run', '-c', cfg], { env: { SONDE_STATSD_LISTEN: '' } });
+  const { child, out } = sondeSpawn(['run', '-c', cfg]);
   t.after(() => child.kill('SIGKILL'));
   await waitFor(() => out.stdout.includes('stop with Ctrl-C'), 15_000, 'the banner');
   assert.ok(Date.now() - t0 < 15_000, 'banner within 15 s');
@@ -79,10 +89,12 @@ test('a second agent on the same data dir is refused', { timeout: 60_000 }, asyn
   const dir = mkdtempSync(join(tmpdir(), 'sonde-lock-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const [p1, p2] = [await freePort(), await freePort()];
-  const a = sondeSpawn(['run', '-d', dir, '-l', `127.0.0.1:${p1}`]);
+  const cfg = join(dir, 'sonde.toml');
+  writeFileSync(cfg, defaultInputsToml());
+  const a = sondeSpawn(['run', '-c', cfg, '-d', dir, '-l', `127.0.0.1:${p1}`]);
   t.after(() => a.child.kill('SIGKILL'));
   await waitFor(() => a.out.stdout.includes('stop with Ctrl-C'), 15_000, 'first agent');
-  const b = sondeSync(['run', '-d', dir, '-l', `127.0.0.1:${p2}`]);
+  const b = sondeSync(['run', '-c', cfg, '-d', dir, '-l', `127.0.0.1:${p2}`]);
   assert.equal(b.status, 1);
   assert.match(b.stderr, /another sonde agent \(pid \d+\) is using/);
   a.child.kill('SIGTERM');

@@ -8,7 +8,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './spawn.js';
@@ -343,7 +343,28 @@ export async function startCollectd(opts: CollectdOptions = {}): Promise<Running
     { network },
   );
   await s.start();
+  // "Initialization complete" can come before the network plugin's receive thread has bound its
+  // socket; packets sent before that are lost, so wait until the kernel lists the port.
+  await waitUdpBound(network, 10_000);
   return Object.assign(s, { csvDir });
+}
+
+/** Waits until a UDP socket is bound to `port` (any address), per /proc/net/udp and udp6. */
+export async function waitUdpBound(port: number, timeoutMs: number): Promise<void> {
+  const hex = ':' + port.toString(16).toUpperCase().padStart(4, '0');
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    for (const f of ['/proc/net/udp', '/proc/net/udp6']) {
+      try {
+        const text = readFileSync(f, 'utf8');
+        if (text.split('\n').some((l) => (l.trim().split(/\s+/)[1] ?? '').endsWith(hex))) return;
+      } catch {
+        /* not on this kernel */
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing bound UDP port ${port} within ${timeoutMs} ms`);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,177 @@
+/**
+ * The `graphite` input: a carbon-compatible receiver. Plaintext `path value timestamp` lines on TCP
+ * (and optionally UDP), and the pickle protocol on TCP (4-byte length + pickle, decoded by the safe
+ * unpickler, frames capped at 1 MiB like carbon: an oversize frame closes the connection). Tagged paths
+ * `name;k=v` become tags. Points are gauges named by the path.
+ */
+import type { Socket as UdpSocket } from 'node:dgram';
+import type { Server, Socket } from 'node:net';
+import { z } from 'zod';
+import { defineInput, type Input } from '../core/plugin.js';
+import { rateLimited } from '../core/logger.js';
+import { zDuration, zSize } from '../config/units.js';
+import { parseGraphitePlaintext } from '../codecs/graphite.js';
+import { decodePickle, decodePickleFrames, MAX_PICKLE_FRAME } from '../codecs/pickle.js';
+import type { CodecError } from '../codecs/types.js';
+import type { Point } from '../model/point.js';
+import { bindUdp, boundAddress, closeServer, closeUdp, formatHostPort, listenTcp, requireHostPort } from './net/listen.js';
+import { ConnectionSet, serveLines } from './net/lines.js';
+
+const schema = z.object({
+  listen: z.string().default('127.0.0.1:2003').describe('TCP address for plaintext lines; "" disables'),
+  udp: z.string().default('').describe('UDP address for plaintext lines; "" disables'),
+  pickle: z.string().default('127.0.0.1:2004').describe('TCP address for the pickle protocol; "" disables'),
+  max_line_bytes: zSize().default(65536).describe('Longest plaintext line; longer lines are dropped and counted'),
+  max_frame_bytes: zSize().default(MAX_PICKLE_FRAME).describe('Largest pickle frame (carbon: 1 MiB); larger closes the connection'),
+  idle_timeout: zDuration().default(300_000).describe('Connections silent this long are closed; 0 never'),
+  max_connections: z.number().int().positive().default(1000).describe('Most connections at once'),
+});
+
+export interface GraphiteInput extends Input {
+  ports(): { tcp: number | undefined; udp: number | undefined; pickle: number | undefined };
+}
+
+export default defineInput({
+  name: 'graphite',
+  description: 'Graphite/carbon receiver: plaintext (TCP/UDP) and pickle (TCP)',
+  schema,
+  create(config, ctx): GraphiteInput {
+    const m = ctx.metrics;
+    const conns = m.counter('connections_accepted', {}, 'Graphite connections accepted');
+    const lines = m.counter('lines_received', {}, 'Graphite plaintext lines received');
+    const linesInvalid = m.counter('lines_invalid', {}, 'Graphite plaintext lines rejected');
+    const frames = m.counter('pickle_frames_received', {}, 'Graphite pickle frames received');
+    const framesInvalid = m.counter('pickle_frames_invalid', {}, 'Graphite pickle frames that were not a list of datapoints');
+    const framesTooLarge = m.counter('pickle_frames_too_large', {}, 'Pickle frames over max_frame_bytes (connection closed)');
+    const itemsInvalid = m.counter('pickle_items_invalid', {}, 'Graphite pickle datapoints rejected');
+    const received = m.counter('points_received', {}, 'Graphite points accepted');
+    const packets = m.counter('packets_received', {}, 'Graphite UDP datagrams received');
+    const log = rateLimited((msg, f) => ctx.logger.warn(msg, f), 5, 60_000);
+    const connSet = new ConnectionSet(config.max_connections);
+    const servers: Server[] = [];
+    let udp: UdpSocket | undefined;
+    const described: string[] = [];
+    const ports: { tcp: number | undefined; udp: number | undefined; pickle: number | undefined } = {
+      tcp: undefined,
+      udp: undefined,
+      pickle: undefined,
+    };
+
+    const emit = (items: Point[]): void => {
+      if (items.length === 0) return;
+      received.inc(items.length);
+      ctx.emit(items);
+    };
+    const logErrors = (what: string, errors: readonly CodecError[]): void => {
+      const e = errors[0];
+      if (e) log(what, { count: errors.length, first: e.message, sample: e.sample });
+    };
+
+    const onText = (text: string): void => {
+      const r = parseGraphitePlaintext(text);
+      lines.inc(r.items.length + r.errors.length);
+      if (r.errors.length > 0) {
+        linesInvalid.inc(r.errors.length);
+        logErrors('invalid Graphite lines', r.errors);
+      }
+      emit(r.items);
+    };
+
+    const onPlainConn = (s: Socket): void => {
+      if (!connSet.add(s)) return;
+      conns.inc();
+      serveLines(s, {
+        maxLineBytes: config.max_line_bytes,
+        idleTimeoutMs: config.idle_timeout,
+        onLines: onText,
+        onOverlong: (n) => {
+          lines.inc(n);
+          linesInvalid.inc(n);
+        },
+      });
+    };
+
+    const onPickleConn = (s: Socket): void => {
+      if (!connSet.add(s)) return;
+      conns.inc();
+      let rest: Buffer = Buffer.alloc(0);
+      s.on('error', () => {});
+      if (config.idle_timeout > 0) s.setTimeout(config.idle_timeout, () => s.destroy());
+      s.on('data', (chunk: Buffer) => {
+        const buf = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
+        const r = decodePickleFrames(buf, config.max_frame_bytes);
+        for (const f of r.frames) {
+          frames.inc();
+          const d = decodePickle(f);
+          if (d.errors.length > 0) {
+            if (d.items.length === 0 && d.errors.length === 1 && !(d.errors[0]?.message ?? '').startsWith('item ')) {
+              framesInvalid.inc();
+            } else itemsInvalid.inc(d.errors.length);
+            logErrors('invalid pickle data', d.errors);
+          }
+          emit(d.items);
+        }
+        if (r.error) {
+          framesTooLarge.inc();
+          log('pickle frame too large, closing the connection', { error: r.error.message, remote: s.remoteAddress });
+          s.destroy();
+          rest = Buffer.alloc(0);
+          return;
+        }
+        // Keep only the incomplete frame; copy so the socket's chunk memory is not pinned.
+        rest = r.rest.length === 0 ? Buffer.alloc(0) : Buffer.from(r.rest);
+      });
+      s.on('end', () => s.end());
+    };
+
+    const stop = async (): Promise<void> => {
+      if (udp) await closeUdp(udp);
+      udp = undefined;
+      const all = servers.splice(0);
+      await Promise.all(all.map((srv) => closeServer(srv, connSet.sockets)));
+    };
+
+    return {
+      async start() {
+        try {
+          if (config.listen !== '') {
+            const a = requireHostPort(config.listen, 'listen');
+            const srv = await listenTcp(a, 'listen', onPlainConn);
+            servers.push(srv);
+            const b = boundAddress(srv);
+            ports.tcp = b?.port;
+            described.push('tcp ' + formatHostPort(b ?? a) + ' (plaintext)');
+          }
+          if (config.udp !== '') {
+            const a = requireHostPort(config.udp, 'udp');
+            udp = await bindUdp(a, 'udp', (msg) => {
+              packets.inc();
+              onText(msg.toString('utf8'));
+            });
+            const b = boundAddress(udp);
+            ports.udp = b?.port;
+            described.push('udp ' + formatHostPort(b ?? a) + ' (plaintext)');
+          }
+          if (config.pickle !== '') {
+            const a = requireHostPort(config.pickle, 'pickle');
+            const srv = await listenTcp(a, 'pickle', onPickleConn);
+            servers.push(srv);
+            const b = boundAddress(srv);
+            ports.pickle = b?.port;
+            described.push('tcp ' + formatHostPort(b ?? a) + ' (pickle)');
+          }
+        } catch (err) {
+          await stop();
+          throw err;
+        }
+      },
+      stop,
+      describe() {
+        return described;
+      },
+      ports() {
+        return { ...ports };
+      },
+    };
+  },
+});

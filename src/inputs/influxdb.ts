@@ -1,0 +1,198 @@
+/**
+ * The `influxdb` input: accepts InfluxDB line protocol writes over HTTP, answering like InfluxDB does.
+ * v1 `POST /write` (db, rp, precision; `u`/`p` or Basic auth), v2 `POST /api/v2/write` (org, bucket,
+ * precision; `Authorization: Token`), `GET /ping` (204 + X-Influxdb-Version) and `GET /health`.
+ * Bodies may be gzip-compressed; string fields cannot be points and are dropped and counted.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { defineInput, type Input } from '../core/plugin.js';
+import { rateLimited } from '../core/logger.js';
+import { zDuration, zSize } from '../config/units.js';
+import { parseInfluxLines, type InfluxPrecision } from '../codecs/influx.js';
+import type { Point } from '../model/point.js';
+import { sanitizeTagValue } from '../model/sanitize.js';
+import { boundAddress, closeServer, formatHostPort, listenServer, requireHostPort } from './net/listen.js';
+import { ConnectionSet } from './net/lines.js';
+import { createHttpServer, reply } from './net/http.js';
+import { readRequestBody } from './net/http-body.js';
+
+const schema = z.object({
+  listen: z.string().default('127.0.0.1:8086').describe('HTTP address'),
+  username: z.string().default('').describe('When set (with password), v1 writes must authenticate (u/p or Basic)'),
+  password: z.string().default(''),
+  token: z.string().default('').describe('When set, v2 writes must send "Authorization: Token <token>"'),
+  database_tag: z.string().default('').describe('Tag that receives the db (v1) or bucket (v2) name; "" for none'),
+  max_body_size: zSize().default(32 * 1024 * 1024).describe('Largest body after decompression; larger gets 413'),
+  idle_timeout: zDuration().default(300_000).describe('Idle keep-alive connections are closed after this'),
+  max_connections: z.number().int().positive().default(1000).describe('Most connections at once'),
+});
+
+export interface InfluxInput extends Input {
+  port(): number | undefined;
+}
+
+const V1_PRECISION: Record<string, InfluxPrecision> = { n: 'ns', ns: 'ns', u: 'us', us: 'us', ms: 'ms', s: 's', m: 'm', h: 'h' };
+const V2_PRECISION: Record<string, InfluxPrecision> = { ns: 'ns', us: 'us', ms: 'ms', s: 's' };
+/** The InfluxDB version we answer as: clients check the major version to pick v1 or v2 APIs. */
+const INFLUX_VERSION = '1.8.10';
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function basicAuth(req: IncomingMessage): { user: string; pass: string } | undefined {
+  const h = req.headers.authorization ?? '';
+  if (!/^basic /i.test(h)) return undefined;
+  const dec = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');
+  const colon = dec.indexOf(':');
+  return colon < 0 ? undefined : { user: dec.slice(0, colon), pass: dec.slice(colon + 1) };
+}
+
+export default defineInput({
+  name: 'influxdb',
+  description: 'InfluxDB line protocol receiver (HTTP /write and /api/v2/write)',
+  schema,
+  create(config, ctx): InfluxInput {
+    const m = ctx.metrics;
+    const requests = m.counter('requests_received', {}, 'InfluxDB write requests');
+    const requestsInvalid = m.counter('requests_invalid', {}, 'InfluxDB requests answered with 4xx');
+    const authFailed = m.counter('auth_failures', {}, 'InfluxDB requests with missing or wrong credentials');
+    const linesInvalid = m.counter('lines_invalid', {}, 'InfluxDB lines that could not be parsed');
+    const strings = m.counter('string_fields_dropped', {}, 'InfluxDB string fields dropped (not numeric)');
+    const received = m.counter('points_received', {}, 'Points accepted from InfluxDB writes');
+    const log = rateLimited((msg, f) => ctx.logger.warn(msg, f), 5, 60_000);
+    const conns = new ConnectionSet(config.max_connections);
+    const needV1Auth = config.username !== '' || config.password !== '';
+    let described: string[] = [];
+    let boundPort: number | undefined;
+
+    const write = async (
+      req: IncomingMessage,
+      res: ServerResponse,
+      precision: InfluxPrecision,
+      db: string,
+      fail: (status: number, msg: string) => void,
+    ): Promise<void> => {
+      const body = await readRequestBody(req, config.max_body_size);
+      if (!body.ok) {
+        fail(body.status, body.message);
+        return;
+      }
+      const r = parseInfluxLines(body.body, { precision, now: Date.now(), strings: 'drop' });
+      if (r.droppedStrings > 0) strings.inc(r.droppedStrings);
+      let items: Point[] = r.items;
+      if (config.database_tag !== '' && db !== '') {
+        const v = sanitizeTagValue(db);
+        if (v !== '') items = items.map((p) => ({ ...p, tags: { ...p.tags, [config.database_tag]: v } }));
+      }
+      if (items.length > 0) {
+        received.inc(items.length);
+        ctx.emit(items);
+      }
+      if (r.errors.length > 0) {
+        linesInvalid.inc(r.errors.length);
+        const e = r.errors[0];
+        log('invalid line protocol', { count: r.errors.length, first: e?.message, sample: e?.sample });
+        const msg = `unable to parse '${e?.sample ?? ''}': ${e?.message ?? 'invalid line'}`;
+        fail(400, items.length > 0 ? 'partial write: ' + msg : msg);
+        return;
+      }
+      reply(res, 204);
+    };
+
+    const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const q = url.searchParams;
+      const hdr = { 'X-Influxdb-Version': INFLUX_VERSION, 'X-Influxdb-Build': 'OSS' };
+      const path = url.pathname.replace(/\/+$/, '') || '/';
+      if (path === '/ping') {
+        reply(res, 204, undefined, hdr);
+        return;
+      }
+      if (path === '/health') {
+        reply(res, 200, { name: 'influxdb', message: 'ready for queries and writes', status: 'pass', version: INFLUX_VERSION }, hdr);
+        return;
+      }
+      if (path === '/write') {
+        requests.inc();
+        const fail = (status: number, msg: string): void => {
+          requestsInvalid.inc();
+          reply(res, status, { error: msg }, hdr);
+        };
+        if (req.method !== 'POST') return fail(405, 'method not allowed');
+        if (needV1Auth) {
+          const b = basicAuth(req);
+          const user = q.get('u') ?? b?.user;
+          const pass = q.get('p') ?? b?.pass;
+          if (user === undefined || pass === undefined) {
+            authFailed.inc();
+            return fail(401, 'unable to parse authentication credentials');
+          }
+          if (!same(user, config.username) || !same(pass, config.password)) {
+            authFailed.inc();
+            return fail(401, 'authorization failed');
+          }
+        }
+        const db = q.get('db') ?? '';
+        if (db === '') return fail(400, 'database is required');
+        const precision = V1_PRECISION[q.get('precision') ?? 'ns'];
+        if (precision === undefined) return fail(400, `invalid precision "${q.get('precision') ?? ''}"`);
+        return write(req, res, precision, db, fail);
+      }
+      if (path === '/api/v2/write') {
+        requests.inc();
+        const fail = (status: number, msg: string): void => {
+          requestsInvalid.inc();
+          const code = status === 401 ? 'unauthorized' : status === 413 ? 'request too large' : status === 404 ? 'not found' : 'invalid';
+          reply(res, status, { code, message: msg }, hdr);
+        };
+        if (req.method !== 'POST') return fail(405, 'method not allowed');
+        if (config.token !== '') {
+          const h = req.headers.authorization ?? '';
+          const m2 = /^token\s+(.*)$/i.exec(h);
+          if (!m2 || !same((m2[1] ?? '').trim(), config.token)) {
+            authFailed.inc();
+            return fail(401, 'unauthorized access');
+          }
+        }
+        const bucket = q.get('bucket') ?? '';
+        if (bucket === '') return fail(400, 'bucket is required');
+        const precision = V2_PRECISION[q.get('precision') ?? 'ns'];
+        if (precision === undefined) return fail(400, `invalid precision "${q.get('precision') ?? ''}"; want ns, us, ms or s`);
+        return write(req, res, precision, bucket, fail);
+      }
+      requestsInvalid.inc();
+      reply(res, 404, { error: 'not found' }, hdr);
+    };
+
+    const http = createHttpServer(
+      handle,
+      (err) => log('InfluxDB handler failed', { error: err instanceof Error ? err.message : String(err) }),
+      { idleTimeoutMs: config.idle_timeout },
+    );
+    http.on('connection', (s) => conns.add(s));
+
+    return {
+      async start() {
+        const a = requireHostPort(config.listen, 'listen');
+        await listenServer(http, 'tcp', formatHostPort(a), 'listen', (s, cb) => s.listen(a.port, a.host, cb));
+        const b = boundAddress(http);
+        boundPort = b?.port;
+        described = ['http ' + formatHostPort(b ?? a)];
+      },
+      async stop() {
+        if (http.listening) await closeServer(http, conns.sockets);
+      },
+      describe() {
+        return described;
+      },
+      port() {
+        return boundPort;
+      },
+    };
+  },
+});

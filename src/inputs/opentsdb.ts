@@ -1,0 +1,218 @@
+/**
+ * The `opentsdb` input: receives OpenTSDB writes the way a TSD does. Telnet-style `put` lines on TCP
+ * (answering `version`, `help`, `exit` and `put: illegal argument: ...` errors) and HTTP `POST /api/put`
+ * (object or array bodies, `?summary`, `?details`, gzip) share one port: the first bytes of a connection
+ * decide, as in OpenTSDB itself. `http_listen` adds a separate HTTP-only port.
+ */
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Server, Socket } from 'node:net';
+import { z } from 'zod';
+import { defineInput, type Input } from '../core/plugin.js';
+import { rateLimited } from '../core/logger.js';
+import { zDuration, zSize } from '../config/units.js';
+import { VERSION } from '../version.js';
+import { openTsdbPutResponse, parseOpenTsdbJson, parseOpenTsdbTelnet } from '../codecs/opentsdb.js';
+import { boundAddress, closeServer, formatHostPort, listenServer, listenTcp, requireHostPort } from './net/listen.js';
+import { ConnectionSet, serveLines } from './net/lines.js';
+import { createHttpServer, looksLikeHttp, reply, SNIFF_BYTES } from './net/http.js';
+import { readRequestBody } from './net/http-body.js';
+
+const schema = z.object({
+  listen: z.string().default('127.0.0.1:4242').describe('TCP address for telnet `put` lines and HTTP /api/put'),
+  http_listen: z.string().default('').describe('Extra HTTP-only address; "" for none'),
+  require_tags: z.boolean().default(true).describe('Refuse points without tags, as OpenTSDB does'),
+  max_tags: z.number().int().positive().default(8).describe('Most tags per point (tsd.storage.max_tags)'),
+  max_line_bytes: zSize().default(1024).describe('Longest telnet line (OpenTSDB: 1024)'),
+  max_body_size: zSize().default(32 * 1024 * 1024).describe('Largest HTTP body after decompression; larger gets 413'),
+  idle_timeout: zDuration().default(300_000).describe('Connections silent this long are closed; 0 never'),
+  max_connections: z.number().int().positive().default(1000).describe('Most connections at once'),
+});
+
+export interface OpenTsdbInput extends Input {
+  /** Bound port of `listen` (and of `http_listen`), once started. */
+  ports(): { tcp: number | undefined; http: number | undefined };
+}
+
+const HELP = 'available commands: put version help exit\n';
+
+function tsdError(code: number, message: string, details?: string): unknown {
+  return { error: { code, message, ...(details !== undefined ? { details } : {}) } };
+}
+
+export default defineInput({
+  name: 'opentsdb',
+  description: 'OpenTSDB receiver: telnet put lines and HTTP /api/put on one port',
+  schema,
+  create(config, ctx): OpenTsdbInput {
+    const m = ctx.metrics;
+    const conns = m.counter('connections_accepted', {}, 'OpenTSDB connections accepted');
+    const lines = m.counter('lines_received', {}, 'OpenTSDB telnet lines received');
+    const linesInvalid = m.counter('lines_invalid', {}, 'OpenTSDB telnet lines rejected');
+    const requests = m.counter('requests_received', {}, 'OpenTSDB HTTP requests');
+    const requestsInvalid = m.counter('requests_invalid', {}, 'OpenTSDB HTTP requests answered with 4xx/5xx');
+    const pointsInvalid = m.counter('points_invalid', {}, 'OpenTSDB datapoints rejected in HTTP bodies');
+    const received = m.counter('points_received', {}, 'OpenTSDB points accepted');
+    const log = rateLimited((msg, f) => ctx.logger.warn(msg, f), 5, 60_000);
+    const codecOpts = { requireTags: config.require_tags, maxTags: config.max_tags };
+    const connSet = new ConnectionSet(config.max_connections);
+    const servers: Server[] = [];
+    const described: string[] = [];
+    let tcpPort: number | undefined;
+    let httpPort: number | undefined;
+
+    const onTelnet = (text: string, socket: Socket): void => {
+      const r = parseOpenTsdbTelnet(text, { ...codecOpts, maxLineBytes: config.max_line_bytes });
+      lines.inc(r.items.length + r.errors.length + r.commands.length);
+      if (r.items.length > 0) {
+        received.inc(r.items.length);
+        ctx.emit(r.items);
+      }
+      let out = '';
+      if (r.errors.length > 0) {
+        linesInvalid.inc(r.errors.length);
+        log('invalid OpenTSDB lines', { count: r.errors.length, first: r.errors[0]?.message, sample: r.errors[0]?.sample });
+        for (const e of r.errors) out += e.message + '\n';
+      }
+      for (const c of r.commands) {
+        if (c.command === 'version') {
+          out += `net.opentsdb.tools sonde-${VERSION} built at revision sonde (MINT)\nBuilt on sonde by sonde (OpenTSDB-compatible receiver)\n`;
+        } else if (c.command === 'help') out += HELP;
+        else if (c.command === 'exit') {
+          if (out) socket.write(out);
+          socket.end();
+          return;
+        } else {
+          linesInvalid.inc();
+          out += `unknown command: ${c.command}.  Try \`help'.\n`;
+        }
+      }
+      if (out && socket.writable) socket.write(out);
+    };
+
+    const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+      requests.inc();
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const fail = (status: number, message: string, details?: string): void => {
+        requestsInvalid.inc();
+        reply(res, status, tsdError(status, message, details));
+      };
+      if (url.pathname === '/api/version' || url.pathname === '/api/version/') {
+        reply(res, 200, { version: `sonde-${VERSION}`, short_revision: 'sonde', full_revision: 'sonde', repo_status: 'MINT' });
+        return;
+      }
+      if (url.pathname !== '/api/put' && url.pathname !== '/api/put/') {
+        fail(404, 'Endpoint not found');
+        return;
+      }
+      if (req.method !== 'POST') {
+        fail(405, 'Method not allowed', `The HTTP method [${req.method ?? ''}] is not permitted for this endpoint`);
+        return;
+      }
+      const body = await readRequestBody(req, config.max_body_size);
+      if (!body.ok) {
+        fail(body.status, body.message);
+        return;
+      }
+      if (body.body.length === 0) {
+        fail(400, 'Missing request content');
+        return;
+      }
+      const r = parseOpenTsdbJson(body.body, codecOpts);
+      if (r.bodyError !== undefined) {
+        fail(400, r.bodyError);
+        return;
+      }
+      if (r.points.length > 0) {
+        received.inc(r.points.length);
+        ctx.emit(r.points);
+      }
+      if (r.errors.length > 0) {
+        pointsInvalid.inc(r.errors.length);
+        requestsInvalid.inc();
+        log('invalid OpenTSDB datapoints', { count: r.errors.length, first: r.errors[0]?.error });
+      }
+      const flag = (k: string): boolean => url.searchParams.has(k) && url.searchParams.get(k) !== 'false';
+      const ans = openTsdbPutResponse(
+        { success: r.points.length, failed: r.errors.length, errors: r.errors },
+        { summary: flag('summary'), details: flag('details') },
+      );
+      reply(res, ans.status, ans.status === 204 ? undefined : ans.body);
+    };
+
+    const http: HttpServer = createHttpServer(
+      handle,
+      (err) => log('OpenTSDB HTTP handler failed', { error: err instanceof Error ? err.message : String(err) }),
+      { idleTimeoutMs: config.idle_timeout },
+    );
+    http.on('connection', (s: Socket) => {
+      if (!connSet.sockets.has(s)) connSet.add(s);
+    });
+
+    // Telnet or HTTP: decided by the first bytes of the connection.
+    const onConnection = (socket: Socket): void => {
+      if (!connSet.add(socket)) return;
+      conns.inc();
+      let head: Buffer = Buffer.alloc(0);
+      socket.on('error', () => {});
+      const sniff = (chunk: Buffer): void => {
+        head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+        if (head.length < SNIFF_BYTES && !head.includes(10)) return;
+        socket.off('data', sniff);
+        socket.pause();
+        socket.unshift(head);
+        if (looksLikeHttp(head)) http.emit('connection', socket);
+        else {
+          serveLines(socket, {
+            maxLineBytes: config.max_line_bytes,
+            idleTimeoutMs: config.idle_timeout,
+            onLines: (text, s) => onTelnet(text, s),
+            onOverlong: (n) => {
+              lines.inc(n);
+              linesInvalid.inc(n);
+              if (socket.writable)
+                socket.write(`put: illegal argument: line too long (more than ${config.max_line_bytes} bytes)\n`.repeat(n));
+            },
+          });
+        }
+        socket.resume();
+      };
+      socket.on('data', sniff);
+      if (config.idle_timeout > 0) socket.setTimeout(config.idle_timeout, () => socket.destroy());
+    };
+
+    return {
+      async start() {
+        try {
+          const addr = requireHostPort(config.listen, 'listen');
+          const srv = await listenTcp(addr, 'listen', onConnection);
+          servers.push(srv);
+          const b = boundAddress(srv);
+          tcpPort = b?.port;
+          described.push('tcp ' + formatHostPort(b ?? addr) + ' (telnet + http)');
+          if (config.http_listen !== '') {
+            const ha = requireHostPort(config.http_listen, 'http_listen');
+            await listenServer(http, 'tcp', formatHostPort(ha), 'http_listen', (s, cb) => s.listen(ha.port, ha.host, cb));
+            const hb = boundAddress(http);
+            httpPort = hb?.port;
+            described.push('http ' + formatHostPort(hb ?? ha));
+          }
+        } catch (err) {
+          await this.stop?.();
+          throw err;
+        }
+      },
+      async stop() {
+        const all = servers.splice(0);
+        await Promise.all(all.map((s) => closeServer(s, connSet.sockets)));
+        if (http.listening) await closeServer(http, connSet.sockets);
+        for (const s of connSet.sockets) s.destroy();
+      },
+      describe() {
+        return described;
+      },
+      ports() {
+        return { tcp: tcpPort, http: httpPort };
+      },
+    };
+  },
+});
