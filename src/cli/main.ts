@@ -7,6 +7,7 @@ import { statusCommand } from './status.js';
 import { migrateCommand } from './migrate.js';
 import { runInstrument } from '../instrument/cli.js';
 import { heartbeatCommand } from './heartbeat.js';
+import { graphCommand } from './graph.js';
 
 /** The `sonde` command: dispatches to subcommands; prints errors with their hint; returns the exit code. */
 const HELP = `sonde ${VERSION} — metrics agent, receivers, outputs, embedded store and dashboard
@@ -16,6 +17,8 @@ Usage: sonde <command> [options]
 Commands:
   run                 start the agent (works with no config: host metrics into ./sonde-data)
   query NAME_GLOB     query stored metrics (table with sparklines, --json, --csv)
+  graph NAME_GLOB -o FILE
+                      render a chart of a query to SVG or PNG
   status              self-metrics of a running agent
   config init [FILE]  write a commented default config
   config check FILE   validate a config file (exit 0/1)
@@ -37,6 +40,7 @@ const COMMANDS: Record<string, Command> = {
   migrate: migrateCommand,
   instrument: (argv) => runInstrument(argv),
   heartbeat: (argv) => heartbeatCommand(argv),
+  graph: graphCommand,
   version: async () => {
     process.stdout.write(`sonde ${VERSION} (node ${process.version})\n`);
     return 0;

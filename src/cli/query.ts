@@ -37,7 +37,8 @@ export async function runQuery(cfg: SondeConfig, q: QueryRequest, url?: string):
   try {
     return await getJson<QueryResult>(base, 'api/v1/query', { ...authHeaders(cfg), 'content-type': 'application/json' }, {
       method: 'POST',
-      body: JSON.stringify({ ...q, tags: q.tags ?? {}, group_by: q.groupBy, group_agg: q.groupAgg }),
+      // the API reads a bare number as seconds (like the config): send the step in ms explicitly
+      body: JSON.stringify({ ...q, step: q.step === undefined ? undefined : `${q.step}ms`, tags: q.tags ?? {}, group_by: q.groupBy, group_agg: q.groupAgg }),
     });
   } catch (e) {
     if (!(e instanceof AgentUnreachable) || url) throw e;

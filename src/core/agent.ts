@@ -12,7 +12,9 @@ import { Pipeline, type IngressSource, type ProcessorSlot } from './pipeline.js'
 import { scheduleAligned, type ScheduledTask } from './scheduler.js';
 import { Router } from '../http/router.js';
 import { HttpServer } from '../http/server.js';
-import { registerApi } from '../http/api.js';
+import { registerApi, statusDocument } from '../http/api.js';
+import { registerDashboard } from '../http/dashboard.js';
+import { registerOpenTsdbApi } from '../http/opentsdb-api.js';
 import type { StoreHandle } from '../store/handle.js';
 import { openStore } from '../store/index.js';
 import type { StoreOptions } from '../store/options.js';
@@ -239,6 +241,8 @@ export class Agent {
     // HTTP after plugins registered their routes
     if (cfg.http.enabled) {
       registerApi(this.router, this);
+      registerDashboard(this.router, { store: this.store, dataDir: this.dataDir, hostname: this.hostname, status: () => statusDocument(this) });
+      registerOpenTsdbApi(this.router, this.store);
       this.http = new HttpServer(this.router, cfg.http, this.logger.child({ component: 'http' }));
       await this.http.listen();
     }

@@ -11,24 +11,29 @@ import { encodePrometheusText, negotiatePrometheusFormat } from '../codecs/prome
  * endpoint for the client library. The dashboard and the OpenTSDB-compatible API build on the same
  * store calls.
  */
+/** The agent's status: what `sonde status`, the pipeline page and /api/v1/status show. */
+export async function statusDocument(agent: Agent): Promise<Record<string, unknown>> {
+  const store = agent.storeHandle;
+  return {
+    version: agent.version,
+    host: agent.hostname,
+    pid: process.pid,
+    uptime_ms: agent.uptimeMs,
+    data_dir: agent.dataDir,
+    plugins: agent.describePlugins(),
+    metrics: agent.metrics.byPlugin(),
+    global: agent.metrics.global(),
+    store: store ? await store.stats() : null,
+  };
+}
+
 export function registerApi(router: Router, agent: Agent): void {
   router.route('GET', '/api/v1/health', (_req, res) => {
     sendJson(res, 200, { status: 'ok', version: agent.version, uptime_ms: agent.uptimeMs, host: agent.hostname });
   });
 
   router.route('GET', '/api/v1/status', async (_req, res) => {
-    const store = agent.storeHandle;
-    sendJson(res, 200, {
-      version: agent.version,
-      host: agent.hostname,
-      pid: process.pid,
-      uptime_ms: agent.uptimeMs,
-      data_dir: agent.dataDir,
-      plugins: agent.describePlugins(),
-      metrics: agent.metrics.byPlugin(),
-      global: agent.metrics.global(),
-      store: store ? await store.stats() : null,
-    });
+    sendJson(res, 200, await statusDocument(agent));
   });
 
   router.route('GET', '/metrics', (req, res) => {

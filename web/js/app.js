@@ -1,0 +1,86 @@
+/**
+ * The dashboard's entry: theme (OS preference plus a remembered toggle), hash routing so every view
+ * is a shareable URL, and page lifecycles (each page returns a cleanup for timers and charts).
+ */
+import { api, initToken } from './api.js';
+import { currentRoute, h } from './util.js';
+import * as overview from './pages/overview.js';
+import * as browser from './pages/browser.js';
+import * as graph from './pages/graph.js';
+import * as dashboards from './pages/dashboards.js';
+import * as pipeline from './pages/pipeline.js';
+
+/** @typedef {{ hostname: string, store: boolean, version: string | null }} Info */
+/** @typedef {(root: HTMLElement, params: URLSearchParams, info: Info) => (void | (() => void)) | Promise<void | (() => void)>} Page */
+
+/** @type {Record<string, { render: Page }>} */
+const PAGES = { overview, browser, graph, dashboards, dashboard: dashboards, pipeline };
+
+const THEME_KEY = 'sonde.theme';
+
+function applyTheme() {
+  const t = localStorage.getItem(THEME_KEY);
+  if (t === 'light' || t === 'dark') document.documentElement.dataset.theme = t;
+  else delete document.documentElement.dataset.theme;
+}
+
+function toggleTheme() {
+  const dark = document.documentElement.dataset.theme
+    ? document.documentElement.dataset.theme === 'dark'
+    : matchMedia('(prefers-color-scheme: dark)').matches;
+  localStorage.setItem(THEME_KEY, dark ? 'light' : 'dark');
+  applyTheme();
+  route();
+}
+
+/** @type {Info} */
+let info = { hostname: '', store: true, version: null };
+/** @type {(() => void) | void} */
+let cleanup;
+let generation = 0;
+
+async function route() {
+  const gen = ++generation;
+  if (typeof cleanup === 'function') cleanup();
+  cleanup = undefined;
+  const { page, params } = currentRoute();
+  for (const a of document.querySelectorAll('#nav a')) {
+    const p = /** @type {HTMLElement} */ (a).dataset.page;
+    a.classList.toggle('active', p === page || (page === 'dashboard' && p === 'dashboards'));
+  }
+  const root = /** @type {HTMLElement} */ (document.getElementById('view'));
+  root.replaceChildren();
+  const mod = PAGES[page];
+  if (!mod) {
+    root.append(h('p', null, 'No such page. ', h('a', { href: '#/overview' }, 'Go to the overview')));
+    return;
+  }
+  try {
+    const c = await mod.render(root, params, info);
+    if (gen !== generation) {
+      if (typeof c === 'function') c();
+    } else cleanup = c;
+  } catch (e) {
+    root.append(h('div', { class: 'notice error' }, `Could not render: ${/** @type {Error} */ (e).message}`));
+  }
+}
+
+async function main() {
+  initToken();
+  applyTheme();
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => route());
+  document.getElementById('theme-toggle')?.addEventListener('click', toggleTheme);
+  try {
+    info = await api('/api/v1/ui');
+    const label = document.getElementById('host-label');
+    if (label) label.textContent = `${info.hostname}${info.version ? ' · sonde ' + info.version : ''}`;
+  } catch (e) {
+    const root = /** @type {HTMLElement} */ (document.getElementById('view'));
+    root.replaceChildren(h('div', { class: 'notice error' }, `Cannot reach the agent API: ${/** @type {Error} */ (e).message}`));
+    return;
+  }
+  window.addEventListener('hashchange', () => route());
+  await route();
+}
+
+main();
