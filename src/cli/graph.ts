@@ -3,9 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse } from './args.js';
 import { resolveConfig } from './resolve.js';
-import { runQuery } from './query.js';
-import { buildQuery } from '../http/query-params.js';
-import type { QueryRequest } from '../store/handle.js';
+import { QUERY_FLAGS, queryFromFlags, runQuery } from './query.js';
 import { renderChart } from '../graph/index.js';
 import { stepFor } from '../graph/ticks.js';
 import { SondeError } from '../errors.js';
@@ -37,22 +35,11 @@ export async function graphCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse('graph', argv, {
     output: { type: 'string', short: 'o' },
     format: { type: 'string' },
-    tag: { type: 'string', short: 't', multiple: true },
-    since: { type: 'string', short: 's' },
-    start: { type: 'string' },
-    end: { type: 'string' },
-    step: { type: 'string' },
-    agg: { type: 'string', short: 'a' },
-    'group-by': { type: 'string', short: 'g' },
-    'group-agg': { type: 'string' },
-    limit: { type: 'string' },
+    ...QUERY_FLAGS,
     title: { type: 'string' },
     width: { type: 'string' },
     height: { type: 'string' },
     theme: { type: 'string' },
-    url: { type: 'string' },
-    config: { type: 'string', short: 'c' },
-    'data-dir': { type: 'string', short: 'd' },
   });
   if (values.help || positionals.length === 0) {
     process.stdout.write(GRAPH_HELP);
@@ -79,23 +66,7 @@ export async function graphCommand(argv: string[]): Promise<number> {
   if (theme !== 'light' && theme !== 'dark') throw new SondeError('SONDE_ERR_USAGE', `graph: bad theme ${JSON.stringify(theme)}`, 'light or dark');
 
   const cfg = resolveConfig({ config: values.config, dataDir: values['data-dir'] });
-  let q: QueryRequest;
-  try {
-    q = buildQuery({
-      name: positionals[0],
-      tags: values.tag,
-      since: values.since,
-      start: values.start,
-      end: values.end,
-      step: values.step,
-      agg: values.agg,
-      groupBy: values['group-by'],
-      groupAgg: values['group-agg'],
-      limit: values.limit ?? '20',
-    });
-  } catch (e) {
-    throw new SondeError('SONDE_ERR_USAGE', `graph: ${(e as Error).message}`, 'see `sonde graph --help`');
-  }
+  const q = queryFromFlags('graph', positionals[0], values, '20');
   // a chart never needs more than about one bucket per two pixels
   q.step ??= stepFor(q.start, q.end, Math.round(width / 2), 1000);
   const result = await runQuery(cfg, q, values.url);

@@ -1,6 +1,7 @@
+/** `sonde query`: runs a query through the agent API or against the data directory and prints it. */
 import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { parse } from './args.js';
+import { parse, type Parsed } from './args.js';
 import { resolveConfig } from './resolve.js';
 import { buildQuery } from '../http/query-params.js';
 import type { QueryRequest, QueryResult } from '../store/handle.js';
@@ -32,6 +33,42 @@ Options:
   -c, --config FILE     config file;  -d, --data-dir DIR  data directory
 `;
 
+/** The flags `sonde query` and `sonde graph` share: the query, where to run it, the config. */
+export const QUERY_FLAGS = {
+  tag: { type: 'string', short: 't', multiple: true },
+  since: { type: 'string', short: 's' },
+  start: { type: 'string' },
+  end: { type: 'string' },
+  step: { type: 'string' },
+  agg: { type: 'string', short: 'a' },
+  'group-by': { type: 'string', short: 'g' },
+  'group-agg': { type: 'string' },
+  limit: { type: 'string' },
+  url: { type: 'string' },
+  config: { type: 'string', short: 'c' },
+  'data-dir': { type: 'string', short: 'd' },
+} as const;
+
+/** Builds the query from QUERY_FLAGS values; bad values are usage errors that point at the command's help. */
+export function queryFromFlags(command: string, name: string | undefined, values: Parsed<typeof QUERY_FLAGS>['values'], defaultLimit?: string): QueryRequest {
+  try {
+    return buildQuery({
+      name,
+      tags: values.tag,
+      since: values.since,
+      start: values.start,
+      end: values.end,
+      step: values.step,
+      agg: values.agg,
+      groupBy: values['group-by'],
+      groupAgg: values['group-agg'],
+      limit: values.limit ?? defaultLimit,
+    });
+  } catch (e) {
+    throw new SondeError('SONDE_ERR_USAGE', `${command}: ${(e as Error).message}`, `see \`sonde ${command} --help\``);
+  }
+}
+
 export async function runQuery(cfg: SondeConfig, q: QueryRequest, url?: string): Promise<QueryResult> {
   const base = agentUrl(cfg, url);
   try {
@@ -59,43 +96,16 @@ export async function runQuery(cfg: SondeConfig, q: QueryRequest, url?: string):
 
 export async function queryCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse('query', argv, {
-    tag: { type: 'string', short: 't', multiple: true },
-    since: { type: 'string', short: 's' },
-    start: { type: 'string' },
-    end: { type: 'string' },
-    step: { type: 'string' },
-    agg: { type: 'string', short: 'a' },
-    'group-by': { type: 'string', short: 'g' },
-    'group-agg': { type: 'string' },
-    limit: { type: 'string' },
+    ...QUERY_FLAGS,
     json: { type: 'boolean' },
     csv: { type: 'boolean' },
-    url: { type: 'string' },
-    config: { type: 'string', short: 'c' },
-    'data-dir': { type: 'string', short: 'd' },
   });
   if (values.help || positionals.length === 0) {
     process.stdout.write(QUERY_HELP);
     return values.help ? 0 : 2;
   }
   const cfg = resolveConfig({ config: values.config, dataDir: values['data-dir'] });
-  let q: QueryRequest;
-  try {
-    q = buildQuery({
-      name: positionals[0],
-      tags: values.tag,
-      since: values.since,
-      start: values.start,
-      end: values.end,
-      step: values.step,
-      agg: values.agg,
-      groupBy: values['group-by'],
-      groupAgg: values['group-agg'],
-      limit: values.limit,
-    });
-  } catch (e) {
-    throw new SondeError('SONDE_ERR_USAGE', `query: ${(e as Error).message}`, 'see `sonde query --help`');
-  }
+  const q = queryFromFlags('query', positionals[0], values);
   const result = await runQuery(cfg, q, values.url);
   if (values.json) {
     process.stdout.write(JSON.stringify(result) + '\n');

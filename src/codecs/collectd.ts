@@ -345,30 +345,22 @@ function parseSigned(
 ): number {
   const left = end - pos;
   const plen = b.readUInt16BE(pos + 2);
-  if (left <= SIGN_HEADER_SIZE || plen <= SIGN_HEADER_SIZE) {
-    st.errors.push({ message: `signature part with invalid length ${plen}`, offset: base + pos });
-    return -1;
-  }
+  // records the problem; `next` is where parsing goes on (-1: the packet ends)
+  const fail = (message: string, next = -1): number => {
+    st.errors.push({ message, offset: base + pos });
+    return next;
+  };
+  if (left <= SIGN_HEADER_SIZE || plen <= SIGN_HEADER_SIZE) return fail(`signature part with invalid length ${plen}`);
   if (st.passwordFor === undefined) {
     if (st.level === 'none') return pos + plen; // no user database: accepted unchecked, like collectd
-    st.errors.push({ message: 'signed packet but no passwords are configured', offset: base + pos });
-    return -1;
+    return fail('signed packet but no passwords are configured');
   }
   const user = b.toString('utf8', pos + SIGN_HEADER_SIZE, pos + plen);
   const password = st.passwordFor(user);
-  if (password === undefined) {
-    st.errors.push({ message: `signed by unknown user "${user}"`, offset: base + pos });
-    return -1;
-  }
+  if (password === undefined) return fail(`signed by unknown user "${user}"`);
   const mac = hmacSha256(password, b.subarray(pos + SIGN_HEADER_SIZE, end));
-  if (!sameDigest(mac, b.subarray(pos + 4, pos + SIGN_HEADER_SIZE))) {
-    st.errors.push({ message: `signature mismatch for user "${user}": packet dropped`, offset: base + pos });
-    return end;
-  }
-  if (depth >= MAX_DEPTH) {
-    st.errors.push({ message: 'signed/encrypted parts nested too deeply', offset: base + pos });
-    return end;
-  }
+  if (!sameDigest(mac, b.subarray(pos + 4, pos + SIGN_HEADER_SIZE))) return fail(`signature mismatch for user "${user}": packet dropped`, end);
+  if (depth >= MAX_DEPTH) return fail('signed/encrypted parts nested too deeply', end);
   parsePacket(st, b, pos + plen, end, flags | PP_SIGNED, depth + 1, base);
   return end;
 }

@@ -240,6 +240,7 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
     let tags: Record<string, string> | undefined;
     let measurement = '';
     let ts = 0;
+    // Hot loop: the escape-aware token scan is written out per section, not shared, for speed.
     parse: {
       // measurement
       let s = i;

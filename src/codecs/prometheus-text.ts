@@ -115,7 +115,11 @@ function parseFloatToken(s: string): number | undefined {
   return undefined;
 }
 
-function unescapeHelp(s: string, openMetrics: boolean): string {
+/**
+ * Undoes the escapes `\n`, `\\` and (in label values, and in OpenMetrics HELP) `\"`; any other backslash
+ * stays as written, with the character after it.
+ */
+function unescapeText(s: string, quotes: boolean): string {
   if (!s.includes('\\')) return s;
   let out = '';
   for (let i = 0; i < s.length; i++) {
@@ -123,12 +127,8 @@ function unescapeHelp(s: string, openMetrics: boolean): string {
     if (c === '\\' && i + 1 < s.length) {
       const nx = s[i + 1];
       if (nx === 'n') out += '\n';
-      else if (nx === '\\') out += '\\';
-      else if (nx === '"' && openMetrics) out += '"';
-      else {
-        out += c;
-        continue;
-      }
+      else if (nx === '\\' || (nx === '"' && quotes)) out += nx;
+      else out += c + nx;
       i++;
     } else out += c;
   }
@@ -165,7 +165,8 @@ export function parsePrometheusText(input: string | Uint8Array, opts: Prometheus
 
   let lineStart = 0;
   let lineEnd = 0;
-  // one closure for the whole input: creating it per line costs more than the line
+  // Line splitting is inlined in each text codec's hot loop, not shared, for speed. One closure for the
+  // whole input: creating it per line costs more than the line.
   const fail = (message: string): void => {
     errors.push({ message, line: lineNo, sample: sampleOf(text.slice(lineStart, lineEnd)) });
   };
@@ -213,7 +214,7 @@ export function parsePrometheusText(input: string | Uint8Array, opts: Prometheus
         }
         family(name).type = t as PrometheusType;
       } else if (what === 'HELP') {
-        family(name).help = unescapeHelp(rest, om);
+        family(name).help = unescapeText(rest, om);
       } else family(name).unit = rest.trim();
       continue;
     }
@@ -278,7 +279,7 @@ export function parsePrometheusText(input: string | Uint8Array, opts: Prometheus
         }
         let value = text.slice(vs, i);
         i++;
-        if (esc) value = unescapeLabel(value);
+        if (esc) value = unescapeText(value, true);
         if (tags && Object.hasOwn(tags, lname)) {
           bad = `duplicate label "${lname}"`;
           break;
@@ -371,21 +372,6 @@ function isSuffixOf(f: PrometheusFamily, sample: string): boolean {
   if (!list) return false;
   const rest = sample.slice(f.name.length);
   return list.includes(rest);
-}
-
-function unescapeLabel(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === '\\' && i + 1 < s.length) {
-      const nx = s[i + 1];
-      if (nx === 'n') out += '\n';
-      else if (nx === '\\' || nx === '"') out += nx;
-      else out += c + nx;
-      i++;
-    } else out += c;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseBool, parseIni } from './ini.js';
+import { parseBool, parseIniTable } from '../config/ini.js';
 import { emptyConfig, type Conversion } from './types.js';
 import type { TomlTable } from './toml.js';
 
@@ -33,7 +33,7 @@ function nonEmpty(s: string | undefined): string | undefined {
 
 /** Reads PuyPuy's settings out of the INI text; `warnings` collects what looked wrong. */
 export function parsePuypuySettings(text: string, warnings: string[] = []): PuypuySettings {
-  const ini = parseIni(text);
+  const ini = parseIniTable(text);
   const self = ini['SelfConfig'] ?? {};
   const tsdb = ini['TSDB'] ?? {};
   if (!ini['SelfConfig']) warnings.push('no [SelfConfig] section');

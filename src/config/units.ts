@@ -4,7 +4,8 @@ import { z } from 'zod';
  * Durations and sizes as users write them in config: `"10s"`, `"1m30s"`, `"250ms"`, `"2h"`, `"15d"`,
  * or a bare number of seconds; `"512MB"`, `"10GiB"`, `"64k"` or a bare number of bytes.
  */
-const DURATION_UNITS: Record<string, number> = {
+/** Milliseconds per duration unit. */
+export const DURATION_UNITS: Readonly<Record<string, number>> = {
   ms: 1,
   s: 1000,
   m: 60_000,

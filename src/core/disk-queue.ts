@@ -29,27 +29,11 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from './crc32.js';
 import { METRIC_KINDS, type MetricKind, type Point } from '../model/point.js';
 
 const HEADER = 20;
 const MAX_RECORD = 256 * 1024 * 1024;
-
-// CRC-32 (IEEE, reflected), table driven: zlib.crc32 only exists from Node 20.15.
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(buf: Uint8Array, start = 0, end = buf.length): number {
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = (CRC_TABLE[(c ^ (buf[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 export interface DiskQueueOptions {
   dir: string;

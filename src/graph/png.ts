@@ -1,6 +1,6 @@
 /** Encodes an RGB bitmap as PNG: IHDR, one zlib-deflated IDAT, IEND, each chunk with its CRC-32. */
 import { deflateSync } from 'node:zlib';
-import { crc32 } from '../store/wal.js';
+import { crc32 } from '../core/crc32.js';
 import type { Bitmap } from './raster.js';
 
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

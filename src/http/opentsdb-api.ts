@@ -7,15 +7,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Aggregate, GroupAggregate, QueryRequest, SeriesInfo, SeriesResult, StoreHandle } from '../store/handle.js';
 import { readBody, sendJson, type Router } from './router.js';
-import { stepFor } from '../graph/ticks.js';
+import { DURATION_UNITS } from '../config/units.js';
 
+// sonde's duration units plus OpenTSDB's months and years
 const UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 7 * 86_400_000,
+  ...DURATION_UNITS,
   n: 30 * 86_400_000,
   y: 365 * 86_400_000,
 };

@@ -14,7 +14,7 @@ import { parseGraphitePlaintext } from '../codecs/graphite.js';
 import { decodePickle, decodePickleFrames, MAX_PICKLE_FRAME } from '../codecs/pickle.js';
 import type { CodecError } from '../codecs/types.js';
 import type { Point } from '../model/point.js';
-import { bindUdp, boundAddress, closeServer, closeUdp, formatHostPort, listenTcp, requireHostPort } from './net/listen.js';
+import { closeServer, closeUdp, openTcp, openUdp } from './net/listen.js';
 import { ConnectionSet, serveLines } from './net/lines.js';
 
 const schema = z.object({
@@ -135,30 +135,25 @@ export default defineInput({
       async start() {
         try {
           if (config.listen !== '') {
-            const a = requireHostPort(config.listen, 'listen');
-            const srv = await listenTcp(a, 'listen', onPlainConn);
-            servers.push(srv);
-            const b = boundAddress(srv);
-            ports.tcp = b?.port;
-            described.push('tcp ' + formatHostPort(b ?? a) + ' (plaintext)');
+            const l = await openTcp(config.listen, 'listen', onPlainConn);
+            servers.push(l.server);
+            ports.tcp = l.port;
+            described.push(`tcp ${l.where} (plaintext)`);
           }
           if (config.udp !== '') {
-            const a = requireHostPort(config.udp, 'udp');
-            udp = await bindUdp(a, 'udp', (msg) => {
+            const l = await openUdp(config.udp, 'udp', (msg) => {
               packets.inc();
               onText(msg.toString('utf8'));
             });
-            const b = boundAddress(udp);
-            ports.udp = b?.port;
-            described.push('udp ' + formatHostPort(b ?? a) + ' (plaintext)');
+            udp = l.server;
+            ports.udp = l.port;
+            described.push(`udp ${l.where} (plaintext)`);
           }
           if (config.pickle !== '') {
-            const a = requireHostPort(config.pickle, 'pickle');
-            const srv = await listenTcp(a, 'pickle', onPickleConn);
-            servers.push(srv);
-            const b = boundAddress(srv);
-            ports.pickle = b?.port;
-            described.push('tcp ' + formatHostPort(b ?? a) + ' (pickle)');
+            const l = await openTcp(config.pickle, 'pickle', onPickleConn);
+            servers.push(l.server);
+            ports.pickle = l.port;
+            described.push(`tcp ${l.where} (pickle)`);
           }
         } catch (err) {
           await stop();

@@ -13,7 +13,7 @@ import { zDuration, zSize } from '../config/units.js';
 import { parseInfluxLines, type InfluxPrecision } from '../codecs/influx.js';
 import type { Point } from '../model/point.js';
 import { sanitizeTagValue } from '../model/sanitize.js';
-import { boundAddress, closeServer, formatHostPort, listenServer, requireHostPort } from './net/listen.js';
+import { closeServer, openServer } from './net/listen.js';
 import { ConnectionSet } from './net/lines.js';
 import { createHttpServer, reply } from './net/http.js';
 import { readRequestBody } from './net/http-body.js';
@@ -178,11 +178,9 @@ export default defineInput({
 
     return {
       async start() {
-        const a = requireHostPort(config.listen, 'listen');
-        await listenServer(http, 'tcp', formatHostPort(a), 'listen', (s, cb) => s.listen(a.port, a.host, cb));
-        const b = boundAddress(http);
-        boundPort = b?.port;
-        described = ['http ' + formatHostPort(b ?? a)];
+        const l = await openServer(http, config.listen, 'listen');
+        boundPort = l.port;
+        described = [`http ${l.where}`];
       },
       async stop() {
         if (http.listening) await closeServer(http, conns.sockets);

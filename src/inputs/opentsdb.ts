@@ -12,7 +12,7 @@ import { rateLimited } from '../core/logger.js';
 import { zDuration, zSize } from '../config/units.js';
 import { VERSION } from '../version.js';
 import { openTsdbPutResponse, parseOpenTsdbJson, parseOpenTsdbTelnet } from '../codecs/opentsdb.js';
-import { boundAddress, closeServer, formatHostPort, listenServer, listenTcp, requireHostPort } from './net/listen.js';
+import { closeServer, openServer, openTcp } from './net/listen.js';
 import { ConnectionSet, serveLines } from './net/lines.js';
 import { createHttpServer, looksLikeHttp, reply, SNIFF_BYTES } from './net/http.js';
 import { readRequestBody } from './net/http-body.js';
@@ -183,18 +183,14 @@ export default defineInput({
     return {
       async start() {
         try {
-          const addr = requireHostPort(config.listen, 'listen');
-          const srv = await listenTcp(addr, 'listen', onConnection);
-          servers.push(srv);
-          const b = boundAddress(srv);
-          tcpPort = b?.port;
-          described.push('tcp ' + formatHostPort(b ?? addr) + ' (telnet + http)');
+          const l = await openTcp(config.listen, 'listen', onConnection);
+          servers.push(l.server);
+          tcpPort = l.port;
+          described.push(`tcp ${l.where} (telnet + http)`);
           if (config.http_listen !== '') {
-            const ha = requireHostPort(config.http_listen, 'http_listen');
-            await listenServer(http, 'tcp', formatHostPort(ha), 'http_listen', (s, cb) => s.listen(ha.port, ha.host, cb));
-            const hb = boundAddress(http);
-            httpPort = hb?.port;
-            described.push('http ' + formatHostPort(hb ?? ha));
+            const h = await openServer(http, config.http_listen, 'http_listen');
+            httpPort = h.port;
+            described.push(`http ${h.where}`);
           }
         } catch (err) {
           await this.stop?.();

@@ -4,12 +4,11 @@
  * the sockets, parsing and aggregation run in a worker thread, so a busy main thread (outputs, HTTP,
  * the store) cannot keep the UDP socket from being drained.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { defineInput, type Input, type PluginContext } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
+import { startWorker } from '../core/worker.js';
 import { zDuration, zSize } from '../config/units.js';
 import { SondeError, type ErrorCode } from '../errors.js';
 import { StatsdServer, type StatsdCounts, type StatsdFlush, type StatsdListening, type StatsdServerConfig } from './statsd/server.js';
@@ -74,24 +73,6 @@ class LocalEngine implements Engine {
   }
 }
 
-/**
- * Compiled builds have worker.js beside this file; under tsx only worker.ts exists and Node 20 does not
- * give a worker the parent's loader hooks, so a tiny bootstrap registers tsx first.
- */
-function spawnWorker(workerData: unknown): Worker {
-  const js = new URL('./statsd/worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData });
-  const ts = new URL('./statsd/worker.ts', import.meta.url);
-  let api = 'tsx/esm/api';
-  try {
-    api = import.meta.resolve('tsx/esm/api');
-  } catch {
-    // resolved from the working directory instead
-  }
-  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(ts.href)}); })`;
-  return new Worker(boot, { eval: true, workerData });
-}
-
 class WorkerEngine implements Engine {
   private worker: Worker | undefined;
   private nextId = 1;
@@ -104,7 +85,7 @@ class WorkerEngine implements Engine {
   ) {}
 
   start(): Promise<StatsdListening> {
-    const w = spawnWorker({ config: this.cfg });
+    const w = startWorker(new URL('./statsd/worker.js', import.meta.url), { config: this.cfg });
     this.worker = w;
     return new Promise((resolve, reject) => {
       let started = false;

@@ -139,6 +139,7 @@ function encodeWith(
   w.reset();
   w.byte(enc | (scale << 4));
   w.uvarint(n);
+  // Hot loops: the timestamp step is repeated in each encoding's loop so no loop branches on the encoding.
   let prevT = 0;
   let prevDelta = 0;
   if (enc === ENC_FLOAT) {
@@ -256,6 +257,7 @@ export function decodeChunk(buf: Uint8Array): DecodedChunk {
   if (n > (buf.length - r.pos) * 4 + 1) return empty(`sample count ${n} exceeds the data`);
   const ts = new Float64Array(n);
   const values = new Float64Array(n);
+  // Hot loops: the timestamp step is repeated in each encoding's loop so no loop branches on the encoding.
   let prevT = 0;
   let prevDelta = 0;
   if (enc === ENC_FLOAT) {

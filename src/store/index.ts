@@ -4,10 +4,9 @@
  * timestamp and value arrays, transferred, not cloned). If the worker dies, every pending and later call
  * rejects with an error saying so.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { silentLogger, type Logger } from '../core/logger.js';
+import { startWorker } from '../core/worker.js';
 import type { Point, Tags } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
 import type {
@@ -25,25 +24,6 @@ export type { StoreOptions } from './options.js';
 export { DEFAULT_OPTIONS } from './options.js';
 export { Tsdb } from './tsdb.js';
 export type * from './handle.js';
-
-/**
- * Compiled builds ship worker.js next to this file. Under tsx (tests, development) only worker.ts
- * exists, and Node 20 does not apply the parent's `--import tsx` loader hooks to a worker's entry
- * module, so the worker then starts from a tiny bootstrap that registers tsx before importing it.
- */
-function spawnWorker(workerData: unknown): Worker {
-  const js = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData });
-  const ts = new URL('./worker.ts', import.meta.url);
-  let api = 'tsx/esm/api';
-  try {
-    api = import.meta.resolve('tsx/esm/api');
-  } catch {
-    // resolved from the working directory instead
-  }
-  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(ts.href)}); })`;
-  return new Worker(boot, { eval: true, workerData });
-}
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -68,7 +48,7 @@ export class WorkerStore implements StoreHandle {
   static open(dir: string, options: StoreOptions = {}): Promise<WorkerStore> {
     const { logger, ...plain } = options;
     const log = logger ?? silentLogger;
-    const worker = spawnWorker({ dir, options: plain });
+    const worker = startWorker(new URL('./worker.js', import.meta.url), { dir, options: plain });
     const store = new WorkerStore(worker, log);
     return new Promise((resolve, reject) => {
       let ready = false;

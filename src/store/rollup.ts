@@ -53,6 +53,17 @@ export function emptyBuckets(): Buckets {
   return { ts: [], min: [], max: [], sum: [], count: [], first: [], last: [] };
 }
 
+/** Appends bucket `k` of `src` to `dst`. */
+function copyBucket(dst: Buckets, src: BucketsView, k: number): void {
+  dst.ts.push(src.ts[k] as number);
+  dst.min.push(src.min[k] as number);
+  dst.max.push(src.max[k] as number);
+  dst.sum.push(src.sum[k] as number);
+  dst.count.push(src.count[k] as number);
+  dst.first.push(src.first[k] as number);
+  dst.last.push(src.last[k] as number);
+}
+
 /** Aggregates ascending samples into buckets of `width` ms. */
 export function bucketize(ts: ArrayLike<number>, vals: ArrayLike<number>, n: number, width: number): Buckets {
   const b = emptyBuckets();
@@ -94,13 +105,7 @@ export function byPeriod(b: Buckets, period: number): Map<number, Buckets> {
       x = emptyBuckets();
       out.set(p, x);
     }
-    x.ts.push(b.ts[i] as number);
-    x.min.push(b.min[i] as number);
-    x.max.push(b.max[i] as number);
-    x.sum.push(b.sum[i] as number);
-    x.count.push(b.count[i] as number);
-    x.first.push(b.first[i] as number);
-    x.last.push(b.last[i] as number);
+    copyBucket(x, b, i);
   }
   return out;
 }
@@ -113,20 +118,11 @@ export function mergeBuckets(base: BucketsView, add: BucketsView): Buckets {
   const out = emptyBuckets();
   let i = 0;
   let j = 0;
-  const push = (src: BucketsView, k: number): void => {
-    out.ts.push(src.ts[k] as number);
-    out.min.push(src.min[k] as number);
-    out.max.push(src.max[k] as number);
-    out.sum.push(src.sum[k] as number);
-    out.count.push(src.count[k] as number);
-    out.first.push(src.first[k] as number);
-    out.last.push(src.last[k] as number);
-  };
   while (i < base.ts.length || j < add.ts.length) {
     const a = i < base.ts.length ? (base.ts[i] as number) : Infinity;
     const c = j < add.ts.length ? (add.ts[j] as number) : Infinity;
-    if (a < c) push(base, i++);
-    else if (c < a) push(add, j++);
+    if (a < c) copyBucket(out, base, i++);
+    else if (c < a) copyBucket(out, add, j++);
     else {
       out.ts.push(a);
       out.min.push(Math.min(base.min[i] as number, add.min[j] as number));

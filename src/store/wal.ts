@@ -22,6 +22,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from '../core/crc32.js';
 import { ByteWriter, unzigzag } from './bits.js';
 
 export const REC_SERIES = 1;
@@ -29,37 +30,6 @@ export const REC_SAMPLES = 2;
 const HEADER = 8;
 /** Larger "records" are garbage: a batch this big would not fit the worker message anyway. */
 const MAX_RECORD = 1 << 30;
-
-const CRC_TABLE = new Int32Array(256 * 4);
-for (let n = 0; n < 256; n++) {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  CRC_TABLE[n] = c;
-}
-for (let n = 0; n < 256; n++) {
-  let c = CRC_TABLE[n] as number;
-  for (let t = 1; t < 4; t++) {
-    c = (CRC_TABLE[c & 0xff] as number) ^ (c >>> 8);
-    CRC_TABLE[t * 256 + n] = c;
-  }
-}
-
-/** CRC-32 (IEEE, as zlib) of `buf[start, end)`; slicing-by-4 tables. */
-export function crc32(buf: Uint8Array, start = 0, end = buf.length): number {
-  let c = -1;
-  let i = start;
-  const t = CRC_TABLE;
-  for (; i + 4 <= end; i += 4) {
-    c ^= (buf[i] as number) | ((buf[i + 1] as number) << 8) | ((buf[i + 2] as number) << 16) | ((buf[i + 3] as number) << 24);
-    c =
-      (t[768 + (c & 0xff)] as number) ^
-      (t[512 + ((c >>> 8) & 0xff)] as number) ^
-      (t[256 + ((c >>> 16) & 0xff)] as number) ^
-      (t[c >>> 24] as number);
-  }
-  for (; i < end; i++) c = (t[(c ^ (buf[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ -1) >>> 0;
-}
 
 /** Builds the records of one write into a single buffer. */
 export class WalBatch {

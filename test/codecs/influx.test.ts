@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
+import { mutatedWindow } from '../helpers/fuzz.js';
 import { encodeInfluxLine, encodeInfluxLines, parseInfluxLines } from '../../src/codecs/influx.js';
 import type { Point } from '../../src/model/point.js';
 
@@ -176,15 +177,7 @@ test('property: encode then parse gives the same points back', () => {
 
 test('fuzz: the parser never throws and only yields finite points', () => {
   const golden = fixture('docs-examples.lp') + fixture('telegraf.lp');
-  // a window of a few lines of the golden input, with one random edit in it
-  const mutated = fc
-    .tuple(fc.nat(golden.length), fc.nat(600), fc.nat(600), fc.nat(30), fc.string({ unit: fc.constantFrom('\\', '"', ' ', ',', '=', '\n', 'i', '#', '9'), maxLength: 6 }))
-    .map(([from, len, at, del, ins]) => {
-      const start = golden.lastIndexOf('\n', from) + 1;
-      const w = golden.slice(start, start + len);
-      const a = at % (w.length + 1);
-      return w.slice(0, a) + ins + w.slice(a + del);
-    });
+  const mutated = mutatedWindow(golden, fc.string({ unit: fc.constantFrom('\\', '"', ' ', ',', '=', '\n', 'i', '#', '9'), maxLength: 6 }), 30);
   fc.assert(
     fc.property(fc.oneof(fc.string({ unit: 'binary' }), mutated, fc.uint8Array()), fc.constantFrom('ns', 's', 'h') as fc.Arbitrary<'ns' | 's' | 'h'>, (input, precision) => {
       const r = parseInfluxLines(input, { precision, now: NOW, strings: 'keep' });

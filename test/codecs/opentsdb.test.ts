@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
+import { mutatedWindow } from '../helpers/fuzz.js';
 import {
   encodeOpenTsdbJson,
   formatOpenTsdbPut,
@@ -189,15 +190,7 @@ test('property: telnet and JSON encoders round-trip through the parsers', () => 
 
 test('fuzz: decoders never throw on garbage or mutated input', () => {
   const golden = fixture('tcollector.txt');
-  // a window of a few lines of the golden input, with one random edit in it
-  const mutated = fc
-    .tuple(fc.nat(golden.length), fc.nat(600), fc.nat(600), fc.nat(40), fc.string({ unit: 'binary', maxLength: 20 }))
-    .map(([from, len, at, del, ins]) => {
-      const start = golden.lastIndexOf('\n', from) + 1;
-      const w = golden.slice(start, start + len);
-      const a = at % (w.length + 1);
-      return w.slice(0, a) + ins + w.slice(a + del);
-    });
+  const mutated = mutatedWindow(golden, fc.string({ unit: 'binary', maxLength: 20 }), 40);
   fc.assert(
     fc.property(fc.oneof(fc.string({ unit: 'binary' }), mutated, fc.uint8Array()), (input) => {
       const r = parseOpenTsdbTelnet(input);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
+import { mutatedWindow } from '../helpers/fuzz.js';
 import client from 'prom-client';
 import {
   encodePrometheusText,
@@ -260,15 +261,7 @@ test('property: encoder output parses back to the same values in both formats', 
 
 test('fuzz: the parser never throws on garbage or mutated expositions', () => {
   const golden = fixture('node-exporter.prom');
-  // a window of a few lines of the golden input, with one random edit in it
-  const mutated = fc
-    .tuple(fc.nat(golden.length), fc.nat(600), fc.nat(600), fc.nat(30), fc.string({ unit: fc.constantFrom('{', '}', '"', '\\', ' ', '\n', '#', ',', '='), maxLength: 6 }))
-    .map(([from, len, at, del, ins]) => {
-      const start = golden.lastIndexOf('\n', from) + 1;
-      const w = golden.slice(start, start + len);
-      const a = at % (w.length + 1);
-      return w.slice(0, a) + ins + w.slice(a + del);
-    });
+  const mutated = mutatedWindow(golden, fc.string({ unit: fc.constantFrom('{', '}', '"', '\\', ' ', '\n', '#', ',', '='), maxLength: 6 }), 30);
   fc.assert(
     fc.property(fc.oneof(fc.string({ unit: 'binary' }), mutated, fc.uint8Array()), fc.boolean(), (input, om) => {
       const r = parsePrometheusText(input, { now: NOW, contentType: om ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_TEXT_CONTENT_TYPE });

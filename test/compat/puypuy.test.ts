@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { convertPuypuyConfig, parsePuypuySettings, readPuypuyConfig } from '../../src/compat/puypuy.js';
-import { parseBool, parseIni } from '../../src/compat/ini.js';
+import { parseBool, parseIniTable as parseIni } from '../../src/config/ini.js';
 import execSpec from '../../src/inputs/exec/index.js';
 
 const FIX = join(fileURLToPath(new URL('.', import.meta.url)), '../fixtures/compat/puypuy');

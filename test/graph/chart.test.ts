@@ -7,7 +7,7 @@ import { chartSeries, layoutChart, renderSvg, rasterize, encodePng, renderChart 
 import { parseColor } from '../../src/graph/raster.js';
 import { glyph, GLYPH_COUNT } from '../../src/graph/font.js';
 import { niceTicks, stepFor, timeTicks, formatValue } from '../../src/graph/ticks.js';
-import { crc32 } from '../../src/store/wal.js';
+import { crc32 } from '../../src/core/crc32.js';
 import type { QueryResult } from '../../src/store/handle.js';
 
 const RUNS = Math.max(1, Math.floor(Number(process.env.SONDE_FUZZ_RUNS ?? 20000) / 100));

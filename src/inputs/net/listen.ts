@@ -1,7 +1,7 @@
 /**
  * Listener plumbing shared by the receivers: parsing `host:port` settings, binding UDP, TCP and Unix
  * stream sockets with a clear startup error (SONDE_ERR_LISTEN naming the address and the config key),
- * and the `udp 127.0.0.1:8125` strings the start banner shows.
+ * and the bound port and `127.0.0.1:8125` text the start banner shows (`openTcp`, `openUdp`, `openServer`).
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -154,6 +154,42 @@ export function boundAddress(s: UdpSocket | Server): HostPort | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A listener opened from a config value: the socket or server, the port it got, `host:port` for the banner. */
+export interface Opened<S> {
+  readonly server: S;
+  readonly port: number | undefined;
+  readonly where: string;
+}
+
+// the configured port may be 0: the bound address tells which one the OS picked
+function opened<S extends UdpSocket | Server>(server: S, configured: HostPort): Opened<S> {
+  const b = boundAddress(server);
+  return { server, port: b?.port, where: formatHostPort(b ?? configured) };
+}
+
+/** Listens for TCP connections on the address configured under `key` (`text` is its value). */
+export async function openTcp(text: string, key: string, onConnection: (s: Socket) => void): Promise<Opened<Server>> {
+  const a = requireHostPort(text, key);
+  return opened(await listenTcp(a, key, onConnection), a);
+}
+
+/** Binds UDP on the address configured under `key` (`text` is its value). */
+export async function openUdp(
+  text: string,
+  key: string,
+  onMessage: (msg: Buffer) => void,
+  opts: UdpOptions = {},
+): Promise<Opened<UdpSocket>> {
+  const a = requireHostPort(text, key);
+  return opened(await bindUdp(a, key, onMessage, opts), a);
+}
+
+/** Starts an existing server (an http.Server, for example) on the TCP address configured under `key`. */
+export async function openServer<S extends Server>(srv: S, text: string, key: string): Promise<Opened<S>> {
+  const a = requireHostPort(text, key);
+  return opened(await listenServer(srv, 'tcp', formatHostPort(a), key, (s, cb) => s.listen(a.port, a.host, cb)), a);
 }
 
 /** Closes a server and every connection it still has; resolves when closed. */

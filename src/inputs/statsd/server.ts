@@ -12,16 +12,7 @@ import type { Server, Socket } from 'node:net';
 import { parseStatsd } from '../../codecs/statsd.js';
 import type { Point } from '../../model/point.js';
 import { StatsdAggregator, type StatsdAggregatorOptions } from '../../aggregate/statsd.js';
-import {
-  bindUdp,
-  boundAddress,
-  closeServer,
-  closeUdp,
-  formatHostPort,
-  listenTcp,
-  listenUnix,
-  requireHostPort,
-} from '../net/listen.js';
+import { closeServer, closeUdp, listenUnix, openTcp, openUdp } from '../net/listen.js';
 import { ConnectionSet, serveLines } from '../net/lines.js';
 
 export interface StatsdServerConfig {
@@ -111,12 +102,11 @@ export class StatsdServer {
     let recvBufferSize: number | undefined;
     try {
       if (this.cfg.udp !== '') {
-        const addr = requireHostPort(this.cfg.udp, 'udp');
-        const sock = await bindUdp(addr, 'udp', (m) => this.onDatagram(m), { recvBufferSize: this.cfg.readBuffer });
+        const l = await openUdp(this.cfg.udp, 'udp', (m) => this.onDatagram(m), { recvBufferSize: this.cfg.readBuffer });
+        const sock = l.server;
         this.udp = sock;
-        const b = boundAddress(sock);
-        udpPort = b?.port;
-        describe.push('udp ' + formatHostPort(b ?? addr));
+        udpPort = l.port;
+        describe.push(`udp ${l.where}`);
         try {
           recvBufferSize = sock.getRecvBufferSize();
         } catch {
@@ -137,12 +127,10 @@ export class StatsdServer {
         });
       };
       if (this.cfg.tcp !== '') {
-        const addr = requireHostPort(this.cfg.tcp, 'tcp');
-        const srv = await listenTcp(addr, 'tcp', onConn);
-        this.servers.push(srv);
-        const b = boundAddress(srv);
-        tcpPort = b?.port;
-        describe.push('tcp ' + formatHostPort(b ?? addr));
+        const l = await openTcp(this.cfg.tcp, 'tcp', onConn);
+        this.servers.push(l.server);
+        tcpPort = l.port;
+        describe.push(`tcp ${l.where}`);
       }
       if (this.cfg.unix !== '') {
         this.servers.push(await listenUnix(this.cfg.unix, 'unix', onConn));

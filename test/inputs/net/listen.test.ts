@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { parseHostPort, formatHostPort, listenTcp } from '../../../src/inputs/net/listen.js';
+import { closeUdp, openServer, openTcp, openUdp, parseHostPort, formatHostPort, listenTcp } from '../../../src/inputs/net/listen.js';
 import { parseUdpDrops } from '../../../src/inputs/net/udp-drops.js';
 import { readRequestBody, type BodyResult } from '../../../src/inputs/net/http-body.js';
 import { parseAuthFile } from '../../../src/inputs/net/auth-file.js';
@@ -31,6 +31,26 @@ test('a TCP port in use fails with SONDE_ERR_LISTEN naming the key', async () =>
     return true;
   });
   a.close();
+});
+
+test('openTcp, openUdp and openServer report the port the OS picked and the banner address', async () => {
+  const t = await openTcp('127.0.0.1:0', 'listen', (s) => s.destroy());
+  const u = await openUdp('127.0.0.1:0', 'udp', () => {});
+  const h = await openServer(createServer(), '[::1]:0', 'http_listen').catch(() => undefined);
+  try {
+    assert.ok(t.port !== undefined && t.port > 0);
+    assert.equal(t.where, `127.0.0.1:${t.port}`);
+    assert.equal(t.port, (t.server.address() as { port: number }).port);
+    assert.ok(u.port !== undefined && u.port > 0);
+    assert.equal(u.where, `127.0.0.1:${u.port}`);
+    // ::1 may be missing (IPv6 disabled): then only the IPv4 listeners are checked
+    if (h) assert.equal(h.where, `[::1]:${h.port}`);
+    await assert.rejects(openTcp('nohost', 'pickle', () => {}), (e: unknown) => e instanceof SondeError && e.code === 'SONDE_ERR_LISTEN' && e.message.startsWith('pickle:'));
+  } finally {
+    t.server.close();
+    h?.server.close();
+    await closeUdp(u.server);
+  }
 });
 
 test('UDP drops are summed by local port from /proc/net/udp', () => {

@@ -1,7 +1,8 @@
+/** INI reader: sections, entries and problems with line numbers; the ConfigParser options (continuation lines, last value wins). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseIni } from '../../src/instrument/ini.js';
+import { parseIni, parseIniTable } from '../../src/config/ini.js';
 
 const RUNS = Number(process.env.SONDE_FUZZ_RUNS ?? 20000);
 
@@ -47,4 +48,36 @@ test('never throws on arbitrary text, and every problem points at a real line', 
     }),
     { numRuns: RUNS },
   );
+});
+
+test('continuation lines join only when asked, and end at a comment or blank line', () => {
+  const text = '[s]\nlong = first\n  second\n\n  third = 3\n';
+  const plain = parseIni(text);
+  assert.deepEqual([...(plain.sections[0]?.entries ?? [])].map(([k, e]) => [k, e.value, e.line]), [
+    ['long', 'first', 2],
+    ['third', '3', 5],
+  ]);
+  assert.deepEqual(plain.problems.map((p) => p.line), [3]);
+  const joined = parseIni(text, { continuation: true });
+  assert.deepEqual(joined.problems, []);
+  assert.deepEqual([...(joined.sections[0]?.entries ?? [])].map(([k, e]) => [k, e.value, e.line]), [
+    ['long', 'first\nsecond', 2],
+    ['third', '3', 5],
+  ]);
+});
+
+test('a repeated key keeps the first value by default, the last when asked; both report it', () => {
+  const text = '[s]\na = 1\nA = 2\n';
+  assert.equal(parseIni(text).sections[0]?.entries.get('a')?.value, '1');
+  const last = parseIni(text, { repeatedKey: 'last' });
+  assert.equal(last.sections[0]?.entries.get('a')?.value, '2');
+  assert.deepEqual(last.problems.map((p) => p.line), [3]);
+  assert.deepEqual(parseIniTable('[s]\na = 1\n[t]\n[s]\na = 3\n'), { s: { a: '3' }, t: {} });
+});
+
+test('section and key names that are Object.prototype members stay plain data', () => {
+  const t = parseIniTable('[__proto__]\n__proto__ = x\n[constructor]\n');
+  assert.deepEqual(Object.keys(t), ['__proto__', 'constructor']);
+  assert.equal(Object.getPrototypeOf(t), Object.prototype);
+  assert.equal(t['__proto__']?.['__proto__'], 'x');
 });

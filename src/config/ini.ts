@@ -1,7 +1,8 @@
 /**
- * A small INI reader for instrumentation configs (Tach's format): `[section]` headers, `key = value`
- * or `key: value` entries, whole-line `#` / `;` comments. Keys are case-insensitive (lowercased), values
- * are trimmed and kept verbatim. Never throws: problems come back as values with their line numbers.
+ * The INI reader behind the formats sonde reads in INI form (Tach instrumentation configs, PuyPuy's
+ * config.ini): `[section]` headers, `key = value` or `key: value` entries (split at the first `=` or
+ * `:`), whole-line `#` / `;` comments. Keys are lower-cased like Python's ConfigParser; values are
+ * trimmed. Never throws: problems come back as values with their line numbers.
  */
 
 export interface IniEntry {
@@ -26,17 +27,37 @@ export interface IniResult {
   readonly problems: IniProblem[];
 }
 
-export function parseIni(text: string): IniResult {
+export interface IniOptions {
+  /** ConfigParser continuation: an indented line after an entry appends `\n` + its text to the value. */
+  continuation?: boolean;
+  /** A repeated key keeps the first value (default) or, like Python 2's ConfigParser, the last. */
+  repeatedKey?: 'first' | 'last';
+}
+
+export function parseIni(text: string, options: IniOptions = {}): IniResult {
+  const continuation = options.continuation ?? false;
+  const keepLast = options.repeatedKey === 'last';
   const sections: IniSection[] = [];
   const problems: IniProblem[] = [];
   const seen = new Map<string, IniSection>();
   let current: IniSection | undefined;
+  // the entry an indented line continues; any other kind of line ends it
+  let lastKey: string | undefined;
   const lines = String(text).split(/\r?\n|\r/);
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     const raw = lines[i] ?? '';
     const s = raw.trim();
-    if (s === '' || s.startsWith('#') || s.startsWith(';')) continue;
+    if (s === '' || s.startsWith('#') || s.startsWith(';')) {
+      lastKey = undefined;
+      continue;
+    }
+    if (continuation && current && lastKey !== undefined && /^\s/.test(raw)) {
+      const prev = current.entries.get(lastKey);
+      current.entries.set(lastKey, { value: `${prev?.value ?? ''}\n${s}`.trim(), line: prev?.line ?? lineNo });
+      continue;
+    }
+    lastKey = undefined;
     if (s.startsWith('[')) {
       if (!s.endsWith(']')) {
         problems.push({ line: lineNo, message: `section header not closed: ${s.slice(0, 80)}`, hint: 'write it as [name]' });
@@ -76,9 +97,29 @@ export function parseIni(text: string): IniResult {
     const prev = current.entries.get(key);
     if (prev) {
       problems.push({ line: lineNo, message: `key "${key}" repeats the one on line ${prev.line}`, hint: 'keep one of them' });
-      continue;
+      if (!keepLast) continue;
     }
     current.entries.set(key, { value, line: lineNo });
+    lastKey = key;
   }
   return { sections, problems };
+}
+
+/**
+ * The plain `{ section: { key: value } }` view that Python's ConfigParser gives: continuation lines
+ * joined, a repeated key's last value kept, problems dropped (malformed lines are skipped).
+ */
+export function parseIniTable(text: string): Record<string, Record<string, string>> {
+  const { sections } = parseIni(text, { continuation: true, repeatedKey: 'last' });
+  // fromEntries defines own properties, so a section or key named __proto__ stays plain data
+  return Object.fromEntries(sections.map((s) => [s.name, Object.fromEntries([...s.entries].map(([k, e]) => [k, e.value]))]));
+}
+
+/** ConfigParser's boolean words; undefined for anything else (so callers can warn). */
+export function parseBool(s: string | undefined): boolean | undefined {
+  if (s === undefined) return undefined;
+  const v = s.trim().toLowerCase();
+  if (['1', 'yes', 'true', 'on'].includes(v)) return true;
+  if (['0', 'no', 'false', 'off', ''].includes(v)) return false;
+  return undefined;
 }
