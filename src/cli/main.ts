@@ -41,7 +41,11 @@ const COMMANDS: Record<string, Command> = {
   instrument: (argv) => runInstrument(argv),
   heartbeat: (argv) => heartbeatCommand(argv),
   graph: graphCommand,
-  version: async () => {
+  version: async (argv) => {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      process.stdout.write('Usage: sonde version    print the version of sonde and of Node.js\n');
+      return 0;
+    }
     process.stdout.write(`sonde ${VERSION} (node ${process.version})\n`);
     return 0;
   },
