@@ -167,8 +167,6 @@ class ConnectionImpl {
   logger: Logger | undefined;
   private readonly buckets = new Map<string, Bucket>();
   private readonly counters = new Map<string, Counter>();
-  /** @internal Categories reachable as properties (names that are not members of the class). */
-  readonly byProp = new Map<string, Counter>();
   private readonly sender!: UdpSender;
   private readonly ticker!: Ticker;
   private readonly key: string;
@@ -189,17 +187,29 @@ class ConnectionImpl {
     if (existing) return existing;
     this.sender = new UdpSender(this.collectdHost, this.collectdPort);
     this.ticker = alignedTicker(Math.round(this.interval * 1000), (ts) => void this.send(ts));
-    this.proxy = new Proxy(this, {
+    // The object handed out is a plain "facade" whose prototype is a Proxy over this connection. The
+    // first read of `conn.<category>` goes through the proxy, which defines the Counter as an own
+    // property of the facade; every later read is an ordinary property load (no trap on the hot path).
+    const bound = new Map<PropertyKey, unknown>();
+    const handler: ProxyHandler<ConnectionImpl> = {
       get(target, prop, receiver) {
-        // Categories first: `conn.<category>` is the hot path.
-        if (typeof prop === 'string') {
-          const c = target.byProp.get(prop);
-          if (c !== undefined) return c;
-          if (!(prop in target) && !RESERVED.has(prop)) return target.category(prop);
+        if (typeof prop === 'string' && !(prop in target) && !RESERVED.has(prop)) {
+          const c = target.category(prop);
+          if (receiver !== target) Object.defineProperty(receiver, prop, { value: c, configurable: true, enumerable: false, writable: false });
+          return c;
         }
-        return Reflect.get(target, prop, receiver);
+        const v: unknown = Reflect.get(target, prop, target);
+        if (typeof v !== 'function') return v;
+        let b = bound.get(prop);
+        if (b === undefined) {
+          b = (v as (...a: unknown[]) => unknown).bind(target);
+          bound.set(prop, b);
+        }
+        return b;
       },
-    });
+      set: (target, prop, value) => Reflect.set(target, prop, value, target),
+    };
+    this.proxy = Object.create(new Proxy(this, handler)) as ConnectionImpl;
     instances.set(this.key, this.proxy);
     return this.proxy;
   }
@@ -225,7 +235,6 @@ class ConnectionImpl {
     if (c === undefined) {
       c = new Counter(name, this);
       this.counters.set(name, c);
-      if (!(name in this) && !RESERVED.has(name)) this.byProp.set(name, c);
     }
     return c;
   }
