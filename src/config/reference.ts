@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Registry } from '../core/registry.js';
 import type { PluginSpec } from '../core/plugin.js';
+import { formatDuration, formatSize, unitSchemas } from './units.js';
 import { agentSchema, commonInputKeys, commonOutputKeys, commonProcessorKeys, httpSchema, storeSchema } from './schema.js';
 
 /**
@@ -8,13 +9,24 @@ import { agentSchema, commonInputKeys, commonOutputKeys, commonProcessorKeys, ht
  * `<!-- config:NAME -->` and `<!-- /config:NAME -->` markers, `npm run docs` rewrites them, and a test
  * fails when the README is out of date or a plugin has no section.
  */
-function defaultOf(field: z.ZodType): string {
+/**
+ * The default of a config key as a user writes it: durations as "10s", sizes as "256MiB", anything else
+ * as is; `undefined` when the key has no default.
+ */
+export function userDefault(field: z.ZodType): unknown {
   const def = (field as unknown as { def?: { type?: string; defaultValue?: unknown; innerType?: z.ZodType } }).def;
-  if (def?.type === 'default') {
-    const v = def.defaultValue;
-    const val = typeof v === 'function' ? (v as () => unknown)() : v;
-    return '`' + JSON.stringify(val) + '`';
-  }
+  if (def?.type !== 'default') return undefined;
+  const v = def.defaultValue;
+  const val = typeof v === 'function' ? (v as () => unknown)() : v;
+  const inner = def.innerType as object | undefined;
+  if (typeof val === 'number' && inner && unitSchemas.duration.has(inner)) return val === 0 ? '0s' : formatDuration(val);
+  if (typeof val === 'number' && inner && unitSchemas.size.has(inner)) return formatSize(val);
+  return val;
+}
+
+function defaultOf(field: z.ZodType): string {
+  const def = (field as unknown as { def?: { type?: string } }).def;
+  if (def?.type === 'default') return '`' + JSON.stringify(userDefault(field)) + '`';
   if (def?.type === 'optional') return '(unset)';
   return '(required)';
 }

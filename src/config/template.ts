@@ -4,17 +4,22 @@ import type { Registry } from '../core/registry.js';
 import type { PluginSpec } from '../core/plugin.js';
 import { agentSchema, httpSchema, storeSchema } from './schema.js';
 import { instanceSchema } from './load.js';
+import { userDefault } from './reference.js';
 
 /**
  * Writes the commented default config (`sonde config init`) from the schemas themselves, so the file
  * always matches what the loader accepts. Every key is shown with its default and its description.
  */
 function tomlValue(v: unknown): string {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    // an inline table: stringify would write a [v] table header instead
+    const entries = Object.entries(v as Record<string, unknown>).map(([k, x]) => `${/^[A-Za-z0-9_-]+$/.test(k) ? k : JSON.stringify(k)} = ${tomlValue(x)}`);
+    return entries.length ? `{ ${entries.join(', ')} }` : '{}';
+  }
   const s = stringify({ v });
   return s.replace(/^v = /, '').trim();
 }
 
-const MS_KEYS = /(interval|retention|jitter|timeout|delay|period|_after|silence)/;
 
 function describeKeys(schema: z.ZodObject, commented: boolean, defaults: Record<string, unknown>, raw: Record<string, unknown>): string[] {
   const lines: string[] = [];
@@ -30,32 +35,14 @@ function describeKeys(schema: z.ZodObject, commented: boolean, defaults: Record<
   return lines;
 }
 
-/** Default values in the units users write (durations back to strings). */
+/** Default values in the units users write (durations and sizes back to strings). */
 function humanDefaults(schema: z.ZodObject): Record<string, unknown> {
-  // key by key, so a plugin with a required key still shows the defaults of the others
-  const parsed: Record<string, unknown> = {};
-  for (const [k, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
-    const r = field.safeParse(undefined);
-    if (r.success && r.data !== undefined) parsed[k] = r.data;
-  }
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(parsed)) {
-    if (typeof v === 'number' && MS_KEYS.test(k)) out[k] = msToString(v);
-    else if (typeof v === 'number' && /size|max_size/.test(k) && v >= 1024 ** 2 && v % 1024 ** 2 === 0) out[k] = bytesToString(v);
-    else out[k] = v;
+  for (const [k, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+    const v = userDefault(field);
+    if (v !== undefined) out[k] = v;
   }
   return out;
-}
-
-function msToString(ms: number): string {
-  for (const [u, n] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
-    if (ms >= n && ms % n === 0) return `${ms / n}${u}`;
-  }
-  return `${ms}ms`;
-}
-function bytesToString(b: number): string {
-  for (const [u, n] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2]] as const) if (b % n === 0) return `${b / n}${u}`;
-  return String(b);
 }
 
 function section(title: string, schema: z.ZodObject): string {

@@ -57,28 +57,43 @@ export function parseSize(input: string | number): number | undefined {
   return Math.floor(Number(m[1]) * unit);
 }
 
+/** Schemas made by zDuration/zSize, so generated docs can show their defaults as "10s" / "256MiB". */
+export const unitSchemas = { duration: new WeakSet<object>(), size: new WeakSet<object>() };
+
 /** Zod schema for a duration; output is milliseconds. */
 export function zDuration(): z.ZodType<number, string | number> {
-  return z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const schema = z.union([z.string(), z.number()]).transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined) {
       ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (write e.g. "10s", "5m", "250ms", "1h30m")` });
       return z.NEVER;
     }
     return ms;
-  }) as unknown as z.ZodType<number, string | number>;
+  });
+  unitSchemas.duration.add(schema);
+  return schema as unknown as z.ZodType<number, string | number>;
 }
 
 /** Zod schema for a size in bytes. */
 export function zSize(): z.ZodType<number, string | number> {
-  return z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const schema = z.union([z.string(), z.number()]).transform((v, ctx) => {
     const b = parseSize(v);
     if (b === undefined) {
       ctx.addIssue({ code: 'custom', message: `not a size: ${JSON.stringify(v)} (write e.g. "512MB", "10GiB", "64k")` });
       return z.NEVER;
     }
     return b;
-  }) as unknown as z.ZodType<number, string | number>;
+  });
+  unitSchemas.size.add(schema);
+  return schema as unknown as z.ZodType<number, string | number>;
+}
+
+/** A size in bytes as users write it (`256MiB`, `8KiB`, `1000`). */
+export function formatSize(bytes: number): string {
+  for (const [u, n] of [['TiB', 1024 ** 4], ['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+    if (bytes >= n && bytes % n === 0) return `${bytes / n}${u}`;
+  }
+  return String(bytes);
 }
 
 /** Formats ms as a short duration for humans (`1h30m`, `250ms`). */
