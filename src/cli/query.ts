@@ -6,7 +6,7 @@ import { resolveConfig } from './resolve.js';
 import { buildQuery } from '../http/query-params.js';
 import type { QueryRequest, QueryResult } from '../store/handle.js';
 import { openStore } from '../store/index.js';
-import { storeOptions } from '../core/agent.js';
+import { storeOptions } from '../agent.js';
 import { seriesKey } from '../model/series.js';
 import { AgentUnreachable, agentUrl, authHeaders, getJson, liveAgentPid } from './agent-client.js';
 import { fmtNumber, sparkline, table } from './format.js';

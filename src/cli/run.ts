@@ -1,4 +1,4 @@
-import { Agent } from '../core/agent.js';
+import { Agent } from '../agent.js';
 import { createLogger, type LogLevel } from '../core/logger.js';
 import { parse } from './args.js';
 import { resolveConfig, configPath } from './resolve.js';

@@ -1,4 +1,5 @@
-import type { Agent } from '../core/agent.js';
+import type { SelfMetrics } from '../core/self-metrics.js';
+import type { StoreHandle } from '../store/handle.js';
 import type { Router } from './router.js';
 import { readBody, sendJson, sendText } from './router.js';
 import { buildQuery, paramsFromUrl } from './query-params.js';
@@ -11,8 +12,20 @@ import { encodePrometheusText, negotiatePrometheusFormat } from '../codecs/prome
  * endpoint for the client library. The dashboard and the OpenTSDB-compatible API build on the same
  * store calls.
  */
+/** What the API needs of the agent (the agent implements it; the API does not depend on its wiring). */
+export interface ApiAgent {
+  readonly version: string;
+  readonly hostname: string;
+  readonly uptimeMs: number;
+  readonly dataDir: string;
+  readonly metrics: SelfMetrics;
+  readonly storeHandle: StoreHandle | undefined;
+  describePlugins(): Array<{ id: string; kind: string; name: string }>;
+  ingest(sourceId: string, points: Point[]): boolean;
+}
+
 /** The agent's status: what `sonde status`, the pipeline page and /api/v1/status show. */
-export async function statusDocument(agent: Agent): Promise<Record<string, unknown>> {
+export async function statusDocument(agent: ApiAgent): Promise<Record<string, unknown>> {
   const store = agent.storeHandle;
   return {
     version: agent.version,
@@ -27,7 +40,7 @@ export async function statusDocument(agent: Agent): Promise<Record<string, unkno
   };
 }
 
-export function registerApi(router: Router, agent: Agent): void {
+export function registerApi(router: Router, agent: ApiAgent): void {
   router.route('GET', '/api/v1/health', (_req, res) => {
     sendJson(res, 200, { status: 'ok', version: agent.version, uptime_ms: agent.uptimeMs, host: agent.hostname });
   });

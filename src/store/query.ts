@@ -204,7 +204,13 @@ export class BucketAccumulator implements Sink {
       if (c === 0) out[i] = null;
       else if (this.agg === 'avg') out[i] = a / c;
       else if (this.agg === 'count') out[i] = c;
-      else if (this.agg === 'rate') out[i] = a / perSec;
+      // a bucket cut by the range (typically the newest one, still filling up to `end`) is divided by
+      // the part of it inside the range, so the latest point of a live chart does not dip
+      else if (this.agg === 'rate') {
+        const from = Math.max(this.b0 + i * this.step, this.start);
+        const to = Math.min(this.b0 + (i + 1) * this.step, this.end);
+        out[i] = to - from >= this.step || to <= from ? a / perSec : a / ((to - from) / 1000);
+      }
       else out[i] = a;
     }
     return out;

@@ -82,6 +82,12 @@ test('rate is the per-second increase and survives a counter reset', () => {
   assert.deepEqual(r.series[0]?.timestamps, [10, 20, 30, 40, 50].map((x) => T0 + x * S));
 });
 
+test('rate of a bucket cut by the end of the range is per second of the part inside it', () => {
+  // samples at 0,10,20 | 30,40,50; a 60 s step ending at 30 s: the one bucket holds +10 +20 over 30 s
+  const r = db.querySync({ name: 'app.c', start: T0, end: T0 + 30 * S, step: 60 * S, agg: 'rate' });
+  assert.deepEqual(r.series[0]?.values, [1]);
+});
+
 test('rate counts the increase from the sample just before the range', () => {
   const r = db.querySync({ name: 'app.c', start: T0 + 30 * S, end: T0 + 60 * S, step: 30 * S, agg: 'rate' });
   assert.deepEqual(r.series[0]?.values, [1.5]);

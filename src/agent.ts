@@ -1,26 +1,26 @@
 import { mkdirSync, writeFileSync, readFileSync, rmSync, accessSync, constants } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Point, Tags } from '../model/point.js';
-import type { SondeConfig, PluginInstance } from '../config/load.js';
-import type { Input, InputSpec, Output, OutputSpec, PluginContext, ProcessorSpec } from './plugin.js';
-import { createLogger, type Logger, type LogLevel } from './logger.js';
-import { SelfMetrics } from './self-metrics.js';
-import { OutputRunner } from './output-runner.js';
-import { queueDirFor } from './disk-queue.js';
-import { Pipeline, type IngressSource, type ProcessorSlot } from './pipeline.js';
-import { scheduleAligned, type ScheduledTask } from './scheduler.js';
-import { Router } from '../http/router.js';
-import { HttpServer } from '../http/server.js';
-import { registerApi, statusDocument } from '../http/api.js';
-import { registerDashboard } from '../http/dashboard.js';
-import { registerOpenTsdbApi } from '../http/opentsdb-api.js';
-import type { StoreHandle } from '../store/handle.js';
-import { openStore } from '../store/index.js';
-import type { StoreOptions } from '../store/options.js';
-import { createAlerting, type AlertingHandle } from '../alerting/index.js';
-import { SondeError } from '../errors.js';
-import { formatDuration } from '../config/units.js';
+import type { Point, Tags } from './model/point.js';
+import type { SondeConfig, PluginInstance } from './config/load.js';
+import type { Input, InputSpec, Output, OutputSpec, PluginContext, ProcessorSpec } from './core/plugin.js';
+import { createLogger, type Logger, type LogLevel } from './core/logger.js';
+import { SelfMetrics } from './core/self-metrics.js';
+import { OutputRunner } from './core/output-runner.js';
+import { queueDirFor } from './core/disk-queue.js';
+import { Pipeline, type IngressSource, type ProcessorSlot } from './core/pipeline.js';
+import { scheduleAligned, type ScheduledTask } from './core/scheduler.js';
+import { Router } from './http/router.js';
+import { HttpServer } from './http/server.js';
+import { registerApi, statusDocument } from './http/api.js';
+import { registerDashboard } from './http/dashboard.js';
+import { registerOpenTsdbApi } from './http/opentsdb-api.js';
+import type { StoreHandle } from './store/handle.js';
+import { openStore } from './store/index.js';
+import type { StoreOptions } from './store/options.js';
+import { createAlerting, type AlertingHandle } from './alerting/index.js';
+import { SondeError } from './errors.js';
+import { formatDuration } from './config/units.js';
 
 /**
  * The agent: wires the configured plugins into a pipeline, runs the schedules, serves the HTTP API,
