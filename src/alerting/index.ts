@@ -10,7 +10,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 import type { Point } from '../model/point.js';
 import type { Logger } from '../core/logger.js';
 import { rateLimited } from '../core/logger.js';

@@ -3,7 +3,7 @@
  * `validateAlerting`, which parses every rule expression at config load and cross-checks names, so a typo
  * is a config error with a hint instead of a rule that silently never fires.
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { zDuration } from '../config/units.js';
 import { SondeError } from '../errors.js';
 import { ExprError, parseExpr, type AlertExpr } from './expr.js';
@@ -17,14 +17,14 @@ export const ruleSchema = z.strictObject({
     .min(1)
     .describe('`AGG(metric{tag="v"}) over 5m OP N` (AGG: avg, min, max, sum, count, last, rate), `absent(metric) for 2m` or `no data for 2m`.'),
   metric: z.string().default('').describe('Metric selector for `no data for DURATION` rules, e.g. `sonde.heartbeat{probe="default"}`.'),
-  for: zDuration().default(0).describe('How long the condition must hold before the state becomes ALARM.'),
+  for: zDuration().default('0s').describe('How long the condition must hold before the state becomes ALARM.'),
   source: z
     .enum(['auto', 'stream', 'store'])
     .default('auto')
     .describe('Evaluate on points leaving the processors (`stream`), by querying the embedded store (`store`), or `auto`: the store when it is open.'),
   group_by: z.array(z.string()).default([]).describe('Tag keys: one alert per distinct combination of their values.'),
   clear_threshold: z.number().optional().describe('Hysteresis: an alarm clears only once the value is past this threshold (e.g. fire > 90, clear below 80).'),
-  recover_for: zDuration().default(0).describe('How long the condition must be false before an ALARM goes back to OK.'),
+  recover_for: zDuration().default('0s').describe('How long the condition must be false before an ALARM goes back to OK.'),
   no_data_state: z
     .enum(['undetermined', 'ok', 'alarm', 'keep'])
     .default('undetermined')
@@ -34,7 +34,7 @@ export const ruleSchema = z.strictObject({
   labels: tagMap.default({}).describe('Extra labels on the alert (Alertmanager labels).'),
   annotations: tagMap.default({}).describe('Annotations (summary, runbook_url, ...).'),
   notifiers: z.array(z.string()).default([]).describe('Names of the notifiers to call; empty = all.'),
-  repeat_interval: zDuration().default(0).describe('Notify again while an alarm lasts, this often (0 = once per state change).'),
+  repeat_interval: zDuration().default('0s').describe('Notify again while an alarm lasts, this often (0 = once per state change).'),
 });
 
 export const notifierSchema = z.strictObject({
@@ -44,10 +44,10 @@ export const notifierSchema = z.strictObject({
   format: z.enum(['alertmanager', 'monasca']).default('alertmanager').describe('webhook/exec: payload shape, Alertmanager webhook (version 4) or Monasca webhook notification.'),
   headers: tagMap.default({}).describe('webhook: extra request headers.'),
   command: z.array(z.string()).default([]).describe('exec: program and arguments (no shell).'),
-  timeout: zDuration().default(10_000).describe('Timeout of one attempt.'),
+  timeout: zDuration().default('10s').describe('Timeout of one attempt.'),
   max_attempts: z.number().int().min(1).max(100).default(5).describe('Attempts before a notification is given up (counted as failed).'),
-  retry_delay: zDuration().default(10_000).describe('Delay before the first retry; doubled after each attempt.'),
-  retry_max_delay: zDuration().default(120_000).describe('Cap of the retry delay.'),
+  retry_delay: zDuration().default('10s').describe('Delay before the first retry; doubled after each attempt.'),
+  retry_max_delay: zDuration().default('2m').describe('Cap of the retry delay.'),
   send_resolved: z.boolean().default(true).describe('Also notify when an alarm clears.'),
   notify_undetermined: z.boolean().default(false).describe('Also notify on changes to UNDETERMINED (no data).'),
   tenant_id: z.string().default('').describe('monasca format: the tenant_id field.'),
@@ -55,7 +55,7 @@ export const notifierSchema = z.strictObject({
 
 export const alertingSchema = z
   .strictObject({
-    eval_interval: zDuration().default(10_000).describe('How often rules are evaluated.'),
+    eval_interval: zDuration().default('10s').describe('How often rules are evaluated.'),
     external_url: z.string().default('').describe('Base URL of this agent in notifications (generatorURL, externalURL).'),
     rules: z.array(ruleSchema).default([]).describe('[[alerting.rules]]: alert rules.'),
     notifiers: z.array(notifierSchema).default([]).describe('[[alerting.notifiers]]: where state changes are sent.'),

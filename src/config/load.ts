@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { ConfigError, SondeError, type ConfigIssue } from '../errors.js';
 import type { PluginKind, PluginSpec } from '../core/plugin.js';
 import type { Registry } from '../core/registry.js';
@@ -137,8 +137,9 @@ function zodIssues(
       const fieldShape = issue.path.length === 1 && shape ? shape[String(issue.path[0])] : undefined;
       const desc = fieldShape?.description;
       if (desc) hint = desc;
-    } else if (issue.code === 'invalid_value' && 'values' in issue) {
-      hint = `one of: ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    } else if (issue.code === 'invalid_enum_value') {
+      message = `${JSON.stringify(value)} is not allowed`;
+      hint = `one of: ${issue.options.map((v) => JSON.stringify(v)).join(', ')}`;
     }
     out.push({ file, line: loc.line(path), key: formatKeyPath(path), message, ...(hint ? { hint } : {}) });
   }
@@ -158,7 +159,7 @@ function commonKeysFor(kind: PluginKind): Record<string, z.ZodType> {
 }
 
 /** The full schema of one plugin instance: the plugin's keys plus the core's common ones. */
-export function instanceSchema(spec: PluginSpec): z.ZodObject {
+export function instanceSchema(spec: PluginSpec): z.AnyZodObject {
   return z.strictObject({ ...commonKeysFor(spec.kind), ...spec.schema.shape });
 }
 
@@ -207,7 +208,7 @@ export function loadConfig(opts: LoadOptions): SondeConfig {
     }
   }
 
-  const section = <T extends z.ZodObject>(name: string, schema: T): z.output<T> => {
+  const section = <T extends z.AnyZodObject>(name: string, schema: T): z.output<T> => {
     const value = raw[name] ?? {};
     const r = schema.safeParse(value);
     if (r.success) return r.data;

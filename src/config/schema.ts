@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { zDuration, zSize } from './units.js';
 import { LOG_LEVELS } from '../core/logger.js';
 
@@ -15,9 +15,9 @@ export const agentSchema = z
     hostname: z.string().default('').describe('Value of the `host` tag; empty = the machine hostname.'),
     omit_hostname: z.boolean().default(false).describe('Do not add the `host` tag.'),
     data_dir: z.string().default('./sonde-data').describe('Where the store, queues and state live.'),
-    interval: zDuration().default(10_000).describe('Default collection interval of inputs.'),
-    jitter: zDuration().default(0).describe('Random delay added to each collection, up to this much.'),
-    flush_interval: zDuration().default(10_000).describe('How often outputs and aggregators flush.'),
+    interval: zDuration().default('10s').describe('Default collection interval of inputs.'),
+    jitter: zDuration().default('0s').describe('Random delay added to each collection, up to this much.'),
+    flush_interval: zDuration().default('10s').describe('How often outputs and aggregators flush.'),
     queue_size: z.number().int().positive().default(100_000).describe('Points the pipeline ingress queue holds before it drops (counted).'),
     log_level: z.enum(LOG_LEVELS as [string, ...string[]]).default('info').describe('debug, info, warn, error or silent.'),
     log_format: z.enum(['text', 'json']).default('text').describe('Log line format on stderr.'),
@@ -38,10 +38,10 @@ export const httpSchema = z
 export const storeSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Open the embedded store (the default output and the query API).'),
-    retention: zDuration().default(15 * 86_400_000).describe('How long raw points are kept.'),
+    retention: zDuration().default('15d').describe('How long raw points are kept.'),
     max_size: zSize().default(10 * 1024 ** 3).describe('Total size cap on disk; oldest chunks are dropped first.'),
-    rollup_1m_retention: zDuration().default(90 * 86_400_000).describe('How long 1-minute rollups are kept.'),
-    rollup_1h_retention: zDuration().default(730 * 86_400_000).describe('How long 1-hour rollups are kept.'),
+    rollup_1m_retention: zDuration().default('90d').describe('How long 1-minute rollups are kept.'),
+    rollup_1h_retention: zDuration().default('730d').describe('How long 1-hour rollups are kept.'),
     fsync: z.enum(['never', 'batch']).default('never').describe('`batch` fsyncs the write-ahead log on every write (power-loss safety).'),
   })
   .describe('[store]');
@@ -68,11 +68,11 @@ export const commonOutputKeys = {
   buffer_size: z.number().int().positive().default(100_000).describe('Points held in memory while the backend is slow or down; oldest dropped (counted) beyond it.'),
   include: z.array(z.string()).default([]).describe('Only these metric name globs go to this output (default all).'),
   exclude: z.array(z.string()).default([]).describe('Metric name globs never sent to this output.'),
-  retry_max_delay: zDuration().default(60_000).describe('Cap of the exponential backoff between retries.'),
+  retry_max_delay: zDuration().default('1m').describe('Cap of the exponential backoff between retries.'),
   disk_queue: z.boolean().optional().describe('Write batches to an on-disk queue under <data_dir>/queues before sending, so they survive restarts and kill -9 (default: on, except for `store` and `stdout`).'),
   disk_queue_size: zSize().default(256 * 1024 ** 2).describe('Size cap of the on-disk queue; the oldest points are dropped (counted) beyond it.'),
   disk_queue_fsync: z.boolean().default(false).describe('fsync the on-disk queue on every batch (survives power loss; much slower).'),
-  write_timeout: zDuration().default(0).describe('A write still pending after this long is retried; 0 = no limit.'),
+  write_timeout: zDuration().default('0s').describe('A write still pending after this long is retried; 0 = no limit.'),
 };
 
 export type AgentSection = z.output<typeof agentSchema>;

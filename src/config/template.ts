@@ -1,5 +1,5 @@
 import { stringify } from 'smol-toml';
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 import type { Registry } from '../core/registry.js';
 import type { PluginSpec } from '../core/plugin.js';
 import { agentSchema, httpSchema, storeSchema } from './schema.js';
@@ -21,9 +21,9 @@ function tomlValue(v: unknown): string {
 }
 
 
-function describeKeys(schema: z.ZodObject, commented: boolean, defaults: Record<string, unknown>, raw: Record<string, unknown>): string[] {
+function describeKeys(schema: z.AnyZodObject, commented: boolean, defaults: Record<string, unknown>, raw: Record<string, unknown>): string[] {
   const lines: string[] = [];
-  for (const [key, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+  for (const [key, field] of Object.entries(schema.shape as Record<string, z.ZodTypeAny>)) {
     const desc = field.description;
     if (desc) lines.push(`# ${desc}`);
     const rawDefault = raw[key];
@@ -36,16 +36,16 @@ function describeKeys(schema: z.ZodObject, commented: boolean, defaults: Record<
 }
 
 /** Default values in the units users write (durations and sizes back to strings). */
-function humanDefaults(schema: z.ZodObject): Record<string, unknown> {
+function humanDefaults(schema: z.AnyZodObject): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+  for (const [k, field] of Object.entries(schema.shape as Record<string, z.ZodTypeAny>)) {
     const v = userDefault(field);
     if (v !== undefined) out[k] = v;
   }
   return out;
 }
 
-function section(title: string, schema: z.ZodObject): string {
+function section(title: string, schema: z.AnyZodObject): string {
   return [`[${title}]`, ...describeKeys(schema, true, humanDefaults(schema), {})].join('\n');
 }
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 /**
  * Durations and sizes as users write them in config: `"10s"`, `"1m30s"`, `"250ms"`, `"2h"`, `"15d"`,
@@ -61,7 +61,7 @@ export function parseSize(input: string | number): number | undefined {
 export const unitSchemas = { duration: new WeakSet<object>(), size: new WeakSet<object>() };
 
 /** Zod schema for a duration; output is milliseconds. */
-export function zDuration(): z.ZodType<number, string | number> {
+export function zDuration(): z.ZodType<number, z.ZodTypeDef, string | number> {
   const schema = z.union([z.string(), z.number()]).transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined) {
@@ -71,11 +71,11 @@ export function zDuration(): z.ZodType<number, string | number> {
     return ms;
   });
   unitSchemas.duration.add(schema);
-  return schema as unknown as z.ZodType<number, string | number>;
+  return schema as unknown as z.ZodType<number, z.ZodTypeDef, string | number>;
 }
 
 /** Zod schema for a size in bytes. */
-export function zSize(): z.ZodType<number, string | number> {
+export function zSize(): z.ZodType<number, z.ZodTypeDef, string | number> {
   const schema = z.union([z.string(), z.number()]).transform((v, ctx) => {
     const b = parseSize(v);
     if (b === undefined) {
@@ -85,7 +85,7 @@ export function zSize(): z.ZodType<number, string | number> {
     return b;
   });
   unitSchemas.size.add(schema);
-  return schema as unknown as z.ZodType<number, string | number>;
+  return schema as unknown as z.ZodType<number, z.ZodTypeDef, string | number>;
 }
 
 /** A size in bytes as users write it (`256MiB`, `8KiB`, `1000`). */

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 import type { Point } from '../model/point.js';
 import type { Logger } from './logger.js';
 import type { PluginMetrics } from './self-metrics.js';

@@ -5,7 +5,7 @@
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { AGGREGATES, GROUP_AGGREGATES } from '../store/handle.js';
 
 export const DASHBOARD_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;

@@ -9,7 +9,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { METRIC_KINDS, type MetricKind, type Point } from '../model/point.js';
 import { sanitizeName, sanitizeTags } from '../model/sanitize.js';
 import { defineInput, type Input } from '../core/plugin.js';

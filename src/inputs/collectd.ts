@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Socket as UdpSocket } from 'node:dgram';
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { zSize } from '../config/units.js';

@@ -6,7 +6,7 @@
  */
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Server, Socket } from 'node:net';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { zDuration, zSize } from '../config/units.js';
@@ -23,7 +23,7 @@ const schema = z.object({
   pickle: z.string().default('127.0.0.1:2004').describe('TCP address for the pickle protocol; "" disables'),
   max_line_bytes: zSize().default(65536).describe('Longest plaintext line; longer lines are dropped and counted'),
   max_frame_bytes: zSize().default(MAX_PICKLE_FRAME).describe('Largest pickle frame (carbon: 1 MiB); larger closes the connection'),
-  idle_timeout: zDuration().default(300_000).describe('Connections silent this long are closed; 0 never'),
+  idle_timeout: zDuration().default('5m').describe('Connections silent this long are closed; 0 never'),
   max_connections: z.number().int().positive().default(1000).describe('Most connections at once'),
 });
 

@@ -8,7 +8,7 @@
  *   sonde's alerting, with its notifiers) fires when they stop: the backend or its alerting is broken.
  * - read-back mode: the probe is queried back from the backend and the end-to-end latency recorded.
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { readBody, sendJson } from '../http/router.js';
@@ -26,9 +26,9 @@ const readbackSchema = z.strictObject({
   url: z.string().default('').describe('Base URL of the backend (not for `store`).'),
   query: z.string().default('').describe('Query returning the probe series; empty = derived from `name` and `probe`.'),
   database: z.string().default('sonde').describe('influxdb: database.'),
-  timeout: zDuration().default(5000).describe('Timeout of one query.'),
-  poll_interval: zDuration().default(1000).describe('How often the backend is asked until the probe shows up.'),
-  give_up_after: zDuration().default(60_000).describe('A probe not readable this long after it was sent counts as a read-back failure.'),
+  timeout: zDuration().default('5s').describe('Timeout of one query.'),
+  poll_interval: zDuration().default('1s').describe('How often the backend is asked until the probe shows up.'),
+  give_up_after: zDuration().default('1m').describe('A probe not readable this long after it was sent counts as a read-back failure.'),
 });
 
 const schema = z.strictObject({
@@ -40,7 +40,7 @@ const schema = z.strictObject({
     .describe('Probe value: `toggle` (1 on even minutes, else 0, as monasca-monitor), `constant` 1, or `timestamp` (send time in ms).'),
   webhook: z.boolean().default(true).describe('Accept backend notifications on the agent\'s HTTP server.'),
   path: z.string().default('/heartbeat').describe('HTTP path of the notification webhook.'),
-  expect_within: zDuration().default(0).describe('Alert when no notification arrived for this long (0 = off); uses [alerting] notifiers.'),
+  expect_within: zDuration().default('0s').describe('Alert when no notification arrived for this long (0 = off); uses [alerting] notifiers.'),
   notifiers: z.array(z.string()).default([]).describe('Notifiers for the `expect_within` alert (empty = all).'),
   readback: readbackSchema.optional().describe('Read the probe back from the backend and record the end-to-end latency.'),
 });

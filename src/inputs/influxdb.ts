@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { zDuration, zSize } from '../config/units.js';
@@ -25,7 +25,7 @@ const schema = z.object({
   token: z.string().default('').describe('When set, v2 writes must send "Authorization: Token <token>"'),
   database_tag: z.string().default('').describe('Tag that receives the db (v1) or bucket (v2) name; "" for none'),
   max_body_size: zSize().default(32 * 1024 * 1024).describe('Largest body after decompression; larger gets 413'),
-  idle_timeout: zDuration().default(300_000).describe('Idle keep-alive connections are closed after this'),
+  idle_timeout: zDuration().default('5m').describe('Idle keep-alive connections are closed after this'),
   max_connections: z.number().int().positive().default(1000).describe('Most connections at once'),
 });
 

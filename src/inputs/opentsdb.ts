@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Server, Socket } from 'node:net';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { zDuration, zSize } from '../config/units.js';
@@ -24,7 +24,7 @@ const schema = z.object({
   max_tags: z.number().int().positive().default(8).describe('Most tags per point (tsd.storage.max_tags)'),
   max_line_bytes: zSize().default(1024).describe('Longest telnet line (OpenTSDB: 1024)'),
   max_body_size: zSize().default(32 * 1024 * 1024).describe('Largest HTTP body after decompression; larger gets 413'),
-  idle_timeout: zDuration().default(300_000).describe('Connections silent this long are closed; 0 never'),
+  idle_timeout: zDuration().default('5m').describe('Connections silent this long are closed; 0 never'),
   max_connections: z.number().int().positive().default(1000).describe('Most connections at once'),
 });
 

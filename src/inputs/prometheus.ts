@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { zDuration, zSize } from '../config/units.js';
@@ -17,7 +17,7 @@ import type { Point, Tags } from '../model/point.js';
 const schema = z.object({
   urls: z.array(z.string().url()).default([]).describe('Targets to scrape, e.g. ["http://127.0.0.1:9100/metrics"]'),
   job: z.string().default('prometheus').describe('Value of the `job` target label'),
-  timeout: zDuration().default(10_000).describe('Per-scrape timeout (kept below the interval)'),
+  timeout: zDuration().default('10s').describe('Per-scrape timeout (kept below the interval)'),
   honor_labels: z
     .boolean()
     .default(false)

@@ -5,7 +5,7 @@
  * the store) cannot keep the UDP socket from being drained.
  */
 import type { Worker } from 'node:worker_threads';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineInput, type Input, type PluginContext } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { startWorker } from '../core/worker.js';
@@ -34,7 +34,7 @@ const schema = z.object({
   // socket drained while the main thread is busy (bench/statsd.bench.ts)
   worker: z.boolean().default(false).describe('Receive, parse and aggregate in a worker thread (for high packet rates; ~8.5 MB more memory)'),
   max_line_bytes: zSize().default(65536).describe('Longest TCP/Unix line; longer lines are dropped and counted'),
-  idle_timeout: zDuration().default(300_000).describe('TCP/Unix connections silent this long are closed; 0 never'),
+  idle_timeout: zDuration().default('5m').describe('TCP/Unix connections silent this long are closed; 0 never'),
   max_connections: z.number().int().positive().default(1000).describe('Most TCP/Unix connections at once'),
   max_series: z.number().int().positive().default(500_000).describe('Most series aggregated at once; samples of new series beyond it are dropped and counted'),
 });

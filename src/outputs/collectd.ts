@@ -13,7 +13,7 @@
  *   `<host>/cpu-0-user/derive-time`.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';

@@ -4,7 +4,7 @@
  * `{cluster}.{host}.{name}` (a segment naming a missing tag is left out) or, with `tagged`, carbon's tagged
  * form `name;k=v;...`.
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
@@ -22,8 +22,8 @@ export default defineOutput({
     template: z.string().default('{host}.{name}').describe('Path template: `{name}` is the metric name, `{tag}` a tag value (dots become `_`).'),
     missing: z.string().optional().describe('Value for a template tag a point lacks (default: leave that segment out).'),
     tagged: z.boolean().default(false).describe('Write carbon tagged series `name;k=v` instead of template paths.'),
-    timeout: zDuration().default(10_000).describe('Timeout of a TCP connect or write.'),
-    reconnect_max_delay: zDuration().default(30_000).describe('Longest wait between reconnect attempts.'),
+    timeout: zDuration().default('10s').describe('Timeout of a TCP connect or write.'),
+    reconnect_max_delay: zDuration().default('30s').describe('Longest wait between reconnect attempts.'),
   }),
   create(config, ctx) {
     const hosts: HostPort[] = [];

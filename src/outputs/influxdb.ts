@@ -3,7 +3,7 @@
  * (org, bucket, token). 204 is success; 400/422 mean bad data (dropped, counted); 413 splits the batch in
  * half and sends the halves; 429 and 5xx are retried, honouring `Retry-After`.
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineOutput, type WriteResult } from '../core/plugin.js';
 import type { Point } from '../model/point.js';
 import { encodeInfluxLine, type InfluxPrecision } from '../codecs/influx.js';
@@ -25,7 +25,7 @@ export default defineOutput({
     token: z.string().default('').describe('v2 API token (`Authorization: Token ...`).'),
     precision: z.enum(['ns', 'us', 'ms', 's']).default('ms').describe('Timestamp precision written.'),
     gzip: z.boolean().default(true).describe('Compress bodies with gzip.'),
-    timeout: zDuration().default(10_000).describe('Timeout of one request.'),
+    timeout: zDuration().default('10s').describe('Timeout of one request.'),
   }),
   create(config, ctx) {
     const precision = config.precision as InfluxPrecision;

@@ -4,7 +4,7 @@
  * and counted (the agent's `host` tag normally provides one). 204 = stored; 400 = bad data (dropped);
  * 5xx and network errors are retried.
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { encodeKairosDatapoints, parseKairosErrors } from '../codecs/kairosdb.js';
@@ -19,8 +19,8 @@ export default defineOutput({
     username: z.string().default('').describe('Basic auth user (empty = none).'),
     password: z.string().default('').describe('Basic auth password.'),
     gzip: z.boolean().default(true).describe('Compress bodies with gzip.'),
-    ttl: zDuration().default(0).describe('Time to live of the datapoints (0 = the server default).'),
-    timeout: zDuration().default(10_000).describe('Timeout of one request.'),
+    ttl: zDuration().default('0s').describe('Time to live of the datapoints (0 = the server default).'),
+    timeout: zDuration().default('10s').describe('Timeout of one request.'),
   }),
   create(config, ctx) {
     const url = joinUrl(config.url, '/api/v1/datapoints');

@@ -4,7 +4,7 @@
  * one invalid metric makes it answer 422 for the whole request. 204 = stored; 400/422 = bad data (dropped,
  * counted); 401/403 and 5xx are retried (a token can be renewed; the data stays valid).
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { encodeMonascaMetrics, validateMonascaValueMeta } from '../codecs/monasca.js';
@@ -19,7 +19,7 @@ export default defineOutput({
     token: z.string().default('').describe('Keystone token sent as `X-Auth-Token`.'),
     tenant_id: z.string().default('').describe('Cross-tenant posting: `?tenant_id=` (needs the monasca-agent role).'),
     value_meta: z.record(z.string(), z.string()).default({}).describe('value_meta added to every metric (at most 16 entries).'),
-    timeout: zDuration().default(10_000).describe('Timeout of one request.'),
+    timeout: zDuration().default('10s').describe('Timeout of one request.'),
   }),
   create(config, ctx) {
     const url = joinUrl(config.url, '/v2.0/metrics') + (config.tenant_id ? '?tenant_id=' + encodeURIComponent(config.tenant_id) : '');

@@ -3,7 +3,7 @@
  * points, Basic auth, https) or telnet `put` lines over a persistent TCP connection with failover, jittered
  * reconnects and a `version` probe at most every `probe_interval` (how tcollector finds dead connections).
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineOutput, type WriteResult } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
@@ -25,9 +25,9 @@ export default defineOutput({
     details: z.boolean().default(true).describe('Ask for `?details` so points the TSD refused are counted and logged.'),
     http_batch_size: z.number().int().positive().default(500).describe('Points per HTTP request (a write is split into several).'),
     precision: z.enum(['auto', 's', 'ms']).default('auto').describe('Timestamp unit: seconds, milliseconds, or seconds unless there is a ms part.'),
-    timeout: zDuration().default(10_000).describe('Timeout of one HTTP request, TCP connect or write.'),
-    probe_interval: zDuration().default(60_000).describe('At most this often a telnet connection is checked with `version` (0 = never).'),
-    reconnect_max_delay: zDuration().default(30_000).describe('Longest wait between telnet reconnect attempts.'),
+    timeout: zDuration().default('10s').describe('Timeout of one HTTP request, TCP connect or write.'),
+    probe_interval: zDuration().default('1m').describe('At most this often a telnet connection is checked with `version` (0 = never).'),
+    reconnect_max_delay: zDuration().default('30s').describe('Longest wait between telnet reconnect attempts.'),
   }),
   create(config, ctx) {
     const warn = rateLimited((m, f) => ctx.logger.warn(m, f), 5, 60_000);

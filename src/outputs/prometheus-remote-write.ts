@@ -3,7 +3,7 @@
  * compression, POST with the protocol's headers. As the spec says, 5xx and 429 are retried and every other
  * 4xx drops the batch (counted).
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineOutput } from '../core/plugin.js';
 import { encodeWriteRequest, pointsToTimeSeries, REMOTE_WRITE_HEADERS, snappyCompress } from '../codecs/remote-write.js';
 import { zDuration } from '../config/units.js';
@@ -18,7 +18,7 @@ export default defineOutput({
     password: z.string().default('').describe('Basic auth password.'),
     bearer_token: z.string().default('').describe('Sent as `Authorization: Bearer ...` when set.'),
     headers: z.record(z.string(), z.string()).default({}).describe('Extra request headers (e.g. `X-Scope-OrgID`).'),
-    timeout: zDuration().default(30_000).describe('Timeout of one request.'),
+    timeout: zDuration().default('30s').describe('Timeout of one request.'),
   }),
   create(config) {
     const headers: Record<string, string> = { ...config.headers, ...REMOTE_WRITE_HEADERS };

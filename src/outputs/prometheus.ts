@@ -5,7 +5,7 @@
  * dropped; beyond `max_series` new series are refused and counted (`series_overflow`).
  */
 import { createServer, type Server } from 'node:http';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
@@ -27,7 +27,7 @@ export default defineOutput({
   schema: z.strictObject({
     path: z.string().default('/prometheus').describe('Path of the exposition on the agent HTTP server (and on `listen`); `/metrics` is the agent\'s own.'),
     listen: z.string().default('').describe('`host:port` of a separate listener for scrapers (empty = only the agent HTTP server).'),
-    expiration: zDuration().default(300_000).describe('Series not updated for this long are no longer exposed.'),
+    expiration: zDuration().default('5m').describe('Series not updated for this long are no longer exposed.'),
     max_series: z.number().int().positive().default(100_000).describe('Most series exposed; points of further series are dropped and counted.'),
     export_timestamp: z.boolean().default(false).describe('Write sample timestamps (default: the scraper stamps them).'),
   }),

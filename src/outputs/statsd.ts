@@ -6,7 +6,7 @@
  * `tag_format = "dogstatsd"`, tags travel as `|#k:v`.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';

@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineOutput } from '../core/plugin.js';
 import type { Point } from '../model/point.js';
 import { seriesKey } from '../model/series.js';

@@ -2,7 +2,7 @@
  * The body of `rate` and `delta`: selects counters (by kind, or by name globs), keeps the last sample
  * per series, and emits the derived point. Each of the two plugin files only picks the output formula.
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import type { Point } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
 import type { PluginContext, Processor } from '../core/plugin.js';
@@ -27,7 +27,7 @@ export const counterSchema = z.object({
   suffix: z.string().default('').describe('Appended to the name of derived points (default: same name)'),
   keep_original: z.boolean().default(false).describe('Also pass the original counter points on'),
   max_series: z.number().int().positive().default(100_000).describe('Most series kept in memory; the least recently seen go first'),
-  evict_after: zDuration().default(3_600_000).describe('State of a series not seen this long is forgotten'),
+  evict_after: zDuration().default('1h').describe('State of a series not seen this long is forgotten'),
 });
 
 export type CounterConfig = z.output<typeof counterSchema>;

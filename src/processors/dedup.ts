@@ -4,7 +4,7 @@
  * last suppressed point is sent first, then the new one, so graphs keep the right slope. A repeated
  * value is sent again once every `max_interval`, so a flat series still shows up.
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import type { Point } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
 import { defineProcessor } from '../core/plugin.js';
@@ -14,12 +14,12 @@ import { SeriesState } from './series-state.js';
 
 const schema = z.object({
   max_interval: zDuration()
-    .default(300_000)
+    .default('5m')
     .describe('A repeated value is sent again after this long (tcollector --dedup-interval); 0 turns dedup off'),
   only_zero: z.boolean().default(false).describe('Suppress only repeated zeros (tcollector --dedup-only-zero)'),
   names: z.array(z.string()).default([]).describe('Name globs of the series to deduplicate; empty = all'),
   max_series: z.number().int().positive().default(100_000).describe('Most series kept in memory; the least recently seen go first'),
-  evict_after: zDuration().default(6_000_000).describe('State of a series not seen this long is forgotten (tcollector: 6000 s)'),
+  evict_after: zDuration().default('100m').describe('State of a series not seen this long is forgotten (tcollector: 6000 s)'),
 });
 
 interface Entry {

@@ -2,7 +2,7 @@
  * The `filter` processor, Telegraf style: `namepass`/`namedrop` on metric names and `tagpass`/`tagdrop`
  * on tag values, all globs. A point passes when it matches the pass lists (if any) and no drop list.
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import type { Point } from '../model/point.js';
 import { defineProcessor } from '../core/plugin.js';
 import { compileGlobs, type Matcher } from '../core/glob.js';

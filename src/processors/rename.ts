@@ -2,7 +2,7 @@
  * The `rename` processor: rewrites metric names by exact name, glob (each `*` or `?` is captured as
  * `$1`, `$2`, ...) or regular expression, then adds an optional prefix and suffix.
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import type { Point } from '../model/point.js';
 import { sanitizeName } from '../model/sanitize.js';
 import { defineProcessor } from '../core/plugin.js';

@@ -1,5 +1,5 @@
 /** The `tags` processor: adds, renames and drops tag keys; builds new tag maps, never mutates. */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import type { Point, Tags } from '../model/point.js';
 import { sanitizeTagKey, sanitizeTags } from '../model/sanitize.js';
 import { defineProcessor } from '../core/plugin.js';

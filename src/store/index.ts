@@ -22,7 +22,6 @@ import type { Op, Reply, Request, WriteArgs } from './protocol.js';
 
 export type { StoreOptions } from './options.js';
 export { DEFAULT_OPTIONS } from './options.js';
-export { Tsdb } from './tsdb.js';
 export type * from './handle.js';
 
 interface Pending {

@@ -6,7 +6,7 @@
  * restarted.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineInput, type Input } from '../../core/plugin.js';
 import { zDuration, zSize } from '../../config/units.js';
 import { Collector, type CollectorOptions, type CollectorStats } from './collector.js';
@@ -40,13 +40,13 @@ const schema = z.object({
     .describe('For commands and scripts: run every interval, or keep running and respawn'),
   base_dir: z.string().optional().describe('Directory that relative paths are resolved against (default: the working directory)'),
   env: z.record(z.string(), z.string()).default({}).describe('Extra environment variables for every collector'),
-  kill_grace: zDuration().default(5_000).describe('Time between SIGTERM and SIGKILL when a collector is stopped'),
+  kill_grace: zDuration().default('5s').describe('Time between SIGTERM and SIGKILL when a collector is stopped'),
   silence_timeout: zDuration()
-    .default(600_000)
+    .default('10m')
     .describe('A long-running collector silent this long is killed and respawned; 0 disables'),
-  restart_backoff: zDuration().default(1_000).describe('First delay before respawning a long-running collector; doubles each time'),
-  restart_backoff_max: zDuration().default(300_000).describe('Longest delay before respawning a long-running collector'),
-  rescan_interval: zDuration().default(60_000).describe('How often directories and script files are checked for changes; 0 disables'),
+  restart_backoff: zDuration().default('1s').describe('First delay before respawning a long-running collector; doubles each time'),
+  restart_backoff_max: zDuration().default('5m').describe('Longest delay before respawning a long-running collector'),
+  rescan_interval: zDuration().default('1m').describe('How often directories and script files are checked for changes; 0 disables'),
   max_line_bytes: zSize().default(1024).describe('Lines this long or longer are discarded (tcollector: 1024)'),
   max_pending_lines: z
     .number()

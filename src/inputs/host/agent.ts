@@ -3,7 +3,7 @@
  * growing agent shows up in its own data.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineInput } from '../../core/plugin.js';
 import { point, type Point } from '../../model/point.js';
 import { guarded } from './common.js';

@@ -3,7 +3,7 @@
  * from the change between two gathers, context switches, interrupts and forks.
  */
 import { join } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineInput } from '../../core/plugin.js';
 import { point, type Point } from '../../model/point.js';
 import { HostFiles, guarded, num } from './common.js';

@@ -5,7 +5,7 @@
  */
 import { statfs as fsStatfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineInput, type Input, type PluginContext } from '../../core/plugin.js';
 import { point, type Point } from '../../model/point.js';
 import { zDuration } from '../../config/units.js';
@@ -120,7 +120,7 @@ const schema = z.object({
   ignore_mount_points: z.array(z.string()).default([]).describe('Mount points to skip (globs allowed)'),
   ignore_fs: z.array(z.string()).default(DEFAULT_IGNORE_FS).describe('Filesystem types to skip'),
   timeout: zDuration()
-    .default(5000)
+    .default('5s')
     .describe('How long one statfs may take before its mount is treated as stuck and skipped'),
 });
 export type DiskConfig = z.output<typeof schema>;

@@ -2,7 +2,7 @@
  * The `load` collector: load averages and scheduler entity counts from /proc/loadavg.
  */
 import { join } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineInput } from '../../core/plugin.js';
 import { point } from '../../model/point.js';
 import { HostFiles, guarded, num } from './common.js';

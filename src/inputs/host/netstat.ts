@@ -6,7 +6,7 @@
  */
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineInput } from '../../core/plugin.js';
 import { point, type Point } from '../../model/point.js';
 import { HostFiles, guarded } from './common.js';

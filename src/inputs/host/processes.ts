@@ -4,7 +4,7 @@
  */
 import { open, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { defineInput } from '../../core/plugin.js';
 import { point, type Point } from '../../model/point.js';
 import { HostFiles, errorCode, guarded, num } from './common.js';
