@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { loadConfig } from '../../src/config/load.js';
 import { Registry } from '../../src/core/registry.js';
 import { defineInput, defineOutput, defineProcessor } from '../../src/core/plugin.js';
