@@ -49,6 +49,9 @@ export default defineOutput({
         if (!target || !sock) return { ok: false, retryable: false, error: 'statsd: no usable server address' };
         const lines: string[] = [];
         let rejected = 0;
+        // counters' last values are committed only once the batch is sent, so a retried batch computes
+        // the same increments again instead of zeros
+        const seen = new Map<string, number>();
         for (const p of points) {
           if (!Number.isFinite(p.value)) {
             rejected++;
@@ -58,10 +61,8 @@ export default defineOutput({
           let line = '';
           if (p.kind === 'counter') {
             const key = seriesKey(p.name, p.tags);
-            const prev = last.get(key);
-            last.delete(key); // re-inserted last: the map stays in least-recently-seen order
-            last.set(key, p.value);
-            if (last.size > config.max_series) last.delete(last.keys().next().value as string);
+            const prev = seen.has(key) ? seen.get(key) : last.get(key);
+            seen.set(key, p.value);
             if (prev === undefined) continue;
             const inc = p.value >= prev ? p.value - prev : p.value;
             line = formatStatsd(sample(p, name, inc, 'c'));
@@ -77,6 +78,11 @@ export default defineOutput({
         for (const pkt of packStatsdLines(lines, config.max_packet_size)) {
           const err = await new Promise<string | null>((res) => s.send(pkt, target.port, target.host, (e) => res(e ? e.message : null)));
           if (err !== null) return { ok: false, retryable: true, error: `statsd: send failed: ${err}` };
+        }
+        for (const [key, v] of seen) {
+          last.delete(key); // re-inserted last: the map stays in least-recently-seen order
+          last.set(key, v);
+          if (last.size > config.max_series) last.delete(last.keys().next().value as string);
         }
         return { ok: true, rejected };
       },

@@ -36,3 +36,31 @@ test('lines are packed into datagrams of at most max_packet_size; dogstatsd tags
   await udp.close();
   ctx.cleanup();
 });
+
+test('a failed send leaves counter state alone: the retried batch sends the same increments', async () => {
+  const dgram = await import('node:dgram');
+  const udp = await fakeUdp();
+  const { out, ctx } = await makeOutput(statsd, { server: `127.0.0.1:${udp.port}` });
+  await out.write([point('req', 100, 1, 'counter')]);
+  const proto = dgram.Socket.prototype as unknown as { send: (...a: unknown[]) => void };
+  const send = proto.send;
+  proto.send = function (...args: unknown[]) {
+    const cb = args[args.length - 1] as (e: Error | null) => void;
+    cb(new Error('ENOBUFS'));
+  };
+  const batch = [point('req', 130, 2, 'counter')];
+  let r;
+  try {
+    r = await out.write(batch);
+  } finally {
+    proto.send = send;
+  }
+  assert.equal(r.ok, false);
+  assert.equal(r.retryable, true);
+  assert.deepEqual(await out.write(batch), { ok: true, rejected: 0 });
+  const lines = await until(() => udp.packets.flatMap((p) => p.toString().split('\n')), (l) => l.length >= 1, 2000);
+  assert.deepEqual(lines, ['req:30|c']);
+  await out.stop?.();
+  await udp.close();
+  ctx.cleanup();
+});
