@@ -193,8 +193,11 @@ test('overview: six panels for one host with bucketed (not raw) series', async (
     }
   }
   // network excludes loopback: 2e6 * (1.2 + wave) bytes/s is well above the lo counter's 100 B/s
-  const rx = o.panels[5]!.results[0]!.result.series[0]!.values.filter((v): v is number => v !== null);
-  assert.ok(Math.min(...rx) > 1e5, String(Math.min(...rx)));
+  // (the median: a bucket at the edge of the fixture's data, written a moment before the query, may
+  // hold a single increase on a loaded machine)
+  const rx = o.panels[5]!.results[0]!.result.series[0]!.values.filter((v): v is number => v !== null).sort((a, b) => a - b);
+  const median = rx[Math.floor(rx.length / 2)] as number;
+  assert.ok(median > 1e5, String(median));
   assert.equal(o.panels[3]!.results[0]!.result.series.length, 2);
   // the panel definitions ask for buckets, never raw points
   for (const p of overviewPanels('h', 0, 86_400_000)) for (const q of p.queries) assert.equal(q.points, 400);

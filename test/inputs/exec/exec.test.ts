@@ -86,8 +86,9 @@ test('PuyPuy rate style: first run emits nothing, then the per-second rate', asy
     const prev = stacks.filter((s) => s.ts < r.ts).at(-1);
     assert.ok(prev !== undefined);
     assert.equal(r.value, 10 / ((r.ts - prev.ts) / 1000));
+    // runs start on the 200 ms grid (a busy machine may skip one: then 400 ms, rate 25)
+    assert.equal((r.ts - prev.ts) % 200, 0);
   }
-  assert.equal(rates[0]?.value, 50); // runs 200 ms apart
 });
 
 test('garbage lines are counted as invalid and the good ones still pass', async (t) => {
