@@ -382,17 +382,24 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     if (s.n === 0) s.window = w;
     if (s.n === s.ts.length) s.grow();
     const n = s.n;
-    if (n === 0 || t >= (s.ts[n - 1] as number)) {
+    if (n === 0 || t > (s.ts[n - 1] as number)) {
       s.ts[n] = t;
       s.vals[n] = v;
     } else {
-      // Out of order inside the open window: insert after equal timestamps, keeping arrival order.
+      // At or before the newest sample, inside the open window. A sample at an existing timestamp
+      // replaces it (last write wins), so a batch delivered twice — outputs are at-least-once — is
+      // stored once; otherwise it is inserted in order.
       let lo = 0;
       let hi = n;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if ((s.ts[mid] as number) <= t) lo = mid + 1;
+        if ((s.ts[mid] as number) < t) lo = mid + 1;
         else hi = mid;
+      }
+      if (lo < n && s.ts[lo] === t) {
+        s.vals[lo] = v;
+        s.dirty = true;
+        return;
       }
       s.ts.copyWithin(lo + 1, lo, n);
       s.vals.copyWithin(lo + 1, lo, n);
