@@ -11,7 +11,7 @@
  *   --full        5-minute windows (covers the store's once-a-minute rollup and retention work)
  *   --build       compile the current src/ into a temp dir and measure that instead of dist/
  *   --source      run the agent from source under tsx (what happens anyway when dist/ is missing)
- *   --variants    extra sonde rows that attribute the cost: statsd without its worker thread, no
+ *   --variants    extra sonde rows that attribute the cost: statsd with its worker thread, no
  *                 store, a coarser event-loop delay monitor, a 1 MB V8 semi-space
  *
  * Subjects run one after another, each on 127.0.0.1 with free ports and its own temp dir, and are
@@ -268,10 +268,11 @@ function sondeBuild(): SondeBuild {
 }
 
 /** A config file with every default plugin, so one setting can change while the rest stays default. */
-function defaultsConfig(statsdPort: number, variant: SondeVariant): string {
-  const reg = builtinRegistry();
+async function defaultsConfig(statsdPort: number, variant: SondeVariant): Promise<string> {
+  const reg = await builtinRegistry();
   const lines: string[] = ['# the built-in defaults, spelled out'];
   if (variant.store === false) lines.push('[store]', 'enabled = false', '');
+  else if (variant.storeWorker !== undefined) lines.push('[store]', `worker = ${variant.storeWorker}`, '');
   for (const spec of reg.list('input')) {
     if (!spec.defaultEnabled) continue;
     lines.push(`[[inputs.${spec.name}]]`);
@@ -290,6 +291,8 @@ interface SondeVariant {
   /** TOML lines added to the section of a default input, by plugin name. */
   settings?: Record<string, string[]>;
   store?: boolean;
+  /** `[store] worker` (default: the built-in default). */
+  storeWorker?: boolean;
   nodeFlags?: string[];
 }
 
@@ -302,12 +305,12 @@ function sondeSubject(build: SondeBuild, variant: SondeVariant): Subject {
       const dir = tempDir('sonde');
       const port = await freePort();
       const args = [...(variant.nodeFlags ?? []), ...build.args, 'run', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`];
-      const custom = variant.settings !== undefined || variant.store !== undefined;
+      const custom = variant.settings !== undefined || variant.store !== undefined || variant.storeWorker !== undefined;
       // the default statsd receiver binds 127.0.0.1:8125: when that is taken, the same defaults are
       // written out with another port, which changes nothing else
       if (custom || !(await udpPortFree(8125))) {
         const statsdPort = await freeUdpPort();
-        writeFileSync(join(dir, 'sonde.toml'), defaultsConfig(statsdPort, variant));
+        writeFileSync(join(dir, 'sonde.toml'), await defaultsConfig(statsdPort, variant));
         args.push('--config', join(dir, 'sonde.toml'));
         if (!custom) notes.push(`8125 busy: defaults with statsd on ${statsdPort}`);
       }
@@ -541,10 +544,13 @@ async function measure(subject: Subject): Promise<Row> {
 // ---------------------------------------------------------------------------------------------------
 
 const build = sondeBuild();
-const subjects: Subject[] = [sondeSubject(build, { label: 'sonde (defaults)' })];
+const subjects: Subject[] = [
+  sondeSubject(build, { label: 'sonde (defaults)' }),
+  sondeSubject(build, { label: 'sonde, [store] worker = false', storeWorker: false }),
+];
 if (opts.variants) {
   subjects.push(
-    sondeSubject(build, { label: 'sonde, statsd worker = false', settings: { statsd: ['worker = false'] } }),
+    sondeSubject(build, { label: 'sonde, statsd worker = true', settings: { statsd: ['worker = true'] } }),
     sondeSubject(build, { label: 'sonde, no store', store: false }),
     sondeSubject(build, { label: 'sonde, agent lag_resolution_ms = 1000', settings: { agent: ['lag_resolution_ms = 1000'] } }),
     sondeSubject(build, { label: 'sonde, --max-semi-space-size=1', nodeFlags: ['--max-semi-space-size=1'] }),

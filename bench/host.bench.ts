@@ -4,7 +4,7 @@
  * Prints a markdown table of mean and p99 milliseconds per gather.
  */
 import { performance } from 'node:perf_hooks';
-import { inputs } from '../src/inputs/index.js';
+import { builtinRegistry } from '../src/plugins.js';
 import { testContext } from '../test/helpers/context.js';
 
 const HOST = ['cpu', 'memory', 'load', 'uptime', 'disk', 'diskio', 'net', 'netstat', 'processes', 'agent'];
@@ -16,7 +16,7 @@ const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted
 
 const rows: string[] = [];
 for (const name of HOST) {
-  const spec = inputs.find((s) => s.name === name);
+  const spec = (await builtinRegistry()).get('input', name);
   if (!spec) continue;
   const ctx = testContext({ id: 'inputs.' + name });
   const input = spec.create(spec.schema.parse({}), ctx);

@@ -4,7 +4,7 @@ import { builtinRegistry } from '../src/plugins.js';
 import { referenceBlocks, updateBlocks } from '../src/config/reference.js';
 
 const file = new URL('../README.md', import.meta.url);
-const blocks = referenceBlocks(builtinRegistry());
+const blocks = referenceBlocks(await builtinRegistry());
 const { text, found, unknown } = updateBlocks(readFileSync(file, 'utf8'), blocks);
 writeFileSync(file, text);
 const missing = [...blocks.keys()].filter((k) => !found.has(k));

@@ -16,9 +16,11 @@ import { registerApi, statusDocument } from './http/api.js';
 import { registerDashboard } from './http/dashboard.js';
 import { registerOpenTsdbApi } from './http/opentsdb-api.js';
 import type { StoreHandle } from './store/handle.js';
-import { openStore } from './store/index.js';
+import { openStore, openStoreInProcess } from './store/index.js';
 import type { StoreOptions } from './store/options.js';
-import { createAlerting, type AlertingHandle } from './alerting/index.js';
+import type { AlertingHandle } from './alerting/index.js';
+import { hasContributedRules } from './alerting/bus.js';
+import { sendJson } from './http/router.js';
 import { SondeError } from './errors.js';
 import { formatDuration } from './config/units.js';
 
@@ -154,12 +156,43 @@ export class Agent {
     }
   }
 
+  /**
+   * Alerting runs when there is something to evaluate or notify: rules or notifiers in `[alerting]`, or
+   * rules contributed by plugins (the heartbeat input's) once the inputs have started. Without any, its
+   * code is not loaded and the alerts API answers an empty list.
+   */
+  private async startAlerting(): Promise<void> {
+    const cfg = this.config;
+    if (cfg.alerting.rules.length === 0 && cfg.alerting.notifiers.length === 0 && !hasContributedRules(this.dataDir)) {
+      this.router.route('GET', '/api/v1/alerts', (_req, res) => sendJson(res, 200, { alerts: [] }));
+      return;
+    }
+    const { createAlerting } = await import('./alerting/index.js');
+    const alertSource: IngressSource = { id: 'alerting', tags: this.globalTags, namePrefix: '' };
+    const alerting = createAlerting(cfg.alerting, {
+      store: this.store,
+      logger: this.logger.child({ component: 'alerting' }),
+      metrics: this.metrics,
+      http: this.router,
+      dataDir: this.dataDir,
+      hostname: this.hostname,
+      emit: (points) => this.pipeline?.emit(alertSource, points) ?? false,
+    });
+    this.alerting = alerting;
+    await alerting.start();
+  }
+
   private async doStart(): Promise<Banner> {
     const cfg = this.config;
     this.acquireLock();
     if (cfg.store.enabled) {
       const dir = join(this.dataDir, 'store');
-      const opener = this.opts.openStore ?? ((d: string, s: SondeConfig['store']) => openStore(d, storeOptions(s)));
+      const opener =
+        this.opts.openStore ??
+        ((d: string, s: SondeConfig['store']) => {
+          const o = { ...storeOptions(s), logger: this.logger.child({ component: 'store' }) };
+          return s.worker ? openStore(d, o) : openStoreInProcess(d, o);
+        });
       this.store = await opener(dir, cfg.store);
     }
 
@@ -202,20 +235,9 @@ export class Agent {
       this.processors.push({ id: inst.id, processor: spec.create(inst.config, ctx) });
     }
 
-    const alertSource: IngressSource = { id: 'alerting', tags: this.globalTags, namePrefix: '' };
-    this.alerting = createAlerting(cfg.alerting, {
-      store: this.store,
-      logger: this.logger.child({ component: 'alerting' }),
-      metrics: this.metrics,
-      http: this.router,
-      dataDir: this.dataDir,
-      hostname: this.hostname,
-      emit: (points) => this.pipeline?.emit(alertSource, points) ?? false,
-    });
-    const alerting = this.alerting;
     this.pipeline = new Pipeline(
       this.processors,
-      [...this.runners, { push: (points) => alerting.observe(points) }],
+      [...this.runners, { push: (points) => this.alerting?.observe(points) }],
       cfg.agent.queue_size,
       this.metrics,
       this.logger,
@@ -236,7 +258,7 @@ export class Agent {
       this.inputs.push({ inst, input, interval, task: null, source, ctx });
     }
     for (const ri of this.inputs) await ri.input.start?.();
-    await this.alerting.start();
+    await this.startAlerting();
 
     // HTTP after plugins registered their routes
     if (cfg.http.enabled) {

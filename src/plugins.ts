@@ -1,12 +1,32 @@
-import { Registry } from './core/registry.js';
+/**
+ * The built-in plugins: every entry of inputs/, processors/ and outputs/ index files, and the two ways
+ * to load them — all (docs, `config init`, tests) or only what one config uses (the agent).
+ */
+import { loadRegistry, type PluginEntry, type Registry } from './core/registry.js';
+import { pluginNamesIn } from './config/load.js';
 import { inputs } from './inputs/index.js';
 import { processors } from './processors/index.js';
 import { outputs } from './outputs/index.js';
 
-let builtin: Registry | undefined;
+export const builtinEntries: readonly PluginEntry[] = [...inputs, ...processors, ...outputs];
 
-/** The registry of every built-in plugin (inputs/, processors/, outputs/ index files). */
-export function builtinRegistry(): Registry {
-  builtin ??= new Registry([...inputs, ...processors, ...outputs]);
-  return builtin;
+let all: Promise<Registry> | undefined;
+
+/** Every built-in plugin, loaded. */
+export function builtinRegistry(): Promise<Registry> {
+  all ??= loadRegistry(builtinEntries);
+  return all;
+}
+
+/**
+ * The plugins a config text (undefined: no config file) needs: those it names, and the default set of
+ * each kind it leaves out; the others are known by name only. Importing every plugin would cost the
+ * agent ~4 MB of memory for code it never runs.
+ */
+export function registryForConfig(text: string | undefined): Promise<Registry> {
+  const used = pluginNamesIn(text);
+  return loadRegistry(builtinEntries, (e) => {
+    const names = used?.[e.kind];
+    return names === undefined ? e.defaultEnabled : names.has(e.name);
+  });
 }

@@ -35,6 +35,11 @@ export function contributeRule(dataDir: string, rule: RuleConfig): () => void {
   };
 }
 
+/** Whether a plugin has contributed a rule for the agent using `dataDir`. */
+export function hasContributedRules(dataDir: string): boolean {
+  return bus(dataDir).rules.size > 0;
+}
+
 /** Calls `fn` for every contributed rule now and later; returns the unsubscribe function. */
 export function subscribeRules(dataDir: string, fn: Listener): () => void {
   const b = bus(dataDir);

@@ -18,7 +18,7 @@ export async function configCommand(argv: string[]): Promise<number> {
       return 0;
     }
     const file = positionals[0] ?? 'sonde.toml';
-    const text = defaultConfigToml(builtinRegistry());
+    const text = defaultConfigToml(await builtinRegistry());
     if (file === '-') {
       process.stdout.write(text);
       return 0;
@@ -37,7 +37,7 @@ export async function configCommand(argv: string[]): Promise<number> {
       return values.help ? 0 : 2;
     }
     const file = positionals[0] as string;
-    const cfg = loadConfig({ file, registry: builtinRegistry() });
+    const cfg = loadConfig({ file, registry: await builtinRegistry() });
     const count = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
     process.stdout.write(
       `${file}: ok (${count(cfg.inputs.length, 'input')}, ${count(cfg.processors.length, 'processor')}, ${count(cfg.outputs.length, 'output')})\n`,

@@ -65,7 +65,7 @@ export async function graphCommand(argv: string[]): Promise<number> {
   const theme = values.theme ?? 'light';
   if (theme !== 'light' && theme !== 'dark') throw new SondeError('SONDE_ERR_USAGE', `graph: bad theme ${JSON.stringify(theme)}`, 'light or dark');
 
-  const cfg = resolveConfig({ config: values.config, dataDir: values['data-dir'] });
+  const cfg = await resolveConfig({ config: values.config, dataDir: values['data-dir'] });
   const q = queryFromFlags('graph', positionals[0], values, '20');
   // a chart never needs more than about one bucket per two pixels
   q.step ??= stepFor(q.start, q.end, Math.round(width / 2), 1000);

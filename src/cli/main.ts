@@ -1,13 +1,5 @@
 import { SondeError, ConfigError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { runCommand } from './run.js';
-import { queryCommand } from './query.js';
-import { configCommand } from './config-cmd.js';
-import { statusCommand } from './status.js';
-import { migrateCommand } from './migrate.js';
-import { runInstrument } from '../instrument/cli.js';
-import { heartbeatCommand } from './heartbeat.js';
-import { graphCommand } from './graph.js';
 
 /** The `sonde` command: dispatches to subcommands; prints errors with their hint; returns the exit code. */
 const HELP = `sonde ${VERSION} — metrics agent, receivers, outputs, embedded store and dashboard
@@ -32,15 +24,17 @@ Run \`sonde <command> --help\` for a command's options.
 `;
 
 type Command = (argv: string[]) => Promise<number>;
+// Each command's code is imported when it runs: a long-running `sonde run` then carries none of the
+// other commands' modules (instrumentation hooks, PNG rendering, seed converters) in its memory.
 const COMMANDS: Record<string, Command> = {
-  run: runCommand,
-  query: queryCommand,
-  status: statusCommand,
-  config: configCommand,
-  migrate: migrateCommand,
-  instrument: (argv) => runInstrument(argv),
-  heartbeat: (argv) => heartbeatCommand(argv),
-  graph: graphCommand,
+  run: async (argv) => (await import('./run.js')).runCommand(argv),
+  query: async (argv) => (await import('./query.js')).queryCommand(argv),
+  status: async (argv) => (await import('./status.js')).statusCommand(argv),
+  config: async (argv) => (await import('./config-cmd.js')).configCommand(argv),
+  migrate: async (argv) => (await import('./migrate.js')).migrateCommand(argv),
+  instrument: async (argv) => (await import('../instrument/cli.js')).runInstrument(argv),
+  heartbeat: async (argv) => (await import('./heartbeat.js')).heartbeatCommand(argv),
+  graph: async (argv) => (await import('./graph.js')).graphCommand(argv),
   version: async (argv) => {
     if (argv.includes('--help') || argv.includes('-h')) {
       process.stdout.write('Usage: sonde version    print the version of sonde and of Node.js\n');

@@ -1,5 +1,5 @@
 import { parse } from './args.js';
-import { migrate, type MigrateOptions, type SeedKind } from '../compat/migrate.js';
+import type { MigrateOptions, SeedKind } from '../compat/migrate.js';
 import { SondeError } from '../errors.js';
 
 export const MIGRATE_HELP = `Usage: sonde migrate PATH [options] > sonde.toml
@@ -65,7 +65,9 @@ export const MIGRATE_FLAGS = {
 } as const;
 
 /** Converts or fails with a usage error carrying the conversion's warnings. */
-export function migrateOrFail(path: string, opts: MigrateOptions): string {
+export async function migrateOrFail(path: string, opts: MigrateOptions): Promise<string> {
+  // the converters are only loaded when a seed config is given (`sonde run` rarely needs them)
+  const { migrate } = await import('../compat/migrate.js');
   const r = migrate(path, opts);
   if (r.toml === '') throw new SondeError('SONDE_ERR_USAGE', `cannot convert ${path}: ${r.warnings.join('; ')}`);
   return r.toml;
@@ -77,6 +79,6 @@ export async function migrateCommand(argv: string[]): Promise<number> {
     process.stdout.write(MIGRATE_HELP);
     return values.help ? 0 : 2;
   }
-  process.stdout.write(migrateOrFail(positionals[0] as string, migrateOptions(values)));
+  process.stdout.write(await migrateOrFail(positionals[0] as string, migrateOptions(values)));
   return 0;
 }

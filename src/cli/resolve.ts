@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig, type SondeConfig } from '../config/load.js';
-import { builtinRegistry } from '../plugins.js';
+import { registryForConfig } from '../plugins.js';
 import { LOG_LEVELS } from '../core/logger.js';
 import { SondeError } from '../errors.js';
 
@@ -24,9 +24,18 @@ export function configPath(flag: string | undefined, env = process.env): string 
 }
 
 /** `seed`: config text converted from a seed tool's config (PuyPuy, tcollector), labelled by its path. */
-export function resolveConfig(flags: Overrides, env = process.env, seed?: { text: string; path: string }): SondeConfig {
+export async function resolveConfig(flags: Overrides, env = process.env, seed?: { text: string; path: string }): Promise<SondeConfig> {
   const file = seed ? seed.path : configPath(flags.config, env);
-  const cfg = loadConfig({ ...(file !== undefined ? { file } : {}), ...(seed ? { text: seed.text } : {}), registry: builtinRegistry() });
+  let text = seed?.text;
+  if (text === undefined && file !== undefined) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      text = undefined; // loadConfig reports the unreadable file
+    }
+  }
+  const registry = await registryForConfig(text);
+  const cfg = loadConfig({ ...(file !== undefined ? { file } : {}), ...(text !== undefined ? { text } : {}), registry });
   return applyOverrides(cfg, flags, env);
 }
 

@@ -41,9 +41,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   if (seedPath && values.config) throw new SondeError('SONDE_ERR_USAGE', `--config cannot be combined with --${values['puypuy-config'] ? 'puypuy-config' : 'tcollector-dir'}`);
   const seed = seedPath
-    ? { path: seedPath, text: migrateOrFail(seedPath, { ...migrateOptions(values), from: values['puypuy-config'] ? 'puypuy' : 'tcollector' }) }
+    ? { path: seedPath, text: await migrateOrFail(seedPath, { ...migrateOptions(values), from: values['puypuy-config'] ? 'puypuy' : 'tcollector' }) }
     : undefined;
-  const cfg = resolveConfig({ config: values.config, dataDir: values['data-dir'], listen: values.listen, logLevel: values['log-level'] }, process.env, seed);
+  const cfg = await resolveConfig({ config: values.config, dataDir: values['data-dir'], listen: values.listen, logLevel: values['log-level'] }, process.env, seed);
   const logger = createLogger({ level: cfg.agent.log_level as LogLevel, format: cfg.agent.log_format });
   const agent = new Agent(cfg, { logger, version: VERSION });
   const banner = await agent.start();

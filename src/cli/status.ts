@@ -28,7 +28,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     process.stdout.write(STATUS_HELP);
     return 0;
   }
-  const cfg = resolveConfig({ config: values.config });
+  const cfg = await resolveConfig({ config: values.config });
   const base = agentUrl(cfg, values.url);
   const s = await getJson<StatusBody>(base, 'api/v1/status', authHeaders(cfg));
   if (values.json) {

@@ -163,6 +163,27 @@ export function instanceSchema(spec: PluginSpec): z.AnyZodObject {
   return z.strictObject({ ...commonKeysFor(spec.kind), ...spec.schema.shape });
 }
 
+/**
+ * The plugin names a config text lists, by kind; a kind without a section is absent. Undefined when the
+ * text is not TOML (loadConfig reports that). Lets the caller import only those plugins.
+ */
+export function pluginNamesIn(text: string | undefined): Partial<Record<PluginKind, Set<string>>> | undefined {
+  if (text === undefined) return {};
+  let raw: Record<string, unknown>;
+  try {
+    raw = parseToml(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const out: Partial<Record<PluginKind, Set<string>>> = {};
+  for (const kind of Object.keys(SECTION_OF) as PluginKind[]) {
+    const table = raw[SECTION_OF[kind]];
+    if (table === undefined) continue;
+    out[kind] = new Set(typeName(table) === 'table' ? Object.keys(table as Record<string, unknown>) : []);
+  }
+  return out;
+}
+
 export function loadConfig(opts: LoadOptions): SondeConfig {
   const file = opts.file !== undefined ? resolve(opts.file) : undefined;
   const label = opts.file ?? '<defaults>';
@@ -255,6 +276,9 @@ export function loadConfig(opts: LoadOptions): SondeConfig {
     entries.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
     for (const e of entries) {
       const spec = opts.registry.get(kind, e.name);
+      if (!spec && opts.registry.names(kind).includes(e.name)) {
+        throw new Error(`internal: ${kind} plugin ${e.name} is known but its code was not loaded`);
+      }
       if (!spec) {
         const s = suggest(e.name, opts.registry.names(kind));
         issues.push({

@@ -43,6 +43,10 @@ export const storeSchema = z
     rollup_1m_retention: zDuration().default('90d').describe('How long 1-minute rollups are kept.'),
     rollup_1h_retention: zDuration().default('730d').describe('How long 1-hour rollups are kept.'),
     fsync: z.enum(['never', 'batch']).default('never').describe('`batch` fsyncs the write-ahead log on every write (power-loss safety).'),
+    worker: z
+      .boolean()
+      .default(true)
+      .describe('Run the store in a worker thread, so writes, chunk cuts and queries never block the agent; `false` runs it on the main thread and saves ~7 MB of memory (small hosts, few series).'),
   })
   .describe('[store]');
 

@@ -1,45 +1,29 @@
 /**
- * The registry of built-in inputs: one import and one entry per plugin.
+ * The registry of built-in inputs: one line per plugin (name, default set, module). Modules are
+ * imported only when a config uses them (see core/registry.ts `loadRegistry`).
  */
-import type { InputSpec } from '../core/plugin.js';
-import agent from './host/agent.js';
-import cpu from './host/cpu.js';
-import disk from './host/disk.js';
-import diskio from './host/diskio.js';
-import load from './host/load.js';
-import memory from './host/memory.js';
-import net from './host/net.js';
-import netstat from './host/netstat.js';
-import processes from './host/processes.js';
-import uptime from './host/uptime.js';
-import exec from './exec/index.js';
-import check from './check.js';
-import heartbeat from './heartbeat.js';
-import statsd from './statsd.js';
-import collectd from './collectd.js';
-import opentsdb from './opentsdb.js';
-import graphite from './graphite.js';
-import influxdb from './influxdb.js';
-import prometheus from './prometheus.js';
+import type { PluginEntry } from '../core/registry.js';
 
-export const inputs: InputSpec[] = [
-  cpu,
-  memory,
-  load,
-  uptime,
-  disk,
-  diskio,
-  net,
-  netstat,
-  processes,
-  agent,
-  exec,
-  check,
-  heartbeat,
-  statsd,
-  collectd,
-  opentsdb,
-  graphite,
-  influxdb,
-  prometheus,
+const input = (name: string, defaultEnabled: boolean, load: PluginEntry['load']): PluginEntry => ({ kind: 'input', name, defaultEnabled, load });
+
+export const inputs: PluginEntry[] = [
+  input('cpu', true, () => import('./host/cpu.js')),
+  input('memory', true, () => import('./host/memory.js')),
+  input('load', true, () => import('./host/load.js')),
+  input('uptime', true, () => import('./host/uptime.js')),
+  input('disk', true, () => import('./host/disk.js')),
+  input('diskio', true, () => import('./host/diskio.js')),
+  input('net', true, () => import('./host/net.js')),
+  input('netstat', true, () => import('./host/netstat.js')),
+  input('processes', true, () => import('./host/processes.js')),
+  input('agent', true, () => import('./host/agent.js')),
+  input('exec', false, () => import('./exec/index.js')),
+  input('check', false, () => import('./check.js')),
+  input('heartbeat', false, () => import('./heartbeat.js')),
+  input('statsd', true, () => import('./statsd.js')),
+  input('collectd', false, () => import('./collectd.js')),
+  input('opentsdb', false, () => import('./opentsdb.js')),
+  input('graphite', false, () => import('./graphite.js')),
+  input('influxdb', false, () => import('./influxdb.js')),
+  input('prometheus', false, () => import('./prometheus.js')),
 ];

@@ -1,15 +1,21 @@
-import type { OutputSpec } from '../core/plugin.js';
-import store from './store.js';
-import stdout from './stdout.js';
-import opentsdb from './opentsdb.js';
-import kairosdb from './kairosdb.js';
-import graphite from './graphite.js';
-import influxdb from './influxdb.js';
-import collectd from './collectd.js';
-import statsd from './statsd.js';
-import prometheus from './prometheus.js';
-import prometheusRemoteWrite from './prometheus-remote-write.js';
-import monasca from './monasca.js';
+/**
+ * Every built-in output: one line per plugin (name, default set, module), imported on demand
+ * (see core/registry.ts `loadRegistry`).
+ */
+import type { PluginEntry } from '../core/registry.js';
 
-/** Every built-in output: one line per plugin. */
-export const outputs: OutputSpec[] = [store, stdout, opentsdb, kairosdb, graphite, influxdb, collectd, statsd, prometheus, prometheusRemoteWrite, monasca];
+const output = (name: string, defaultEnabled: boolean, load: PluginEntry['load']): PluginEntry => ({ kind: 'output', name, defaultEnabled, load });
+
+export const outputs: PluginEntry[] = [
+  output('store', true, () => import('./store.js')),
+  output('stdout', false, () => import('./stdout.js')),
+  output('opentsdb', false, () => import('./opentsdb.js')),
+  output('kairosdb', false, () => import('./kairosdb.js')),
+  output('graphite', false, () => import('./graphite.js')),
+  output('influxdb', false, () => import('./influxdb.js')),
+  output('collectd', false, () => import('./collectd.js')),
+  output('statsd', false, () => import('./statsd.js')),
+  output('prometheus', false, () => import('./prometheus.js')),
+  output('prometheus_remote_write', false, () => import('./prometheus-remote-write.js')),
+  output('monasca', false, () => import('./monasca.js')),
+];

@@ -1,10 +1,16 @@
-/** Every built-in processor; adding one = one file + one line here. */
-import type { ProcessorSpec } from '../core/plugin.js';
-import rate from './rate.js';
-import delta from './delta.js';
-import dedup from './dedup.js';
-import tags from './tags.js';
-import rename from './rename.js';
-import filter from './filter.js';
+/**
+ * Every built-in processor: one line per plugin (name, default set, module), imported on demand
+ * (see core/registry.ts `loadRegistry`).
+ */
+import type { PluginEntry } from '../core/registry.js';
 
-export const processors: ProcessorSpec[] = [rate, delta, dedup, tags, rename, filter];
+const processor = (name: string, load: PluginEntry['load']): PluginEntry => ({ kind: 'processor', name, defaultEnabled: false, load });
+
+export const processors: PluginEntry[] = [
+  processor('rate', () => import('./rate.js')),
+  processor('delta', () => import('./delta.js')),
+  processor('dedup', () => import('./dedup.js')),
+  processor('tags', () => import('./tags.js')),
+  processor('rename', () => import('./rename.js')),
+  processor('filter', () => import('./filter.js')),
+];

@@ -184,3 +184,12 @@ export class WorkerStore implements StoreHandle {
 export function openStore(dir: string, options: StoreOptions = {}): Promise<WorkerStore> {
   return WorkerStore.open(dir, options);
 }
+
+/**
+ * The same store on the calling thread (`[store] worker = false`): no worker thread (~7 MB less
+ * memory), but queries, chunk cuts and retention then run on the caller's event loop.
+ */
+export async function openStoreInProcess(dir: string, options: StoreOptions = {}): Promise<StoreHandle> {
+  const { Tsdb } = await import('./tsdb.js');
+  return Tsdb.open(dir, options);
+}

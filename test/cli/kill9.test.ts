@@ -8,12 +8,12 @@ import type { QueryResult } from '../../src/store/handle.js';
 
 // kill -9 of the agent while points stream in: every point the store had acknowledged (and so the
 // query API could already see) is there after a restart, exactly once.
-test('kill -9 during writes loses no acknowledged point', { timeout: 90_000 }, async (t) => {
+for (const worker of [true, false]) test(`kill -9 during writes loses no acknowledged point (store worker = ${worker})`, { timeout: 90_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sonde-kill9-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
   const cfg = join(dir, 'sonde.toml');
-  writeFileSync(cfg, `[agent]\ninterval = "1s"\ndata_dir = "data"\nself_metrics = false\n[http]\nlisten = "127.0.0.1:${port}"\n[[inputs.load]]\n`);
+  writeFileSync(cfg, `[agent]\ninterval = "1s"\ndata_dir = "data"\nself_metrics = false\n[store]\nworker = ${worker}\n[http]\nlisten = "127.0.0.1:${port}"\n[[inputs.load]]\n`);
   const base = `http://127.0.0.1:${port}`;
   const start = async () => {
     const a = sondeSpawn(['run', '-c', cfg]);

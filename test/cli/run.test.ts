@@ -8,8 +8,8 @@ import type { QueryResult } from '../../src/store/handle.js';
 import { builtinRegistry } from '../../src/plugins.js';
 
 /** The default inputs, spelled out, with the statsd receiver on a free port (tests run in parallel). */
-function defaultInputsToml(): string {
-  return builtinRegistry()
+async function defaultInputsToml(): Promise<string> {
+  return (await builtinRegistry())
     .list('input')
     .filter((s) => s.defaultEnabled)
     .map((s) => (s.name === 'statsd' ? `[[inputs.statsd]]\nudp = "127.0.0.1:0"\n` : `[[inputs.${s.name}]]\n`))
@@ -28,7 +28,7 @@ test('sonde run: banner, host metrics stored and queryable, values agree with /p
   const port = await freePort();
   const cfg = join(dir, 'sonde.toml');
   // a short interval so the test sees several gathers; everything else default
-  writeFileSync(cfg, `[agent]\ninterval = "1s"\nflush_interval = "1s"\ndata_dir = "data"\n[http]\nlisten = "127.0.0.1:${port}"\n${defaultInputsToml()}`);
+  writeFileSync(cfg, `[agent]\ninterval = "1s"\nflush_interval = "1s"\ndata_dir = "data"\n[http]\nlisten = "127.0.0.1:${port}"\n${await defaultInputsToml()}`);
   const before = procUserSeconds();
   const t0 = Date.now();
   const { child, out } = sondeSpawn(['run', '-c', cfg]);
@@ -90,7 +90,7 @@ test('a second agent on the same data dir is refused', { timeout: 60_000 }, asyn
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const [p1, p2] = [await freePort(), await freePort()];
   const cfg = join(dir, 'sonde.toml');
-  writeFileSync(cfg, defaultInputsToml());
+  writeFileSync(cfg, await defaultInputsToml());
   const a = sondeSpawn(['run', '-c', cfg, '-d', dir, '-l', `127.0.0.1:${p1}`]);
   t.after(() => a.child.kill('SIGKILL'));
   await waitFor(() => a.out.stdout.includes('stop with Ctrl-C'), 15_000, 'first agent');

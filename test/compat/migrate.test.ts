@@ -65,6 +65,7 @@ test('migrate tcollector and a missing path', () => {
 test('every converted config is one `sonde run` accepts', async () => {
   const { loadConfig } = await import('../../src/config/load.js');
   const { builtinRegistry } = await import('../../src/plugins.js');
+  const registry = await builtinRegistry();
   const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -81,10 +82,10 @@ test('every converted config is one `sonde run` accepts', async () => {
       const f = join(dir, `config${i}.ini`);
       writeFileSync(f, `[SelfConfig]\ncheck_period_seconds: 10\ncluster_name: c\nhost_group: g\n[TSDB]\n${tsdb}\n`);
       const r = migrate(f);
-      assert.doesNotThrow(() => loadConfig({ text: r.toml, file: f, registry: builtinRegistry() }), tsdb);
+      assert.doesNotThrow(() => loadConfig({ text: r.toml, file: f, registry }), tsdb);
     }
     const t = migrate(join(FIX, 'tcollector'));
-    assert.doesNotThrow(() => loadConfig({ text: t.toml, file: 'x.toml', registry: builtinRegistry() }));
+    assert.doesNotThrow(() => loadConfig({ text: t.toml, file: 'x.toml', registry }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

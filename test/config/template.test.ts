@@ -4,8 +4,9 @@ import { defaultConfigToml } from '../../src/config/template.js';
 import { loadConfig } from '../../src/config/load.js';
 import { builtinRegistry } from '../../src/plugins.js';
 
-test('the generated config is valid with every default of its active sections written out', () => {
-  const text = defaultConfigToml(builtinRegistry());
+test('the generated config is valid with every default of its active sections written out', async () => {
+  const registry = await builtinRegistry();
+  const text = defaultConfigToml(registry);
   let active = false;
   let uncommented = 0;
   const out = text.split('\n').map((line) => {
@@ -19,8 +20,8 @@ test('the generated config is valid with every default of its active sections wr
     return line;
   });
   assert.ok(uncommented > 30, `uncommented ${uncommented} keys`);
-  const cfg = loadConfig({ text: out.join('\n'), file: 'sonde.toml', registry: builtinRegistry() });
-  const defaults = loadConfig({ registry: builtinRegistry() });
+  const cfg = loadConfig({ text: out.join('\n'), file: 'sonde.toml', registry });
+  const defaults = loadConfig({ registry });
   // writing the defaults out changes nothing
   assert.deepEqual(cfg.agent, defaults.agent);
   assert.deepEqual(cfg.store, defaults.store);

@@ -14,16 +14,16 @@ test('the README starts with the two commands', () => {
   assert.ok(run < 1500, 'near the top');
 });
 
-test('the config reference in the README matches the schemas (run `npm run docs`)', () => {
-  const blocks = referenceBlocks(builtinRegistry());
+test('the config reference in the README matches the schemas (run `npm run docs`)', async () => {
+  const blocks = referenceBlocks(await builtinRegistry());
   const { text, found, unknown } = updateBlocks(readme, blocks);
   assert.deepEqual(unknown, [], 'README has blocks for names no schema has');
   assert.deepEqual([...blocks.keys()].filter((k) => !found.has(k)), [], 'every plugin and section has a block');
   assert.equal(text, readme, 'README blocks are up to date: run `npm run docs`');
 });
 
-test('every plugin has its own README section', () => {
-  const r = builtinRegistry();
+test('every plugin has its own README section', async () => {
+  const r = await builtinRegistry();
   for (const kind of ['input', 'processor', 'output'] as const) {
     for (const s of r.list(kind)) assert.match(readme, new RegExp(`#### \`${s.name}\`|### \`${s.name}\``), `${kind} ${s.name}`);
   }

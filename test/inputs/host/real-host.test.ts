@@ -1,15 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inputs } from '../../../src/inputs/index.js';
+import { builtinRegistry } from '../../../src/plugins.js';
 import { HAS_PROC, assertSane, build, selfMetric } from './helpers.js';
 
 const HOST = ['cpu', 'memory', 'load', 'uptime', 'disk', 'diskio', 'net', 'netstat', 'processes', 'agent'];
 
-test('registry: every host collector is registered once, enabled by default, config defaults parse', () => {
+test('registry: every host collector is registered once, enabled by default, config defaults parse', async () => {
   const names = inputs.map((s) => s.name);
   assert.equal(new Set(names).size, names.length);
+  const registry = await builtinRegistry();
   for (const n of HOST) {
-    const spec = inputs.find((s) => s.name === n);
+    assert.equal(inputs.find((e) => e.name === n)?.defaultEnabled, true, `${n} in the default set`);
+    const spec = registry.get('input', n);
     assert.ok(spec, `${n} registered`);
     assert.equal(spec.kind, 'input');
     assert.equal(spec.defaultEnabled, true);
@@ -20,7 +23,7 @@ test('registry: every host collector is registered once, enabled by default, con
 
 test('real host: every collector returns sane, non-empty points twice in a row', { skip: !HAS_PROC && 'no /proc on this system' }, async () => {
   for (const name of HOST) {
-    const spec = inputs.find((s) => s.name === name);
+    const spec = (await builtinRegistry()).get('input', name);
     assert.ok(spec);
     const c = build(spec);
     const first = await c.gather(1000);
