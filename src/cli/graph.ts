@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse } from './args.js';
 import { resolveConfig } from './resolve.js';
-import { QUERY_FLAGS, queryFromFlags, runQuery } from './query.js';
+import { QUERY_FLAGS, pointsCutWarning, queryFromFlags, runQuery } from './query.js';
 import { renderChart } from '../graph/index.js';
 import { stepFor } from '../graph/ticks.js';
 import { SondeError } from '../errors.js';
@@ -70,6 +70,9 @@ export async function graphCommand(argv: string[]): Promise<number> {
   // a chart never needs more than about one bucket per two pixels
   q.step ??= stepFor(q.start, q.end, Math.round(width / 2), 1000);
   const result = await runQuery(cfg, q, values.url);
+  // `truncated` below counts series only; points cut by the raw point cap get their own warning
+  const cut = pointsCutWarning(result);
+  if (cut) process.stderr.write(cut + '\n');
   const tagText = q.tags ? ' ' + Object.entries(q.tags).map(([k, v]) => `${k}=${v}`).join(' ') : '';
   const body = renderChart(result, format, {
     width,

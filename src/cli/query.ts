@@ -28,6 +28,8 @@ Options:
   -g, --group-by KEYS   combine series by these tag keys (comma separated; "" = all into one)
       --group-agg AGG   how grouped series combine: avg, min, max, sum, count (default sum)
       --limit N         at most N series
+      --max-points N    at most N points of a raw result (no --step), all series together;
+                        default 100000, at most 1000000; a cut result warns on stderr
       --json | --csv    machine-readable output
       --url URL         agent API base URL (default from config [http] listen)
   -c, --config FILE     config file;  -d, --data-dir DIR  data directory
@@ -44,6 +46,7 @@ export const QUERY_FLAGS = {
   'group-by': { type: 'string', short: 'g' },
   'group-agg': { type: 'string' },
   limit: { type: 'string' },
+  'max-points': { type: 'string' },
   url: { type: 'string' },
   config: { type: 'string', short: 'c' },
   'data-dir': { type: 'string', short: 'd' },
@@ -63,10 +66,18 @@ export function queryFromFlags(command: string, name: string | undefined, values
       groupBy: values['group-by'],
       groupAgg: values['group-agg'],
       limit: values.limit ?? defaultLimit,
+      maxPoints: values['max-points'],
     });
   } catch (e) {
     throw new SondeError('SONDE_ERR_USAGE', `${command}: ${(e as Error).message}`, `see \`sonde ${command} --help\``);
   }
+}
+
+/** The warning for a result the point cap cut, or undefined when it was not cut. */
+export function pointsCutWarning(result: QueryResult): string | undefined {
+  if (!result.pointsTruncated) return undefined;
+  const at = result.truncatedAt === undefined ? '' : `; nothing from ${new Date(result.truncatedAt).toISOString()} on`;
+  return `warning: raw result cut at ${result.maxPoints ?? '?'} points${at}: narrow the range, raise --max-points or pass --step`;
 }
 
 export async function runQuery(cfg: SondeConfig, q: QueryRequest, url?: string): Promise<QueryResult> {
@@ -75,7 +86,7 @@ export async function runQuery(cfg: SondeConfig, q: QueryRequest, url?: string):
     return await getJson<QueryResult>(base, 'api/v1/query', { ...authHeaders(cfg), 'content-type': 'application/json' }, {
       method: 'POST',
       // the API reads a bare number as seconds (like the config): send the step in ms explicitly
-      body: JSON.stringify({ ...q, step: q.step === undefined ? undefined : `${q.step}ms`, tags: q.tags ?? {}, group_by: q.groupBy, group_agg: q.groupAgg }),
+      body: JSON.stringify({ ...q, step: q.step === undefined ? undefined : `${q.step}ms`, tags: q.tags ?? {}, group_by: q.groupBy, group_agg: q.groupAgg, max_points: q.maxPoints }),
     });
   } catch (e) {
     if (!(e instanceof AgentUnreachable) || url) throw e;
@@ -104,9 +115,12 @@ export async function queryCommand(argv: string[]): Promise<number> {
     process.stdout.write(QUERY_HELP);
     return values.help ? 0 : 2;
   }
-  const cfg = resolveConfig({ config: values.config, dataDir: values['data-dir'] });
+  const cfg = await resolveConfig({ config: values.config, dataDir: values['data-dir'] });
   const q = queryFromFlags('query', positionals[0], values);
   const result = await runQuery(cfg, q, values.url);
+  // on stderr, so --json and --csv output stays parseable
+  const cut = pointsCutWarning(result);
+  if (cut) process.stderr.write(cut + '\n');
   if (values.json) {
     process.stdout.write(JSON.stringify(result) + '\n');
     return 0;

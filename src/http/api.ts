@@ -82,6 +82,7 @@ export function registerApi(router: Router, agent: ApiAgent): void {
       groupBy: Array.isArray(body['group_by']) ? (body['group_by'] as string[]).join(',') : str('group_by'),
       groupAgg: str('group_agg'),
       limit: str('limit'),
+      maxPoints: str('max_points'),
     });
     sendJson(res, 200, await needStore().query(q));
   });

@@ -53,11 +53,16 @@ export interface BatchQuery {
   group_by?: unknown;
   group_agg?: unknown;
   limit?: unknown;
+  /** Cap on the points of a raw answer (no step, no points); DEFAULT_MAX_POINTS when absent. */
+  max_points?: unknown;
 }
 
 const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
 
-/** Runs queries concurrently; each answer is a QueryResult or `{ error }`, in request order. */
+/**
+ * Runs queries concurrently; each answer is a QueryResult or `{ error }`, in request order. Raw answers
+ * are capped like /api/v1/query (`pointsTruncated`, `truncatedAt` say where).
+ */
 export async function runBatch(store: StoreHandle, queries: readonly BatchQuery[], now = Date.now()): Promise<Array<QueryResult | { error: string }>> {
   return Promise.all(
     queries.map(async (b) => {
@@ -78,6 +83,7 @@ export async function runBatch(store: StoreHandle, queries: readonly BatchQuery[
             groupBy,
             groupAgg: str(b.group_agg),
             limit: str(b.limit),
+            maxPoints: str(b.max_points),
           },
           now,
         );

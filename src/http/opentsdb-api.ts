@@ -3,9 +3,14 @@
  * `/api/query` (POST JSON and GET `m=` syntax), `/api/suggest`, `/api/aggregators`, `/api/version`,
  * `/api/config/filters`. Aggregators, downsampling, rates and tag filters map onto `QueryRequest`;
  * filters the store cannot evaluate (regexp, case-insensitive) are resolved to exact value lists first.
+ *
+ * Like OpenTSDB with `tsd.query.limits.data_points.default`, a sub-query that would return more raw
+ * points than the cap (DEFAULT_MAX_POINTS) fails as a whole with 413 instead of answering a cut series:
+ * Grafana shows the message, where a silently shortened line would look like missing data. Downsampled
+ * sub-queries are not capped.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Aggregate, GroupAggregate, QueryRequest, SeriesInfo, SeriesResult, StoreHandle } from '../store/handle.js';
+import { DEFAULT_MAX_POINTS, type Aggregate, type GroupAggregate, type QueryRequest, type SeriesInfo, type SeriesResult, type StoreHandle } from '../store/handle.js';
 import { readBody, sendJson, type Router } from './router.js';
 import { DURATION_UNITS } from '../config/units.js';
 
@@ -489,7 +494,8 @@ function commonTags(members: ReadonlyArray<{ tags: Readonly<Record<string, strin
   return { tags, aggregateTags: [...keys].filter((k) => !(k in tags)).sort() };
 }
 
-export async function runTsdbQuery(store: StoreHandle, body: unknown, now = Date.now()): Promise<{ status: number; body: unknown }> {
+/** Answers a query; `maxPoints` caps each raw (not downsampled) sub-query, over it the answer is a 413. */
+export async function runTsdbQuery(store: StoreHandle, body: unknown, now = Date.now(), maxPoints = DEFAULT_MAX_POINTS): Promise<{ status: number; body: unknown }> {
   const parsed = parseTsdbRequest(body, now);
   if (!parsed.ok) return tsdbError(400, parsed.error);
   const r = parsed.value;
@@ -499,11 +505,18 @@ export async function runTsdbQuery(store: StoreHandle, body: unknown, now = Date
     if (!plan.ok) return tsdbError(400, `queries[${index}]: ${plan.error}`);
     if (plan.value === null) continue;
     const { req, groupBy, fill, all, interpolate } = plan.value;
+    if (req.step === undefined) req.maxPoints = maxPoints;
     let result;
     try {
       result = await store.query(req);
     } catch (e) {
       return tsdbError(400, `queries[${index}]: ${(e as Error).message}`);
+    }
+    if (result.pointsTruncated) {
+      return tsdbError(
+        413,
+        `queries[${index}]: more than the limit of ${maxPoints} data points; filter with more tags, shorten the time range or add a downsampler`,
+      );
     }
     let members: SeriesInfo[] = [];
     let answer: Array<SeriesResult & { members?: SeriesResult[] }> = result.series;

@@ -1,5 +1,13 @@
 import { parseDuration } from '../config/units.js';
-import { AGGREGATES, GROUP_AGGREGATES, type Aggregate, type GroupAggregate, type QueryRequest } from '../store/handle.js';
+import {
+  AGGREGATES,
+  DEFAULT_MAX_POINTS,
+  GROUP_AGGREGATES,
+  MAX_POINTS_LIMIT,
+  type Aggregate,
+  type GroupAggregate,
+  type QueryRequest,
+} from '../store/handle.js';
 
 /**
  * Query parameters as people type them (CLI flags, URL parameters), turned into a QueryRequest.
@@ -28,6 +36,8 @@ export interface QueryParamsInput {
   groupBy?: string | undefined; // comma separated; "" = all into one
   groupAgg?: string | undefined;
   limit?: string | undefined;
+  /** Cap on the points of a raw result (`max_points`), at most MAX_POINTS_LIMIT; default DEFAULT_MAX_POINTS. */
+  maxPoints?: string | undefined;
 }
 
 export class QueryParamError extends Error {
@@ -75,6 +85,16 @@ export function buildQuery(p: QueryParamsInput, now = Date.now()): QueryRequest 
     if (!Number.isInteger(n) || n <= 0) throw new QueryParamError(`bad limit ${JSON.stringify(p.limit)}`);
     q.limit = n;
   }
+  if (p.maxPoints !== undefined && p.maxPoints !== '') {
+    const n = Number(p.maxPoints);
+    if (!Number.isInteger(n) || n <= 0 || n > MAX_POINTS_LIMIT) {
+      throw new QueryParamError(`bad max_points ${JSON.stringify(p.maxPoints)} (a whole number from 1 to ${MAX_POINTS_LIMIT})`);
+    }
+    q.maxPoints = n;
+  } else {
+    // a long raw range of many series would otherwise fill the agent's and the client's memory
+    q.maxPoints = DEFAULT_MAX_POINTS;
+  }
   return q;
 }
 
@@ -92,5 +112,6 @@ export function paramsFromUrl(u: URL): QueryParamsInput {
     groupBy: g('group_by'),
     groupAgg: g('group_agg'),
     limit: g('limit'),
+    maxPoints: g('max_points'),
   };
 }

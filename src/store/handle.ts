@@ -36,7 +36,18 @@ export interface QueryRequest {
   groupAgg?: GroupAggregate;
   /** At most this many series in the result (default 1000); `truncated` says if more matched. */
   limit?: number;
+  /**
+   * At most this many points in a raw (no `step`) result, all series together; absent = no cap (the
+   * HTTP APIs and `sonde query` pass DEFAULT_MAX_POINTS unless told otherwise). A result over the cap
+   * is cut at one time for every series: see `QueryResult.truncatedAt`. Bucketed queries are not cut.
+   */
+  maxPoints?: number;
 }
+
+/** Raw points per result when an API caller gives no `max_points`. */
+export const DEFAULT_MAX_POINTS = 100_000;
+/** The largest `max_points` a request may ask for. */
+export const MAX_POINTS_LIMIT = 1_000_000;
 
 export interface SeriesResult {
   name: string;
@@ -49,9 +60,22 @@ export interface SeriesResult {
 
 export interface QueryResult {
   series: SeriesResult[];
+  /** More series (or groups) matched than `limit`; only the first `limit` are in `series`. */
   truncated: boolean;
   /** Which resolution answered: `raw`, `1m` or `1h` rollups. */
   resolution: string;
+  /**
+   * Present (true) only when `maxPoints` cut the points of a raw result; says nothing about the
+   * number of series (that is `truncated`).
+   */
+  pointsTruncated?: boolean;
+  /** With `pointsTruncated`: the cap that cut the result. */
+  maxPoints?: number;
+  /**
+   * With `pointsTruncated`: every series is complete before this time (ms) and has no point at or after
+   * it; a query from here returns the rest.
+   */
+  truncatedAt?: number;
 }
 
 export interface SeriesInfo {

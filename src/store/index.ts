@@ -7,7 +7,7 @@
 import type { Worker } from 'node:worker_threads';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { startWorker } from '../core/worker.js';
-import type { Point, Tags } from '../model/point.js';
+import type { MetricKind, Point, Tags } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
 import type {
   QueryRequest,
@@ -38,6 +38,8 @@ export class WorkerStore implements StoreHandle {
   private readonly byTags = new WeakMap<object, Map<string, number>>();
   private readonly byKey = new Map<string, number>();
   private nextHandle = 0;
+  /** The kind each handle was last announced with (the worker keeps rollup `resets` by kind). */
+  private readonly kinds: (MetricKind | undefined)[] = [];
 
   private constructor(
     readonly worker: Worker,
@@ -106,7 +108,7 @@ export class WorkerStore implements StoreHandle {
     });
   }
 
-  private handleOf(name: string, tags: Tags, defs: WriteArgs['defs']): number {
+  private handleOf(name: string, tags: Tags, kind: MetricKind, defs: WriteArgs['defs']): number {
     let m = this.byTags.get(tags);
     const h = m?.get(name);
     if (h !== undefined) return h;
@@ -115,7 +117,8 @@ export class WorkerStore implements StoreHandle {
     if (id === undefined) {
       id = this.nextHandle++;
       this.byKey.set(key, id);
-      defs.push({ h: id, name, tags: { ...tags } });
+      defs.push({ h: id, name, tags: { ...tags }, kind });
+      this.kinds[id] = kind;
     }
     if (!m) {
       m = new Map();
@@ -134,7 +137,13 @@ export class WorkerStore implements StoreHandle {
     const v = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const p = points[i] as Point;
-      h[i] = this.handleOf(p.name, p.tags, defs);
+      const id = this.handleOf(p.name, p.tags, p.kind, defs);
+      // a series written with another kind than before is announced again, with the new kind
+      if (this.kinds[id] !== p.kind) {
+        this.kinds[id] = p.kind;
+        defs.push({ h: id, name: p.name, tags: { ...p.tags }, kind: p.kind });
+      }
+      h[i] = id;
       ts[i] = p.ts;
       v[i] = p.value;
     }

@@ -3,11 +3,14 @@
  * announced once as (handle, name, tags) and samples as three transferred typed arrays, so a batch costs
  * no structured cloning of point objects.
  */
-import type { Tags } from '../model/point.js';
+import type { MetricKind, Tags } from '../model/point.js';
 
 export interface WriteArgs {
-  /** Series new to the worker: handle numbers chosen by the agent side. */
-  defs: { h: number; name: string; tags: Tags }[];
+  /**
+   * Series new to the worker: handle numbers chosen by the agent side, and the kind of their points
+   * (announced again when it changes).
+   */
+  defs: { h: number; name: string; tags: Tags; kind: MetricKind }[];
   h: Int32Array;
   ts: Float64Array;
   v: Float64Array;

@@ -17,7 +17,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Point, Tags } from '../model/point.js';
+import type { MetricKind, Point, Tags } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type {
@@ -30,7 +30,18 @@ import type {
 } from './handle.js';
 import { decodeChunk, encodeChunk } from './chunk.js';
 import { Wal, WalBatch, REC_SAMPLES, REC_SERIES, decodeSamplesRecord, decodeSeriesRecord } from './wal.js';
-import { ROLLUPS, bucketize, byPeriod, decodeRollup, encodeRollup, mergeBuckets, type Buckets } from './rollup.js';
+import {
+  MAIN_ROLLUP_FIELDS,
+  ROLLUPS,
+  ROLLUP_FIELDS,
+  bucketize,
+  byPeriod,
+  decodeRollup,
+  encodeRollup,
+  mergeBuckets,
+  resetsMatter,
+  type Buckets,
+} from './rollup.js';
 import { nameMatcher, runQuery, tagMatcher, type QuerySource, type Resolution, type Sink } from './query.js';
 import { resolveOptions, type ResolvedOptions, type StoreOptions } from './options.js';
 
@@ -49,6 +60,11 @@ export class Series {
   /** start_ts of this window's `open = 1` row in SQLite, if one was written. */
   persistedStart: number | null = null;
   dirty = false;
+  /**
+   * The kind its points were last written with in this process; not stored (undefined after a restart
+   * until the series is written again). Decides whether its rollups keep `resets`.
+   */
+  kind: MetricKind | undefined;
 
   constructor(
     readonly id: number,
@@ -82,6 +98,8 @@ interface Cut {
   closedWindow: number;
   lastTs: number;
   rollups: Buckets[];
+  /** Whether the rollups keep their `resets` stream (see `resetsMatter`). */
+  resets: boolean;
 }
 
 /** Extra counters for tests and the benchmark. */
@@ -190,6 +208,10 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       scanChunks: db.prepare<[number, number, number], { start_ts: number; data: Buffer }>(
         'SELECT start_ts, data FROM chunks WHERE series_id = ? AND start_ts > ? AND start_ts < ? ORDER BY start_ts',
       ),
+      // the newest chunk starting before a time (and before the head's window)
+      prevChunk: db.prepare<[number, number], { data: Buffer }>(
+        'SELECT data FROM chunks WHERE series_id = ? AND start_ts < ? ORDER BY start_ts DESC LIMIT 1',
+      ),
       setMeta: db.prepare('INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)'),
       rollupGet,
       rollupPut,
@@ -294,17 +316,21 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     return s;
   }
 
-  /** The id of a series, created (and logged with the next write) when new. */
-  resolve(name: string, tags: Tags): number {
+  /** The id of a series, created (and logged with the next write) when new; `kind` is remembered. */
+  resolve(name: string, tags: Tags, kind?: MetricKind): number {
     let m = this.tagCache.get(tags);
     const hit = m?.get(name);
-    if (hit) return hit.id;
+    if (hit) {
+      if (kind !== undefined) hit.kind = kind;
+      return hit.id;
+    }
     const key = seriesKey(name, tags);
     let s = this.byKey.get(key);
     if (!s) {
       s = this.addSeries(this.nextId, name, { ...tags }, key);
       this.unlogged.push(s);
     }
+    if (kind !== undefined) s.kind = kind;
     if (!m) {
       m = new Map();
       this.tagCache.set(tags, m);
@@ -331,7 +357,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     const vals = this.valBuf;
     for (let i = 0; i < n; i++) {
       const p = points[i] as Point;
-      sids[i] = this.resolve(p.name, p.tags);
+      sids[i] = this.resolve(p.name, p.tags, p.kind);
       ts[i] = p.ts;
       vals[i] = p.value;
     }
@@ -430,6 +456,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       closedWindow: s.window,
       lastTs: s.lastTs,
       rollups,
+      resets: resetsMatter(s.kind),
     });
     s.closedWindow = s.window;
     s.n = 0;
@@ -461,10 +488,11 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
             const old = st.rollupGet[ri]?.get(c.id, period);
             let merged = part;
             if (old) {
-              const d = decodeRollup(old.data);
+              // without `resets`, an old blob's stream (or estimate) would only be decoded to be dropped
+              const d = decodeRollup(old.data, c.resets ? ROLLUP_FIELDS : MAIN_ROLLUP_FIELDS);
               if (d.error === undefined) merged = mergeBuckets(d.buckets, part);
             }
-            st.rollupPut[ri]?.run(c.id, period, encodeRollup(merged));
+            st.rollupPut[ri]?.run(c.id, period, encodeRollup(merged, c.resets));
           }
         });
       }
@@ -609,6 +637,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     if (res === 'raw') {
       for (const row of this.st.scanChunks.iterate(s.id, start - this.window, Math.min(end, headFrom))) {
         if (row.start_ts >= headFrom) continue;
+        if (sink.done) return;
         const d = decodeChunk(row.data);
         const n = d.count;
         const ts = d.ts;
@@ -631,7 +660,9 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
           for (let i = 0; i < b.ts.length; i++) {
             const t = b.ts[i] as number;
             if (t < from || t >= end || t >= headFrom) continue;
-            sink.bucket(t, spec.width, b.min[i] as number, b.max[i] as number, b.sum[i] as number, b.count[i] as number, b.first[i] as number, b.last[i] as number);
+            // with a chunk window that is not a multiple of the width, the head holds the rest of this bucket
+            const width = Math.min(spec.width, headFrom - t);
+            sink.bucket(t, width, b.min[i] as number, b.max[i] as number, b.sum[i] as number, b.count[i] as number, b.first[i] as number, b.last[i] as number, b.resets[i] as number);
           }
         }
       }
@@ -648,9 +679,36 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     }
     for (let i = lo; i < n; i++) {
       const t = s.ts[i] as number;
-      if (t >= end) break;
+      if (t >= end || sink.done) break;
       sink.raw(t, s.vals[i] as number);
     }
+  }
+
+  previous(s: Series, ts: number): { ts: number; v: number } | undefined {
+    const headFrom = s.n > 0 ? s.window * this.window : Infinity;
+    if (ts > headFrom) {
+      let lo = 0;
+      let hi = s.n;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((s.ts[mid] as number) < ts) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo - 1; i >= 0; i--) {
+        const v = s.vals[i] as number;
+        if (v === v) return { ts: s.ts[i] as number, v };
+      }
+    }
+    // rows at or after the head's window are snapshots of the head
+    const row = this.st.prevChunk.get(s.id, Math.min(ts, headFrom));
+    if (!row) return undefined;
+    const d = decodeChunk(row.data);
+    for (let i = d.count - 1; i >= 0; i--) {
+      const t = d.ts[i] as number;
+      const v = d.values[i] as number;
+      if (t < ts && v === v) return { ts: t, v };
+    }
+    return undefined;
   }
 
   querySync(req: QueryRequest): QueryResult {

@@ -51,7 +51,7 @@ function handle(req: Request): unknown {
   switch (req.op) {
     case 'write': {
       const w = a[0] as WriteArgs;
-      for (const d of w.defs) handles[d.h] = db.resolve(d.name, d.tags as Tags);
+      for (const d of w.defs) handles[d.h] = db.resolve(d.name, d.tags as Tags, d.kind);
       const n = w.h.length;
       const sids = new Int32Array(n);
       for (let i = 0; i < n; i++) sids[i] = handles[w.h[i] as number] ?? 0;

@@ -8,6 +8,7 @@ import { startFixtureServer, type FixtureServer } from '../fixtures/dashboard/se
 import { DashboardStore, validateDashboard } from '../../src/http/dashboards-store.js';
 import { overviewPanels, runBatch } from '../../src/http/dashboard.js';
 import { safeJoin } from '../../src/http/static.js';
+import { DEFAULT_MAX_POINTS, type QueryRequest, type StoreHandle } from '../../src/store/handle.js';
 
 const RUNS = Number(process.env.SONDE_FUZZ_RUNS ?? 20000);
 const TOKEN = 's3cret/+=';
@@ -174,6 +175,44 @@ test('batch queries: a step from `points`, errors per query, a bound on the coun
   // the function itself never throws on junk
   const junk = await runBatch(srv.store, [null, 5, 'x', { name: 'load.1', points: -1 }] as never[]);
   assert.ok(junk.every((x) => 'error' in x));
+});
+
+test('batch queries: raw answers are capped (max_points, default DEFAULT_MAX_POINTS); bucketed ones are not', async () => {
+  const end = Date.now();
+  const start = end - 3_600_000;
+  const r = await send('POST', '/api/v1/batch', {
+    queries: [
+      { name: 'load.1', start, end, max_points: 50 },
+      { name: 'load.1', start, end },
+      { name: 'load.1', start, end, step: '1m', max_points: 5 },
+      { name: 'load.1', start, end, max_points: 0 },
+    ],
+  });
+  assert.equal(r.status, 200);
+  type R = { series?: Array<{ timestamps: number[] }>; truncated?: boolean; pointsTruncated?: boolean; truncatedAt?: number; error?: string };
+  const { results } = (await r.json()) as { results: R[] };
+  const count = (x: R): number => (x.series ?? []).reduce((n, s) => n + s.timestamps.length, 0);
+  const [capped, full, bucketed, bad] = results as [R, R, R, R];
+  assert.equal(capped.pointsTruncated, true);
+  assert.equal(capped.truncated, false, 'both hosts are there: no series were left out');
+  assert.ok(count(capped) <= 50 && count(capped) >= 48, String(count(capped)));
+  assert.ok(count(full) > 500, 'an hour of 10 s samples of two hosts fits the default cap');
+  assert.equal(full.pointsTruncated, undefined);
+  // every host is complete before truncatedAt
+  assert.equal(capped.series?.length, 2);
+  (full.series ?? []).forEach((s, i) => {
+    assert.deepEqual(capped.series?.[i]?.timestamps, s.timestamps.filter((t) => t < (capped.truncatedAt ?? 0)));
+  });
+  assert.equal(bucketed.pointsTruncated, undefined);
+  assert.match(bad.error ?? '', /max_points/);
+  // without max_points the store is asked for the default cap
+  const seen: QueryRequest[] = [];
+  const spy = { query: async (q: QueryRequest) => (seen.push(q), { series: [], truncated: false, resolution: 'raw' }) } as unknown as StoreHandle;
+  await runBatch(spy, [{ name: 'x', since: '1h' }, { name: 'x', since: '1h', max_points: 7 }]);
+  assert.deepEqual(
+    seen.map((q) => q.maxPoints),
+    [DEFAULT_MAX_POINTS, 7],
+  );
 });
 
 test('overview: six panels for one host with bucketed (not raw) series', async () => {

@@ -220,6 +220,24 @@ test('errors use the OpenTSDB error shape', async () => {
   assert.equal(res.status, 400);
 });
 
+test('a raw sub-query over the point cap is a 413 in the OpenTSDB error shape; downsampled ones are not capped', async () => {
+  const body = (q: Record<string, unknown>) => ({ start: T - 120_000, end: T + 180_000, msResolution: true, queries: [{ metric: 'sys.cpu.0', ...q }] });
+  // 4 series x 30 samples
+  const under = await runTsdbQuery(store, body({ aggregator: 'none' }), T, 120);
+  assert.equal(under.status, 200);
+  assert.equal((under.body as Result[]).reduce((n, r) => n + Object.keys(r.dps).length, 0), 120);
+  for (const q of [{ aggregator: 'none' }, { aggregator: 'sum' }, { aggregator: 'sum', rate: true }]) {
+    const over = await runTsdbQuery(store, body(q), T, 100);
+    assert.equal(over.status, 413, JSON.stringify(q));
+    const err = (over.body as { error: { code: number; message: string } }).error;
+    assert.equal(err.code, 413);
+    assert.match(err.message, /queries\[0\]: more than the limit of 100 data points/);
+  }
+  const ds = await runTsdbQuery(store, body({ aggregator: 'none', downsample: '10s-avg' }), T, 10);
+  assert.equal(ds.status, 200);
+  assert.equal((ds.body as Result[]).length, 4);
+});
+
 test('suggest, aggregators, config/filters and version', async () => {
   const get = async (p: string): Promise<unknown> => (await fetch(base + p)).json();
   assert.deepEqual(await get('/api/suggest?type=metrics&q=sys'), ['sys.cpu.0']);

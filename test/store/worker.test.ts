@@ -74,3 +74,29 @@ test('openStore rejects when the store cannot be opened', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the raw point cap and its result fields pass through the worker', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-worker-'));
+  try {
+    const store = await openStore(dir);
+    const pts: Point[] = [];
+    for (let i = 0; i < 50; i++) pts.push(point('w.cap', i, T0 + i * 1000, 'gauge', { host: 'a' }), point('w.cap', i, T0 + i * 1000 + 500, 'gauge', { host: 'b' }));
+    await store.write(pts);
+    const r = await store.query({ name: 'w.cap', start: T0, end: T0 + 100_000, maxPoints: 21 });
+    assert.equal(r.truncated, false);
+    assert.equal(r.pointsTruncated, true);
+    assert.equal(r.maxPoints, 21);
+    // a at 0..10 s (11 points) and b at 0.5..9.5 s (10): the 22nd point would be b's at 10.5 s
+    assert.equal(r.truncatedAt, T0 + 10_500);
+    assert.deepEqual(
+      r.series.map((s) => s.timestamps.length),
+      [11, 10],
+    );
+    const all = await store.query({ name: 'w.cap', start: T0, end: T0 + 100_000, maxPoints: 100 });
+    assert.equal(all.pointsTruncated, undefined);
+    assert.equal(all.series.reduce((n, s) => n + s.timestamps.length, 0), 100);
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
