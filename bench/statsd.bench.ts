@@ -4,20 +4,22 @@
  * 1. Codec decode throughput of every receiver's wire format (statsd, collectd, OpenTSDB telnet,
  *    Graphite plaintext and pickle, Influx line protocol, Prometheus text) and of statsd parse+aggregate.
  * 2. statsd UDP ingest: the highest rate (metrics/s) each server takes with < 1% loss, side by side in
- *    one run: sonde's statsd input (in a worker thread and on the main thread), etsy
+ *    one run: sonde's statsd input (receiving in a worker thread, and all on the main thread), etsy
  *    statsd (npm) and collectd's statsd plugin, at 1 and 20 metrics per packet. Load comes from
  *    bench/loadgen/statsd-blast.c (compiled here with `cc`); loss = 1 - received/sent, where received is
  *    the sum of each server's flushed counter totals.
  *
- * Usage: node --import tsx bench/statsd.bench.ts [--full] [--codecs-only]
+ * Usage: node --import tsx bench/statsd.bench.ts [--full] [--codecs-only] [--only=sonde,collectd]
  * Default bursts are 1 s with a short rate ladder (about a minute); --full uses 2.5 s bursts and a longer
- * ladder (a few minutes). The machine should be otherwise idle: the load generator needs a core of its own.
+ * ladder (a few minutes). --only keeps the ingest servers whose key (sonde-worker, sonde-main, etsy,
+ * collectd) contains one of the given words. The machine should be otherwise idle: the load generator
+ * needs a core of its own. The load average is printed with the table.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -29,11 +31,13 @@ import { decodePickle, encodePickle } from '../src/codecs/pickle.js';
 import { parseInfluxLines } from '../src/codecs/influx.js';
 import { parsePrometheusText } from '../src/codecs/prometheus-text.js';
 import { StatsdAggregator } from '../src/aggregate/statsd.js';
+import { StatsdBatchParser } from '../src/inputs/statsd/batch.js';
 import statsdInput, { type StatsdInput } from '../src/inputs/statsd.js';
 import { testContext } from '../test/helpers/context.js';
 
 const FULL = process.argv.includes('--full');
 const CODECS_ONLY = process.argv.includes('--codecs-only');
+const ONLY = (process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? '').split(',').filter((w) => w !== '');
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 // ---- 1. codec throughput -------------------------------------------------------------------------
@@ -62,6 +66,10 @@ function codecRows(): string[] {
   const statsdText = Array.from({ length: N }, (_, i) => `app.req.c${i % 100}:${i % 7}|c`).join('\n');
   const statsdBuf = Buffer.from(statsdText);
   row('statsd (parse)', statsdBuf, () => parseStatsd(statsdBuf).items.length);
+  // What the UDP input runs per batch of datagrams: plain lines go straight from bytes to the aggregator.
+  const batchAgg = new StatsdAggregator();
+  const batchParser = new StatsdBatchParser(batchAgg);
+  row('statsd (UDP batch: parse + aggregate, plain counters)', statsdBuf, () => batchParser.ingest(statsdBuf, 0, statsdBuf.length).lines);
   const mixed = Array.from({ length: N }, (_, i) =>
     i % 4 === 0 ? `t${i % 50}:${i % 300}|ms` : i % 4 === 1 ? `g${i % 50}:${i}|g` : i % 4 === 2 ? `s${i % 20}:${i}|s` : `c${i % 100}:1|c|#env:prod`,
   ).join('\n');
@@ -151,7 +159,7 @@ async function startSonde(worker: boolean): Promise<Server> {
   ) as StatsdInput;
   await input.start();
   return {
-    name: worker ? 'sonde (worker thread)' : 'sonde (main thread)',
+    name: worker ? 'sonde (UDP receive in a worker thread, parse on main)' : 'sonde (all on the main thread)',
     port: input.listening()?.udpPort ?? 0,
     total: () => total,
     async stop() {
@@ -316,15 +324,18 @@ async function ingest(): Promise<void> {
   }
   const secs = FULL ? 2.5 : 1;
   const ladders: Record<number, number[]> = FULL
-    ? { 1: [50e3, 100e3, 150e3, 200e3, 250e3, 300e3, 350e3], 20: [500e3, 1e6, 2e6, 3e6, 4e6, 5e6, 6e6] }
+    ? { 1: [50e3, 100e3, 150e3, 200e3, 250e3, 300e3, 350e3, 400e3, 450e3], 20: [500e3, 1e6, 2e6, 3e6, 4e6, 4.5e6, 5e6, 6e6] }
     : { 1: [100e3, 200e3, 300e3], 20: [1e6, 2e6, 4e6] };
-  const starters: Array<() => Promise<Server | string>> = [
-    () => startSonde(true),
-    () => startSonde(false),
-    () => startEtsy(dir),
-    () => startCollectd(dir),
+  const all: Array<[string, () => Promise<Server | string>]> = [
+    ['sonde-worker', () => startSonde(true)],
+    ['sonde-main', () => startSonde(false)],
+    ['etsy', () => startEtsy(dir)],
+    ['collectd', () => startCollectd(dir)],
   ];
+  const starters = all.filter(([key]) => ONLY.length === 0 || ONLY.some((w) => key.includes(w))).map(([, start]) => start);
+  const load = (): string => loadavg()[0]?.toFixed(2) ?? '?';
   console.log(`\n### statsd UDP ingest: highest rate with < 1% loss (${secs} s bursts, 200 counter names)\n`);
+  console.log(`load average at start: ${load()}\n`);
   console.log('| server | metrics/packet | best rate < 1% loss | loss there | first failing rate (loss) |');
   console.log('|---|---|---|---|---|');
   try {
@@ -349,6 +360,7 @@ async function ingest(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  console.log(`\nload average at end: ${load()}`);
 }
 
 console.log('### Codec decode throughput (one core)\n');

@@ -180,6 +180,107 @@ test('stop() flushes what was aggregated since the last flush', async () => {
   ctx.cleanup();
 });
 
+/** Sends datagrams with a pause every 50 so the kernel's receive buffer never overflows. */
+async function sendAll(port: number, packets: readonly string[]): Promise<void> {
+  const s = createSocket('udp4');
+  try {
+    for (let i = 0; i < packets.length; i++) {
+      await new Promise<void>((r) => s.send(packets[i] as string, port, '127.0.0.1', () => r()));
+      if (i % 50 === 49) await new Promise((r) => setTimeout(r, 1));
+    }
+  } finally {
+    s.close();
+  }
+}
+
+/** 1000 datagrams of 20 lines: plain counters, tagged and sampled ones, gauges, and a bad line. */
+function burst(): { packets: string[]; lines: number } {
+  const packets: string[] = [];
+  let lines = 0;
+  for (let p = 0; p < 1000; p++) {
+    const l: string[] = [];
+    for (let i = 0; i < 16; i++) l.push(`burst.c${(p + i) % 10}:1|c`);
+    l.push('burst.tagged:2|c|#env:prod', 'burst.sampled:1|c|@0.5', `burst.g:${p}|g`, 'not a metric');
+    lines += l.length;
+    packets.push(l.join('\n'));
+  }
+  return { packets, lines };
+}
+
+function checkBurst(ctx: TestContext): void {
+  // Counts summed over every flush (the data may span two); a gauge's last value.
+  const v = new Map<string, number>();
+  for (const p of ctx.emitted) {
+    const k = [...values([p]).keys()][0] as string;
+    v.set(k, p.kind === 'delta' ? (v.get(k) ?? 0) + p.value : p.value);
+  }
+  let counters = 0;
+  for (let i = 0; i < 10; i++) counters += v.get(`burst.c${i}.count`) ?? 0;
+  assert.equal(counters, 16_000);
+  assert.equal(v.get('burst.tagged.count{env=prod}'), 2000);
+  assert.equal(v.get('burst.sampled.count'), 2000);
+  assert.equal(v.get('burst.g'), 999);
+  assert.equal(metric(ctx, 'packets_received'), 1000);
+  assert.equal(metric(ctx, 'lines_received'), 20_000);
+  assert.equal(metric(ctx, 'lines_invalid'), 1000);
+  assert.equal(metric(ctx, 'metrics_aggregated'), 19_000);
+  assert.equal(metric(ctx, 'packets_dropped'), 0);
+}
+
+for (const worker of [true, false]) {
+  test(`a burst of datagrams is aggregated exactly (worker=${worker})`, async () => {
+    const { input, ctx, udpPort } = await startInput({ worker });
+    try {
+      const { packets } = burst();
+      await sendAll(udpPort, packets);
+      await waitFor(async () => {
+        await input.flushNow();
+        return metric(ctx, 'packets_received') >= 1000;
+      }, 5000, 'every datagram');
+      await input.flushNow();
+      checkBurst(ctx);
+    } finally {
+      await input.stop();
+      ctx.cleanup();
+    }
+  });
+}
+
+test('stop() right after a burst: everything received is in the final flush (worker=true)', async () => {
+  const { input, ctx, udpPort } = await startInput({ worker: true });
+  await sendAll(udpPort, burst().packets);
+  await new Promise((r) => setTimeout(r, 100));
+  await input.stop();
+  checkBurst(ctx);
+  ctx.cleanup();
+});
+
+test('a receiving thread that dies is restarted at the next flush; aggregates survive', async () => {
+  const { input, ctx, udpPort } = await startInput({ worker: true });
+  try {
+    await sendAll(udpPort, ['before:3|c']);
+    // Batches ship within milliseconds: after this the sample is on the main thread, not lost with the thread.
+    await new Promise((r) => setTimeout(r, 300));
+    const thread = input.receivingThread();
+    assert.ok(thread);
+    await thread.terminate();
+    await waitFor(() => ctx.selfMetrics.byPlugin().find((p) => p.id === ctx.id)?.lastError !== undefined, 5000, 'death noticed');
+    await input.flushNow();
+    const again = input.listening()?.udpPort ?? 0;
+    assert.ok(input.receivingThread() !== undefined && input.receivingThread() !== thread, 'a new thread');
+    assert.equal(ctx.emitted.find((p) => p.name === 'before.count')?.value, 3);
+    await sendAll(again, ['after:4|c']);
+    await waitFor(async () => {
+      await input.flushNow();
+      return ctx.emitted.some((p) => p.name === 'after.count' && p.value === 4);
+    }, 5000, 'samples through the new thread');
+    assert.equal(metric(ctx, 'flush_errors'), 0);
+  } finally {
+    await input.stop();
+    ctx.cleanup();
+  }
+});
+
 test('random datagrams never stop the receiver; bad lines are counted', async () => {
   const { input, ctx, udpPort } = await startInput({ worker: false });
   const s = createSocket('udp4');

@@ -1,22 +1,25 @@
 /**
  * The statsd receiving engine: UDP, TCP and Unix stream listeners feeding the codec and the aggregator.
- * It runs either on the agent's thread or inside a worker thread (see worker.ts), so that outputs and
- * HTTP on the main thread cannot keep the UDP socket from being drained; either way the main side
- * calls `flush` on its timer and gets points plus counter deltas back as plain data.
+ * The main side calls `flush` on its timer and gets points plus counter deltas back as plain data.
+ * With `worker = true` the UDP socket lives in a worker thread (worker.ts) that only receives and
+ * ships batches of datagrams here (`ingestBatch`): receiving and parsing then run on two threads.
  *
- * Datagrams are queued as they arrive and parsed in batches on the next turn of the event loop: one
- * `toString` and one parser call for many packets costs less than one per packet.
+ * Datagrams are copied into one batch buffer as they arrive and parsed on the next turn of the event
+ * loop: one parse call for many packets costs less than one per packet.
  */
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Server, Socket } from 'node:net';
 import { parseStatsd } from '../../codecs/statsd.js';
+import type { CodecError } from '../../codecs/types.js';
 import type { Point } from '../../model/point.js';
 import { StatsdAggregator, type StatsdAggregatorOptions } from '../../aggregate/statsd.js';
 import { closeServer, closeUdp, listenUnix, openTcp, openUdp } from '../net/listen.js';
 import { ConnectionSet, serveLines } from '../net/lines.js';
+import { StatsdBatchParser } from './batch.js';
+import { DatagramBatch } from './datagrams.js';
 
 export interface StatsdServerConfig {
-  /** `host:port` or '' (disabled). */
+  /** `host:port` or '' (disabled, or received by the worker thread). */
   readonly udp: string;
   readonly tcp: string;
   /** Unix stream socket path or ''. */
@@ -42,6 +45,8 @@ export interface StatsdCounts {
   seriesOverflow: number;
   tcpConnections: number;
   linesTooLong: number;
+  /** Datagrams the receiving thread dropped because too many batches awaited parsing. */
+  backlogDropped: number;
 }
 
 export interface StatsdFlush {
@@ -60,9 +65,8 @@ export interface StatsdListening {
   readonly recvBufferSize: number | undefined;
 }
 
-const NL = Buffer.from('\n');
 const MAX_BAD_SAMPLES = 5;
-/** Bytes of datagrams parsed per batch; bounds the latency and the size of one string. */
+/** Bytes of datagrams parsed per batch (one reused buffer, allocated at the first datagram). */
 const BATCH_BYTES = 1 << 20;
 
 function zeroCounts(): StatsdCounts {
@@ -75,6 +79,7 @@ function zeroCounts(): StatsdCounts {
     seriesOverflow: 0,
     tcpConnections: 0,
     linesTooLong: 0,
+    backlogDropped: 0,
   };
 }
 
@@ -85,12 +90,13 @@ export class StatsdServer {
   private udp: UdpSocket | undefined;
   private readonly servers: Server[] = [];
   private readonly conns: ConnectionSet;
-  private queue: Buffer[] = [];
-  private queued = 0;
+  private readonly parser: StatsdBatchParser;
+  private batch: DatagramBatch | undefined;
   private scheduled = false;
 
   constructor(private readonly cfg: StatsdServerConfig) {
     this.agg = new StatsdAggregator(cfg.aggregator);
+    this.parser = new StatsdBatchParser(this.agg);
     this.conns = new ConnectionSet(cfg.maxConnections);
   }
 
@@ -144,48 +150,64 @@ export class StatsdServer {
   }
 
   private onDatagram(msg: Buffer): void {
-    this.counts.packets++;
-    this.counts.bytes += msg.length;
-    this.queue.push(msg);
-    this.queued += msg.length + 1;
-    if (this.queued >= BATCH_BYTES) this.drain();
-    else if (!this.scheduled) {
+    let b = this.batch;
+    if (b === undefined) b = this.batch = new DatagramBatch(Buffer.allocUnsafeSlow(BATCH_BYTES));
+    if (!b.fits(msg.length)) this.drain();
+    b.add(msg);
+    if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.drain());
     }
   }
 
-  /** Parses every queued datagram as one text block. */
+  /** Parses the datagrams queued in the batch buffer, which is then reused. */
   private drain(): void {
     this.scheduled = false;
-    const q = this.queue;
-    if (q.length === 0) return;
-    this.queue = [];
-    this.queued = 0;
-    let buf: Buffer;
-    if (q.length === 1) buf = q[0] as Buffer;
-    else {
-      const parts: Buffer[] = new Array<Buffer>(q.length * 2 - 1);
-      for (let i = 0; i < q.length; i++) {
-        if (i > 0) parts[2 * i - 1] = NL;
-        parts[2 * i] = q[i] as Buffer;
-      }
-      buf = Buffer.concat(parts);
-    }
-    this.parse(buf.toString('utf8'));
+    const b = this.batch;
+    if (b === undefined || b.packets === 0) return;
+    this.counts.packets += b.packets;
+    this.counts.bytes += b.bytes;
+    this.parseBytes(b.buf, b.len);
+    b.reset();
+  }
+
+  /**
+   * Aggregates a batch of newline-joined datagrams received elsewhere (the worker thread); `packets`
+   * and `bytes` count its datagrams and their payload bytes.
+   */
+  ingestBatch(buf: Buffer, packets: number, bytes: number): void {
+    this.counts.packets += packets;
+    this.counts.bytes += bytes;
+    this.parseBytes(buf, buf.length);
+  }
+
+  /** Counts datagrams dropped before parsing (see StatsdCounts.backlogDropped). */
+  countBacklogDrops(n: number): void {
+    this.counts.backlogDropped += n;
+  }
+
+  private parseBytes(buf: Buffer, len: number): void {
+    const before = this.agg.stats.samples;
+    const overflowBefore = this.agg.stats.overflow;
+    const r = this.parser.ingest(buf, 0, len);
+    this.counted(before, overflowBefore, r.lines, r.errors);
   }
 
   private parse(text: string): void {
-    const r = parseStatsd(text);
     const before = this.agg.stats.samples;
     const overflowBefore = this.agg.stats.overflow;
+    const r = parseStatsd(text);
     this.agg.addAll(r.items);
+    this.counted(before, overflowBefore, r.items.length + r.errors.length, r.errors);
+  }
+
+  private counted(before: number, overflowBefore: number, lines: number, errors: readonly CodecError[]): void {
     this.counts.aggregated += this.agg.stats.samples - before;
     this.counts.seriesOverflow += this.agg.stats.overflow - overflowBefore;
-    this.counts.lines += r.items.length + r.errors.length;
-    if (r.errors.length > 0) {
-      this.counts.linesInvalid += r.errors.length;
-      for (const e of r.errors) {
+    this.counts.lines += lines;
+    if (errors.length > 0) {
+      this.counts.linesInvalid += errors.length;
+      for (const e of errors) {
         if (this.badSamples.length >= MAX_BAD_SAMPLES) break;
         this.badSamples.push(`${e.message}: ${e.sample ?? ''}`);
       }
