@@ -3,7 +3,6 @@
  * (`/api/v1/dashboards`), a batch query endpoint so one page load costs one request, and a small
  * bootstrap document.
  */
-import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -217,6 +216,8 @@ export function registerDashboard(router: Router, deps: DashboardDeps): void {
     const q = token ? `?token=${encodeURIComponent(token)}` : '';
     const imports: Record<string, string> = { uplot: `/ui/vendor/uPlot.esm.js${q}` };
     if (q) for (const m of await listModules(web)) imports[m] = m + q;
+    // node:crypto loads with the first page view, not with every agent (~2 MB of memory)
+    const { randomBytes } = await import('node:crypto');
     const nonce = randomBytes(16).toString('base64');
     // JSON inside <script>: escape '<' so no value can close the element
     const map = JSON.stringify({ imports }).replace(/</g, '\\u003c');

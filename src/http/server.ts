@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/logger.js';
 import type { HttpSection } from '../config/schema.js';
@@ -25,9 +24,14 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
+// node:crypto is loaded only when auth is configured (listen() does it): importing it costs ~2 MB of
+// memory, and an agent on loopback without auth never compares secrets.
+let timingSafeEqual: ((a: Buffer, b: Buffer) => boolean) | undefined;
+
 function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
+  if (timingSafeEqual === undefined) throw new Error('internal: secret comparison before listen()');
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
@@ -108,7 +112,8 @@ export class HttpServer {
     }
   }
 
-  listen(): Promise<void> {
+  async listen(): Promise<void> {
+    if ((this.auth.token || this.auth.basic) && timingSafeEqual === undefined) timingSafeEqual = (await import('node:crypto')).timingSafeEqual;
     return new Promise((resolve, reject) => {
       const server = createServer((req, res) => void this.handle(req, res));
       server.keepAliveTimeout = 5000;
