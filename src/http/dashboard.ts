@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { StoreHandle, QueryResult } from '../store/handle.js';
+import { DEFAULT_MAX_POINTS, MAX_POINTS_LIMIT, type QueryRequest, type QueryResult, type StoreHandle } from '../store/handle.js';
 import { readBody, sendJson, type Router } from './router.js';
 import { buildQuery, QueryParamError, parseTime } from './query-params.js';
 import { PAGE_HEADERS, safeJoin, sendFile, uplotDist, webRoot } from './static.js';
@@ -60,40 +60,59 @@ const str = (v: unknown): string | undefined => (v === undefined || v === null ?
 
 /**
  * Runs queries concurrently; each answer is a QueryResult or `{ error }`, in request order. Raw answers
- * are capped like /api/v1/query (`pointsTruncated`, `truncatedAt` say where).
+ * are capped like /api/v1/query (`pointsTruncated`, `truncatedAt` say where), and the caps of one
+ * batch add up to at most MAX_POINTS_LIMIT: raw queries without `max_points` share what the others
+ * leave (DEFAULT_MAX_POINTS each at most), so 64 raw queries cannot ask for 64 times the cap.
  */
 export async function runBatch(store: StoreHandle, queries: readonly BatchQuery[], now = Date.now()): Promise<Array<QueryResult | { error: string }>> {
+  const built = queries.map((b): { q: QueryRequest; explicit: boolean } | { error: string } => {
+    try {
+      if (!b || typeof b !== 'object') throw new QueryParamError('each query must be an object');
+      const tags =
+        b.tags && typeof b.tags === 'object' ? Object.entries(b.tags as Record<string, unknown>).map(([k, v]) => `${k}=${String(v)}`) : [];
+      const groupBy = Array.isArray(b.group_by) ? b.group_by.map(String).join(',') : str(b.group_by);
+      const q = buildQuery(
+        {
+          name: str(b.name),
+          tags,
+          since: str(b.since),
+          start: str(b.start),
+          end: str(b.end),
+          step: str(b.step),
+          agg: str(b.agg),
+          groupBy,
+          groupAgg: str(b.group_agg),
+          limit: str(b.limit),
+          maxPoints: str(b.max_points),
+        },
+        now,
+      );
+      if (q.step === undefined && b.points !== undefined) {
+        const n = Number(b.points);
+        if (!Number.isFinite(n) || n < 1 || n > 10_000) throw new QueryParamError('points: 1 to 10000');
+        q.step = stepFor(q.start, q.end, n);
+        // align the window to the step so consecutive refreshes reuse the same buckets
+        q.start = Math.floor(q.start / q.step) * q.step;
+      }
+      return { q, explicit: b.max_points !== undefined && b.max_points !== null && b.max_points !== '' };
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+  });
+  const raw = built.filter((x): x is { q: QueryRequest; explicit: boolean } => 'q' in x && x.q.step === undefined);
+  const asked = raw.reduce((n, x) => n + (x.explicit ? (x.q.maxPoints ?? 0) : 0), 0);
+  const shared = raw.filter((x) => !x.explicit).length;
+  const share = shared > 0 ? Math.max(1, Math.min(DEFAULT_MAX_POINTS, Math.floor((MAX_POINTS_LIMIT - asked) / shared))) : 0;
+  const overBudget = asked > MAX_POINTS_LIMIT;
   return Promise.all(
-    queries.map(async (b) => {
+    built.map(async (x) => {
+      if ('error' in x) return x;
+      if (x.q.step === undefined) {
+        if (overBudget) return { error: `max_points of the batch's raw queries add up to ${asked}, over ${MAX_POINTS_LIMIT}` };
+        if (!x.explicit) x.q.maxPoints = share;
+      }
       try {
-        if (!b || typeof b !== 'object') throw new QueryParamError('each query must be an object');
-        const tags =
-          b.tags && typeof b.tags === 'object' ? Object.entries(b.tags as Record<string, unknown>).map(([k, v]) => `${k}=${String(v)}`) : [];
-        const groupBy = Array.isArray(b.group_by) ? b.group_by.map(String).join(',') : str(b.group_by);
-        const q = buildQuery(
-          {
-            name: str(b.name),
-            tags,
-            since: str(b.since),
-            start: str(b.start),
-            end: str(b.end),
-            step: str(b.step),
-            agg: str(b.agg),
-            groupBy,
-            groupAgg: str(b.group_agg),
-            limit: str(b.limit),
-            maxPoints: str(b.max_points),
-          },
-          now,
-        );
-        if (q.step === undefined && b.points !== undefined) {
-          const n = Number(b.points);
-          if (!Number.isFinite(n) || n < 1 || n > 10_000) throw new QueryParamError('points: 1 to 10000');
-          q.step = stepFor(q.start, q.end, n);
-          // align the window to the step so consecutive refreshes reuse the same buckets
-          q.start = Math.floor(q.start / q.step) * q.step;
-        }
-        return await store.query(q);
+        return await store.query(x.q);
       } catch (e) {
         return { error: (e as Error).message };
       }

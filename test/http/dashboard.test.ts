@@ -8,7 +8,7 @@ import { startFixtureServer, type FixtureServer } from '../fixtures/dashboard/se
 import { DashboardStore, validateDashboard } from '../../src/http/dashboards-store.js';
 import { overviewPanels, runBatch } from '../../src/http/dashboard.js';
 import { safeJoin } from '../../src/http/static.js';
-import { DEFAULT_MAX_POINTS, type QueryRequest, type StoreHandle } from '../../src/store/handle.js';
+import { DEFAULT_MAX_POINTS, MAX_POINTS_LIMIT, type QueryRequest, type StoreHandle } from '../../src/store/handle.js';
 
 const RUNS = Number(process.env.SONDE_FUZZ_RUNS ?? 20000);
 const TOKEN = 's3cret/+=';
@@ -175,6 +175,27 @@ test('batch queries: a step from `points`, errors per query, a bound on the coun
   // the function itself never throws on junk
   const junk = await runBatch(srv.store, [null, 5, 'x', { name: 'load.1', points: -1 }] as never[]);
   assert.ok(junk.every((x) => 'error' in x));
+});
+
+test('batch queries: the raw caps of one batch add up to at most MAX_POINTS_LIMIT', async () => {
+  const seen: QueryRequest[] = [];
+  const spy = { query: async (q: QueryRequest) => (seen.push(q), { series: [], truncated: false, resolution: 'raw' }) } as unknown as StoreHandle;
+  // 64 raw queries without max_points share the limit; a bucketed one is not counted
+  await runBatch(spy, [...Array.from({ length: 64 }, () => ({ name: 'x', since: '1h' })), { name: 'x', since: '1h', step: '1m' }]);
+  const raw = seen.filter((q) => q.step === undefined);
+  assert.equal(raw.length, 64);
+  assert.ok(raw.every((q) => q.maxPoints === Math.floor(MAX_POINTS_LIMIT / 64)), String(raw[0]?.maxPoints));
+  assert.ok(raw.reduce((n, q) => n + (q.maxPoints ?? 0), 0) <= MAX_POINTS_LIMIT);
+  // explicit caps are kept and the others share what is left
+  seen.length = 0;
+  await runBatch(spy, [{ name: 'x', since: '1h', max_points: MAX_POINTS_LIMIT - 10 }, { name: 'x', since: '1h' }, { name: 'x', since: '1h' }]);
+  assert.deepEqual(seen.map((q) => q.maxPoints), [MAX_POINTS_LIMIT - 10, 5, 5]);
+  // explicit caps over the limit in sum: the raw queries are refused, the store is not asked
+  seen.length = 0;
+  const over = await runBatch(spy, [{ name: 'x', since: '1h', max_points: 600_000 }, { name: 'x', since: '1h', max_points: 600_000 }, { name: 'x', since: '1h', step: '1m' }]);
+  assert.match((over[0] as { error?: string }).error ?? '', /add up to 1200000/);
+  assert.match((over[1] as { error?: string }).error ?? '', /add up to/);
+  assert.equal(seen.length, 1, 'only the bucketed query ran');
 });
 
 test('batch queries: raw answers are capped (max_points, default DEFAULT_MAX_POINTS); bucketed ones are not', async () => {
