@@ -10,11 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { point, type Point } from '../../src/model/point.js';
 import { Tsdb } from '../../src/store/tsdb.js';
-import { Router } from '../../src/http/router.js';
-import { HttpServer } from '../../src/http/server.js';
-import { registerApi } from '../../src/http/api.js';
-import { SelfMetrics } from '../../src/core/self-metrics.js';
-import { silentLogger } from '../../src/core/logger.js';
+import type { HttpServer } from '../../src/http/server.js';
+import { serveApi } from '../helpers/api-server.js';
 import { queryCommand } from '../../src/cli/query.js';
 import { graphCommand } from '../../src/cli/graph.js';
 import { SondeError } from '../../src/errors.js';
@@ -44,20 +41,7 @@ before(async () => {
 
   served = Tsdb.open(join(dir, 'served'));
   served.writeSync(pts);
-  const router = new Router();
-  registerApi(router, {
-    version: 'test',
-    hostname: 'testhost',
-    uptimeMs: 0,
-    dataDir: dir,
-    metrics: new SelfMetrics(),
-    storeHandle: served,
-    describePlugins: () => [],
-    ingest: () => true,
-  });
-  http = new HttpServer(router, { listen: '127.0.0.1:0', token: '', basic_auth: '' }, silentLogger);
-  await http.listen();
-  url = `http://127.0.0.1:${http.address?.port}`;
+  ({ http, base: url } = await serveApi(served, dir));
 });
 
 after(async () => {

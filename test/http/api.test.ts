@@ -6,11 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tsdb } from '../../src/store/tsdb.js';
 import type { Point } from '../../src/model/point.js';
-import { Router } from '../../src/http/router.js';
-import { HttpServer } from '../../src/http/server.js';
-import { registerApi } from '../../src/http/api.js';
-import { SelfMetrics } from '../../src/core/self-metrics.js';
-import { silentLogger } from '../../src/core/logger.js';
+import type { HttpServer } from '../../src/http/server.js';
+import { serveApi } from '../helpers/api-server.js';
 import { DEFAULT_MAX_POINTS, MAX_POINTS_LIMIT, type QueryResult } from '../../src/store/handle.js';
 
 const T0 = 1_699_999_200_000;
@@ -32,20 +29,7 @@ before(async () => {
     pts.push({ name: 'load.small', tags: { host: 'b' }, value: 2 * i, ts: T0 + i * 10_000 + 5000, kind: 'gauge' });
   }
   store.writeSync(pts);
-  const router = new Router();
-  registerApi(router, {
-    version: 'test',
-    hostname: 'testhost',
-    uptimeMs: 0,
-    dataDir: dir,
-    metrics: new SelfMetrics(),
-    storeHandle: store,
-    describePlugins: () => [],
-    ingest: () => true,
-  });
-  http = new HttpServer(router, { listen: '127.0.0.1:0', token: '', basic_auth: '' }, silentLogger);
-  await http.listen();
-  base = `http://127.0.0.1:${http.address?.port}`;
+  ({ http, base } = await serveApi(store, dir));
 });
 
 after(async () => {

@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { Tsdb } from '../../src/store/tsdb.js';
 import type { Point } from '../../src/model/point.js';
-import { Router } from '../../src/http/router.js';
-import { HttpServer } from '../../src/http/server.js';
-import { silentLogger } from '../../src/core/logger.js';
+import type { HttpServer } from '../../src/http/server.js';
+import { serveApi } from '../helpers/api-server.js';
 import {
   parseDownsample,
   parseMParam,
@@ -54,11 +53,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sonde-otsdb-'));
   store = Tsdb.open(dir);
   await store.write(data());
-  const router = new Router();
-  registerOpenTsdbApi(router, store);
-  http = new HttpServer(router, { listen: '127.0.0.1:0', token: '', basic_auth: '' }, silentLogger);
-  await http.listen();
-  base = `http://127.0.0.1:${http.address?.port}`;
+  ({ http, base } = await serveApi(store, dir, (router) => registerOpenTsdbApi(router, store)));
 });
 
 after(async () => {

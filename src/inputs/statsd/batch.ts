@@ -7,13 +7,11 @@
  * errors) goes to the codec's parser, in runs of consecutive lines, so the order of samples and the
  * results are exactly what parsing the whole batch with `parseStatsd` would give.
  */
-import { parseStatsd, type StatsdSample, type StatsdType } from '../../codecs/statsd.js';
+import { parseStatsd, STATSD_NAME_BYTES, type StatsdSample, type StatsdType } from '../../codecs/statsd.js';
 import type { CodecError } from '../../codecs/types.js';
 import type { StatsdAggregator } from '../../aggregate/statsd.js';
 
 // Name bytes that etsy's key cleaning leaves unchanged: a-z A-Z 0-9 _ - . ; =
-const KEEP = new Uint8Array(256);
-for (let c = 0; c < 128; c++) if (/[a-zA-Z0-9_\-.;=]/.test(String.fromCharCode(c))) KEEP[c] = 1;
 
 const NL = 10;
 const COLON = 58;
@@ -151,7 +149,7 @@ export class StatsdBatchParser {
       // Name: bytes etsy keeps as they are, hashed on the way.
       let h = 0x811c9dc5 | 0;
       let c = 0;
-      while (i < end && KEEP[(c = b[i] as number)] === 1) {
+      while (i < end && STATSD_NAME_BYTES[(c = b[i] as number)] === 1) {
         h = Math.imul(h ^ c, 16777619);
         i++;
       }
