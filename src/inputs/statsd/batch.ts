@@ -11,8 +11,6 @@ import { parseStatsd, STATSD_NAME_BYTES, type StatsdSample, type StatsdType } fr
 import type { CodecError } from '../../codecs/types.js';
 import type { StatsdAggregator } from '../../aggregate/statsd.js';
 
-// Name bytes that etsy's key cleaning leaves unchanged: a-z A-Z 0-9 _ - . ; =
-
 const NL = 10;
 const COLON = 58;
 const BAR = 124;
