@@ -2,7 +2,8 @@
  * The `graphite` input: a carbon-compatible receiver. Plaintext `path value timestamp` lines on TCP
  * (and optionally UDP), and the pickle protocol on TCP (4-byte length + pickle, decoded by the safe
  * unpickler, frames capped at 1 MiB like carbon: an oversize frame closes the connection). Tagged paths
- * `name;k=v` become tags. Points are gauges named by the path.
+ * `name;k=v` become tags. Points are gauges named by the path, or by `templates` (Telegraf/InfluxDB
+ * style, see codecs/graphite-template.ts) that turn path segments into a name and tags.
  */
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Server, Socket } from 'node:net';
@@ -11,9 +12,10 @@ import { defineInput, type Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { zDuration, zSize } from '../config/units.js';
 import { parseGraphitePlaintext } from '../codecs/graphite.js';
+import { applyTemplates, compileTemplates, type GraphiteTemplateResult, type GraphiteTemplates } from '../codecs/graphite-template.js';
 import { decodePickle, decodePickleFrames, MAX_PICKLE_FRAME } from '../codecs/pickle.js';
 import type { CodecError } from '../codecs/types.js';
-import type { Point } from '../model/point.js';
+import { EMPTY_TAGS, type Point } from '../model/point.js';
 import { closeServer, closeUdp, openTcp, openUdp } from './net/listen.js';
 import { ConnectionSet, serveLines } from './net/lines.js';
 
@@ -25,7 +27,19 @@ const schema = z.object({
   max_frame_bytes: zSize().default(MAX_PICKLE_FRAME).describe('Largest pickle frame (carbon: 1 MiB); larger closes the connection'),
   idle_timeout: zDuration().default('5m').describe('Connections silent this long are closed; 0 never'),
   max_connections: z.number().int().positive().default(1000).describe('Most connections at once'),
+  templates: z
+    .array(z.string())
+    .superRefine((specs, zctx) => {
+      const r = compileTemplates(specs);
+      if (!r.ok) zctx.addIssue({ code: z.ZodIssueCode.custom, message: r.error, path: [r.index] });
+    })
+    .default([])
+    .describe('Path templates "[filter] template [k=v,...]" turning path segments into name and tags (Telegraf style); [] keeps paths as names'),
+  separator: z.string().default('.').describe('Joins the name parts (measurement, field) a template picks'),
 });
+
+/** Paths whose template result is remembered; the cache starts over when full. */
+const TEMPLATE_CACHE = 50_000;
 
 export interface GraphiteInput extends Input {
   ports(): { tcp: number | undefined; udp: number | undefined; pickle: number | undefined };
@@ -57,10 +71,36 @@ export default defineInput({
       pickle: undefined,
     };
 
+    // Compiled once; undefined without templates so the plain path costs one check per batch.
+    let templates: GraphiteTemplates | undefined;
+    if (config.templates.length > 0) {
+      const r = compileTemplates(config.templates, { separator: config.separator });
+      if (r.ok) templates = r.templates;
+      else log('graphite templates ignored', { error: r.error }); // the schema rejects these at load
+    }
+    // Carbon clients send the same paths every interval: remember the result per path (bounded).
+    const seen = new Map<string, GraphiteTemplateResult>();
+    const named = (items: Point[], tpl: GraphiteTemplates): Point[] => {
+      const out: Point[] = new Array<Point>(items.length);
+      for (let i = 0; i < items.length; i++) {
+        const p = items[i] as Point;
+        let r = seen.get(p.name);
+        if (r === undefined) {
+          r = applyTemplates(tpl, p.name);
+          if (seen.size >= TEMPLATE_CACHE) seen.clear();
+          seen.set(p.name, r);
+        }
+        // The decoder already split off `;k=v` tags: those win over the template's.
+        const tags = p.tags === EMPTY_TAGS || Object.keys(p.tags).length === 0 ? r.tags : r.tags === EMPTY_TAGS ? p.tags : { ...r.tags, ...p.tags };
+        out[i] = { name: r.name, tags, value: p.value, ts: p.ts, kind: p.kind };
+      }
+      return out;
+    };
+
     const emit = (items: Point[]): void => {
       if (items.length === 0) return;
       received.inc(items.length);
-      ctx.emit(items);
+      ctx.emit(templates ? named(items, templates) : items);
     };
     const logErrors = (what: string, errors: readonly CodecError[]): void => {
       const e = errors[0];
