@@ -19,12 +19,12 @@ export function builtinRegistry(): Promise<Registry> {
 }
 
 /**
- * The plugins a config text (undefined: no config file) needs: those it names, and the default set of
- * each kind it leaves out; the others are known by name only. Importing every plugin would cost the
- * agent ~4 MB of memory for code it never runs.
+ * The plugins a config (its text or parsed tables; undefined: no config file) needs: those it names,
+ * and the default set of each kind it leaves out; the others are known by name only. Importing every
+ * plugin would cost the agent ~4 MB of memory for code it never runs.
  */
-export function registryForConfig(text: string | undefined): Promise<Registry> {
-  const used = pluginNamesIn(text);
+export function registryForConfig(config: string | Record<string, unknown> | undefined): Promise<Registry> {
+  const used = pluginNamesIn(config);
   return loadRegistry(builtinEntries, (e) => {
     const names = used?.[e.kind];
     return names === undefined ? e.defaultEnabled : names.has(e.name);

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfig, type SondeConfig } from '../config/load.js';
+import { readConfig, validateConfig, type SondeConfig } from '../config/load.js';
 import { registryForConfig } from '../plugins.js';
 import { LOG_LEVELS } from '../core/logger.js';
 import { SondeError } from '../errors.js';
@@ -26,16 +26,9 @@ export function configPath(flag: string | undefined, env = process.env): string 
 /** `seed`: config text converted from a seed tool's config (PuyPuy, tcollector), labelled by its path. */
 export async function resolveConfig(flags: Overrides, env = process.env, seed?: { text: string; path: string }): Promise<SondeConfig> {
   const file = seed ? seed.path : configPath(flags.config, env);
-  let text = seed?.text;
-  if (text === undefined && file !== undefined) {
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      text = undefined; // loadConfig reports the unreadable file
-    }
-  }
-  const registry = await registryForConfig(text);
-  const cfg = loadConfig({ ...(file !== undefined ? { file } : {}), ...(text !== undefined ? { text } : {}), registry });
+  // read and parsed once: the parsed tables say which plugins to import, then are validated
+  const source = readConfig({ ...(file !== undefined ? { file } : {}), ...(seed ? { text: seed.text } : {}) });
+  const cfg = validateConfig(source, await registryForConfig(source.raw));
   return applyOverrides(cfg, flags, env);
 }
 

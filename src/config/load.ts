@@ -146,12 +146,25 @@ function zodIssues(
   return out;
 }
 
-export interface LoadOptions {
+export interface ConfigInput {
   /** Path of the TOML file; omit to run on defaults. */
   file?: string;
   /** TOML text (tests); `file` is then only used in messages. */
   text?: string;
+}
+
+export interface LoadOptions extends ConfigInput {
   registry: Registry;
+}
+
+/** A config file read and parsed, not yet validated (`readConfig`). */
+export interface ConfigSource {
+  /** Absolute path, when there is a file. */
+  readonly file: string | undefined;
+  /** The name used in messages. */
+  readonly label: string;
+  readonly text: string | undefined;
+  readonly raw: Record<string, unknown>;
 }
 
 function commonKeysFor(kind: PluginKind): Record<string, z.ZodType> {
@@ -164,16 +177,20 @@ export function instanceSchema(spec: PluginSpec): z.AnyZodObject {
 }
 
 /**
- * The plugin names a config text lists, by kind; a kind without a section is absent. Undefined when the
- * text is not TOML (loadConfig reports that). Lets the caller import only those plugins.
+ * The plugin names a config lists (its text, or its parsed tables), by kind; a kind without a section is
+ * absent. Undefined when the text is not TOML (loadConfig reports that). Lets the caller import only
+ * those plugins.
  */
-export function pluginNamesIn(text: string | undefined): Partial<Record<PluginKind, Set<string>>> | undefined {
-  if (text === undefined) return {};
+export function pluginNamesIn(config: string | Record<string, unknown> | undefined): Partial<Record<PluginKind, Set<string>>> | undefined {
+  if (config === undefined) return {};
   let raw: Record<string, unknown>;
-  try {
-    raw = parseToml(text) as Record<string, unknown>;
-  } catch {
-    return undefined;
+  if (typeof config !== 'string') raw = config;
+  else {
+    try {
+      raw = parseToml(config) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
   }
   const out: Partial<Record<PluginKind, Set<string>>> = {};
   for (const kind of Object.keys(SECTION_OF) as PluginKind[]) {
@@ -184,7 +201,13 @@ export function pluginNamesIn(text: string | undefined): Partial<Record<PluginKi
   return out;
 }
 
+/** Reads and validates a config against the registry's plugin schemas. */
 export function loadConfig(opts: LoadOptions): SondeConfig {
+  return validateConfig(readConfig(opts), opts.registry);
+}
+
+/** Reads (when only a path is given) and parses a config; fails with file:line on bad TOML. */
+export function readConfig(opts: ConfigInput): ConfigSource {
   const file = opts.file !== undefined ? resolve(opts.file) : undefined;
   const label = opts.file ?? '<defaults>';
   let text = opts.text;
@@ -213,6 +236,12 @@ export function loadConfig(opts: LoadOptions): SondeConfig {
       throw e;
     }
   }
+  return { file, label, text, raw };
+}
+
+/** Validates a parsed config: every section and plugin instance, all problems reported at once. */
+export function validateConfig(source: ConfigSource, registry: Registry): SondeConfig {
+  const { file, label, text, raw } = source;
   const loc = new KeyLocator(text ?? '');
   const issues: ConfigIssue[] = [];
 
@@ -257,7 +286,7 @@ export function loadConfig(opts: LoadOptions): SondeConfig {
     if (table === undefined) {
       // no section at all: the defaults of this kind
       if (text === undefined || kind !== 'processor') {
-        for (const spec of opts.registry.list(kind)) {
+        for (const spec of registry.list(kind)) {
           if (spec.defaultEnabled) out.push(makeInstance(kind, spec, {}, undefined, out, sec));
         }
       }
@@ -275,18 +304,18 @@ export function loadConfig(opts: LoadOptions): SondeConfig {
     // file order (the processor chain runs in this order unless `order` is set)
     entries.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
     for (const e of entries) {
-      const spec = opts.registry.get(kind, e.name);
-      if (!spec && opts.registry.names(kind).includes(e.name)) {
+      const spec = registry.get(kind, e.name);
+      if (!spec && registry.names(kind).includes(e.name)) {
         throw new Error(`internal: ${kind} plugin ${e.name} is known but its code was not loaded`);
       }
       if (!spec) {
-        const s = suggest(e.name, opts.registry.names(kind));
+        const s = suggest(e.name, registry.names(kind));
         issues.push({
           file: label,
           line: e.line,
           key: `${sec}.${e.name}`,
           message: `unknown ${kind} plugin "${e.name}"`,
-          hint: s ? `did you mean ${sec}.${s}?` : `available: ${opts.registry.names(kind).join(', ')}`,
+          hint: s ? `did you mean ${sec}.${s}?` : `available: ${registry.names(kind).join(', ')}`,
         });
         continue;
       }
