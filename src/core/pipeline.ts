@@ -1,4 +1,4 @@
-import type { Point, Tags } from '../model/point.js';
+import { EMPTY_TAGS, type Point, type Tags } from '../model/point.js';
 import type { Processor } from './plugin.js';
 import type { Logger } from './logger.js';
 import type { Counter, SelfMetrics } from './self-metrics.js';
@@ -33,6 +33,7 @@ export class Pipeline {
   private readonly gathered = new Map<string, Counter>();
   private readonly dropped = new Map<string, Counter>();
   private readonly procErrors = new Map<string, Counter>();
+  private readonly mergers = new WeakMap<IngressSource, TagMerger | null>();
   private readonly queueGauge;
   private readonly processed;
 
@@ -56,6 +57,15 @@ export class Pipeline {
     return c;
   }
 
+  private mergerFor(source: IngressSource): TagMerger | undefined {
+    let m = this.mergers.get(source);
+    if (m === undefined) {
+      m = Object.keys(source.tags).length > 0 ? new TagMerger(source.tags) : null;
+      this.mergers.set(source, m);
+    }
+    return m ?? undefined;
+  }
+
   /** Accepts points from an input. Returns false (and counts) when the queue is full. */
   emit(source: IngressSource, points: Point[]): boolean {
     if (points.length === 0) return true;
@@ -64,7 +74,7 @@ export class Pipeline {
       return false;
     }
     this.counter(this.gathered, source.id, 'points_gathered', {}, 'Points an input produced.').inc(points.length);
-    this.queue.push(decorate(points, source));
+    this.queue.push(decorate(points, source, this.mergerFor(source)));
     this.queued += points.length;
     this.queueGauge.set(this.queued);
     this.schedule();
@@ -133,30 +143,67 @@ export class Pipeline {
   }
 }
 
+/**
+ * Merges a source's default tags into point tags, handing back one object per distinct tag set.
+ * Collectors build fresh tag maps on every gather; returning the same merged object for the same tags
+ * lets the outputs' per-series caches (keyed by the tags object) hit, and keeps an idle agent from
+ * allocating, and promoting to the old generation, a new tags map per point per interval.
+ */
+export class TagMerger {
+  private readonly keys: string[];
+  private readonly interned = new Map<string, Tags>();
+  private readonly onEmpty: Tags;
+
+  constructor(
+    private readonly defaults: Tags,
+    /** Distinct tag sets kept; past it the table starts over (bounded memory under tag churn). */
+    private readonly limit = 100_000,
+  ) {
+    this.keys = Object.keys(defaults);
+    this.onEmpty = Object.freeze({ ...defaults });
+  }
+
+  merge(tags: Tags): Tags {
+    if (tags === EMPTY_TAGS) return this.onEmpty;
+    // length-prefixed, so no tag text can make two different tag sets share an id
+    let id = '';
+    for (const k in tags) {
+      const v = tags[k] as string;
+      id += k.length + ':' + k + v.length + ':' + v;
+    }
+    if (id === '') return this.onEmpty;
+    let out = this.interned.get(id);
+    if (out === undefined) {
+      let merged: Record<string, string> | undefined;
+      for (const k of this.keys) {
+        if (tags[k] === undefined) {
+          merged ??= { ...tags };
+          merged[k] = this.defaults[k] as string;
+        }
+      }
+      out = Object.freeze(merged ?? { ...tags });
+      if (this.interned.size >= this.limit) this.interned.clear();
+      this.interned.set(id, out);
+    }
+    return out;
+  }
+}
+
 /** Applies an input's default tags and name prefix without mutating the caller's points. */
-function decorate(points: Point[], source: IngressSource): Point[] {
-  const keys = Object.keys(source.tags);
-  if (keys.length === 0 && source.namePrefix === '') return points;
+function decorate(points: Point[], source: IngressSource, merger: TagMerger | undefined): Point[] {
+  if (merger === undefined && source.namePrefix === '') return points;
   const out = new Array<Point>(points.length);
   let lastTags: Tags | undefined;
   let lastMerged: Tags | undefined;
   for (let i = 0; i < points.length; i++) {
     const p = points[i] as Point;
     let tags = p.tags;
-    if (keys.length > 0) {
-      if (p.tags === lastTags && lastMerged) tags = lastMerged;
-      else {
-        let merged: Record<string, string> | undefined;
-        for (const k of keys) {
-          if (p.tags[k] === undefined) {
-            merged ??= { ...p.tags };
-            merged[k] = source.tags[k] as string;
-          }
-        }
+    if (merger !== undefined) {
+      if (p.tags !== lastTags || lastMerged === undefined) {
         lastTags = p.tags;
-        lastMerged = merged ?? p.tags;
-        tags = lastMerged;
+        lastMerged = merger.merge(p.tags);
       }
+      tags = lastMerged;
     }
     out[i] = source.namePrefix
       ? { ...p, name: source.namePrefix + p.name, tags }

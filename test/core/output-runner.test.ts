@@ -1,4 +1,6 @@
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import assert from 'node:assert/strict';
 import { OutputRunner } from '../../src/core/output-runner.js';
 import { SelfMetrics } from '../../src/core/self-metrics.js';
@@ -278,4 +280,29 @@ test('writeTimeout turns a hung write into a retry', async () => {
   await r.stop(500);
   assert.deepEqual(got, Array.from({ length: 10 }, (_, i) => i));
   assert.match(sm.byPlugin()[0]?.lastError?.message ?? '', /timed out/);
+});
+
+test('sent points are released: the memory queue keeps no reference once everything is written', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const { r } = runner({ write: async () => ({ ok: true }) }, { flushInterval: 5 });
+  r.start();
+  const refs: WeakRef<Point>[] = [];
+  // built in a helper, so this suspended test function holds no array of points itself
+  const send = (round: number): void => {
+    const batch = pts(40, round * 40);
+    for (const p of batch) refs.push(new WeakRef(p));
+    r.push(batch);
+  };
+  for (let round = 0; round < 3; round++) {
+    send(round);
+    await wait(30);
+  }
+  await wait(30);
+  gc();
+  await wait(0);
+  gc();
+  const alive = refs.filter((w) => w.deref() !== undefined).length;
+  await r.stop(100);
+  assert.equal(alive, 0, `${alive} written points still reachable`);
 });

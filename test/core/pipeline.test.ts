@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pipeline } from '../../src/core/pipeline.js';
+import { Pipeline, TagMerger } from '../../src/core/pipeline.js';
+import fc from 'fast-check';
 import { SelfMetrics } from '../../src/core/self-metrics.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { OutputRunner } from '../../src/core/output-runner.js';
-import { point, type Point } from '../../src/model/point.js';
+import { EMPTY_TAGS, point, type Point, type Tags } from '../../src/model/point.js';
 
 function sink() {
   const got: Point[] = [];
@@ -68,4 +69,43 @@ test('aggregator flush output continues through later processors only', () => {
   );
   pl.flushProcessors(5);
   assert.deepEqual(s.got.map((p) => p.name), ['agg.after']);
+});
+
+test('TagMerger: defaults where absent, one object per distinct tag set, across fresh maps', () => {
+  const m = new TagMerger({ host: 'h', cluster: 'c' });
+  const a = m.merge({ cpu: '0', mode: 'user' });
+  assert.deepEqual(a, { cpu: '0', mode: 'user', host: 'h', cluster: 'c' });
+  assert.equal(m.merge({ cpu: '0', mode: 'user' }), a, 'an equal fresh map gives the same object');
+  assert.notEqual(m.merge({ cpu: '1', mode: 'user' }), a);
+  assert.deepEqual(m.merge({ host: 'other' }), { host: 'other', cluster: 'c' });
+  assert.deepEqual(m.merge(EMPTY_TAGS), { host: 'h', cluster: 'c' });
+  assert.equal(m.merge(EMPTY_TAGS), m.merge({}));
+  assert.ok(Object.isFrozen(a));
+});
+
+test('TagMerger: tag text never makes two different tag sets share an object', () => {
+  const m = new TagMerger({ host: 'h' });
+  const pairs: Tags[] = [{ a: 'b1:c' }, { a: 'b', c: '' }, { 'a1:b': '' }, { a: '1:b' }, { a: 'b\u0000c' }, { a: 'b', '': 'c' }];
+  const merged = pairs.map((t) => m.merge(t));
+  pairs.forEach((t, i) => assert.deepEqual(merged[i], { host: 'h', ...t }));
+  fc.assert(
+    fc.property(fc.dictionary(fc.string(), fc.string()), fc.dictionary(fc.string(), fc.string()), (x, y) => {
+      const mx = m.merge(x);
+      const my = m.merge(y);
+      assert.deepEqual(mx, { host: 'h', ...x });
+      assert.deepEqual(my, { host: 'h', ...y });
+      if (mx === my) assert.deepEqual({ ...x }, { ...y });
+    }),
+  );
+});
+
+test('TagMerger: the table starts over at its limit', () => {
+  const m = new TagMerger({ host: 'h' }, 3);
+  const first = m.merge({ i: '0' });
+  for (let i = 1; i < 3; i++) m.merge({ i: String(i) });
+  assert.equal(m.merge({ i: '0' }), first);
+  m.merge({ i: '3' }); // fourth distinct set: the table is cleared first
+  const again = m.merge({ i: '0' });
+  assert.notEqual(again, first);
+  assert.deepEqual(again, first);
 });

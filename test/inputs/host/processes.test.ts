@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
-import processes, { parsePidStat } from '../../../src/inputs/host/processes.js';
+import processes, { PROCESS_STATES, parsePidStat, parsePidStatBytes } from '../../../src/inputs/host/processes.js';
 import { FUZZ_RUNS, HAS_PROC, assertSane, build, fixtureProc, only, procLikeText, selfMetric, value } from './helpers.js';
 
 test('parsePidStat: state and threads, names with spaces and parentheses', () => {
@@ -57,6 +57,36 @@ test('fuzz: parsePidStat never throws', () => {
     fc.property(procLikeText(), (text) => {
       const s = parsePidStat(text);
       return s === undefined || (Number.isFinite(s.threads) && s.threads >= 0 && s.state.length > 0);
+    }),
+    { numRuns: FUZZ_RUNS },
+  );
+});
+
+/** The straightforward string parse the byte parser must agree with. */
+function referenceParse(text: string): { state: string; threads: number } | undefined {
+  const close = text.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const f = text.slice(close + 1).replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '').split(/[ \t\r\n]+/);
+  const letter = f[0];
+  const t = f[17];
+  if (letter === undefined || letter.length !== 1 || t === undefined || !/^\d+$/.test(t)) return undefined;
+  return { state: PROCESS_STATES[letter] ?? 'unknown', threads: Number(t) };
+}
+
+test('property: the byte parser agrees with a string split on stat-like lines', () => {
+  const statLine = fc
+    .tuple(
+      fc.nat(99999),
+      fc.string({ maxLength: 20 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')),
+      fc.constantFrom(...Object.keys(PROCESS_STATES), 'Q', 'RR', ''),
+      fc.array(fc.oneof(fc.nat(), fc.constant('-1'), fc.constant('')), { minLength: 14, maxLength: 24 }),
+      fc.constantFrom(' ', '  ', '\n', ''),
+    )
+    .map(([pid, name, state, rest, tail]) => `${pid} (${name}) ${state} ${rest.join(' ')}${tail}`);
+  fc.assert(
+    fc.property(fc.oneof(statLine, procLikeText()), (text) => {
+      const b = Buffer.from(text, 'latin1');
+      assert.deepEqual(parsePidStatBytes(b, b.length), referenceParse(Buffer.from(text, 'latin1').toString('latin1')));
     }),
     { numRuns: FUZZ_RUNS },
   );
