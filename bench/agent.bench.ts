@@ -153,8 +153,25 @@ interface Row {
   subject: string;
   rssMean?: number;
   rssMax?: number;
+  /** Least-squares slope of RSS over the window, MB per minute: growth a short mean hides. */
+  rssDrift?: number;
   cpuPct?: number;
   notes: string[];
+}
+
+/** Slope (per sample) of the least-squares line through `ys`. */
+function slope(ys: readonly number[]): number {
+  const n = ys.length;
+  if (n < 2) return 0;
+  const mx = (n - 1) / 2;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (i - mx) * ((ys[i] as number) - my);
+    den += (i - mx) ** 2;
+  }
+  return num / den;
 }
 
 /** Spawns with piped output kept to its last 4 KB (for error messages), in its own temp cwd. */
@@ -525,6 +542,7 @@ async function measure(subject: Subject): Promise<Row> {
     }
     row.rssMean = mb(rss.reduce((a, b) => a + b, 0) / rss.length);
     row.rssMax = mb(Math.max(...rss));
+    row.rssDrift = mb(slope(rss) * (60_000 / SAMPLE_MS));
     row.cpuPct = ((ticks1 - ticks0) / CLK_TCK / elapsedS) * 100;
     const priv = readPrivateKb(pid);
     if (last) {
@@ -571,10 +589,10 @@ const verdict = (r: Row): string => {
 
 console.log(`idle overhead, ${WINDOW_S} s window per subject after warm-up (sonde ${SONDE_WARMUP_S} s, peers ${PEER_WARMUP_S} s), samples every ${SAMPLE_MS / 1000} s`);
 console.log(`node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; targets: sonde <= ${TARGET_RSS_MB} MB RSS, <= ${TARGET_CPU_PCT}% of one core\n`);
-console.log('| subject | RSS mean MB | RSS max MB | CPU % of one core | notes |');
-console.log('|---|---:|---:|---:|---|');
+console.log('| subject | RSS mean MB | RSS max MB | RSS drift MB/min | CPU % of one core | notes |');
+console.log('|---|---:|---:|---:|---:|---|');
 for (const r of rows) {
-  console.log(`| ${r.subject} | ${fmt(r.rssMean, 1)} | ${fmt(r.rssMax, 1)} | ${fmt(r.cpuPct, 3)} | ${verdict(r)}${r.notes.join('; ')} |`);
+  console.log(`| ${r.subject} | ${fmt(r.rssMean, 1)} | ${fmt(r.rssMax, 1)} | ${fmt(r.rssDrift, 2)} | ${fmt(r.cpuPct, 3)} | ${verdict(r)}${r.notes.join('; ')} |`);
 }
-console.log(`| target (sonde) | | ${TARGET_RSS_MB} | ${TARGET_CPU_PCT} | |`);
+console.log(`| target (sonde) | | ${TARGET_RSS_MB} | | ${TARGET_CPU_PCT} | |`);
 console.log(`\nCPU resolution: one clock tick is ${((1 / CLK_TCK / WINDOW_S) * 100).toFixed(3)}% over the window; use --full for steadier numbers.`);

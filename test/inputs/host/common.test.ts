@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { HostFiles, globToRegExp, guarded, nameFilter, num, tagValue } from '../../../src/inputs/host/common.js';
+import { HostFiles, globToRegExp, guarded, nameFilter, num, readHostFile, tagValue } from '../../../src/inputs/host/common.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger } from '../../../src/core/logger.js';
 import { testContext } from '../../helpers/context.js';
 import { FUZZ_RUNS, selfMetric } from './helpers.js';
@@ -84,4 +87,25 @@ test('fuzz: globToRegExp never throws, compiles any pattern and matches it liter
 test('an impossible character class is matched literally instead of throwing', () => {
   assert.ok(globToRegExp('sd[z-a]').test('sd[z-a]'));
   assert.ok(!globToRegExp('sd[z-a]').test('sdb'));
+});
+
+test('readHostFile: whole files of any size, one after another through the shared buffer', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-hostfile-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const sizes = [0, 1, 65535, 65536, 65537, 300_000, 10];
+  for (const size of sizes) {
+    // multi-byte characters straddling the buffer's 64 KB boundaries must decode intact
+    const text = 'é'.repeat(Math.floor(size / 2)) + (size % 2 ? 'x' : '');
+    const path = join(dir, `f${size}`);
+    writeFileSync(path, text);
+    assert.equal(readHostFile(path), text, `size ${size}`);
+  }
+  assert.throws(() => readHostFile(join(dir, 'missing')), /ENOENT/);
+});
+
+test('HostFiles.text: a missing file is undefined and counted, never thrown', async () => {
+  const ctx = testContext();
+  const files = new HostFiles(ctx);
+  assert.equal(await files.text('/nonexistent/sonde/file'), undefined);
+  assert.equal(selfMetric(ctx, 'gather_errors'), 1);
 });
