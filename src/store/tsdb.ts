@@ -17,7 +17,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MetricKind, Point, Tags } from '../model/point.js';
+import { METRIC_KINDS, type MetricKind, type Point, type Tags } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type {
@@ -61,8 +61,9 @@ export class Series {
   persistedStart: number | null = null;
   dirty = false;
   /**
-   * The kind its points were last written with in this process; not stored (undefined after a restart
-   * until the series is written again). Decides whether its rollups keep `resets`.
+   * The kind its points were last written with (stored in the series table, so it survives a restart;
+   * undefined for series of stores written before kinds were stored, until written again). Decides
+   * whether its rollups keep `resets`.
    */
   kind: MetricKind | undefined;
 
@@ -123,6 +124,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
   private tagCache = new WeakMap<object, Map<string, Series>>();
   private nextId = 1;
   private unlogged: Series[] = [];
+  private readonly kindChanged = new Set<Series>();
   private unsaved: Series[] = [];
   private cuts: Cut[] = [];
   private readonly batch = new WalBatch();
@@ -158,7 +160,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS series (
         id INTEGER PRIMARY KEY, name TEXT NOT NULL, tags TEXT NOT NULL, key TEXT NOT NULL UNIQUE,
-        closed_window INTEGER, last_ts INTEGER NOT NULL DEFAULT 0);
+        closed_window INTEGER, last_ts INTEGER NOT NULL DEFAULT 0, kind TEXT);
       CREATE INDEX IF NOT EXISTS series_name ON series(name);
       CREATE TABLE IF NOT EXISTS chunks (
         series_id INTEGER NOT NULL, start_ts INTEGER NOT NULL, end_ts INTEGER NOT NULL,
@@ -167,6 +169,9 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       CREATE INDEX IF NOT EXISTS chunks_start ON chunks(start_ts);
       CREATE INDEX IF NOT EXISTS chunks_open ON chunks(open) WHERE open = 1;
     `);
+    // stores created before series kinds were stored
+    const cols = this.db.prepare<[], { name: string }>('PRAGMA table_info(series)').all();
+    if (!cols.some((c) => c.name === 'kind')) this.db.exec('ALTER TABLE series ADD COLUMN kind TEXT');
     for (const r of ROLLUPS) {
       this.db.exec(`CREATE TABLE IF NOT EXISTS ${r.table} (
         series_id INTEGER NOT NULL, period_start INTEGER NOT NULL, data BLOB NOT NULL,
@@ -198,7 +203,8 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       ),
     );
     return {
-      insertSeries: db.prepare('INSERT OR IGNORE INTO series(id, name, tags, key) VALUES (?, ?, ?, ?)'),
+      insertSeries: db.prepare('INSERT OR IGNORE INTO series(id, name, tags, key, kind) VALUES (?, ?, ?, ?, ?)'),
+      setKind: db.prepare('UPDATE series SET kind = ? WHERE id = ?'),
       closeSeries: db.prepare('UPDATE series SET closed_window = ?, last_ts = ? WHERE id = ?'),
       lastTs: db.prepare('UPDATE series SET last_ts = ? WHERE id = ?'),
       putChunk: db.prepare(
@@ -234,8 +240,8 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
 
   private load(): void {
     for (const r of this.db
-      .prepare<[], { id: number; name: string; tags: string; key: string; closed_window: number | null; last_ts: number }>(
-        'SELECT id, name, tags, key, closed_window, last_ts FROM series',
+      .prepare<[], { id: number; name: string; tags: string; key: string; closed_window: number | null; last_ts: number; kind: string | null }>(
+        'SELECT id, name, tags, key, closed_window, last_ts, kind FROM series',
       )
       .iterate()) {
       let tags: Tags;
@@ -246,6 +252,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       }
       const s = this.addSeries(r.id, r.name, tags, r.key);
       if (r.closed_window !== null) s.closedWindow = r.closed_window;
+      if (r.kind !== null && (METRIC_KINDS as readonly string[]).includes(r.kind)) s.kind = r.kind as MetricKind;
       s.lastTs = r.last_ts;
       if (r.last_ts > this.newest) this.newest = r.last_ts;
     }
@@ -321,7 +328,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     let m = this.tagCache.get(tags);
     const hit = m?.get(name);
     if (hit) {
-      if (kind !== undefined) hit.kind = kind;
+      if (kind !== undefined && hit.kind !== kind) this.setKind(hit, kind);
       return hit.id;
     }
     const key = seriesKey(name, tags);
@@ -330,13 +337,19 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       s = this.addSeries(this.nextId, name, { ...tags }, key);
       this.unlogged.push(s);
     }
-    if (kind !== undefined) s.kind = kind;
+    if (kind !== undefined && s.kind !== kind) this.setKind(s, kind);
     if (!m) {
       m = new Map();
       this.tagCache.set(tags, m);
     }
     m.set(name, s);
     return s.id;
+  }
+
+  /** Records a series' new kind; stored with the next save (new series store theirs on insert). */
+  private setKind(s: Series, kind: MetricKind): void {
+    s.kind = kind;
+    this.kindChanged.add(s);
   }
 
   private ensureBuffers(n: number): void {
@@ -468,14 +481,18 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
 
   /** Writes new series and queued chunk cuts in one transaction. */
   private saveCuts(): void {
-    if (this.cuts.length === 0 && this.unsaved.length === 0) return;
+    if (this.cuts.length === 0 && this.unsaved.length === 0 && this.kindChanged.size === 0) return;
     const cuts = this.cuts;
     const unsaved = this.unsaved;
+    const kinds = [...this.kindChanged];
     this.cuts = [];
     this.unsaved = [];
+    this.kindChanged.clear();
     const st = this.st;
     this.db.transaction(() => {
-      for (const s of unsaved) st.insertSeries.run(s.id, s.name, JSON.stringify(s.tags), s.key);
+      for (const s of unsaved) st.insertSeries.run(s.id, s.name, JSON.stringify(s.tags), s.key, s.kind ?? null);
+      // after the inserts: a series both new and re-kinded ends with its latest kind either way
+      for (const s of kinds) st.setKind.run(s.kind ?? null, s.id);
       for (const c of cuts) {
         if (c.oldStart !== null && c.oldStart !== c.startTs) st.delChunk.run(c.id, c.oldStart);
         st.putChunk.run(c.id, c.startTs, c.endTs, c.count, c.encoding, 0, c.data);

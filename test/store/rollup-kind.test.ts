@@ -108,3 +108,57 @@ test('through the worker: the kind travels with the series, and a change of kind
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the kind is stored: after a restart a gauge cut without new writes still leaves the stream out', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-rkind-'));
+  const opts = { retentionInterval: 86_400_000, checkpointInterval: 86_400_000 };
+  try {
+    const first = Tsdb.open(dir, opts);
+    first.writeSync(SAMPLES.map(([t, v]) => point('g.saw', v, t, 'gauge')));
+    first.writeSync(SAMPLES.map(([t, v]) => point('c.saw', v, t, 'counter')));
+    first.closeSync();
+    const kinds = new Database(join(dir, 'store.db'), { readonly: true });
+    try {
+      const rows = kinds.prepare<[], { name: string; kind: string | null }>('SELECT name, kind FROM series ORDER BY name').all();
+      assert.deepEqual(rows, [
+        { name: 'c.saw', kind: 'counter' },
+        { name: 'g.saw', kind: 'gauge' },
+      ]);
+    } finally {
+      kinds.close();
+    }
+    // after the restart only another series is written: the old windows are cut by time alone
+    const second = Tsdb.open(dir, opts);
+    second.writeSync([point('other', 1, T0 + 2 * H + 1000, 'gauge'), point('other', 2, T0 + 4 * H + 1000, 'gauge')]);
+    second.closeSync();
+    assert.deepEqual(blobOf(dir, 'g.saw'), WITHOUT);
+    assert.deepEqual(blobOf(dir, 'c.saw'), WITH);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a store written before kinds were stored gains the column and learns kinds from new writes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-rkind-'));
+  const opts = { retentionInterval: 86_400_000, checkpointInterval: 86_400_000 };
+  try {
+    const first = Tsdb.open(dir, opts);
+    first.writeSync([point('old.series', 1, T0, 'counter')]);
+    first.closeSync();
+    // make it look like an older store: the series table without its kind column
+    const db = new Database(join(dir, 'store.db'));
+    db.exec('ALTER TABLE series DROP COLUMN kind');
+    db.close();
+    const second = Tsdb.open(dir, opts);
+    second.writeSync([point('old.series', 2, T0 + 10_000, 'gauge')]);
+    second.closeSync();
+    const check = new Database(join(dir, 'store.db'), { readonly: true });
+    try {
+      assert.deepEqual(check.prepare('SELECT name, kind FROM series').all(), [{ name: 'old.series', kind: 'gauge' }]);
+    } finally {
+      check.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
