@@ -46,6 +46,16 @@ function blobOf(dir: string, name: string): Uint8Array {
   }
 }
 
+/** The kind column of the series table, by name. */
+function seriesKinds(dir: string): Array<{ name: string; kind: string | null }> {
+  const db = new Database(join(dir, 'store.db'), { readonly: true });
+  try {
+    return db.prepare<[], { name: string; kind: string | null }>('SELECT name, kind FROM series ORDER BY name').all();
+  } finally {
+    db.close();
+  }
+}
+
 const ts = SAMPLES.map(([t]) => t);
 const vals = SAMPLES.map(([, v]) => v);
 const expected = bucketize(ts, vals, ts.length, MINUTE);
@@ -117,16 +127,10 @@ test('the kind is stored: after a restart a gauge cut without new writes still l
     first.writeSync(SAMPLES.map(([t, v]) => point('g.saw', v, t, 'gauge')));
     first.writeSync(SAMPLES.map(([t, v]) => point('c.saw', v, t, 'counter')));
     first.closeSync();
-    const kinds = new Database(join(dir, 'store.db'), { readonly: true });
-    try {
-      const rows = kinds.prepare<[], { name: string; kind: string | null }>('SELECT name, kind FROM series ORDER BY name').all();
-      assert.deepEqual(rows, [
-        { name: 'c.saw', kind: 'counter' },
-        { name: 'g.saw', kind: 'gauge' },
-      ]);
-    } finally {
-      kinds.close();
-    }
+    assert.deepEqual(seriesKinds(dir), [
+      { name: 'c.saw', kind: 'counter' },
+      { name: 'g.saw', kind: 'gauge' },
+    ]);
     // after the restart only another series is written: the old windows are cut by time alone
     const second = Tsdb.open(dir, opts);
     second.writeSync([point('other', 1, T0 + 2 * H + 1000, 'gauge'), point('other', 2, T0 + 4 * H + 1000, 'gauge')]);
@@ -152,12 +156,7 @@ test('a store written before kinds were stored gains the column and learns kinds
     const second = Tsdb.open(dir, opts);
     second.writeSync([point('old.series', 2, T0 + 10_000, 'gauge')]);
     second.closeSync();
-    const check = new Database(join(dir, 'store.db'), { readonly: true });
-    try {
-      assert.deepEqual(check.prepare('SELECT name, kind FROM series').all(), [{ name: 'old.series', kind: 'gauge' }]);
-    } finally {
-      check.close();
-    }
+    assert.deepEqual(seriesKinds(dir), [{ name: 'old.series', kind: 'gauge' }]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -60,13 +60,13 @@ const SHARED_BYTES = 64 * 1024;
 const shared = Buffer.allocUnsafeSlow(SHARED_BYTES);
 
 /**
- * Reads a /proc or /sys file whole, synchronously, into one buffer shared by every collector, and
- * returns its text. procfs and sysfs are generated in memory, so a read is a few microseconds; the
- * promise API instead allocated a fresh 64 KB buffer per file (size 0 on procfs), which churned the
- * malloc arenas of an idle agent by about 1 MB per gather. Files above 64 KB grow the buffer for that
- * read only.
+ * Reads a /proc or /sys file whole, synchronously, into one buffer shared by every collector. procfs
+ * and sysfs are generated in memory, so a read is a few microseconds; the promise API instead allocated
+ * a fresh 64 KB buffer per file (size 0 on procfs), which churned the malloc arenas of an idle agent by
+ * about 1 MB per gather. Files above 64 KB grow the buffer for that read only. The bytes returned are
+ * only valid until the next read.
  */
-export function readHostFile(path: string): string {
+export function readHostBytes(path: string): Buffer {
   const fd = openSync(path, 'r');
   let buf = shared;
   try {
@@ -81,10 +81,15 @@ export function readHostFile(path: string): string {
       if (r === 0) break;
       n += r;
     }
-    return buf.toString('utf8', 0, n);
+    return buf.subarray(0, n);
   } finally {
     closeSync(fd);
   }
+}
+
+/** `readHostBytes` as text. */
+export function readHostFile(path: string): string {
+  return readHostBytes(path).toString('utf8');
 }
 
 export function errorMessage(err: unknown): string {

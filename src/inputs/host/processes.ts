@@ -2,13 +2,12 @@
  * The `processes` collector: processes by scheduler state and the total thread count, from
  * /proc/[pid]/stat of every process. Processes that exit while being read are simply not counted.
  */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod/v3';
 import { defineInput } from '../../core/plugin.js';
 import { point, type Point } from '../../model/point.js';
-import { HostFiles, errorCode, guarded } from './common.js';
+import { HostFiles, errorCode, guarded, readHostBytes } from './common.js';
 
 /** State letters of /proc/[pid]/stat (fs/proc/array.c) and their metric tag values. */
 export const PROCESS_STATES: Readonly<Record<string, string>> = {
@@ -79,9 +78,7 @@ export function parsePidStatBytes(buf: Uint8Array, n: number): PidStat | undefin
   return { state: PROCESS_STATES[letter] ?? 'unknown', threads };
 }
 
-// Stat lines are a few hundred bytes; a longer one (a very long task name) is read again whole.
-const READ_BYTES = 4096;
-// Pids read between two turns of the event loop: each is three quick syscalls on procfs (open, read,
+// Pids read between two turns of the event loop: each is a few quick syscalls on procfs (open, read,
 // close; about 10 us in all), so a host with thousands of processes never holds the loop for long.
 const SLICE = 256;
 
@@ -96,21 +93,14 @@ export default defineInput({
     const files = new HostFiles(ctx);
     const proc = ctx.paths.proc;
 
-    const buf = Buffer.allocUnsafe(READ_BYTES);
     /** One stat file parsed, `null` when the process is gone or the read failed, undefined if malformed. */
     const readStat = (path: string): PidStat | null | undefined => {
-      let fd = -1;
       try {
-        fd = openSync(path, 'r');
-        const n = readSync(fd, buf, 0, buf.length, 0);
-        if (n < buf.length) return parsePidStatBytes(buf, n);
-        const whole = readFileSync(path);
-        return parsePidStatBytes(whole, whole.length);
+        const b = readHostBytes(path);
+        return parsePidStatBytes(b, b.length);
       } catch (err) {
         if (!VANISHED.has(errorCode(err) ?? '')) files.failed(path, err);
         return null;
-      } finally {
-        if (fd >= 0) closeSync(fd);
       }
     };
 
