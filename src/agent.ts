@@ -16,7 +16,7 @@ import { registerApi, statusDocument } from './http/api.js';
 import { registerDashboard } from './http/dashboard.js';
 import { registerOpenTsdbApi } from './http/opentsdb-api.js';
 import type { StoreHandle } from './store/handle.js';
-import { openStore, openStoreInProcess } from './store/index.js';
+import { openStore, openStoreAuto, openStoreInProcess } from './store/index.js';
 import type { StoreOptions } from './store/options.js';
 import type { AlertingHandle } from './alerting/index.js';
 import { hasContributedRules } from './alerting/bus.js';
@@ -191,7 +191,9 @@ export class Agent {
         this.opts.openStore ??
         ((d: string, s: SondeConfig['store']) => {
           const o = { ...storeOptions(s), logger: this.logger.child({ component: 'store' }) };
-          return s.worker ? openStore(d, o) : openStoreInProcess(d, o);
+          // every write fsyncs with `batch`: keep that off the agent's thread from the start
+          if (s.worker === true || (s.worker === 'auto' && s.fsync === 'batch')) return openStore(d, o);
+          return s.worker === false ? openStoreInProcess(d, o) : openStoreAuto(d, o);
         });
       this.store = await opener(dir, cfg.store);
     }

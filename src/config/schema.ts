@@ -44,9 +44,11 @@ export const storeSchema = z
     rollup_1h_retention: zDuration().default('730d').describe('How long 1-hour rollups are kept.'),
     fsync: z.enum(['never', 'batch']).default('never').describe('`batch` fsyncs the write-ahead log on every write (power-loss safety).'),
     worker: z
-      .boolean()
-      .default(true)
-      .describe('Run the store in a worker thread, so writes, chunk cuts and queries never block the agent; `false` runs it on the main thread and saves ~7 MB of memory (small hosts, few series).'),
+      .union([z.boolean(), z.literal('auto')])
+      .default('auto')
+      .describe(
+        '`"auto"`: the store runs on the agent\'s thread (its chunk writes, checkpoints and queries in slices of a few ms) and moves to a worker thread once it holds 10,000 series or takes 100,000 points/s (at start when `fsync = "batch"`); `true`: always a worker thread (~7.5 MB more memory); `false`: never.',
+      ),
   })
   .describe('[store]');
 

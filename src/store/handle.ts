@@ -103,6 +103,8 @@ export interface StoreStats {
   newestTs: number | null;
   pointsWritten: number;
   pointsRejected: number;
+  /** Where the store runs: on the agent's thread or in its worker thread. */
+  thread?: 'agent' | 'worker';
 }
 
 export interface StoreHandle {

@@ -202,3 +202,12 @@ export async function openStoreInProcess(dir: string, options: StoreOptions = {}
   const { Tsdb } = await import('./tsdb.js');
   return Tsdb.open(dir, options);
 }
+
+/**
+ * The store on the calling thread while it is small, moved to a worker thread once it holds many series
+ * or takes many points per second (`[store] worker = "auto"`, the default; see `AutoStore`).
+ */
+export async function openStoreAuto(dir: string, options: StoreOptions = {}): Promise<StoreHandle> {
+  const { AutoStore } = await import('./auto.js');
+  return AutoStore.open(dir, options);
+}

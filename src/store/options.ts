@@ -26,6 +26,11 @@ export interface StoreOptions {
   walMaxBytes?: number;
   /** Width of a chunk window (default 2 h). Fixed when a store is created; later values are ignored. */
   chunkWindow?: number;
+  /**
+   * Longest run of background work (writing cut chunks, checkpoint steps) before the store yields to
+   * the event loop (default 5 ms).
+   */
+  sliceMs?: number;
   /** Where the store logs (replay problems, retention). In-process only; not sent to the worker. */
   logger?: Logger;
 }
@@ -42,6 +47,7 @@ export const DEFAULT_OPTIONS: ResolvedOptions = {
   retentionInterval: 10 * 60_000,
   walMaxBytes: 256 * 1024 ** 2,
   chunkWindow: 2 * 3_600_000,
+  sliceMs: 5,
 };
 
 /** Fills defaults; rejects values that cannot work with a RangeError. */

@@ -402,6 +402,32 @@ export function validateQuery(req: QueryRequest): void {
  * (`truncatedAt`).
  */
 export function runQuery<S extends SeriesRef>(req: QueryRequest, src: QuerySource<S>): QueryResult {
+  const steps = evaluateQuery(req, src);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * `runQuery` that gives the event loop a turn whenever it has computed for `sliceMs`, between one
+ * series and the next (the store on the agent's own thread answers big queries this way).
+ */
+export async function runQuerySliced<S extends SeriesRef>(req: QueryRequest, src: QuerySource<S>, sliceMs: number): Promise<QueryResult> {
+  const steps = evaluateQuery(req, src);
+  let until = performance.now() + sliceMs;
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() >= until) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      until = performance.now() + sliceMs;
+    }
+  }
+}
+
+/** The query as a generator that yields after each series it evaluates. */
+function* evaluateQuery<S extends SeriesRef>(req: QueryRequest, src: QuerySource<S>): Generator<void, QueryResult, void> {
   validateQuery(req);
   const step = Math.floor(req.step ?? 0);
   const agg: Aggregate = req.agg ?? 'avg';
@@ -444,7 +470,10 @@ export function runQuery<S extends SeriesRef>(req: QueryRequest, src: QuerySourc
 
   if (!grouped) {
     const out: SeriesResult[] = [];
-    for (let i = 0; i < matched.length && i < limit; i++) out.push(evaluate(matched[i] as S));
+    for (let i = 0; i < matched.length && i < limit; i++) {
+      out.push(evaluate(matched[i] as S));
+      yield;
+    }
     return finish(out, matched.length > limit);
   }
 
@@ -470,7 +499,11 @@ export function runQuery<S extends SeriesRef>(req: QueryRequest, src: QuerySourc
   for (let gi = 0; gi < keys.length && gi < limit; gi++) {
     const g = groups.get(keys[gi] as string);
     if (!g) continue;
-    const parts = g.members.map(evaluate);
+    const parts: SeriesResult[] = [];
+    for (const m of g.members) {
+      parts.push(evaluate(m));
+      yield;
+    }
     // members were cut at the budget's time as it moved; the group holds what they held
     if (budget) for (const p of parts) budget.release(p);
     // Raw groups align on equal timestamps; bucketed ones share the same bucket grid.

@@ -17,6 +17,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { METRIC_KINDS, type MetricKind, type Point, type Tags } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
 import { silentLogger, type Logger } from '../core/logger.js';
@@ -41,11 +42,55 @@ import {
   mergeBuckets,
   resetsMatter,
   type Buckets,
+  type BucketsView,
 } from './rollup.js';
-import { nameMatcher, runQuery, tagMatcher, type QuerySource, type Resolution, type Sink } from './query.js';
+import { nameMatcher, runQuery, runQuerySliced, tagMatcher, type QuerySource, type Resolution, type Sink } from './query.js';
 import { resolveOptions, type ResolvedOptions, type StoreOptions } from './options.js';
 
 const TS_LIMIT = 2 ** 50;
+
+/** A period's rollup blob with `part` merged in (a blob of its own when there is none yet). */
+function mergeRollup(old: Uint8Array | undefined, part: Buckets, resets: boolean): Uint8Array {
+  let merged = part;
+  if (old) {
+    // without `resets`, an old blob's stream (or estimate) would only be decoded to be dropped
+    const d = decodeRollup(old, resets ? ROLLUP_FIELDS : MAIN_ROLLUP_FIELDS);
+    if (d.error === undefined) merged = mergeBuckets(d.buckets, part);
+  }
+  return encodeRollup(merged, resets);
+}
+
+/** Sends the samples of sorted arrays in [start, end) to `sink`. */
+function emitRange(ts: Float64Array, vals: Float64Array, n: number, start: number, end: number, sink: Sink): void {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ts[mid] as number) < start) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < n; i++) {
+    const t = ts[i] as number;
+    if (t >= end || sink.done) break;
+    sink.raw(t, vals[i] as number);
+  }
+}
+
+/** The newest sample before `before` whose value is not NaN, in sorted arrays. */
+function lastBefore(ts: Float64Array, vals: Float64Array, n: number, before: number): { ts: number; v: number } | undefined {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ts[mid] as number) < before) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo - 1; i >= 0; i--) {
+    const v = vals[i] as number;
+    if (v === v) return { ts: ts[i] as number, v };
+  }
+  return undefined;
+}
 
 /** One series: identity plus its head (open chunk) in growable typed arrays. */
 export class Series {
@@ -66,6 +111,16 @@ export class Series {
    * whether its rollups keep `resets`.
    */
   kind: MetricKind | undefined;
+  /**
+   * The window before the open one, closed but not yet in SQLite: `seal` moves the head here and a
+   * background slice encodes it (`sealedN` 0 when none waits).
+   */
+  sealedTs: Float64Array | null = null;
+  sealedVals: Float64Array | null = null;
+  sealedN = 0;
+  sealedWindow = 0;
+  /** start_ts of the sealed window's `open = 1` row, replaced by the closed chunk. */
+  sealedPersisted: number | null = null;
 
   constructor(
     readonly id: number,
@@ -127,6 +182,16 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
   private readonly kindChanged = new Set<Series>();
   private unsaved: Series[] = [];
   private cuts: Cut[] = [];
+  /** Series with a sealed window waiting for a background slice (`sealedAt` is the next one). */
+  private sealedQueue: Series[] = [];
+  private sealedAt = 0;
+  private bgPending = false;
+  private bgErrors = 0;
+  /** Sealed windows written per background slice, and heads per checkpoint slice (adapted). */
+  private cutBatch = 8;
+  private cpBatch = 32;
+  /** The background checkpoint under way: its WAL segment (-1 until started) and heads to persist. */
+  private cp: { seq: number; list: Series[]; at: number } | null = null;
   private readonly batch = new WalBatch();
   private sidBuf = new Int32Array(1024);
   private tsBuf = new Float64Array(1024);
@@ -198,8 +263,8 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       db.prepare(`INSERT OR REPLACE INTO ${r.table}(series_id, period_start, data) VALUES (?, ?, ?)`),
     );
     const rollupScan = ROLLUPS.map((r) =>
-      db.prepare<[number, number, number], { data: Buffer }>(
-        `SELECT data FROM ${r.table} WHERE series_id = ? AND period_start > ? AND period_start < ? ORDER BY period_start`,
+      db.prepare<[number, number, number], { period_start: number; data: Buffer }>(
+        `SELECT period_start, data FROM ${r.table} WHERE series_id = ? AND period_start > ? AND period_start < ? ORDER BY period_start`,
       ),
     );
     return {
@@ -302,6 +367,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       this.internals.replayErrors.push(e);
       this.log.warn('store: write-ahead log damaged', { error: e });
     }
+    this.cutAllSealed();
     this.saveCuts();
     this.wal.rotate();
     this.checkpoint();
@@ -399,14 +465,16 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     }
     this.pointsWritten += n;
     this.saveCuts();
-    if (this.wal.bytes > this.opts.walMaxBytes) this.checkpoint();
+    // a full WAL is trimmed by a background checkpoint; only a WAL at twice the limit waits for one
+    if (this.wal.bytes > 2 * this.opts.walMaxBytes) this.checkpoint();
+    else if (this.wal.bytes > this.opts.walMaxBytes) this.startCheckpoint();
   }
 
   async write(points: readonly Point[]): Promise<void> {
     this.writeSync(points);
   }
 
-  /** Puts one sample into its series' head; cuts the open chunk when the sample opens a newer window. */
+  /** Puts one sample into its series' head; seals the open chunk when the sample opens a newer window. */
   private apply(s: Series, t: number, v: number): void {
     if (!(t > -TS_LIMIT && t < TS_LIMIT)) {
       if (!this.replaying) this.pointsRejected++;
@@ -417,7 +485,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       if (!this.replaying) this.pointsRejected++;
       return;
     }
-    if (s.n > 0 && w > s.window) this.cut(s);
+    if (s.n > 0 && w > s.window) this.seal(s);
     if (s.n === 0) s.window = w;
     if (s.n === s.ts.length) s.grow();
     const n = s.n;
@@ -452,42 +520,78 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     if (t > this.newest) this.newest = t;
   }
 
-  /** Encodes the open chunk of `s` and queues it (with rollups) for SQLite; the window is closed. */
-  private cut(s: Series): void {
+  /**
+   * Closes the open window of `s`: its samples move aside (`sealed*`) for a background slice to encode
+   * and write, so the write that opens a new window costs no encoding or SQLite work. Samples stay in
+   * the WAL until the chunk is in SQLite (a checkpoint waits for sealed windows before trimming it).
+   */
+  private seal(s: Series): void {
     const n = s.n;
     if (n === 0) return;
-    const data = encodeChunk(s.ts, s.vals, n);
-    const rollups = ROLLUPS.map((r) => bucketize(s.ts, s.vals, n, r.width));
-    this.cuts.push({
-      id: s.id,
-      startTs: s.ts[0] as number,
-      endTs: s.ts[n - 1] as number,
-      count: n,
-      encoding: (data[0] as number) & 15,
-      data,
-      oldStart: s.persistedStart,
-      closedWindow: s.window,
-      lastTs: s.lastTs,
-      rollups,
-      resets: resetsMatter(s.kind),
-    });
+    if (s.sealedN > 0) this.cutSealed(s); // the one before has not been written yet: encode it now
+    s.sealedTs = s.ts;
+    s.sealedVals = s.vals;
+    s.sealedN = n;
+    s.sealedWindow = s.window;
+    s.sealedPersisted = s.persistedStart;
+    // small fresh arrays (they grow as the window fills): a boundary seals every series at once
+    s.ts = new Float64Array(64);
+    s.vals = new Float64Array(64);
     s.closedWindow = s.window;
     s.n = 0;
     s.persistedStart = null;
     s.dirty = false;
     this.headPoints -= n;
+    this.chunkPoints += n;
     this.internals.cuts++;
+    this.sealedQueue.push(s);
+    this.schedule();
   }
 
-  /** Writes new series and queued chunk cuts in one transaction. */
+  /** Encodes the sealed window of `s` and queues it (with rollups) for `saveCuts`. */
+  private cutSealed(s: Series): void {
+    const n = s.sealedN;
+    const ts = s.sealedTs;
+    const vals = s.sealedVals;
+    if (n === 0 || !ts || !vals) return;
+    const data = encodeChunk(ts, vals, n);
+    const rollups = ROLLUPS.map((r) => bucketize(ts, vals, n, r.width));
+    this.cuts.push({
+      id: s.id,
+      startTs: ts[0] as number,
+      endTs: ts[n - 1] as number,
+      count: n,
+      encoding: (data[0] as number) & 15,
+      data,
+      oldStart: s.sealedPersisted,
+      closedWindow: s.sealedWindow,
+      lastTs: s.lastTs,
+      rollups,
+      resets: resetsMatter(s.kind),
+    });
+    s.sealedTs = null;
+    s.sealedVals = null;
+    s.sealedN = 0;
+    s.sealedPersisted = null;
+  }
+
+  /** Encodes every sealed window now. */
+  private cutAllSealed(): void {
+    const q = this.sealedQueue;
+    for (let i = this.sealedAt; i < q.length; i++) this.cutSealed(q[i] as Series);
+    this.sealedQueue = [];
+    this.sealedAt = 0;
+  }
+
+  /**
+   * Writes new series and queued chunk cuts in one transaction. On failure (disk full, a locked
+   * database) everything stays queued for the next try and the error is thrown.
+   */
   private saveCuts(): void {
     if (this.cuts.length === 0 && this.unsaved.length === 0 && this.kindChanged.size === 0) return;
     const cuts = this.cuts;
     const unsaved = this.unsaved;
     const kinds = [...this.kindChanged];
-    this.cuts = [];
-    this.unsaved = [];
-    this.kindChanged.clear();
     const st = this.st;
     this.db.transaction(() => {
       for (const s of unsaved) st.insertSeries.run(s.id, s.name, JSON.stringify(s.tags), s.key, s.kind ?? null);
@@ -497,48 +601,151 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
         if (c.oldStart !== null && c.oldStart !== c.startTs) st.delChunk.run(c.id, c.oldStart);
         st.putChunk.run(c.id, c.startTs, c.endTs, c.count, c.encoding, 0, c.data);
         st.closeSeries.run(c.closedWindow, c.lastTs, c.id);
-        this.chunkPoints += c.count;
         ROLLUPS.forEach((r, ri) => {
           const b = c.rollups[ri];
           if (!b) return;
           for (const [period, part] of byPeriod(b, r.period)) {
             const old = st.rollupGet[ri]?.get(c.id, period);
-            let merged = part;
-            if (old) {
-              // without `resets`, an old blob's stream (or estimate) would only be decoded to be dropped
-              const d = decodeRollup(old.data, c.resets ? ROLLUP_FIELDS : MAIN_ROLLUP_FIELDS);
-              if (d.error === undefined) merged = mergeBuckets(d.buckets, part);
-            }
-            st.rollupPut[ri]?.run(c.id, period, encodeRollup(merged, c.resets));
+            st.rollupPut[ri]?.run(c.id, period, mergeRollup(old?.data, part, c.resets));
           }
         });
       }
     })();
+    this.cuts = [];
+    this.unsaved = [];
+    this.kindChanged.clear();
+  }
+
+  // ---- background work, in slices ----
+
+  /** Runs `background` on a later turn of the event loop (once, however often it is asked). */
+  private schedule(delay = 0): void {
+    if (this.bgPending || this.closed) return;
+    this.bgPending = true;
+    const run = (): void => {
+      this.bgPending = false;
+      this.background();
+    };
+    const h = delay > 0 ? setTimeout(run, delay) : setImmediate(run);
+    h.unref();
   }
 
   /**
-   * Persists the head: cuts windows that have been idle for a full window, upserts open chunks as
-   * `open = 1` rows, moves the WAL to a new segment and deletes the segments now covered by SQLite.
+   * One slice of background work, about `sliceMs` long: write a batch of sealed windows, or else take
+   * a step of a running checkpoint. Reschedules itself while work is left, so a window boundary (every
+   * series sealed at once) or a checkpoint of many series never holds the event loop for long. Batch
+   * sizes follow the measured time of whole slices, SQLite's commit included.
+   */
+  private background(): void {
+    if (this.closed) return;
+    const t0 = performance.now();
+    try {
+      const q = this.sealedQueue;
+      if (this.sealedAt < q.length) {
+        const k = Math.min(this.cutBatch, q.length - this.sealedAt);
+        for (let i = 0; i < k; i++) this.cutSealed(q[this.sealedAt++] as Series);
+        if (this.sealedAt >= q.length) {
+          this.sealedQueue = [];
+          this.sealedAt = 0;
+        }
+        this.saveCuts();
+        this.cutBatch = this.adapt(this.cutBatch, k, performance.now() - t0);
+      } else {
+        this.saveCuts();
+        if (this.cp) this.checkpointStep(t0);
+      }
+      this.bgErrors = 0;
+      if (this.sealedQueue.length > 0 || this.cp) this.schedule();
+    } catch (err) {
+      // what failed stays queued (saveCuts keeps it; the WAL is not trimmed); try again, backing off
+      this.bgErrors++;
+      this.log.error('store: background write failed; retrying', { error: err as Error, attempt: this.bgErrors });
+      this.schedule(Math.min(60_000, 500 * 2 ** Math.min(this.bgErrors, 7)));
+    }
+  }
+
+  /** The next batch size, from `done` items having taken `ms` (only a full batch may grow it). */
+  private adapt(size: number, done: number, ms: number): number {
+    const fit = Math.round((done * this.opts.sliceMs) / Math.max(ms, 0.05));
+    const next = fit < size ? Math.round((size + fit) / 2) : done === size ? Math.min(size * 2, fit) : size;
+    return Math.max(1, Math.min(4096, next));
+  }
+
+  /** Starts a checkpoint that runs in background slices (the periodic one). */
+  private startCheckpoint(): void {
+    if (this.closed || this.cp) return;
+    for (const s of this.byId) {
+      if (s && s.n > 0 && (s.window + 2) * this.window <= this.newest) this.seal(s);
+    }
+    this.cp = { seq: -1, list: [], at: 0 };
+    this.schedule();
+  }
+
+  /**
+   * A step of the background checkpoint (run once no sealed window waits): start a WAL segment and
+   * note the dirty heads; upsert a batch of them; when all are written and no window sealed meanwhile
+   * is waiting, record the segment and delete the ones before it.
+   */
+  private checkpointStep(t0: number): void {
+    const cp = this.cp;
+    if (!cp) return;
+    if (cp.seq < 0) {
+      cp.seq = this.wal.rotate();
+      for (const s of this.byId) if (s && s.dirty && s.n > 0) cp.list.push(s);
+    }
+    const list = cp.list;
+    const k = Math.min(this.cpBatch, list.length - cp.at);
+    if (k > 0) {
+      this.db.transaction(() => {
+        for (let i = 0; i < k; i++) this.persistHead(list[cp.at++] as Series);
+      })();
+      this.cpBatch = this.adapt(this.cpBatch, k, performance.now() - t0);
+    }
+    if (cp.at < list.length || this.sealedQueue.length > 0 || this.cuts.length > 0) return;
+    this.st.setMeta.run('wal_start', String(cp.seq));
+    this.wal.removeBefore(cp.seq);
+    this.cp = null;
+    this.lastCheckpoint = Date.now();
+    this.internals.checkpoints++;
+  }
+
+  /** Upserts the open chunk of `s` as an `open = 1` row (inside a transaction). */
+  private persistHead(s: Series): void {
+    if (!s.dirty || s.n === 0) return;
+    const st = this.st;
+    const start = s.ts[0] as number;
+    if (s.persistedStart !== null && s.persistedStart !== start) st.delChunk.run(s.id, s.persistedStart);
+    const data = encodeChunk(s.ts, s.vals, s.n);
+    st.putChunk.run(s.id, start, s.ts[s.n - 1] as number, s.n, (data[0] as number) & 15, 1, data);
+    st.lastTs.run(s.lastTs, s.id);
+    s.persistedStart = start;
+    s.dirty = false;
+  }
+
+  /** Encodes and writes every sealed window now (tests; normally background slices do it). */
+  drain(): void {
+    if (this.closed) return;
+    this.cutAllSealed();
+    this.saveCuts();
+  }
+
+  /**
+   * Persists the head now, in one go: seals windows that have been idle for a full window, writes
+   * every sealed window, upserts open chunks as `open = 1` rows, moves the WAL to a new segment and
+   * deletes the segments now covered by SQLite. Replaces a background checkpoint under way.
    */
   checkpoint(): void {
     if (this.closed) return;
+    this.cp = null;
     for (const s of this.byId) {
-      if (s && s.n > 0 && (s.window + 2) * this.window <= this.newest) this.cut(s);
+      if (s && s.n > 0 && (s.window + 2) * this.window <= this.newest) this.seal(s);
     }
+    this.cutAllSealed();
     this.saveCuts();
     const seq = this.wal.rotate();
     const st = this.st;
     this.db.transaction(() => {
-      for (const s of this.byId) {
-        if (!s || !s.dirty || s.n === 0) continue;
-        const start = s.ts[0] as number;
-        if (s.persistedStart !== null && s.persistedStart !== start) st.delChunk.run(s.id, s.persistedStart);
-        const data = encodeChunk(s.ts, s.vals, s.n);
-        st.putChunk.run(s.id, start, s.ts[s.n - 1] as number, s.n, (data[0] as number) & 15, 1, data);
-        st.lastTs.run(s.lastTs, s.id);
-        s.persistedStart = start;
-        s.dirty = false;
-      }
+      for (const s of this.byId) if (s) this.persistHead(s);
       st.setMeta.run('wal_start', String(seq));
     })();
     this.wal.removeBefore(seq);
@@ -622,7 +829,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     if (this.closed) return;
     try {
       const now = Date.now();
-      if (now - this.lastCheckpoint >= this.opts.checkpointInterval) this.checkpoint();
+      if (now - this.lastCheckpoint >= this.opts.checkpointInterval) this.startCheckpoint();
       if (now - this.lastRetention >= this.opts.retentionInterval) this.retain();
     } catch (err) {
       this.log.error('store: maintenance failed', { error: err as Error });
@@ -651,9 +858,12 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
 
   scan(s: Series, start: number, end: number, res: Resolution, sink: Sink): void {
     const headFrom = s.n > 0 ? s.window * this.window : Infinity;
+    // samples from here on are in memory: the sealed window (not yet in SQLite), then the head
+    const memFrom = s.sealedN > 0 ? s.sealedWindow * this.window : headFrom;
+    let sealedDone = false;
     if (res === 'raw') {
-      for (const row of this.st.scanChunks.iterate(s.id, start - this.window, Math.min(end, headFrom))) {
-        if (row.start_ts >= headFrom) continue;
+      for (const row of this.st.scanChunks.iterate(s.id, start - this.window, Math.min(end, memFrom))) {
+        if (row.start_ts >= memFrom) continue;
         if (sink.done) return;
         const d = decodeChunk(row.data);
         const n = d.count;
@@ -670,54 +880,50 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       const stmt = this.st.rollupScan[ri];
       if (spec && stmt) {
         const from = Math.floor(start / spec.width) * spec.width;
-        for (const row of stmt.iterate(s.id, start - spec.period, end)) {
-          const d = decodeRollup(row.data, sink.fields);
-          if (d.error !== undefined) continue;
-          const b = d.buckets;
+        const emit = (b: BucketsView, hi: number): void => {
           for (let i = 0; i < b.ts.length; i++) {
             const t = b.ts[i] as number;
-            if (t < from || t >= end || t >= headFrom) continue;
-            // with a chunk window that is not a multiple of the width, the head holds the rest of this bucket
-            const width = Math.min(spec.width, headFrom - t);
+            if (t < from || t >= end || t >= hi) continue;
+            // with a chunk window that is not a multiple of the width, memory holds the rest of this bucket
+            const width = Math.min(spec.width, hi - t);
             sink.bucket(t, width, b.min[i] as number, b.max[i] as number, b.sum[i] as number, b.count[i] as number, b.first[i] as number, b.last[i] as number, b.resets[i] as number);
           }
+        };
+        // The sealed window's rollups are not stored yet: merge them into their periods' blobs exactly
+        // as saveCuts will (a bucket may span the sealed window and the one before).
+        const sealed = s.sealedTs && s.sealedVals ? byPeriod(bucketize(s.sealedTs, s.sealedVals, s.sealedN, spec.width), spec.period) : undefined;
+        const resets = resetsMatter(s.kind);
+        for (const row of stmt.iterate(s.id, start - spec.period, end)) {
+          const part = sealed?.get(row.period_start);
+          const data = part ? mergeRollup(row.data, part, resets) : row.data;
+          if (part) sealed?.delete(row.period_start);
+          const d = decodeRollup(data, sink.fields);
+          if (d.error === undefined) emit(d.buckets, headFrom);
+        }
+        if (sealed) {
+          for (const [period, part] of sealed) {
+            if (period <= start - spec.period || period >= end) continue; // as the SELECT above
+            const d = decodeRollup(encodeRollup(part, resets), sink.fields);
+            if (d.error === undefined) emit(d.buckets, headFrom);
+          }
+          sealedDone = true;
         }
       }
     }
-    // The open chunk is only in memory (its rows in SQLite are older snapshots).
-    const n = s.n;
-    if (n === 0 || headFrom >= end) return;
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((s.ts[mid] as number) < start) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo; i < n; i++) {
-      const t = s.ts[i] as number;
-      if (t >= end || sink.done) break;
-      sink.raw(t, s.vals[i] as number);
-    }
+    // The sealed window and the open chunk are only in memory (rows in SQLite are older snapshots).
+    if (!sealedDone && s.sealedTs && s.sealedVals && memFrom < end) emitRange(s.sealedTs, s.sealedVals, s.sealedN, start, end, sink);
+    if (s.n > 0 && headFrom < end) emitRange(s.ts, s.vals, s.n, start, end, sink);
   }
 
   previous(s: Series, ts: number): { ts: number; v: number } | undefined {
     const headFrom = s.n > 0 ? s.window * this.window : Infinity;
-    if (ts > headFrom) {
-      let lo = 0;
-      let hi = s.n;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if ((s.ts[mid] as number) < ts) lo = mid + 1;
-        else hi = mid;
-      }
-      for (let i = lo - 1; i >= 0; i--) {
-        const v = s.vals[i] as number;
-        if (v === v) return { ts: s.ts[i] as number, v };
-      }
-    }
-    // rows at or after the head's window are snapshots of the head
-    const row = this.st.prevChunk.get(s.id, Math.min(ts, headFrom));
+    const memFrom = s.sealedN > 0 ? s.sealedWindow * this.window : headFrom;
+    const inHead = ts > headFrom ? lastBefore(s.ts, s.vals, s.n, ts) : undefined;
+    if (inHead) return inHead;
+    const inSealed = s.sealedTs && s.sealedVals && ts > memFrom ? lastBefore(s.sealedTs, s.sealedVals, s.sealedN, ts) : undefined;
+    if (inSealed) return inSealed;
+    // rows at or after the sealed window are snapshots of memory
+    const row = this.st.prevChunk.get(s.id, Math.min(ts, memFrom));
     if (!row) return undefined;
     const d = decodeChunk(row.data);
     for (let i = d.count - 1; i >= 0; i--) {
@@ -732,8 +938,9 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     return runQuery(req, this);
   }
 
+  /** The query, yielding to the event loop every `sliceMs` of work (between series). */
   async query(req: QueryRequest): Promise<QueryResult> {
-    return this.querySync(req);
+    return runQuerySliced(req, this, this.opts.sliceMs);
   }
 
   seriesSync(filter: SeriesFilter = {}): SeriesInfo[] {
@@ -783,6 +990,11 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     return this.tagValuesSync(key, nameGlob, limit);
   }
 
+  /** Series known to the store. */
+  get seriesCount(): number {
+    return this.byKey.size;
+  }
+
   statsSync(): StoreStats {
     const size = (p: string): number => {
       try {
@@ -796,7 +1008,8 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     const row = this.db.prepare<[], { t: number | null }>('SELECT MIN(start_ts) AS t FROM chunks WHERE open = 0').get();
     if (row && row.t !== null) oldest = row.t;
     for (const s of this.byKey.values()) {
-      if (s.n > 0 && (oldest === null || (s.ts[0] as number) < oldest)) oldest = s.ts[0] as number;
+      const first = s.sealedN > 0 ? s.sealedTs?.[0] : s.n > 0 ? s.ts[0] : undefined;
+      if (first !== undefined && (oldest === null || first < oldest)) oldest = first;
     }
     return {
       series: this.byKey.size,
@@ -808,6 +1021,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       newestTs: this.newest === -Infinity ? null : this.newest,
       pointsWritten: this.pointsWritten,
       pointsRejected: this.pointsRejected,
+      thread: isMainThread ? 'agent' : 'worker',
     };
   }
 
