@@ -671,8 +671,8 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     return Math.max(1, Math.min(4096, next));
   }
 
-  /** Starts a checkpoint that runs in background slices (the periodic one). */
-  private startCheckpoint(): void {
+  /** Starts a checkpoint that runs in background slices (the periodic one; no-op while one runs). */
+  startCheckpoint(): void {
     if (this.closed || this.cp) return;
     for (const s of this.byId) {
       if (s && s.n > 0 && (s.window + 2) * this.window <= this.newest) this.seal(s);
