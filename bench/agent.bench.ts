@@ -563,8 +563,8 @@ async function measure(subject: Subject): Promise<Row> {
 
 const build = sondeBuild();
 const subjects: Subject[] = [
-  sondeSubject(build, { label: 'sonde (defaults)' }),
-  sondeSubject(build, { label: 'sonde, [store] worker = false', storeWorker: false }),
+  sondeSubject(build, { label: 'sonde (defaults: store on the agent thread, worker = "auto")' }),
+  sondeSubject(build, { label: 'sonde, [store] worker = true', storeWorker: true }),
 ];
 if (opts.variants) {
   subjects.push(

@@ -107,6 +107,10 @@ async function ingest(): Promise<void> {
       db.writeSync(b);
       ms += performance.now() - t0;
     }
+    // windows sealed by the last writes are written by background slices; count that work too
+    const t1 = performance.now();
+    db.drain();
+    ms += performance.now() - t1;
     const secs = ms / 1000;
     db.closeSync();
     row(`ingest, in-process (${SERIES} series x ${HOURS} h at 10 s, ${(total / 1e6).toFixed(1)}M points)`, `${((total / secs) / 1e6).toFixed(2)}M points/s`, '>= 2M points/s');
@@ -271,9 +275,52 @@ function queryAndRetention(): void {
   }
 }
 
+/**
+ * The store on the agent's thread ([store] worker = "auto"): the longest the event loop waits while
+ * 2,000 series cross two 2 h window boundaries and checkpoint every 5 min of data, against the same
+ * work done in one go (what a boundary or a checkpoint held before background slices).
+ */
+async function stalls(): Promise<void> {
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const { tags, next } = synthetic();
+  const dir = tmp();
+  const db = Tsdb.open(dir, { checkpointInterval: 1000 * DAY, retentionInterval: 1000 * DAY });
+  const build = (k: number): Point[] =>
+    tags.map((t, s) => ({ name: s % 2 ? 'bench.counter' : 'bench.gauge', tags: t, value: next(s), ts: T0 + k * INTERVAL, kind: 'gauge' }));
+  try {
+    const steps = 2 * 720 + 5;
+    const h = monitorEventLoopDelay({ resolution: 1 });
+    h.enable();
+    for (let k = 0; k < steps; k++) {
+      db.writeSync(build(k));
+      if (k % 30 === 29) db.startCheckpoint();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    db.startCheckpoint();
+    for (let i = 0; i < 2000 && db.internals.checkpoints < 2 + Math.floor(steps / 30); i++) await new Promise((r) => setTimeout(r, 1));
+    h.disable();
+    row(
+      `event-loop stall, store on the agent thread: ${SERIES} series, 10 s writes, 2 window boundaries, ${Math.floor(steps / 30)} checkpoints (writes included)`,
+      `p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, max ${(h.max / 1e6).toFixed(1)} ms`,
+    );
+    // the same work in one go: a third boundary written at once, then a whole checkpoint
+    for (let k = steps; k < 3 * 720 + 1; k++) db.writeSync(build(k));
+    const t0 = performance.now();
+    db.drain();
+    const t1 = performance.now();
+    db.checkpoint();
+    const t2 = performance.now();
+    row(`the same work in one go: a window boundary of ${SERIES} series / a checkpoint`, `${(t1 - t0).toFixed(0)} ms / ${(t2 - t1).toFixed(0)} ms`);
+    db.closeSync();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   await ingest();
+  await stalls();
   await hostLike();
   queryAndRetention();
   console.log(`\n### store benchmark (${FULL ? 'full' : 'default'} scale, node ${process.version})\n`);

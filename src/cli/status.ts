@@ -40,7 +40,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
   ];
   if (s.store) {
     out.push(
-      `store: ${s.store.series} series, ${s.store.headPoints + s.store.chunkPoints} points, ${(s.store.diskBytes / 1048576).toFixed(1)} MiB on disk (+${(s.store.walBytes / 1048576).toFixed(1)} MiB WAL)`,
+      `store: ${s.store.series} series, ${s.store.headPoints + s.store.chunkPoints} points, ${(s.store.diskBytes / 1048576).toFixed(1)} MiB on disk (+${(s.store.walBytes / 1048576).toFixed(1)} MiB WAL)${s.store.thread ? `, on the ${s.store.thread === 'worker' ? 'store worker thread' : "agent's thread"}` : ''}`,
     );
   }
   const rows = s.metrics.map((p) => {

@@ -195,8 +195,8 @@ export function openStore(dir: string, options: StoreOptions = {}): Promise<Work
 }
 
 /**
- * The same store on the calling thread (`[store] worker = false`): no worker thread (~7 MB less
- * memory), but queries, chunk cuts and retention then run on the caller's event loop.
+ * The same store on the calling thread (`[store] worker = false`): no worker thread (~7.5 MB less
+ * memory); chunk writes, checkpoints and queries run on the caller's event loop in short slices.
  */
 export async function openStoreInProcess(dir: string, options: StoreOptions = {}): Promise<StoreHandle> {
   const { Tsdb } = await import('./tsdb.js');

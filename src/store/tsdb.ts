@@ -5,11 +5,16 @@
  *
  * Life of a sample: `write` resolves its series id, appends it to the WAL (acknowledged), then to the
  * series' open chunk. Chunk windows are aligned (`floor(ts / chunkWindow)`); when a series moves to a
- * newer window, the open chunk is encoded, inserted into `chunks` with its 1 min / 1 h rollups, and the
- * window is closed for good (older samples are rejected and counted). Every `checkpointInterval` the
- * open chunks are upserted too (`open = 1`), a new WAL segment starts and older segments are deleted, so
- * on restart the head is the open chunks from SQLite plus a replay of the WAL segments after the
- * checkpoint (`meta.wal_start`, written in the same transaction as the open chunks).
+ * newer window, the open chunk is sealed (closed for good: older samples are rejected and counted) and
+ * a background slice encodes it and inserts it into `chunks` with its 1 min / 1 h rollups; queries read
+ * a sealed window from memory until then. Every `checkpointInterval` a checkpoint, also in slices,
+ * starts a new WAL segment, upserts the open chunks (`open = 1`), and once they and every sealed window
+ * are in SQLite records the segment (`meta.wal_start`) and deletes the older ones; so on restart the
+ * head is the open chunks from SQLite plus a replay of the WAL segments after the checkpoint.
+ *
+ * Background slices (`sliceMs`, ~5 ms, batch sizes adapted to the measured time including SQLite's
+ * commit) keep a window boundary or a checkpoint of many series from holding the event loop, so the
+ * store can run on the agent's own thread; `checkpoint()` and `close` still do everything at once.
  *
  * Retention is measured from the newest sample in the store (data time), so a stopped clock or
  * back-filled data never wipes a store.

@@ -71,6 +71,8 @@ test('sonde run: banner, host metrics stored and queryable, values agree with /p
   assert.equal(st.status, 0, st.stderr);
   assert.match(st.stdout, /inputs\.cpu/);
   assert.match(st.stdout, /outputs\.store/);
+  // worker = "auto": a store this small stays on the agent's thread
+  assert.match(st.stdout, /store: \d+ series, .* on the agent's thread/);
 
   child.kill('SIGTERM');
   const code = await Promise.race([exited(child), new Promise<number>((r) => setTimeout(() => r(-1), 15_000))]);
