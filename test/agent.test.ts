@@ -50,3 +50,17 @@ test('a heartbeat input with expect_within brings alerting up on its own, and it
   );
   assert.ok(body.alerts.length >= 1);
 });
+
+test('[store] worker: "auto" (default) keeps a small store on the agent thread; true, or fsync = "batch" under auto, use the worker', { timeout: 30_000 }, async (t) => {
+  const cases: [string, string][] = [
+    ['', 'agent'],
+    ['worker = false', 'agent'],
+    ['worker = true', 'worker'],
+    ['fsync = "batch"', 'worker'],
+  ];
+  for (const [line, thread] of cases) {
+    const { base } = await startAgent(`[inputs]\n[store]\n${line}\n`, t);
+    const body = (await (await fetch(`${base}/api/v1/status`)).json()) as { store?: { thread?: string } };
+    assert.equal(body.store?.thread, thread, `[store] ${line || '(defaults)'}`);
+  }
+});
