@@ -241,8 +241,11 @@ export function chunkInfo(buf: Uint8Array): { encoding: number; scale: number; c
   return { encoding: h & 15, scale: h >>> 4, count: r.uvarint() };
 }
 
-/** Decodes a chunk; garbage yields an `error`, never an exception. */
-export function decodeChunk(buf: Uint8Array): DecodedChunk {
+/**
+ * Decodes a chunk; garbage yields an `error`, never an exception. With `into` large enough, the
+ * samples are written into its arrays (returned as `ts` and `values`) instead of new ones.
+ */
+export function decodeChunk(buf: Uint8Array, into?: { ts: Float64Array; values: Float64Array }): DecodedChunk {
   const empty = (error: string): DecodedChunk => ({ ts: new Float64Array(0), values: new Float64Array(0), count: 0, error });
   if (buf.length < 2) return empty('chunk too short');
   const h = buf[0] as number;
@@ -255,8 +258,8 @@ export function decodeChunk(buf: Uint8Array): DecodedChunk {
   if (n < 0) return empty('bad sample count');
   // Every sample takes at least two bits, so a larger count cannot be genuine.
   if (n > (buf.length - r.pos) * 4 + 1) return empty(`sample count ${n} exceeds the data`);
-  const ts = new Float64Array(n);
-  const values = new Float64Array(n);
+  const ts = into && into.ts.length >= n ? into.ts : new Float64Array(n);
+  const values = into && into.values.length >= n ? into.values : new Float64Array(n);
   // Hot loops: the timestamp step is repeated in each encoding's loop so no loop branches on the encoding.
   let prevT = 0;
   let prevDelta = 0;

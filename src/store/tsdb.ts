@@ -97,15 +97,134 @@ function lastBefore(ts: Float64Array, vals: Float64Array, n: number, before: num
   return undefined;
 }
 
-/** One series: identity plus its head (open chunk) in growable typed arrays. */
-export class Series {
-  /** Open window index; meaningful while n > 0. */
-  window = 0;
-  /** Last window cut to SQLite; samples in it or before are rejected. */
-  closedWindow = -Infinity;
+/**
+ * Arrays reused to decode frozen prefixes. Each use is synchronous and over before the next starts
+ * (encode it, bucket it, copy it or send it to a sink), so one set per thread is enough; checkpoints
+ * and queries then decode heads without allocating.
+ */
+const scratch = {
+  ts: new Float64Array(1024),
+  values: new Float64Array(1024),
+  fit(n: number): void {
+    if (this.ts.length >= n) return;
+    let cap = this.ts.length;
+    while (cap < n) cap *= 2;
+    this.ts = new Float64Array(cap);
+    this.values = new Float64Array(cap);
+  },
+};
+
+/**
+ * The samples of one window in memory, in time order: an encoded prefix (`frozen`, the chunk a
+ * checkpoint wrote for them; 1-3 bytes a sample instead of 16) and raw growable arrays after it.
+ */
+export class Part {
+  frozen: Uint8Array | null = null;
+  frozenN = 0;
+  frozenFirst = 0;
+  frozenLast = 0;
   ts: Float64Array;
   vals: Float64Array;
+  /** Raw samples (after the frozen ones). */
   n = 0;
+
+  constructor(cap = 8) {
+    this.ts = new Float64Array(cap);
+    this.vals = new Float64Array(cap);
+  }
+
+  get count(): number {
+    return this.frozenN + this.n;
+  }
+
+  get first(): number {
+    return this.frozenN > 0 ? this.frozenFirst : (this.ts[0] as number);
+  }
+
+  get last(): number {
+    return this.n > 0 ? (this.ts[this.n - 1] as number) : this.frozenLast;
+  }
+
+  grow(): void {
+    const cap = this.ts.length * 2;
+    const t = new Float64Array(cap);
+    t.set(this.ts);
+    const v = new Float64Array(cap);
+    v.set(this.vals);
+    this.ts = t;
+    this.vals = v;
+  }
+
+  /**
+   * Every sample as arrays, the frozen prefix decoded into the shared scratch arrays: valid until the
+   * next use of the scratch, so use them at once and keep nothing.
+   */
+  arrays(): { ts: Float64Array; vals: Float64Array; n: number } {
+    if (!this.frozen) return { ts: this.ts, vals: this.vals, n: this.n };
+    scratch.fit(this.frozenN + this.n);
+    const d = decodeChunk(this.frozen, scratch);
+    const ts = d.ts;
+    const vals = d.values;
+    ts.set(this.ts.subarray(0, this.n), d.count);
+    vals.set(this.vals.subarray(0, this.n), d.count);
+    return { ts, vals, n: d.count + this.n };
+  }
+
+  /** Makes every sample raw again (a sample goes in among the frozen ones). */
+  thaw(): void {
+    if (!this.frozen) return;
+    const a = this.arrays();
+    let cap = 8;
+    while (cap < a.n + 1) cap *= 2;
+    this.ts = new Float64Array(cap);
+    this.vals = new Float64Array(cap);
+    this.ts.set(a.ts.subarray(0, a.n));
+    this.vals.set(a.vals.subarray(0, a.n));
+    this.n = a.n;
+    this.frozen = null;
+    this.frozenN = 0;
+  }
+
+  /** Keeps `data`, the encoding of all `n` samples from `first` to `last`, and empties the raw arrays. */
+  freeze(data: Uint8Array, n: number, first: number, last: number): void {
+    this.frozen = data;
+    this.frozenN = n;
+    this.frozenFirst = first;
+    this.frozenLast = last;
+    this.n = 0;
+    if (this.ts.length > 64) {
+      this.ts = new Float64Array(64);
+      this.vals = new Float64Array(64);
+    }
+  }
+
+  /** Sends the samples in [start, end) to `sink`. */
+  emit(start: number, end: number, sink: Sink): void {
+    if (this.frozen && this.frozenLast >= start && this.frozenFirst < end) {
+      scratch.fit(this.frozenN);
+      const d = decodeChunk(this.frozen, scratch);
+      emitRange(d.ts, d.values, d.count, start, end, sink);
+    }
+    emitRange(this.ts, this.vals, this.n, start, end, sink);
+  }
+
+  /** The newest sample before `before` whose value is not NaN. */
+  lastBefore(before: number): { ts: number; v: number } | undefined {
+    const raw = lastBefore(this.ts, this.vals, this.n, before);
+    if (raw || !this.frozen || this.frozenFirst >= before) return raw;
+    scratch.fit(this.frozenN);
+    const d = decodeChunk(this.frozen, scratch);
+    return lastBefore(d.ts, d.values, d.count, before);
+  }
+}
+
+/** One series: identity, its head (the open window) and the window sealed before it. */
+export class Series {
+  /** Open window index; meaningful while the head holds samples. */
+  window = 0;
+  /** Last window closed; samples in it or before are rejected. */
+  closedWindow = -Infinity;
+  head = new Part();
   lastTs = 0;
   /** start_ts of this window's `open = 1` row in SQLite, if one was written. */
   persistedStart: number | null = null;
@@ -118,11 +237,9 @@ export class Series {
   kind: MetricKind | undefined;
   /**
    * The window before the open one, closed but not yet in SQLite: `seal` moves the head here and a
-   * background slice encodes it (`sealedN` 0 when none waits).
+   * background slice encodes it.
    */
-  sealedTs: Float64Array | null = null;
-  sealedVals: Float64Array | null = null;
-  sealedN = 0;
+  sealed: Part | null = null;
   sealedWindow = 0;
   /** start_ts of the sealed window's `open = 1` row, replaced by the closed chunk. */
   sealedPersisted: number | null = null;
@@ -132,20 +249,7 @@ export class Series {
     readonly name: string,
     readonly tags: Tags,
     readonly key: string,
-  ) {
-    this.ts = new Float64Array(8);
-    this.vals = new Float64Array(8);
-  }
-
-  grow(): void {
-    const cap = this.ts.length * 2;
-    const t = new Float64Array(cap);
-    t.set(this.ts);
-    const v = new Float64Array(cap);
-    v.set(this.vals);
-    this.ts = t;
-    this.vals = v;
-  }
+  ) {}
 }
 
 interface Cut {
@@ -335,10 +439,8 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
         this.internals.replayErrors.push(`open chunk of series ${r.series_id}: ${d.error ?? 'unknown series'}`);
         continue;
       }
-      while (s.ts.length < d.count) s.grow();
-      s.ts.set(d.ts.subarray(0, d.count));
-      s.vals.set(d.values.subarray(0, d.count));
-      s.n = d.count;
+      // the stored encoding is the head's frozen prefix as it is (copied out of the row's buffer)
+      s.head.freeze(new Uint8Array(r.data), d.count, d.ts[0] as number, d.ts[d.count - 1] as number);
       s.window = Math.floor(r.start_ts / this.window);
       s.persistedStart = r.start_ts;
       this.headPoints += d.count;
@@ -486,17 +588,22 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       return;
     }
     const w = Math.floor(t / this.window);
-    if (w <= s.closedWindow || (s.n > 0 && w < s.window)) {
+    let h = s.head;
+    if (w <= s.closedWindow || (h.count > 0 && w < s.window)) {
       if (!this.replaying) this.pointsRejected++;
       return;
     }
-    if (s.n > 0 && w > s.window) this.seal(s);
-    if (s.n === 0) s.window = w;
-    if (s.n === s.ts.length) s.grow();
-    const n = s.n;
-    if (n === 0 || t > (s.ts[n - 1] as number)) {
-      s.ts[n] = t;
-      s.vals[n] = v;
+    if (h.count > 0 && w > s.window) {
+      this.seal(s);
+      h = s.head;
+    }
+    if (h.count === 0) s.window = w;
+    else if (h.frozenN > 0 && t <= h.frozenLast) h.thaw(); // rare: at or before a frozen sample
+    if (h.n === h.ts.length) h.grow();
+    const n = h.n;
+    if (n === 0 || t > (h.ts[n - 1] as number)) {
+      h.ts[n] = t;
+      h.vals[n] = v;
     } else {
       // At or before the newest sample, inside the open window. A sample at an existing timestamp
       // replaces it (last write wins), so a batch delivered twice — outputs are at-least-once — is
@@ -505,20 +612,20 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       let hi = n;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if ((s.ts[mid] as number) < t) lo = mid + 1;
+        if ((h.ts[mid] as number) < t) lo = mid + 1;
         else hi = mid;
       }
-      if (lo < n && s.ts[lo] === t) {
-        s.vals[lo] = v;
+      if (lo < n && h.ts[lo] === t) {
+        h.vals[lo] = v;
         s.dirty = true;
         return;
       }
-      s.ts.copyWithin(lo + 1, lo, n);
-      s.vals.copyWithin(lo + 1, lo, n);
-      s.ts[lo] = t;
-      s.vals[lo] = v;
+      h.ts.copyWithin(lo + 1, lo, n);
+      h.vals.copyWithin(lo + 1, lo, n);
+      h.ts[lo] = t;
+      h.vals[lo] = v;
     }
-    s.n = n + 1;
+    h.n = n + 1;
     s.dirty = true;
     this.headPoints++;
     if (t > s.lastTs) s.lastTs = t;
@@ -531,19 +638,15 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
    * the WAL until the chunk is in SQLite (a checkpoint waits for sealed windows before trimming it).
    */
   private seal(s: Series): void {
-    const n = s.n;
+    const n = s.head.count;
     if (n === 0) return;
-    if (s.sealedN > 0) this.cutSealed(s); // the one before has not been written yet: encode it now
-    s.sealedTs = s.ts;
-    s.sealedVals = s.vals;
-    s.sealedN = n;
+    if (s.sealed) this.cutSealed(s); // the one before has not been written yet: encode it now
+    s.sealed = s.head;
     s.sealedWindow = s.window;
     s.sealedPersisted = s.persistedStart;
     // small fresh arrays (they grow as the window fills): a boundary seals every series at once
-    s.ts = new Float64Array(64);
-    s.vals = new Float64Array(64);
+    s.head = new Part(64);
     s.closedWindow = s.window;
-    s.n = 0;
     s.persistedStart = null;
     s.dirty = false;
     this.headPoints -= n;
@@ -555,10 +658,9 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
 
   /** Encodes the sealed window of `s` and queues it (with rollups) for `saveCuts`. */
   private cutSealed(s: Series): void {
-    const n = s.sealedN;
-    const ts = s.sealedTs;
-    const vals = s.sealedVals;
-    if (n === 0 || !ts || !vals) return;
+    const p = s.sealed;
+    if (!p) return;
+    const { ts, vals, n } = p.arrays();
     const data = encodeChunk(ts, vals, n);
     const rollups = ROLLUPS.map((r) => bucketize(ts, vals, n, r.width));
     this.cuts.push({
@@ -574,9 +676,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       rollups,
       resets: resetsMatter(s.kind),
     });
-    s.sealedTs = null;
-    s.sealedVals = null;
-    s.sealedN = 0;
+    s.sealed = null;
     s.sealedPersisted = null;
   }
 
@@ -680,7 +780,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
   startCheckpoint(): void {
     if (this.closed || this.cp) return;
     for (const s of this.byId) {
-      if (s && s.n > 0 && (s.window + 2) * this.window <= this.newest) this.seal(s);
+      if (s && s.head.count > 0 && (s.window + 2) * this.window <= this.newest) this.seal(s);
     }
     this.cp = { seq: -1, list: [], at: 0 };
     this.schedule();
@@ -696,7 +796,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     if (!cp) return;
     if (cp.seq < 0) {
       cp.seq = this.wal.rotate();
-      for (const s of this.byId) if (s && s.dirty && s.n > 0) cp.list.push(s);
+      for (const s of this.byId) if (s && s.dirty && s.head.count > 0) cp.list.push(s);
     }
     const list = cp.list;
     const k = Math.min(this.cpBatch, list.length - cp.at);
@@ -716,12 +816,17 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
 
   /** Upserts the open chunk of `s` as an `open = 1` row (inside a transaction). */
   private persistHead(s: Series): void {
-    if (!s.dirty || s.n === 0) return;
+    const h = s.head;
+    if (!s.dirty || h.count === 0) return;
     const st = this.st;
-    const start = s.ts[0] as number;
+    const { ts, vals, n } = h.arrays();
+    const start = ts[0] as number;
+    const end = ts[n - 1] as number;
     if (s.persistedStart !== null && s.persistedStart !== start) st.delChunk.run(s.id, s.persistedStart);
-    const data = encodeChunk(s.ts, s.vals, s.n);
-    st.putChunk.run(s.id, start, s.ts[s.n - 1] as number, s.n, (data[0] as number) & 15, 1, data);
+    const data = encodeChunk(ts, vals, n);
+    st.putChunk.run(s.id, start, end, n, (data[0] as number) & 15, 1, data);
+    // the encoding just written becomes the head's frozen prefix: a head holds ~1-3 bytes a sample
+    h.freeze(data, n, start, end);
     st.lastTs.run(s.lastTs, s.id);
     s.persistedStart = start;
     s.dirty = false;
@@ -743,7 +848,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     if (this.closed) return;
     this.cp = null;
     for (const s of this.byId) {
-      if (s && s.n > 0 && (s.window + 2) * this.window <= this.newest) this.seal(s);
+      if (s && s.head.count > 0 && (s.window + 2) * this.window <= this.newest) this.seal(s);
     }
     this.cutAllSealed();
     this.saveCuts();
@@ -862,9 +967,11 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
   }
 
   scan(s: Series, start: number, end: number, res: Resolution, sink: Sink): void {
-    const headFrom = s.n > 0 ? s.window * this.window : Infinity;
+    const head = s.head;
+    const sealedPart = s.sealed;
+    const headFrom = head.count > 0 ? s.window * this.window : Infinity;
     // samples from here on are in memory: the sealed window (not yet in SQLite), then the head
-    const memFrom = s.sealedN > 0 ? s.sealedWindow * this.window : headFrom;
+    const memFrom = sealedPart ? s.sealedWindow * this.window : headFrom;
     let sealedDone = false;
     if (res === 'raw') {
       for (const row of this.st.scanChunks.iterate(s.id, start - this.window, Math.min(end, memFrom))) {
@@ -896,7 +1003,8 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
         };
         // The sealed window's rollups are not stored yet: merge them into their periods' blobs exactly
         // as saveCuts will (a bucket may span the sealed window and the one before).
-        const sealed = s.sealedTs && s.sealedVals ? byPeriod(bucketize(s.sealedTs, s.sealedVals, s.sealedN, spec.width), spec.period) : undefined;
+        const arr = sealedPart?.arrays();
+        const sealed = arr ? byPeriod(bucketize(arr.ts, arr.vals, arr.n, spec.width), spec.period) : undefined;
         const resets = resetsMatter(s.kind);
         for (const row of stmt.iterate(s.id, start - spec.period, end)) {
           const part = sealed?.get(row.period_start);
@@ -916,16 +1024,16 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       }
     }
     // The sealed window and the open chunk are only in memory (rows in SQLite are older snapshots).
-    if (!sealedDone && s.sealedTs && s.sealedVals && memFrom < end) emitRange(s.sealedTs, s.sealedVals, s.sealedN, start, end, sink);
-    if (s.n > 0 && headFrom < end) emitRange(s.ts, s.vals, s.n, start, end, sink);
+    if (!sealedDone && sealedPart && memFrom < end) sealedPart.emit(start, end, sink);
+    if (head.count > 0 && headFrom < end) head.emit(start, end, sink);
   }
 
   previous(s: Series, ts: number): { ts: number; v: number } | undefined {
-    const headFrom = s.n > 0 ? s.window * this.window : Infinity;
-    const memFrom = s.sealedN > 0 ? s.sealedWindow * this.window : headFrom;
-    const inHead = ts > headFrom ? lastBefore(s.ts, s.vals, s.n, ts) : undefined;
+    const headFrom = s.head.count > 0 ? s.window * this.window : Infinity;
+    const memFrom = s.sealed ? s.sealedWindow * this.window : headFrom;
+    const inHead = ts > headFrom ? s.head.lastBefore(ts) : undefined;
     if (inHead) return inHead;
-    const inSealed = s.sealedTs && s.sealedVals && ts > memFrom ? lastBefore(s.sealedTs, s.sealedVals, s.sealedN, ts) : undefined;
+    const inSealed = s.sealed && ts > memFrom ? s.sealed.lastBefore(ts) : undefined;
     if (inSealed) return inSealed;
     // rows at or after the sealed window are snapshots of memory
     const row = this.st.prevChunk.get(s.id, Math.min(ts, memFrom));
@@ -1013,7 +1121,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     const row = this.db.prepare<[], { t: number | null }>('SELECT MIN(start_ts) AS t FROM chunks WHERE open = 0').get();
     if (row && row.t !== null) oldest = row.t;
     for (const s of this.byKey.values()) {
-      const first = s.sealedN > 0 ? s.sealedTs?.[0] : s.n > 0 ? s.ts[0] : undefined;
+      const first = s.sealed ? s.sealed.first : s.head.count > 0 ? s.head.first : undefined;
       if (first !== undefined && (oldest === null || first < oldest)) oldest = first;
     }
     return {

@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { point, type Point } from '../../src/model/point.js';
 import { Tsdb } from '../../src/store/tsdb.js';
 
@@ -141,3 +142,63 @@ test(
     a.closeSync();
   }),
 );
+
+test('heads frozen by checkpoints (and reloaded after a restart) answer as heads never frozen, out-of-order writes included', () => {
+  const M = 60_000;
+  fc.assert(
+    fc.property(
+      // batches of samples: mostly moving forward, some back into earlier (frozen) parts of the window
+      fc.array(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 5 * H }), fc.oneof(fc.integer({ min: -50, max: 1000 }), fc.double({ noNaN: true, min: -1e9, max: 1e9 }))), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        { minLength: 1, maxLength: 8 },
+      ),
+      fc.boolean(),
+      (batches, restart) => {
+        const dirA = mkdtempSync(join(tmpdir(), 'sonde-frozen-a-'));
+        const dirB = mkdtempSync(join(tmpdir(), 'sonde-frozen-b-'));
+        const opts = { checkpointInterval: 100 * H, retentionInterval: 100 * H };
+        let a = Tsdb.open(dirA, opts);
+        const b = Tsdb.open(dirB, opts);
+        try {
+          let clock = 0;
+          batches.forEach((batch, i) => {
+            // time moves on by batch; samples may lie before the newest already written. All within two
+            // windows, so that no checkpoint closes a window as idle (which B, never checkpointed, would not)
+            const at = (dt: number): number => T0 + Math.min(4 * H - 1, Math.max(0, clock + dt - 2 * H));
+            const pts = batch.map(([dt, v]) => point('f', v, at(dt), 'gauge', { k: String(dt % 3) }));
+            clock += H / 2;
+            a.writeSync(pts);
+            b.writeSync(pts);
+            a.checkpoint(); // freezes every head of a
+            if (restart && i % 3 === 2) {
+              a.closeSync();
+              a = Tsdb.open(dirA, opts); // heads come back frozen from their open rows
+            }
+          });
+          const reqs = [
+            { name: 'f', start: T0 - H, end: T0 + 8 * H },
+            { name: 'f', start: T0 + 20 * M, end: T0 + 8 * H, agg: 'rate' as const },
+            { name: 'f', start: T0, end: T0 + 8 * H, step: 7 * M, agg: 'avg' as const },
+            { name: 'f', start: T0, end: T0 + 8 * H, step: H, agg: 'last' as const, groupBy: [] },
+          ];
+          b.drain();
+          a.drain();
+          for (const r of reqs) assert.deepEqual(a.querySync(r), b.querySync(r));
+          const sa = a.statsSync();
+          const sb = b.statsSync();
+          assert.equal(sa.headPoints + sa.chunkPoints, sb.headPoints + sb.chunkPoints);
+          assert.equal(sa.oldestTs, sb.oldestTs);
+        } finally {
+          a.closeSync();
+          b.closeSync();
+          rmSync(dirA, { recursive: true, force: true });
+          rmSync(dirB, { recursive: true, force: true });
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
