@@ -333,7 +333,10 @@ function sondeSubject(build: SondeBuild, variant: SondeVariant): Subject {
       }
       // no SONDE_* from the caller's environment, and a cwd without a sonde.toml
       const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SONDE_')));
-      const { child, tail } = launch(process.execPath, args, dir, env);
+      // the command as users run it: bin/sonde.js itself (it starts node with its V8 flags); node
+      // directly when the variant sets node flags or the build runs from source
+      const bin = build.args.length === 1 && !variant.nodeFlags ? build.args[0] : undefined;
+      const { child, tail } = bin ? launch(bin, args.slice(1), dir, env) : launch(process.execPath, args, dir, env);
       const base = `http://127.0.0.1:${port}`;
       if (!(await waitUntil(() => httpOk(`${base}/api/v1/health`), 60_000, child))) {
         await stop(child);
@@ -569,6 +572,7 @@ const subjects: Subject[] = [
 if (opts.variants) {
   subjects.push(
     sondeSubject(build, { label: 'sonde, statsd worker = true', settings: { statsd: ['worker = true'] } }),
+    sondeSubject(build, { label: 'sonde via `node bin/sonde.js` (V8 compiles on background threads)', nodeFlags: [] }),
     sondeSubject(build, { label: 'sonde, no store', store: false }),
     sondeSubject(build, { label: 'sonde, agent lag_resolution_ms = 1000', settings: { agent: ['lag_resolution_ms = 1000'] } }),
     sondeSubject(build, { label: 'sonde, --max-semi-space-size=1', nodeFlags: ['--max-semi-space-size=1'] }),
