@@ -65,16 +65,21 @@ function mergeRollup(old: Uint8Array | undefined, part: Buckets, resets: boolean
   return encodeRollup(merged, resets);
 }
 
-/** Sends the samples of sorted arrays in [start, end) to `sink`. */
-function emitRange(ts: Float64Array, vals: Float64Array, n: number, start: number, end: number, sink: Sink): void {
+/** The first index of sorted `ts[0..n)` whose time is not below `t` (n when none). */
+function lowerBound(ts: Float64Array, n: number, t: number): number {
   let lo = 0;
   let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if ((ts[mid] as number) < start) lo = mid + 1;
+    if ((ts[mid] as number) < t) lo = mid + 1;
     else hi = mid;
   }
-  for (let i = lo; i < n; i++) {
+  return lo;
+}
+
+/** Sends the samples of sorted arrays in [start, end) to `sink`. */
+function emitRange(ts: Float64Array, vals: Float64Array, n: number, start: number, end: number, sink: Sink): void {
+  for (let i = lowerBound(ts, n, start); i < n; i++) {
     const t = ts[i] as number;
     if (t >= end || sink.done) break;
     sink.raw(t, vals[i] as number);
@@ -83,14 +88,7 @@ function emitRange(ts: Float64Array, vals: Float64Array, n: number, start: numbe
 
 /** The newest sample before `before` whose value is not NaN, in sorted arrays. */
 function lastBefore(ts: Float64Array, vals: Float64Array, n: number, before: number): { ts: number; v: number } | undefined {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((ts[mid] as number) < before) lo = mid + 1;
-    else hi = mid;
-  }
-  for (let i = lo - 1; i >= 0; i--) {
+  for (let i = lowerBound(ts, n, before) - 1; i >= 0; i--) {
     const v = vals[i] as number;
     if (v === v) return { ts: ts[i] as number, v };
   }
@@ -608,13 +606,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       // At or before the newest sample, inside the open window. A sample at an existing timestamp
       // replaces it (last write wins), so a batch delivered twice — outputs are at-least-once — is
       // stored once; otherwise it is inserted in order.
-      let lo = 0;
-      let hi = n;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if ((h.ts[mid] as number) < t) lo = mid + 1;
-        else hi = mid;
-      }
+      const lo = lowerBound(h.ts, n, t);
       if (lo < n && h.ts[lo] === t) {
         h.vals[lo] = v;
         s.dirty = true;
