@@ -85,17 +85,22 @@ function chunkBytes(dir: string): { bytes: number; points: number; used: number;
   return { bytes: c.b, points: c.n, used: (pc - fl) * ps, rollup: r1.b + r2.b };
 }
 
-async function ingest(): Promise<void> {
+/** Builds batch `k` of the synthetic data: one scrape of every series. */
+function batches(): (k: number) => Point[] {
   const { tags, next } = synthetic();
-  const steps = (HOURS * 3_600_000) / INTERVAL;
-  // Batches are built outside the timed section (one scrape of every series per batch); holding all of
-  // them at once would make the benchmark measure the garbage collector walking millions of points.
-  const build = (k: number): Point[] => {
+  return (k) => {
     const ts = T0 + k * INTERVAL;
     const b: Point[] = new Array(SERIES);
     for (let s = 0; s < SERIES; s++) b[s] = { name: s % 2 ? 'bench.counter' : 'bench.gauge', tags: tags[s] as Tags, value: next(s), ts, kind: 'gauge' };
     return b;
   };
+}
+
+async function ingest(): Promise<void> {
+  const steps = (HOURS * 3_600_000) / INTERVAL;
+  // Batches are built outside the timed section (one scrape of every series per batch); holding all of
+  // them at once would make the benchmark measure the garbage collector walking millions of points.
+  const build = batches();
   const total = steps * SERIES;
   const dir = tmp();
   try {
@@ -282,11 +287,9 @@ function queryAndRetention(): void {
  */
 async function stalls(): Promise<void> {
   const { monitorEventLoopDelay } = await import('node:perf_hooks');
-  const { tags, next } = synthetic();
+  const build = batches();
   const dir = tmp();
   const db = Tsdb.open(dir, { checkpointInterval: 1000 * DAY, retentionInterval: 1000 * DAY });
-  const build = (k: number): Point[] =>
-    tags.map((t, s) => ({ name: s % 2 ? 'bench.counter' : 'bench.gauge', tags: t, value: next(s), ts: T0 + k * INTERVAL, kind: 'gauge' }));
   try {
     const steps = 2 * 720 + 5;
     const h = monitorEventLoopDelay({ resolution: 1 });

@@ -472,8 +472,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       this.internals.replayErrors.push(e);
       this.log.warn('store: write-ahead log damaged', { error: e });
     }
-    this.cutAllSealed();
-    this.saveCuts();
+    this.drain();
     this.wal.rotate();
     this.checkpoint();
     this.timer = setInterval(() => this.maintain(), Math.min(this.opts.checkpointInterval, this.opts.retentionInterval, 60_000));
@@ -672,14 +671,6 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     s.sealedPersisted = null;
   }
 
-  /** Encodes every sealed window now. */
-  private cutAllSealed(): void {
-    const q = this.sealedQueue;
-    for (let i = this.sealedAt; i < q.length; i++) this.cutSealed(q[i] as Series);
-    this.sealedQueue = [];
-    this.sealedAt = 0;
-  }
-
   /**
    * Writes new series and queued chunk cuts in one transaction. On failure (disk full, a locked
    * database) everything stays queued for the next try and the error is thrown.
@@ -771,9 +762,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
   /** Starts a checkpoint that runs in background slices (the periodic one; no-op while one runs). */
   startCheckpoint(): void {
     if (this.closed || this.cp) return;
-    for (const s of this.byId) {
-      if (s && s.head.count > 0 && (s.window + 2) * this.window <= this.newest) this.seal(s);
-    }
+    this.sealIdle();
     this.cp = { seq: -1, list: [], at: 0 };
     this.schedule();
   }
@@ -824,10 +813,20 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     s.dirty = false;
   }
 
-  /** Encodes and writes every sealed window now (tests; normally background slices do it). */
+  /** Seals the windows that have had no sample for a full window (a checkpoint's first step). */
+  private sealIdle(): void {
+    for (const s of this.byId) {
+      if (s && s.head.count > 0 && (s.window + 2) * this.window <= this.newest) this.seal(s);
+    }
+  }
+
+  /** Encodes and writes every sealed window now (start, sync checkpoints, tests; else background slices). */
   drain(): void {
     if (this.closed) return;
-    this.cutAllSealed();
+    const q = this.sealedQueue;
+    for (let i = this.sealedAt; i < q.length; i++) this.cutSealed(q[i] as Series);
+    this.sealedQueue = [];
+    this.sealedAt = 0;
     this.saveCuts();
   }
 
@@ -839,11 +838,8 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
   checkpoint(): void {
     if (this.closed) return;
     this.cp = null;
-    for (const s of this.byId) {
-      if (s && s.head.count > 0 && (s.window + 2) * this.window <= this.newest) this.seal(s);
-    }
-    this.cutAllSealed();
-    this.saveCuts();
+    this.sealIdle();
+    this.drain();
     const seq = this.wal.rotate();
     const st = this.st;
     this.db.transaction(() => {

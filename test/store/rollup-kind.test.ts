@@ -62,6 +62,19 @@ const expected = bucketize(ts, vals, ts.length, MINUTE);
 const WITH = encodeRollup(expected);
 const WITHOUT = encodeRollup(expected, false);
 
+/** No checkpoint or retention pass runs during a test. */
+const OPTS = { retentionInterval: 86_400_000, checkpointInterval: 86_400_000 };
+
+/** Runs `fn` with a fresh temporary directory, removed afterwards. */
+async function inTempDir(fn: (dir: string) => void | Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-rkind-'));
+  try {
+    await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 test('resetsMatter: only kinds that are never cumulative leave the stream out', () => {
   assert.deepEqual(
     (['gauge', 'counter', 'rate', 'delta', 'histogram', 'summary', 'set', 'untyped'] as const).filter((k) => resetsMatter(k)),
@@ -71,17 +84,16 @@ test('resetsMatter: only kinds that are never cumulative leave the stream out', 
   assert.ok(WITH.length > WITHOUT.length, 'the sawtooth has resets to store');
 });
 
-test('in-process: a counter keeps the resets stream, a gauge of the same values does not', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sonde-rkind-'));
-  try {
-    const db = Tsdb.open(dir, { retentionInterval: 86_400_000, checkpointInterval: 86_400_000 });
+test('in-process: a counter keeps the resets stream, a gauge of the same values does not', () =>
+  inTempDir((dir) => {
+    const db = Tsdb.open(dir, OPTS);
     db.writeSync([...pointsOf('c.saw', 'counter'), ...pointsOf('g.saw', 'gauge'), ...pointsOf('u.saw', 'untyped')]);
     db.closeSync();
     assert.deepEqual(blobOf(dir, 'c.saw'), WITH);
     assert.deepEqual(blobOf(dir, 'u.saw'), WITH);
     assert.deepEqual(blobOf(dir, 'g.saw'), WITHOUT);
     // the gauge's rate from rollups still has resets, estimated (one drop per minute here: exact)
-    const again = Tsdb.open(dir, { retentionInterval: 86_400_000, checkpointInterval: 86_400_000 });
+    const again = Tsdb.open(dir, OPTS);
     try {
       const q = { start: T0, end: T0 + H, step: 5 * MINUTE, agg: 'rate' as const };
       const c = again.querySync({ ...q, name: 'c.saw' });
@@ -94,15 +106,11 @@ test('in-process: a counter keeps the resets stream, a gauge of the same values 
     } finally {
       again.closeSync();
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('through the worker: the kind travels with the series, and a change of kind is announced', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sonde-rkind-'));
-  try {
-    const store = await openStore(dir, { retentionInterval: 86_400_000, checkpointInterval: 86_400_000 });
+test('through the worker: the kind travels with the series, and a change of kind is announced', () =>
+  inTempDir(async (dir) => {
+    const store = await openStore(dir, OPTS);
     const c = pointsOf('c.saw', 'counter');
     const g = pointsOf('g.saw', 'gauge');
     // first written as a gauge, then (same series, before the cut) as a counter
@@ -114,16 +122,11 @@ test('through the worker: the kind travels with the series, and a change of kind
     assert.deepEqual(blobOf(dir, 'c.saw'), WITH);
     assert.deepEqual(blobOf(dir, 'g.saw'), WITHOUT);
     assert.deepEqual(blobOf(dir, 'f.saw'), WITH);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('the kind is stored: after a restart a gauge cut without new writes still leaves the stream out', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sonde-rkind-'));
-  const opts = { retentionInterval: 86_400_000, checkpointInterval: 86_400_000 };
-  try {
-    const first = Tsdb.open(dir, opts);
+test('the kind is stored: after a restart a gauge cut without new writes still leaves the stream out', () =>
+  inTempDir((dir) => {
+    const first = Tsdb.open(dir, OPTS);
     first.writeSync(SAMPLES.map(([t, v]) => point('g.saw', v, t, 'gauge')));
     first.writeSync(SAMPLES.map(([t, v]) => point('c.saw', v, t, 'counter')));
     first.closeSync();
@@ -132,32 +135,24 @@ test('the kind is stored: after a restart a gauge cut without new writes still l
       { name: 'g.saw', kind: 'gauge' },
     ]);
     // after the restart only another series is written: the old windows are cut by time alone
-    const second = Tsdb.open(dir, opts);
+    const second = Tsdb.open(dir, OPTS);
     second.writeSync([point('other', 1, T0 + 2 * H + 1000, 'gauge'), point('other', 2, T0 + 4 * H + 1000, 'gauge')]);
     second.closeSync();
     assert.deepEqual(blobOf(dir, 'g.saw'), WITHOUT);
     assert.deepEqual(blobOf(dir, 'c.saw'), WITH);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a store written before kinds were stored gains the column and learns kinds from new writes', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sonde-rkind-'));
-  const opts = { retentionInterval: 86_400_000, checkpointInterval: 86_400_000 };
-  try {
-    const first = Tsdb.open(dir, opts);
+test('a store written before kinds were stored gains the column and learns kinds from new writes', () =>
+  inTempDir((dir) => {
+    const first = Tsdb.open(dir, OPTS);
     first.writeSync([point('old.series', 1, T0, 'counter')]);
     first.closeSync();
     // make it look like an older store: the series table without its kind column
     const db = new Database(join(dir, 'store.db'));
     db.exec('ALTER TABLE series DROP COLUMN kind');
     db.close();
-    const second = Tsdb.open(dir, opts);
+    const second = Tsdb.open(dir, OPTS);
     second.writeSync([point('old.series', 2, T0 + 10_000, 'gauge')]);
     second.closeSync();
     assert.deepEqual(seriesKinds(dir), [{ name: 'old.series', kind: 'gauge' }]);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
