@@ -27,4 +27,5 @@ export const inputs: PluginEntry[] = [
   input('influxdb', false, () => import('./influxdb.js')),
   input('prometheus', false, () => import('./prometheus.js')),
   input('redis', false, () => import('./redis.js')),
+  input('memcached', false, () => import('./memcached.js')),
 ];

@@ -108,12 +108,16 @@ export function redisCli(port: number, args: readonly string[], auth: readonly s
 export type MemcachedServer = RunningServer & { port: number; socket: string };
 
 /** `memcached` on TCP `port`, or (unix: true) only on the unix socket `socket` (memcached serves one or the other). */
-export async function startMemcached(opts: { unix?: boolean } = {}): Promise<MemcachedServer> {
+export async function startMemcached(opts: { unix?: boolean; authUser?: string } = {}): Promise<MemcachedServer> {
   const dir = tempDir('memcached');
   const port = opts.unix ? 0 : await freePort();
   const socket = join(dir, 'memcached.sock');
   const args = ['-m', '16', '-t', '2', '-U', '0'];
   if (isRoot) args.push('-u', userInfo().username);
+  if (opts.authUser !== undefined) {
+    writeFileSync(join(dir, 'auth'), `${opts.authUser}\n`);
+    args.push('-Y', join(dir, 'auth'));
+  }
   if (opts.unix) args.push('-s', socket, '-a', '700');
   else args.push('-l', '127.0.0.1', '-p', String(port));
   const s = new RunningServer({ name: 'memcached', bin: 'memcached', args, ready: () => canConnect(opts.unix ? socket : port) }, dir, { memcached: port });
