@@ -28,4 +28,7 @@ export const inputs: PluginEntry[] = [
   input('prometheus', false, () => import('./prometheus.js')),
   input('redis', false, () => import('./redis.js')),
   input('memcached', false, () => import('./memcached.js')),
+  input('nginx', false, () => import('./nginx.js')),
+  input('apache', false, () => import('./apache.js')),
+  input('haproxy', false, () => import('./haproxy.js')),
 ];

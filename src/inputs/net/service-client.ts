@@ -372,3 +372,49 @@ export class ServerHealth {
     this.ctx.logger.info(`${this.service} server recovered`, { server, after: was });
   }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Config keys of the HTTP status pages
+
+/** A list of http(s) URLs, checked at config time. */
+export function zUrls(defaults: readonly string[], description: string) {
+  return z
+    .array(z.string())
+    .default([...defaults])
+    .superRefine((list, ctx) => {
+      for (const [i, s] of list.entries()) {
+        let u: URL | undefined;
+        try {
+          u = new URL(s);
+        } catch {
+          u = undefined;
+        }
+        if (u === undefined || (u.protocol !== 'http:' && u.protocol !== 'https:')) {
+          ctx.addIssue({ code: 'custom', path: [i], message: `${JSON.stringify(s)}: not an http:// or https:// URL` });
+        }
+      }
+    })
+    .describe(description);
+}
+
+export const httpAuthKeys = {
+  username: z.string().default('').describe('Basic auth user, when the status page is protected'),
+  password: z.string().default('').describe('Basic auth password'),
+};
+
+/**
+ * Polls one HTTP status page: GET, a 200 answer's body handed to `parse`; other codes and unparsable
+ * bodies become ServiceErrors with `hint` (what the URL should point at).
+ */
+export async function pollHttpStatus(
+  url: URL,
+  opts: HttpGetOptions,
+  hint: string,
+  parse: (body: string) => { items: Point[]; errors: readonly { message: string }[] },
+): Promise<Point[]> {
+  const res = await httpGet(url, opts);
+  if (res.status !== 200) throw httpStatusError(res.status, hint);
+  const r = parse(res.body);
+  if (r.items.length === 0) throw new ServiceError('bad_response', `${r.errors[0]?.message ?? 'no metrics in the answer'} (${hint})`);
+  return r.items;
+}
