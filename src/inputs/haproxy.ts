@@ -17,6 +17,7 @@ import {
   ServiceError,
   tlsKeys,
   tlsOptions,
+  urlKey,
   urlLabel,
   type Address,
 } from './net/service-client.js';
@@ -50,7 +51,7 @@ export function csvUrl(s: string): URL {
   return url;
 }
 
-type Target = { kind: 'http'; url: URL; tags: { server: string } } | { kind: 'socket'; addr: Address; tags: { server: string } };
+type Target = { kind: 'http'; url: URL; key: string; tags: { server: string } } | { kind: 'socket'; addr: Address; key: string; tags: { server: string } };
 
 export default defineInput({
   name: 'haproxy',
@@ -63,10 +64,10 @@ export default defineInput({
     const targets: Target[] = config.servers.map((s) => {
       if (isHttp(s)) {
         const url = csvUrl(s);
-        return { kind: 'http', url, tags: { server: urlLabel(url) } };
+        return { kind: 'http', url, key: urlKey(url), tags: { server: urlLabel(url) } };
       }
       const addr = parseAddress(s, 9999);
-      return { kind: 'socket', addr, tags: { server: addr.label } };
+      return { kind: 'socket', addr, key: addr.label, tags: { server: addr.label } };
     });
     const httpOpts = { timeoutMs, username: config.username, password: config.password, tls, signal: ctx.signal };
 
@@ -85,7 +86,7 @@ export default defineInput({
 
     return {
       async gather(now) {
-        const lists = await Promise.all(targets.map((t) => health.poll(t.tags.server, now, t.tags, () => pollOne(t, now))));
+        const lists = await Promise.all(targets.map((t) => health.poll(t.key, now, t.tags, () => pollOne(t, now))));
         return lists.flat();
       },
       describe() {

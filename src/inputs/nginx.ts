@@ -5,7 +5,7 @@ import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
 import { parseNginxStubStatus } from '../codecs/nginx-stub-status.js';
-import { httpAuthKeys, pollHttpStatus, ServerHealth, tlsKeys, tlsOptions, urlLabel, zUrls } from './net/service-client.js';
+import { httpAuthKeys, pollHttpStatus, ServerHealth, tlsKeys, tlsOptions, urlKey, urlLabel, zUrls } from './net/service-client.js';
 
 const schema = z.object({
   urls: zUrls(['http://127.0.0.1/nginx_status'], 'stub_status pages, e.g. ["http://127.0.0.1/nginx_status"]'),
@@ -24,14 +24,14 @@ export default defineInput({
     const timeoutMs = Math.max(1, Math.min(config.timeout, ctx.interval));
     const targets = config.urls.map((u) => {
       const url = new URL(u);
-      return { url, tags: { server: urlLabel(url) } };
+      return { url, key: urlKey(url), tags: { server: urlLabel(url) } };
     });
     const opts = { timeoutMs, username: config.username, password: config.password, tls, signal: ctx.signal };
     return {
       async gather(now) {
         const lists = await Promise.all(
           targets.map((t) =>
-            health.poll(t.tags.server, now, t.tags, () =>
+            health.poll(t.key, now, t.tags, () =>
               pollHttpStatus(t.url, opts, 'the URL must be a location with `stub_status;`', (body) => parseNginxStubStatus(body, now, t.tags)),
             ),
           ),

@@ -4,14 +4,17 @@
  * 127.0.0.1 with free ports, in its own temp dir, stopped by `stop()`. See servers.ts for the runner.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort, RunningServer } from './servers.js';
 
+/** A temp dir; readable by all, since servers started as root serve files as nobody. */
 function tempDir(name: string): string {
-  return mkdtempSync(join(tmpdir(), `sonde-${name}-`));
+  const dir = mkdtempSync(join(tmpdir(), `sonde-${name}-`));
+  chmodSync(dir, 0o755);
+  return dir;
 }
 
 /** True once something accepts connections on the port or socket path. */
@@ -130,9 +133,15 @@ export async function startMemcached(opts: { unix?: boolean; authUser?: string }
 
 export type NginxServer = RunningServer & { port: number; url: string; statusUrl: string };
 
-/** `nginx` (daemon off) with `stub_status` at /status and `return 200` everywhere else. */
+/**
+ * `nginx` (daemon off) with `stub_status` at /status, and at /secure behind basic auth (user `monitor`,
+ * password `m0n`), `return 200` at /, and 404 elsewhere.
+ */
 export async function startNginx(): Promise<NginxServer> {
   const dir = tempDir('nginx');
+  const hash = spawnSync('openssl', ['passwd', '-apr1', 'm0n'], { encoding: 'utf8', timeout: 10_000 });
+  if (hash.status !== 0) throw new Error(`openssl passwd failed: ${hash.stderr}`);
+  writeFileSync(join(dir, 'htpasswd'), `monitor:${hash.stdout.trim()}\n`);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`).join('\n');
@@ -150,7 +159,8 @@ ${temp}
   server {
     listen 127.0.0.1:${port};
     location = /status { stub_status; }
-    location / { return 200 "ok\\n"; }
+    location = /secure { stub_status; auth_basic "status"; auth_basic_user_file ${dir}/htpasswd; }
+    location = / { return 200 "ok\\n"; }
   }
 }
 `,
@@ -187,7 +197,7 @@ export async function startApache(): Promise<ApacheServer> {
       'ServerName 127.0.0.1',
       `Listen 127.0.0.1:${port}`,
       `PidFile ${dir}/httpd.pid`,
-      'ErrorLog /dev/stderr',
+      `ErrorLog ${dir}/error.log`,
       'LogLevel warn',
       `DocumentRoot ${dir}/htdocs`,
       'ExtendedStatus On',
@@ -216,9 +226,9 @@ export type HaproxyServer = RunningServer & { statsUrl: string; socket: string; 
 /**
  * `haproxy -db` with stats over HTTP (`statsUrl`) and on the stats socket (`socket`), a frontend `web`
  * (`frontendUrl`) and a backend `app` with server `s1` at `backendPort` (health-checked) and `s2` on a
- * closed port (DOWN).
+ * closed port (DOWN). `statsAuth` (`user:password`) protects the stats page.
  */
-export async function startHaproxy(backendPort: number): Promise<HaproxyServer> {
+export async function startHaproxy(backendPort: number, opts: { statsAuth?: string } = {}): Promise<HaproxyServer> {
   const dir = tempDir('haproxy');
   const stats = await freePort();
   const web = await freePort();
@@ -237,7 +247,7 @@ frontend stats
   bind 127.0.0.1:${stats}
   stats enable
   stats uri /stats
-frontend web
+${opts.statsAuth !== undefined ? `  stats auth ${opts.statsAuth}\n` : ''}frontend web
   bind 127.0.0.1:${web}
   default_backend app
 backend app
@@ -253,7 +263,7 @@ backend app
       name: 'haproxy',
       bin: 'haproxy',
       args: ['-db', '-f', join(dir, 'haproxy.cfg')],
-      ready: async () => existsSync(socket) && (await httpOk(`${statsUrl};csv`)),
+      ready: async () => existsSync(socket) && (await canConnect(stats)),
     },
     dir,
     { stats, web },

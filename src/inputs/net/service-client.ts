@@ -115,6 +115,11 @@ export function parseAddress(s: string, defaultPort: number, schemes: { plain?: 
   return out;
 }
 
+/** A URL without its credentials, for logs. */
+export function urlKey(u: URL): string {
+  return u.origin + u.pathname + u.search;
+}
+
 /** The `server` tag of an HTTP status URL: host:port (default port filled in). */
 export function urlLabel(u: URL): string {
   const port = u.port !== '' ? u.port : u.protocol === 'https:' ? '443' : '80';
@@ -338,7 +343,7 @@ export class ServerHealth {
   }
 
   /**
-   * Polls one server: runs `poll`, marks the server up or down, and returns the points with a
+   * Polls one server (`server`: its name in logs): runs `poll`, marks it up or down, and returns the points with a
    * `<service>.up` gauge (1 or 0) for it. Never throws.
    */
   async poll(server: string, now: number, tags: Readonly<Record<string, string>>, poll: () => Promise<Point[]>): Promise<Point[]> {
