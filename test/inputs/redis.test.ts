@@ -108,7 +108,7 @@ describe('redis input against redis-server', { skip }, () => {
   });
 });
 
-describe('redis input over TLS', { skip }, () => {
+describe('redis input over TLS', { skip: skip || missingServer('openssl', 'openssl') }, () => {
   let srv: RedisServer;
   before(async () => {
     srv = await startRedis({ tls: true });
