@@ -131,14 +131,20 @@ export async function startMemcached(opts: { unix?: boolean; authUser?: string }
 // ---------------------------------------------------------------------------------------------------
 // nginx
 
-export type NginxServer = RunningServer & { port: number; url: string; statusUrl: string };
+export type NginxServer = RunningServer & { port: number; url: string; statusUrl: string; httpsUrl: string; cert: string };
 
 /**
  * `nginx` (daemon off) with `stub_status` at /status, and at /secure behind basic auth (user `monitor`,
- * password `m0n`), `return 200` at /, and 404 elsewhere.
+ * password `m0n`), `return 200` at /, and 404 elsewhere; with `tls`, stub_status also at `httpsUrl`
+ * (self-signed `cert`).
  */
-export async function startNginx(): Promise<NginxServer> {
+export async function startNginx(opts: { tls?: boolean } = {}): Promise<NginxServer> {
   const dir = tempDir('nginx');
+  const tlsPort = opts.tls ? await freePort() : 0;
+  const { cert, key } = opts.tls ? selfSignedCert(dir) : { cert: '', key: '' };
+  const tlsServer = opts.tls
+    ? `  server {\n    listen 127.0.0.1:${tlsPort} ssl;\n    ssl_certificate ${cert};\n    ssl_certificate_key ${key};\n    location = /status { stub_status; }\n  }\n`
+    : '';
   writeFileSync(join(dir, 'htpasswd'), 'monitor:{PLAIN}m0n\n');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -160,7 +166,7 @@ ${temp}
     location = /secure { stub_status; auth_basic "status"; auth_basic_user_file ${dir}/htpasswd; }
     location = / { return 200 "ok\\n"; }
   }
-}
+${tlsServer}}
 `,
   );
   mkdirSync(join(dir, 'logs'));
@@ -170,7 +176,7 @@ ${temp}
     { http: port },
   );
   await s.start();
-  return Object.assign(s, { port, url, statusUrl: `${url}/status` });
+  return Object.assign(s, { port, url, statusUrl: `${url}/status`, httpsUrl: opts.tls ? `https://127.0.0.1:${tlsPort}/status` : '', cert });
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -112,6 +112,24 @@ describe('nginx input against nginx', { skip }, () => {
   });
 });
 
+test('https: verified with tls_ca; refused without it', { skip: skip || missingServer('openssl', 'openssl') }, async () => {
+  const s = await startNginx({ tls: true });
+  const ok = runInput(nginx, { urls: [s.httpsUrl], tls_ca: s.cert });
+  const bad = runInput(nginx, { urls: [s.httpsUrl] });
+  try {
+    const pts = await ok.gather();
+    assert.equal(pick(pts, 'nginx.up')?.value, 1, ok.logs.join('\n'));
+    assert.ok((pick(pts, 'nginx.requests')?.value ?? 0) >= 1);
+    assert.equal(pick(pts, 'nginx.up')?.tags['server'], s.httpsUrl.replace('https://', '').replace('/status', ''));
+    assert.equal(pick(await bad.gather(), 'nginx.up')?.value, 0);
+    assert.match(linesWith(bad.logs, 'nginx server not reachable')[0] ?? '', /TLS: .*self[- ]signed/i);
+  } finally {
+    ok.cleanup();
+    bad.cleanup();
+    await s.stop();
+  }
+});
+
 test('a server that accepts and never answers times out', async () => {
   const hung = await silentServer();
   const run = runInput(nginx, { urls: [`http://127.0.0.1:${hung.port}/nginx_status`], timeout: '300ms' });
