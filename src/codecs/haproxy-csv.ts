@@ -117,8 +117,8 @@ export function haproxyUp(status: string): number | undefined {
 
 const NUMBER = /^-?\d+(?:\.\d+)?$/;
 
-/** Parses the CSV; an error (and no points) when the header is missing (not HAProxy stats). */
-export function parseHaproxyCsv(text: string, ts: number, tags: Tags): Decoded<Point> {
+/** Parses the CSV; an error (and no points) when the header is missing (not HAProxy stats). `keep` selects rows by pxname. */
+export function parseHaproxyCsv(text: string, ts: number, tags: Tags, keep?: (proxy: string) => boolean): Decoded<Point> {
   const items: Point[] = [];
   const errors: CodecError[] = [];
   if (typeof text !== 'string') return { items, errors: [{ message: 'not a string' }] };
@@ -140,6 +140,7 @@ export function parseHaproxyCsv(text: string, ts: number, tags: Tags): Decoded<P
       errors.push({ message: 'row without pxname/svname', line: i + 1, sample: sampleOf(line) });
       continue;
     }
+    if (keep && !keep(proxy)) continue;
     const typeNum = typeAt >= 0 ? Number(f[typeAt]) : NaN;
     const type = TYPES[typeNum] ?? (sv === 'FRONTEND' ? 'frontend' : sv === 'BACKEND' ? 'backend' : 'server');
     const rowTags: Tags = { ...tags, proxy, sv, type };

@@ -6,6 +6,7 @@
 import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
+import { compileGlobs } from '../core/glob.js';
 import { parseHaproxyCsv } from '../codecs/haproxy-csv.js';
 import type { Point } from '../model/point.js';
 import {
@@ -39,6 +40,7 @@ const schema = z.object({
       }
     })
     .describe('Stats sockets ("/run/haproxy/admin.sock", "unix:///...", "tcp://host:port") or stats pages ("http://host:8404/stats"; ;csv is added)'),
+  proxies: z.array(z.string()).default([]).describe('Only these frontends/backends (pxname globs, e.g. ["web*", "api"]); empty: all'),
   ...httpAuthKeys,
   timeout: zDuration().default('5s').describe('Connect + answer deadline per server'),
   ...tlsKeys,
@@ -69,17 +71,19 @@ export default defineInput({
       const addr = parseAddress(s, 9999);
       return { kind: 'socket', addr, key: addr.label, tags: { server: addr.label } };
     });
+    const keep = config.proxies.length > 0 ? compileGlobs(config.proxies) : undefined;
     const httpOpts = { timeoutMs, username: config.username, password: config.password, tls, signal: ctx.signal };
 
     const pollOne = async (t: Target, now: number): Promise<Point[]> => {
       if (t.kind === 'http') {
-        return pollHttpStatus(t.url, httpOpts, 'the URL must be the `stats uri` of a frontend with `stats enable`', (body) => parseHaproxyCsv(body, now, t.tags));
+        return pollHttpStatus(t.url, httpOpts, 'the URL must be the `stats uri` of a frontend with `stats enable`', (body) => parseHaproxyCsv(body, now, t.tags, keep));
       }
       // the socket answers one command and closes the connection (non-interactive mode)
       const buf = await exchange(t.addr, { timeoutMs, tls, request: 'show stat\n', signal: ctx.signal });
       const text = buf.toString('utf8');
       if (/permission denied/i.test(text)) throw new ServiceError('auth_failed', `stats socket: ${text.trim().slice(0, 120)} (needs level user or higher)`);
-      const r = parseHaproxyCsv(text, now, t.tags);
+      const r = parseHaproxyCsv(text, now, t.tags, keep);
+      if (r.items.length === 0 && r.errors.length === 0) return [];
       if (r.items.length === 0) throw new ServiceError('bad_response', `${r.errors[0]?.message ?? 'no rows'} (is this a HAProxy stats socket?)`);
       return r.items;
     };

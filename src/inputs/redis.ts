@@ -37,10 +37,11 @@ const schema = z.object({
   latency_stats: z.boolean().default(true).describe('Per-command latency percentiles (redis.latency_usec, Redis 7+)'),
 });
 
-/** The commands of one poll: AUTH when credentials are set, then INFO ALL. */
+/** The commands of one poll: AUTH when credentials are set (a user alone: a `nopass` ACL user), then INFO ALL. */
 export function pollCommands(username: string, password: string): Buffer {
   const cmds: Buffer[] = [];
-  if (password !== '') cmds.push(encodeCommand(username !== '' ? ['AUTH', username, password] : ['AUTH', password]));
+  if (username !== '') cmds.push(encodeCommand(['AUTH', username, password]));
+  else if (password !== '') cmds.push(encodeCommand(['AUTH', password]));
   cmds.push(encodeCommand(['INFO', 'ALL']));
   return Buffer.concat(cmds);
 }
@@ -71,7 +72,7 @@ export default defineInput({
       const addr: Address = a.kind === 'tcp' && config.tls && !a.tls ? { ...a, tls: true } : a;
       const username = (a.kind === 'tcp' ? a.username : undefined) ?? config.username;
       const password = (a.kind === 'tcp' ? a.password : undefined) ?? config.password;
-      return { addr, username, password, request: pollCommands(username, password), replies: password !== '' ? 2 : 1, tags: { server: a.label } };
+      return { addr, username, password, request: pollCommands(username, password), replies: password !== '' || username !== '' ? 2 : 1, tags: { server: a.label } };
     });
 
     const pollOne = async (s: (typeof servers)[number], now: number): Promise<Point[]> => {

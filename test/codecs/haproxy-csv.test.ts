@@ -53,6 +53,12 @@ test('golden `show stat` from the stats socket parses the same way', () => {
   assert.equal(new Set(r.items.map((p) => p.tags['sv'])).size, 4);
 });
 
+test('rows can be selected by proxy name', () => {
+  const r = parseHaproxyCsv(http, TS, TAGS, (p) => p === 'app');
+  assert.deepEqual([...new Set(r.items.map((p) => p.tags['proxy']))], ['app']);
+  assert.deepEqual(parseHaproxyCsv(http, TS, TAGS, () => false), { items: [], errors: [] });
+});
+
 test('status words', () => {
   for (const s of ['UP', 'UP 1/3', 'OPEN', 'no check', 'DRAIN', 'NOLB']) assert.equal(haproxyUp(s), 1, s);
   for (const s of ['DOWN', 'DOWN 1/2', 'MAINT', 'MAINT (via app/s1)', 'STOP']) assert.equal(haproxyUp(s), 0, s);

@@ -98,6 +98,16 @@ describe('haproxy input against haproxy', { skip }, () => {
     }
   });
 
+  test('proxies selects frontends/backends by name', async () => {
+    const run = runInput(haproxy, { servers: [srv.socket], proxies: ['we*', 'app'] });
+    try {
+      const pts = await run.gather();
+      assert.deepEqual([...new Set(pts.map((p) => p.tags['proxy']).filter((p) => p !== undefined))].sort(), ['app', 'web']);
+    } finally {
+      run.cleanup();
+    }
+  });
+
   test('a wrong stats password is auth_failed (HTTP 401); a page that is not the stats URI is bad_response', async () => {
     const run = runInput(haproxy, { servers: [srv.statsUrl], username: 'admin', password: 'nope' });
     const wrong = runInput(haproxy, { servers: [srv.frontendUrl] });

@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { z } from 'zod/v3';
@@ -204,7 +204,7 @@ export function exchange(addr: Address, opts: ExchangeOptions): Promise<Buffer> 
     if (addr.kind === 'unix') sock = netConnect({ path: addr.path });
     else if (addr.tls) {
       const o: ConnectionOptions = { ...opts.tls, host: addr.host, port: addr.port };
-      if (o.servername === undefined && !/^[\d.:]+$/.test(addr.host)) o.servername = addr.host;
+      if (o.servername === undefined && isIP(addr.host) === 0) o.servername = addr.host;
       sock = tlsConnect(o);
     } else sock = netConnect({ host: addr.host, port: addr.port });
     const timer = setTimeout(() => {
@@ -408,8 +408,8 @@ export const httpAuthKeys = {
 };
 
 /**
- * Polls one HTTP status page: GET, a 200 answer's body handed to `parse`; other codes and unparsable
- * bodies become ServiceErrors with `hint` (what the URL should point at).
+ * Polls one HTTP status page: GET, a 200 answer's body handed to `parse`; other codes and bodies the
+ * parser rejects become ServiceErrors with `hint` (what the URL should point at).
  */
 export async function pollHttpStatus(
   url: URL,
@@ -420,6 +420,7 @@ export async function pollHttpStatus(
   const res = await httpGet(url, opts);
   if (res.status !== 200) throw httpStatusError(res.status, hint);
   const r = parse(res.body);
-  if (r.items.length === 0) throw new ServiceError('bad_response', `${r.errors[0]?.message ?? 'no metrics in the answer'} (${hint})`);
+  // parsers report a body that is not their format as an error; no rows (a filter that selects none) is fine
+  if (r.items.length === 0 && r.errors.length > 0) throw new ServiceError('bad_response', `${r.errors[0]?.message ?? 'not a status page'} (${hint})`);
   return r.items;
 }
