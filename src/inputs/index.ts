@@ -27,4 +27,5 @@ export const inputs: PluginEntry[] = [
   input('influxdb', false, () => import('./influxdb.js')),
   input('prometheus', false, () => import('./prometheus.js')),
   input('postgresql', false, () => import('./postgresql.js')),
+  input('mysql', false, () => import('./mysql.js')),
 ];

@@ -109,8 +109,8 @@ export interface Mariadb extends RunningServer {
   sql(statement: string): string;
 }
 
-/** A MariaDB server with an empty data dir; root reaches it over the socket. */
-export async function startMariadb(): Promise<Mariadb> {
+/** A MariaDB server with an empty data dir; root reaches it over the socket. `extraArgs`: more server options. */
+export async function startMariadb(extraArgs: readonly string[] = []): Promise<Mariadb> {
   const dir = mkdtempSync(join(tmpdir(), 'sonde-mariadb-'));
   const asRoot = process.getuid?.() === 0;
   const datadir = join(dir, 'data');
@@ -136,8 +136,9 @@ export async function startMariadb(): Promise<Mariadb> {
         '--skip-name-resolve',
         '--innodb-buffer-pool-size=16M',
         '--innodb-log-file-size=8M',
-        '--skip-log-bin',
+        ...(extraArgs.some((a) => a.startsWith('--log-bin')) ? [] : ['--skip-log-bin']),
         ...(asRoot ? ['--user=root'] : []),
+        ...extraArgs,
       ],
       ready: (out) => out.includes('ready for connections'),
     },
