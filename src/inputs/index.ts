@@ -28,4 +28,5 @@ export const inputs: PluginEntry[] = [
   input('prometheus', false, () => import('./prometheus.js')),
   input('postgresql', false, () => import('./postgresql.js')),
   input('mysql', false, () => import('./mysql.js')),
+  input('procstat', false, () => import('./procstat.js')),
 ];
