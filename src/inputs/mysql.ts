@@ -1,12 +1,12 @@
 /**
  * The `mysql` input: MySQL and MariaDB status — SHOW GLOBAL STATUS, selected SHOW GLOBAL VARIABLES,
- * InnoDB metrics, replica status, per-schema sizes — and custom queries. One connection per server is
- * kept between gathers (the `mysql2` client, imported only when this input is configured); a failed
- * poll closes it and the next opens a new one, so a restarted server is picked up again. Failures are
+ * InnoDB metrics, replica status, per-schema sizes — and custom queries, through the shared SQL client
+ * (sql-client.ts: one connection per server kept between gathers, `mysql2` imported only when this
+ * input is configured, a failed connection dropped and opened again at the next gather, so a
+ * restarted server is picked up again). Failures are
  * classified, counted and logged once per server (see service-health.ts); a gather never throws.
  */
 import { z } from 'zod/v3';
-import type { Connection, ConnectionOptions } from 'mysql2/promise';
 import { defineInput, type Input } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
 import { point, type Point, type Tags } from '../model/point.js';
@@ -25,46 +25,14 @@ import {
   statusPoints,
   variablePoints,
 } from '../codecs/mysql-rows.js';
-import { ServiceHealth, messageOf, networkFailure, withTimeout, type Failure } from './service-health.js';
+import { ServiceHealth } from './service-health.js';
+import { classifyMysqlError, mysqlClient, parseMysqlUrl } from './sql-client.js';
 import { customQueryPoints, customQuerySchema } from './sql-query.js';
 
 const SECTIONS = ['status', 'variables', 'innodb', 'replica', 'schemas'] as const;
 type Section = (typeof SECTIONS)[number];
 
-/** A parsed `mysql://user:password@host:port/db?socket=/path&ssl=true` URL. */
-export interface MysqlTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly socket?: string;
-  readonly user: string;
-  readonly password: string;
-  readonly database?: string;
-  readonly ssl?: 'verify' | 'skip-verify';
-}
-
-export function parseMysqlUrl(s: string): MysqlTarget | undefined {
-  let u: URL;
-  try {
-    u = new URL(s);
-  } catch {
-    return undefined;
-  }
-  if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') return undefined;
-  const port = u.port === '' ? 3306 : Number(u.port);
-  const db = decodeURIComponent(u.pathname.replace(/^\//, ''));
-  const socket = u.searchParams.get('socket');
-  const ssl = u.searchParams.get('ssl');
-  if (ssl !== null && !['true', 'false', 'skip-verify'].includes(ssl)) return undefined;
-  return {
-    host: u.hostname === '' ? 'localhost' : u.hostname.replace(/^\[|\]$/g, ''),
-    port,
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-    ...(socket ? { socket } : {}),
-    ...(db !== '' ? { database: db } : {}),
-    ...(ssl === 'true' ? { ssl: 'verify' as const } : ssl === 'skip-verify' ? { ssl: 'skip-verify' as const } : {}),
-  };
-}
+export { parseMysqlUrl, mysqlServerTag } from './sql-client.js';
 
 const schema = z.object({
   servers: z
@@ -89,48 +57,6 @@ const schema = z.object({
 
 type Config = z.output<typeof schema>;
 
-/** The `server` tag: host:port, or the socket path. Never the user or password. */
-export function mysqlServerTag(t: MysqlTarget): string {
-  return t.socket ?? `${t.host}:${t.port}`;
-}
-
-interface MysqlError {
-  code?: string;
-  errno?: number;
-  sqlState?: string;
-  fatal?: boolean;
-}
-
-/** Server error numbers that tell what went wrong; connection-level codes of the client. */
-export function classifyMysqlError(err: unknown): Failure {
-  const e = (err ?? {}) as MysqlError;
-  const message = messageOf(err);
-  if (e.errno === 1045 || e.errno === 1044 || e.errno === 1698 || e.errno === 1862 || e.code === 'ER_ACCESS_DENIED_ERROR') return { reason: 'auth_failed', message };
-  if (e.errno === 1049) return { reason: 'wrong_endpoint', message };
-  if (e.code === 'PROTOCOL_SEQUENCE_TIMEOUT' || e.code === 'ETIMEDOUT') return { reason: 'timeout', message };
-  const net = networkFailure(err);
-  if (net) return net;
-  if (e.code !== undefined && e.code.startsWith('PROTOCOL_') && e.code !== 'PROTOCOL_CONNECTION_LOST') return { reason: 'wrong_endpoint', message };
-  if (e.fatal === false && typeof e.errno === 'number') return { reason: 'query_failed', message };
-  return { reason: 'unreachable', message };
-}
-
-/** An error of one statement that leaves the connection usable (a missing grant, an unknown table). */
-function isStatementError(err: unknown): boolean {
-  const e = (err ?? {}) as MysqlError;
-  return e.fatal !== true && typeof e.errno === 'number' && typeof e.sqlState === 'string';
-}
-
-interface Server {
-  readonly target: MysqlTarget;
-  readonly tag: string;
-  readonly tags: Tags;
-  conn?: Connection | undefined;
-  oldReplicaSyntax?: boolean;
-}
-
-type Mysql2 = typeof import('mysql2/promise');
-
 export default defineInput({
   name: 'mysql',
   description: 'MySQL / MariaDB: global status, selected variables, InnoDB metrics, replica status, schema sizes, custom queries',
@@ -140,75 +66,27 @@ export default defineInput({
     const sections = new Set<Section>(config.collect);
     const selected = new Set(config.variables.map((v) => v.toLowerCase()));
     const variablesSql = `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${[...selected].map((v) => `'${v}'`).join(', ')})`;
-    const servers: Server[] = config.servers.map((url) => {
-      const target = parseMysqlUrl(url) as MysqlTarget;
-      const tag = mysqlServerTag(target);
-      return { target, tag, tags: Object.freeze({ server: sanitizeTagValue(tag) || '_' }) };
+    const clientOptions = { password: config.password, connectTimeoutMs: config.connect_timeout, queryTimeoutMs: config.query_timeout, logger: ctx.logger };
+    const servers = config.servers.map((url) => {
+      const client = mysqlClient(url, clientOptions);
+      return { client, tag: client.server, tags: Object.freeze({ server: sanitizeTagValue(client.server) || '_' }) as Tags, oldReplicaSyntax: false };
     });
-    let mysql: Promise<Mysql2> | undefined;
     let stopped = false;
-    const connectTimeout = Math.max(1, config.connect_timeout);
-    const queryTimeout = Math.max(1, config.query_timeout);
 
-    const connect = async (s: Server): Promise<Connection> => {
-      if (s.conn) return s.conn;
-      mysql ??= import('mysql2/promise');
-      const mod = await mysql;
-      const createConnection = (mod as unknown as { default?: Mysql2 }).default?.createConnection ?? mod.createConnection;
-      const t = s.target;
-      const opts: ConnectionOptions = {
-        user: t.user,
-        password: t.password !== '' ? t.password : config.password,
-        connectTimeout,
-        supportBigNumbers: true,
-        bigNumberStrings: true,
-        ...(t.socket ? { socketPath: t.socket } : { host: t.host, port: t.port }),
-        ...(t.database ? { database: t.database } : {}),
-        ...(t.ssl ? { ssl: { rejectUnauthorized: t.ssl === 'verify' } } : {}),
-      };
-      // connectTimeout covers the handshake; the outer limit also bounds a server that stalls after it
-      const conn = await withTimeout(createConnection(opts), connectTimeout + 1000, 'connect');
-      // An idle connection the server drops (restart, wait_timeout) reports here, not as an uncaught
-      // 'error' event; the next poll opens a new one.
-      conn.on('error', (err: unknown) => {
-        ctx.logger.debug('mysql connection lost', { server: s.tag, error: messageOf(err) });
-        if (s.conn === conn) s.conn = undefined;
-      });
-      s.conn = conn;
-      return conn;
-    };
-
-    const drop = (s: Server): void => {
-      const c = s.conn;
-      s.conn = undefined;
-      try {
-        c?.destroy();
-      } catch {
-        /* already closed */
-      }
-    };
-
-    const poll = async (s: Server, now: number): Promise<Point[]> => {
-      const out: Point[] = [];
-      let conn: Connection;
-      try {
-        conn = await connect(s);
-      } catch (err) {
-        throw classifyMysqlError(err);
-      }
-      const q = async (sql: string): Promise<Row[]> => {
-        const [rows] = await conn.query({ sql, timeout: queryTimeout });
-        return Array.isArray(rows) ? (rows as Row[]) : [];
-      };
-      const section = async (what: string, run: () => Promise<Point[]>): Promise<void> => {
-        try {
-          for (const p of await run()) out.push(p);
-        } catch (err) {
-          if (!isStatementError(err)) throw err;
-          health.queryFailed(s.tag, what, err);
-        }
-      };
-      try {
+    const poll = (s: (typeof servers)[number], now: number): Promise<Point[]> =>
+      s.client.use(async (session) => {
+        const out: Point[] = [];
+        const q = (sql: string): Promise<Row[]> => session.query(sql);
+        /** Runs one statement; a statement error is counted and the poll goes on, anything else ends it. */
+        const section = async (what: string, run: () => Promise<Point[]>): Promise<void> => {
+          try {
+            for (const p of await run()) out.push(p);
+          } catch (err) {
+            const f = classifyMysqlError(err);
+            if (!f.statement) throw err;
+            health.queryFailed(s.tag, what, f, f.reason);
+          }
+        };
         if (sections.has('status')) await section('SHOW GLOBAL STATUS', async () => statusPoints(await q(STATUS_SQL), s.tags, now));
         if (sections.has('variables') && selected.size > 0) await section('SHOW GLOBAL VARIABLES', async () => variablePoints(await q(variablesSql), selected, s.tags, now));
         if (sections.has('innodb')) await section('INNODB_METRICS', async () => innodbMetricPoints(await q(INNODB_METRICS_SQL), s.tags, now));
@@ -219,7 +97,7 @@ export default defineInput({
               return replicaPoints(await q(REPLICA_SQL), s.tags, now);
             } catch (err) {
               // ER_PARSE_ERROR: a server from before the REPLICA wording
-              if ((err as MysqlError).errno !== 1064) throw err;
+              if ((err as { errno?: unknown }).errno !== 1064) throw err;
               s.oldReplicaSyntax = true;
               return replicaPoints(await q(REPLICA_SQL_OLD), s.tags, now);
             }
@@ -233,12 +111,8 @@ export default defineInput({
             return r.points;
           });
         }
-      } catch (err) {
-        drop(s);
-        throw classifyMysqlError(err);
-      }
-      return out;
-    };
+        return out;
+      });
 
     return {
       async gather(now) {
@@ -252,8 +126,7 @@ export default defineInput({
               pts.unshift(point('mysql.up', 1, now, 'gauge', s.tags));
               return pts;
             } catch (err) {
-              const f = isFailure(err) ? err : classifyMysqlError(err);
-              health.failed(s.tag, f);
+              health.failed(s.tag, classifyMysqlError(err));
               return [point('mysql.up', 0, now, 'gauge', s.tags)];
             }
           }),
@@ -262,14 +135,7 @@ export default defineInput({
       },
       async stop() {
         stopped = true;
-        await Promise.all(
-          servers.map(async (s) => {
-            const c = s.conn;
-            s.conn = undefined;
-            if (!c) return;
-            await withTimeout(c.end(), 2000, 'close').catch(() => c.destroy());
-          }),
-        );
+        await Promise.all(servers.map((s) => s.client.close()));
       },
       describe() {
         return servers.map((s) => `mysql ${s.tag}`);
@@ -277,7 +143,3 @@ export default defineInput({
     };
   },
 });
-
-function isFailure(x: unknown): x is Failure {
-  return typeof x === 'object' && x !== null && 'reason' in x && 'message' in x && !(x instanceof Error);
-}

@@ -1,13 +1,12 @@
 /**
  * The `postgresql` input: statistics of PostgreSQL servers from their own views (pg_stat_database,
  * pg_stat_bgwriter / pg_stat_checkpointer, pg_stat_activity, pg_locks, pg_stat_replication), database
- * sizes, and custom queries. One connection per server is kept between gathers (the `pg` client,
- * imported only when this input is configured); a failed poll destroys it and the next opens a new
- * one, so a restarted server is picked up again. Failures are classified, counted and logged once per
+ * sizes, and custom queries, through the shared SQL client (sql-client.ts: one connection per server
+ * kept between gathers, `pg` imported only when this input is configured, a failed connection dropped
+ * and opened again at the next gather, so a restarted server is picked up again). Failures are classified, counted and logged once per
  * server (see service-health.ts); a gather never throws.
  */
 import { z } from 'zod/v3';
-import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { defineInput, type Input } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
 import { point, type Point, type Tags } from '../model/point.js';
@@ -29,32 +28,13 @@ import {
   replicationPoints,
   serverPoints,
 } from '../codecs/postgresql-rows.js';
-import { ServiceHealth, messageOf, networkFailure, type Failure } from './service-health.js';
+import { ServiceHealth } from './service-health.js';
+import { classifyPgError, parsePgUrl, pgServerTag, postgresClient } from './sql-client.js';
 import { customQueryPoints, customQuerySchema } from './sql-query.js';
 import { nameFilter } from './host/common.js';
 
 const SECTIONS = ['databases', 'bgwriter', 'connections', 'locks', 'replication'] as const;
 type Section = (typeof SECTIONS)[number];
-
-/**
- * Parses a connection URL as libpq reads it. WHATWG URLs reject a user without a host
- * (`postgres://u@/db?host=/run/postgresql`, the socket form), so such a URL is read with a stand-in
- * host (NO_HOST).
- */
-const NO_HOST = 'sonde-no-host';
-
-export function parsePgUrl(s: string): URL | undefined {
-  const check = (u: URL): URL | undefined => (u.protocol === 'postgres:' || u.protocol === 'postgresql:' ? u : undefined);
-  try {
-    return check(new URL(s));
-  } catch {
-    try {
-      return check(new URL(s.replace(/^(postgres(?:ql)?:\/\/)([^/@]*@)?\//, `$1$2${NO_HOST}/`)));
-    } catch {
-      return undefined;
-    }
-  }
-}
 
 const validUrl = (s: string): boolean => parsePgUrl(s) !== undefined;
 
@@ -75,47 +55,8 @@ const schema = z.object({
 
 type Config = z.output<typeof schema>;
 
-/** The `server` tag of a URL: host:port, or the socket directory. Never the user or password. */
-export function serverTag(url: string): string {
-  const u = parsePgUrl(url);
-  if (!u) return 'invalid';
-  const hostParam = u.searchParams.get('host');
-  const host = hostParam ?? (u.hostname !== '' && u.hostname !== NO_HOST ? u.hostname : 'localhost');
-  const port = u.searchParams.get('port') ?? (u.port !== '' ? u.port : '5432');
-  return host.startsWith('/') ? `${host}/.s.PGSQL.${port}` : `${host}:${port}`;
-}
-
-/** SQLSTATE classes and codes that tell what went wrong. */
-export function classifyPgError(err: unknown): Failure {
-  const message = messageOf(err);
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
-    if (code === '28P01' || code === '28000') return { reason: 'auth_failed', message };
-    if (code === '3D000') return { reason: 'wrong_endpoint', message };
-    if (code === '57014') return { reason: 'timeout', message };
-    if (code.startsWith('57P') || code.startsWith('08')) return { reason: 'unreachable', message };
-    return { reason: 'query_failed', message };
-  }
-  const net = networkFailure(err);
-  if (net) return net;
-  if (/timeout|timed out/i.test(message)) return { reason: 'timeout', message };
-  return { reason: 'unreachable', message };
-}
-
-/** A statement error that leaves the connection usable (a missing view, a missing grant). */
-function isStatementError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('57') && !code.startsWith('08') && !code.startsWith('28');
-}
-
-interface Server {
-  readonly url: string;
-  readonly tag: string;
-  readonly tags: Tags;
-  pool?: Pool;
-}
-
-type PgModule = typeof import('pg');
+/** The `server` tag of a URL: host:port, or the socket file. Never the user or password. */
+export const serverTag = pgServerTag;
 
 export default defineInput({
   name: 'postgresql',
@@ -125,59 +66,27 @@ export default defineInput({
     const health = new ServiceHealth(ctx, 'postgresql');
     const keepDb = nameFilter(config.databases, config.ignore_databases);
     const sections = new Set<Section>(config.collect);
-    const servers: Server[] = config.servers.map((url) => {
-      const tag = serverTag(url);
-      return { url, tag, tags: Object.freeze({ server: sanitizeTagValue(tag) || '_' }) };
+    const clientOptions = { password: config.password, connectTimeoutMs: config.connect_timeout, queryTimeoutMs: config.query_timeout, logger: ctx.logger };
+    const servers = config.servers.map((url) => {
+      const client = postgresClient(url, clientOptions);
+      return { client, tag: client.server, tags: Object.freeze({ server: sanitizeTagValue(client.server) || '_' }) as Tags };
     });
-    let pg: Promise<PgModule> | undefined;
     let stopped = false;
 
-    const poolFor = async (s: Server): Promise<Pool> => {
-      if (s.pool) return s.pool;
-      pg ??= import('pg');
-      const mod = await pg;
-      const Pool = (mod as unknown as { default?: PgModule }).default?.Pool ?? mod.Pool;
-      const opts: PoolConfig = {
-        connectionString: s.url,
-        max: 1,
-        idleTimeoutMillis: 0,
-        connectionTimeoutMillis: Math.max(1, config.connect_timeout),
-        // the server cancels a slow statement itself (the connection stays usable); the client-side
-        // limit, a second later, only ends a connection to a server that stopped answering
-        statement_timeout: Math.max(1, config.query_timeout),
-        query_timeout: Math.max(1, config.query_timeout) + 1000,
-        application_name: 'sonde',
-      };
-      if (config.password !== '' && parsePgUrl(s.url)?.password === '') opts.password = config.password;
-      const pool = new Pool(opts);
-      // An idle connection that the server drops (restart, idle timeout) is reported here; without a
-      // listener it would be an uncaught 'error' event. The next poll opens a new connection.
-      pool.on('error', (err) => ctx.logger.debug('postgresql idle connection lost', { server: s.tag, error: messageOf(err) }));
-      s.pool = pool;
-      return pool;
-    };
-
-    const poll = async (s: Server, now: number): Promise<Point[]> => {
-      const out: Point[] = [];
-      const pool = await poolFor(s);
-      let client: PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (err) {
-        throw classifyPgError(err);
-      }
-      const q = async (sql: string): Promise<Row[]> => (await client.query(sql)).rows as Row[];
-      /** Runs one statement; a statement error is counted and the poll goes on, anything else ends it. */
-      const section = async (what: string, sql: string, map: (rows: Row[]) => Point[]): Promise<void> => {
-        try {
-          for (const p of map(await q(sql))) out.push(p);
-        } catch (err) {
-          if (!isStatementError(err)) throw err;
-          health.queryFailed(s.tag, what, err);
-        }
-      };
-      try {
-        const facts = serverPoints((await q(SERVER_SQL))[0], s.tags, now);
+    const poll = (s: (typeof servers)[number], now: number): Promise<Point[]> =>
+      s.client.use(async (session) => {
+        const out: Point[] = [];
+        /** Runs one statement; a statement error is counted and the poll goes on, anything else ends it. */
+        const section = async (what: string, sql: string, map: (rows: Row[]) => Point[]): Promise<void> => {
+          try {
+            for (const p of map(await session.query(sql))) out.push(p);
+          } catch (err) {
+            const f = classifyPgError(err);
+            if (!f.statement) throw err;
+            health.queryFailed(s.tag, what, f, f.reason);
+          }
+        };
+        const facts = serverPoints((await session.query(SERVER_SQL))[0], s.tags, now);
         for (const p of facts.points) out.push(p);
         if (sections.has('databases')) await section('pg_stat_database', DATABASE_SQL, (r) => databasePoints(r, s.tags, now, keepDb));
         if (sections.has('bgwriter')) {
@@ -194,14 +103,8 @@ export default defineInput({
             return r.points;
           });
         }
-        client.release();
-      } catch (err) {
-        // the connection may be mid-statement or dead: destroy it, the next poll opens a new one
-        client.release(err instanceof Error ? err : true);
-        throw classifyPgError(err);
-      }
-      return out;
-    };
+        return out;
+      });
 
     return {
       async gather(now) {
@@ -215,8 +118,7 @@ export default defineInput({
               pts.unshift(point('postgresql.up', 1, now, 'gauge', s.tags));
               return pts;
             } catch (err) {
-              const f = isFailure(err) ? err : classifyPgError(err);
-              health.failed(s.tag, f);
+              health.failed(s.tag, classifyPgError(err));
               return [point('postgresql.up', 0, now, 'gauge', s.tags)];
             }
           }),
@@ -225,7 +127,7 @@ export default defineInput({
       },
       async stop() {
         stopped = true;
-        await Promise.all(servers.map((s) => s.pool?.end().catch(() => undefined)));
+        await Promise.all(servers.map((s) => s.client.close()));
       },
       describe() {
         return servers.map((s) => `postgresql ${s.tag}`);
@@ -233,7 +135,3 @@ export default defineInput({
     };
   },
 });
-
-function isFailure(x: unknown): x is Failure {
-  return typeof x === 'object' && x !== null && 'reason' in x && 'message' in x && !(x instanceof Error);
-}

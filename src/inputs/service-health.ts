@@ -87,16 +87,17 @@ export class ServiceHealth {
 
   /**
    * Counts a failed statement of a poll that otherwise worked (a view this server version lacks, a
-   * missing grant): logged once per server and statement.
+   * missing grant, a statement the server cancelled at its timeout): logged once per server and
+   * statement.
    */
-  queryFailed(server: string, what: string, err: unknown): void {
+  queryFailed(server: string, what: string, err: unknown, reason: FailureReason = 'query_failed'): void {
     const message = messageOf(err);
-    this.errors.get('query_failed')?.inc();
+    this.errors.get(reason)?.inc();
     this.ctx.metrics.lastError(`${server}: ${what}: ${message}`);
     const key = server + '\0' + what;
     if (this.loggedQueries.has(key) || this.loggedQueries.size > 256) return;
     this.loggedQueries.add(key);
-    this.ctx.logger.warn(`${this.service} query failed`, { server, query: what, error: message });
+    this.ctx.logger.warn(`${this.service} query ${reason === 'timeout' ? 'timed out' : 'failed'}`, { server, query: what, reason, error: message });
   }
 
   /** Marks a poll of `server` that worked; logs once when it had been failing. */

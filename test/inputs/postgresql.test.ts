@@ -180,9 +180,12 @@ test('hung server: connect_timeout bounds the poll; a slow statement hits query_
   const t0 = Date.now();
   const pts = await slow.gather();
   assert.ok(Date.now() - t0 < 2500, `${Date.now() - t0} ms`);
-  assert.equal(val(pts, 'postgresql.up'), 0);
+  // the server cancelled the statement at statement_timeout: the server is up, the connection usable
+  assert.equal(val(pts, 'postgresql.up'), 1);
   assert.equal(selfMetric(slow.ctx, 'errors{reason=timeout}'), 1);
-  assert.match(slow.logs[0] ?? '', /postgresql server timed out .*canceling statement due to statement timeout/);
+  assert.match(slow.logs[0] ?? '', /postgresql query timed out .*query="query slow" reason=timeout error="canceling statement due to statement timeout"/);
+  assert.equal(val(await slow.gather(), 'postgresql.up'), 1);
+  assert.equal(slow.logs.length, 1, 'logged once');
 });
 
 test('server restarted mid-run: reconnects, counters reset, rate never negative', { skip }, async () => {
