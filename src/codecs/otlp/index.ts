@@ -3,7 +3,15 @@
  * OTLP/JSON, and their mapping to and from sonde points. Pure: bytes in, points out and back.
  */
 export * from './model.js';
-export { decodeMetricsRequest, decodeMetricsResponse, encodeMetricsRequest, encodeMetricsResponse, type DecodeResult } from './protobuf.js';
+export {
+  decodeMetricsRequest,
+  decodeMetricsResponse,
+  decodeRpcStatus,
+  encodeMetricsRequest,
+  encodeMetricsResponse,
+  encodeRpcStatus,
+  type DecodeResult,
+} from './protobuf.js';
 export {
   decodeMetricsRequestJson,
   decodeMetricsResponseJson,

@@ -1127,3 +1127,36 @@ export function encodeMetricsResponse(res: MetricsResponse): Uint8Array {
   }
   return w.finish();
 }
+
+/** A google.rpc.Status (what OTLP/HTTP error bodies carry): `code` is a gRPC status code. */
+export function encodeRpcStatus(code: number, message: string): Uint8Array {
+  const w = new Writer(64 + message.length * 3);
+  if (code !== 0) {
+    w.key(1, VARINT);
+    w.varint(code);
+  }
+  if (message !== '') {
+    w.key(2, LEN);
+    w.string(message);
+  }
+  return w.finish();
+}
+
+/** Decodes a google.rpc.Status (details are skipped). */
+export function decodeRpcStatus(bytes: Uint8Array): DecodeResult<{ code: number; message: string }> {
+  const r = new Reader(asBuffer(bytes));
+  const end = bytes.length;
+  try {
+    let code = 0;
+    let message = '';
+    while (r.pos < end) {
+      const k = r.key(end);
+      if (k === ((1 << 3) | VARINT)) code = r.varint(end);
+      else if (k === ((2 << 3) | LEN)) message = r.string(end);
+      else r.skip(k & 7, end);
+    }
+    return { ok: true, value: { code, message } };
+  } catch (err) {
+    return failure(err);
+  }
+}
