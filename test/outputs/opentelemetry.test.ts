@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import output from '../../src/outputs/opentelemetry.js';
-import input from '../../src/inputs/opentelemetry.js';
+import input, { type OpenTelemetryInput } from '../../src/inputs/opentelemetry.js';
 import type { Point } from '../../src/model/point.js';
 import { testContext } from '../helpers/context.js';
 import { decodeRequestIndependently, encodeResponseIndependently, PROTO_DIR } from '../helpers/otlp-proto.js';
@@ -213,7 +213,7 @@ test('OTLP/gRPC: a grpc-js server built by @grpc/proto-loader from the official 
 test('output -> sonde input over OTLP/gRPC and OTLP/HTTP: the same points come out', async (t) => {
   const ctx = testContext({ id: 'inputs.opentelemetry' });
   t.after(() => ctx.cleanup());
-  const inp = input.create(input.schema.parse({ http: '127.0.0.1:0', grpc: '127.0.0.1:0', resource_attributes: [] }), ctx);
+  const inp = input.create(input.schema.parse({ http: '127.0.0.1:0', grpc: '127.0.0.1:0', resource_attributes: [] }), ctx) as OpenTelemetryInput;
   await inp.start?.();
   t.after(() => inp.stop?.());
   const octx = testContext({ id: 'outputs.opentelemetry' });
