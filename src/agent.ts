@@ -45,12 +45,21 @@ interface RunningInput {
   ctx: PluginContext;
 }
 
+/** Something that did not start but did not stop the agent (a default port taken). */
+export interface AgentWarning {
+  id: string;
+  message: string;
+  hint?: string;
+  at: number;
+}
+
 export interface Banner {
   collects: string[];
   listens: string[];
   dataDir: string;
   url: string | null;
   outputs: string[];
+  warnings: AgentWarning[];
 }
 
 export class Agent {
@@ -74,6 +83,7 @@ export class Agent {
   private readonly startedAt = Date.now();
   private lockFile: string | null = null;
   private alerting: AlertingHandle | null = null;
+  private readonly warningList: AgentWarning[] = [];
 
   constructor(
     readonly config: SondeConfig,
@@ -259,7 +269,21 @@ export class Agent {
       const input = spec.create(inst.config, ctx);
       this.inputs.push({ inst, input, interval, task: null, source, ctx });
     }
-    for (const ri of this.inputs) await ri.input.start?.();
+    for (const ri of [...this.inputs]) {
+      try {
+        await ri.input.start?.();
+      } catch (e) {
+        // a default input (statsd on 8125) whose port is taken must not stop a zero-config run: it is
+        // left out, said once in the log, and shown by the status API and the dashboard
+        if (!ri.inst.isDefault || !(e instanceof SondeError) || e.code !== 'SONDE_ERR_LISTEN') throw e;
+        const w: AgentWarning = { id: ri.inst.id, message: `${e.message}; ${ri.inst.id} is not running`, ...(e.hint ? { hint: e.hint } : {}), at: Date.now() };
+        this.warningList.push(w);
+        ri.ctx.metrics.lastError(w.message);
+        ri.ctx.logger.warn('default input not started: its address is taken; the rest of the agent runs', { error: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+        this.inputs.splice(this.inputs.indexOf(ri), 1);
+        await Promise.resolve(ri.input.stop?.()).catch(() => {});
+      }
+    }
     await this.startAlerting();
 
     // HTTP after plugins registered their routes
@@ -317,7 +341,12 @@ export class Agent {
       const d = o.output.describe?.() ?? [];
       return d.length ? `${o.id} (${d.join(', ')})` : o.id;
     });
-    return { collects, listens, dataDir: this.dataDir, url, outputs };
+    return { collects, listens, dataDir: this.dataDir, url, outputs, warnings: this.warnings() };
+  }
+
+  /** What did not start without stopping the agent (status API, dashboard, banner). */
+  warnings(): AgentWarning[] {
+    return [...this.warningList];
   }
 
   /** Plugin instances for the status API and the pipeline page. */

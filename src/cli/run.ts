@@ -15,6 +15,8 @@ Options:
   -c, --config FILE     config file (default: $SONDE_CONFIG, else ./sonde.toml if present, else built-in defaults)
   -d, --data-dir DIR    data directory (env SONDE_DATA_DIR; default ./sonde-data)
   -l, --listen ADDR     HTTP API address host:port (env SONDE_LISTEN; default 127.0.0.1:8470)
+      --statsd ADDR     statsd UDP address (default 127.0.0.1:8125); also --collectd, --graphite,
+                        --opentsdb, --influxdb ADDR: start that receiver on ADDR
       --log-level LVL   debug, info, warn, error, silent (env SONDE_LOG_LEVEL)
       --puypuy-config FILE   run the pipeline a PuyPuy config.ini describes (see \`sonde migrate\`)
       --tcollector-dir DIR   run a tcollector collectors tree (with --host/--port/--dedup-interval/--tags)
@@ -29,6 +31,11 @@ export async function runCommand(argv: string[]): Promise<number> {
     'log-level': { type: 'string' },
     'puypuy-config': { type: 'string' },
     'tcollector-dir': { type: 'string' },
+    statsd: { type: 'string' },
+    collectd: { type: 'string' },
+    graphite: { type: 'string' },
+    opentsdb: { type: 'string' },
+    influxdb: { type: 'string' },
     ...MIGRATE_FLAGS,
   }, false);
   if (values.help) {
@@ -43,7 +50,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   const seed = seedPath
     ? { path: seedPath, text: await migrateOrFail(seedPath, { ...migrateOptions(values), from: values['puypuy-config'] ? 'puypuy' : 'tcollector' }) }
     : undefined;
-  const cfg = await resolveConfig({ config: values.config, dataDir: values['data-dir'], listen: values.listen, logLevel: values['log-level'] }, process.env, seed);
+  const receivers = { statsd: values.statsd, collectd: values.collectd, graphite: values.graphite, opentsdb: values.opentsdb, influxdb: values.influxdb };
+  const cfg = await resolveConfig(
+    { config: values.config, dataDir: values['data-dir'], listen: values.listen, logLevel: values['log-level'], receivers },
+    process.env,
+    seed,
+  );
   const logger = createLogger({ level: cfg.agent.log_level as LogLevel, format: cfg.agent.log_format });
   const agent = new Agent(cfg, { logger, version: VERSION });
   const banner = await agent.start();
@@ -55,6 +67,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...banner.listens.map((l, i) => `  ${i === 0 ? 'listens:  ' : '          '} ${l}`),
     `  data dir:  ${banner.dataDir}`,
     `  outputs:   ${banner.outputs.join(', ') || 'none'}`,
+    ...banner.warnings.map((w) => `  warning:   ${w.message}${w.hint ? ` (${w.hint})` : ''}`),
     banner.url ? `  dashboard: ${banner.url}   (API: ${banner.url}api/v1/status)` : '  dashboard: disabled ([http] enabled = false)',
     '  stop with Ctrl-C',
   ];
