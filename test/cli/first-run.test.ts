@@ -132,3 +132,45 @@ test('run rejects what config check rejects, with the same words, before opening
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('run --test with --input-filter prints one gather through the processors and opens nothing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-first-'));
+  try {
+    const data = join(dir, 'data');
+    const f = join(dir, 'sonde.toml');
+    writeFileSync(f, `[agent]\ndata_dir = "${data}"\n[[inputs.exec]]\ninterval = "1s"\ncommands = [["sh", "-c", "echo first.exec $(date +%s) 7"]]\n[[processors.tags]]\nadd = { stage = "test" }\n[[outputs.influxdb]]\nurl = "http://127.0.0.1:1"\ndatabase = "m"\n`);
+    const r = sondeSync(['run', '-c', f, '--test', '--input-filter', 'cpu:load']);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.ok(lines.length > 5, r.stdout);
+    const measurements = new Set(lines.map((l) => l.split(/[, ]/)[0]));
+    // (the cpu input also reports forks from /proc/stat as processes.created)
+    assert.ok(measurements.has('cpu') && measurements.has('load'), [...measurements].join());
+    assert.ok([...measurements].every((m) => m === 'cpu' || m === 'load' || m === 'processes'), `only the filtered inputs: ${[...measurements].join()}`);
+    assert.ok(!lines.some((l) => l.startsWith('mem,')));
+    assert.ok(lines.every((l) => /(^|,)stage=test[, ]/.test(l)), 'the processor ran');
+    // cpu usage is a difference of two samples: --test samples twice
+    assert.ok(lines.some((l) => /^cpu,cpu=total,.*mode=idle.* usage=\d/.test(l)), 'cpu usage present');
+    assert.ok(lines.every((l) => /^[a-z.]+(,[^ ]+)? [a-z_0-9]+=[-0-9.e+]+i? \d{19}$/.test(l)), 'line protocol with ns timestamps');
+    assert.equal(existsSync(data), false, 'no data dir');
+
+    const j = sondeSync(['run', '-c', f, '--test', '--input-filter', 'load', '--format', 'json']);
+    assert.equal(j.status, 0, j.stderr);
+    const pts = j.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; tags: Record<string, string>; value: number });
+    assert.ok(pts.some((p) => p.name === 'load.1' && typeof p.value === 'number' && p.tags['stage'] === 'test'));
+
+    // a listed input runs too (here a collector script)
+    const skip = sondeSync(['run', '-c', f, '--test', '--input-filter', 'exec']);
+    assert.equal(skip.stdout, '');
+    assert.match(skip.stderr, /--test skips .*inputs\.exec/);
+    const ex = sondeSync(['run', '-c', f, '--test', '--input-filter', 'exec', '--test-wait', '3s']);
+    assert.equal(ex.status, 0, ex.stderr);
+    assert.match(ex.stdout, /^first,.*stage=test.* exec=7i \d{19}$/m);
+
+    const none = sondeSync(['run', '-c', f, '--test', '--output-filter', 'graphite']);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /--output-filter: graphite not in the config\n  hint: the config has: store, influxdb/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
