@@ -26,4 +26,5 @@ export const inputs: PluginEntry[] = [
   input('graphite', false, () => import('./graphite.js')),
   input('influxdb', false, () => import('./influxdb.js')),
   input('prometheus', false, () => import('./prometheus.js')),
+  input('remote_write', false, () => import('./remote-write.js')),
 ];
