@@ -30,6 +30,8 @@ export function testContext(
     full?: () => boolean;
     /** emitAcked answers this (after recording the points when ok); default ok */
     ack?: () => Ack | Promise<Ack>;
+    /** ctx.room answers this (backpressure); default always room */
+    room?: (n: number) => Promise<void> | undefined;
   } = {},
 ): TestContext {
   const selfMetrics = new SelfMetrics();
@@ -59,7 +61,7 @@ export function testContext(
       if (a.ok) for (const p of points) emitted.push(p);
       return a;
     },
-    room: () => undefined,
+    room: (n: number) => opts.room?.(n),
     signal: controller.signal,
     http: router,
     router,
