@@ -300,11 +300,50 @@ export class Agent {
 
     if (cfg.agent.self_metrics) {
       const src: IngressSource = { id: 'agent', tags: this.globalTags, namePrefix: '' };
-      this.tasks.push(scheduleAligned(cfg.agent.interval, 0, (at) => void pipeline.emit(src, this.metrics.snapshot(at))));
+      const storeCounts = this.storeMetrics();
+      this.tasks.push(
+        scheduleAligned(cfg.agent.interval, 0, (at) => void storeCounts().then(() => pipeline.emit(src, this.metrics.snapshot(at)))),
+      );
     }
     this.tasks.push(scheduleAligned(cfg.agent.flush_interval, 0, (at) => pipeline.flushProcessors(at)));
 
     return this.banner();
+  }
+
+  /**
+   * The store's own counts as self-metrics: points refused (by reason), series refused past
+   * `max_series` and forgotten by retention, writes refused while it could not write.
+   */
+  private storeMetrics(): () => Promise<void> {
+    const m = this.metrics;
+    const c = {
+      future: m.counter('store_points_rejected', { reason: 'future' }, 'Points the store refused, by reason.'),
+      series: m.counter('store_points_rejected', { reason: 'series_limit' }, 'Points the store refused, by reason.'),
+      other: m.counter('store_points_rejected', { reason: 'out_of_order' }, 'Points the store refused, by reason.'),
+      refused: m.counter('store_series_refused', {}, 'New series the store refused past max_series.'),
+      forgotten: m.counter('store_series_forgotten', {}, 'Series dropped from memory once retention left no sample of them.'),
+      writeErrors: m.counter('store_write_errors', {}, 'Writes the store refused because its log could not be written (disk full).'),
+    };
+    const series = m.gauge('store_series', {}, 'Series held by the store.');
+    const set = (k: { inc(n: number): void; value: number }, v: number | undefined): void => {
+      if (v !== undefined && v > k.value) k.inc(v - k.value);
+    };
+    return async () => {
+      const store = this.store;
+      if (!store) return;
+      try {
+        const st = await store.stats();
+        set(c.future, st.pointsRejectedFuture);
+        set(c.series, st.pointsRejectedSeriesLimit);
+        set(c.other, st.pointsRejected - (st.pointsRejectedFuture ?? 0) - (st.pointsRejectedSeriesLimit ?? 0));
+        set(c.refused, st.seriesRefused);
+        set(c.forgotten, st.seriesForgotten);
+        set(c.writeErrors, st.writeErrors);
+        series.set(st.series);
+      } catch {
+        // a closed or moving store: counted next time
+      }
+    };
   }
 
   banner(): Banner {
@@ -395,5 +434,7 @@ export function storeOptions(s: SondeConfig['store']): StoreOptions {
     rollup1mRetention: s.rollup_1m_retention,
     rollup1hRetention: s.rollup_1h_retention,
     fsync: s.fsync,
+    maxSeries: s.max_series,
+    maxFuture: s.max_future,
   };
 }

@@ -69,10 +69,34 @@ export class Background {
   private lastCheckpoint: number;
   private lastRetention: number;
   private stopped = false;
+  /**
+   * Where the data retention dropped ends (ms; stored in `meta`): raw samples before `raw` and 1 min
+   * rollups before `rollup1m` may be gone, so queries reaching before them read a coarser resolution.
+   */
+  horizons = { raw: -Infinity, rollup1m: -Infinity };
 
   constructor(private readonly p: BackgroundParts) {
     this.lastCheckpoint = Date.now();
     this.lastRetention = Date.now();
+  }
+
+  loadHorizons(): void {
+    const { persist } = this.p;
+    this.horizons.raw = Number(persist.getMeta('raw_horizon') ?? -Infinity);
+    this.horizons.rollup1m = Number(persist.getMeta('rollup1m_horizon') ?? -Infinity);
+  }
+
+  /** Moves the horizons forward (never back) and stores them. */
+  private advanceHorizons(raw: number, rollup1m: number): void {
+    const h = this.horizons;
+    if (raw <= h.raw && rollup1m <= h.rollup1m) return;
+    h.raw = Math.max(h.raw, raw);
+    h.rollup1m = Math.max(h.rollup1m, rollup1m);
+    const { persist } = this.p;
+    persist.db.transaction(() => {
+      persist.setMeta('raw_horizon', String(h.raw));
+      persist.setMeta('rollup1m_horizon', String(h.rollup1m));
+    })();
   }
 
   /** Starts the periodic checkpoint and retention. */
@@ -264,16 +288,18 @@ export class Background {
       }
     }
     if (sealed > 0) this.drain();
-    const old = persist.deleteOlder({
-      raw,
-      rollups: ROLLUPS.map((ru) => now - (ru.name === '1m' ? opts.rollup1mRetention : opts.rollup1hRetention) - ru.period),
-    });
+    const rollups = ROLLUPS.map((ru) => now - (ru.name === '1m' ? opts.rollup1mRetention : opts.rollup1hRetention) - ru.period);
+    const old = persist.deleteOlder({ raw, rollups });
     out.chunks = old.chunks;
     out.rollups = old.rollups;
     this.chunkPoints -= old.points;
     const size = persist.deleteForSize(opts.maxBytes);
     out.bySize = size.rows;
     this.chunkPoints -= size.points;
+    // complete from a window after the last chunk start dropped (a period after the last rollup)
+    const m1 = ROLLUPS.findIndex((r) => r.name === '1m');
+    const m1Period = ROLLUPS[m1]?.period ?? 0;
+    this.advanceHorizons(Math.max(raw, size.rawUpTo) + w, Math.max(rollups[m1] ?? -Infinity, size.rollup1mUpTo) + m1Period);
     if (out.chunks + out.rollups + out.bySize > 0) {
       out.series = this.forgetEmpty();
       persist.vacuum();
