@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync, readFileSync, rmSync, accessSync, constants } from 'node:fs';
+import { mkdirSync, accessSync, constants } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Point, Tags } from './model/point.js';
@@ -8,6 +8,7 @@ import { createLogger, type Logger, type LogLevel } from './core/logger.js';
 import { SelfMetrics } from './core/self-metrics.js';
 import { OutputRunner } from './core/output-runner.js';
 import { queueDirFor } from './core/disk-queue.js';
+import { DirLock, DirLockedError } from './core/dir-lock.js';
 import { Pipeline, type IngressSource, type ProcessorSlot } from './core/pipeline.js';
 import { scheduleAligned, type ScheduledTask } from './core/scheduler.js';
 import { Router } from './http/router.js';
@@ -72,7 +73,7 @@ export class Agent {
   private started = false;
   private stopping: Promise<void> | null = null;
   private readonly startedAt = Date.now();
-  private lockFile: string | null = null;
+  private lock: DirLock | null = null;
   private alerting: AlertingHandle | null = null;
 
   constructor(
@@ -110,21 +111,12 @@ export class Agent {
     } catch {
       throw new SondeError('SONDE_ERR_DATA_DIR', `data directory ${this.dataDir} is not writable`, 'pass --data-dir with a directory you can write to');
     }
-    const lock = join(this.dataDir, 'agent.pid');
     try {
-      const pid = Number(readFileSync(lock, 'utf8').trim());
-      if (pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new SondeError(
-          'SONDE_ERR_DATA_DIR',
-          `another sonde agent (pid ${pid}) is using ${this.dataDir}`,
-          'stop it first, or give this agent its own --data-dir',
-        );
-      }
+      this.lock = DirLock.acquire(this.dataDir);
     } catch (e) {
-      if (e instanceof SondeError) throw e;
+      if (e instanceof DirLockedError) throw new SondeError('SONDE_ERR_DATA_DIR', e.message, 'stop it first, or give this agent its own --data-dir');
+      throw e;
     }
-    writeFileSync(lock, String(process.pid));
-    this.lockFile = lock;
   }
 
   private context(inst: PluginInstance, interval: number, emit: (points: Point[]) => boolean): PluginContext {
@@ -414,16 +406,8 @@ export class Agent {
         this.logger.error('store close failed', { error: e });
       }
     }
-    if (this.lockFile) rmSync(this.lockFile, { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    this.lock?.release();
+    this.lock = null;
   }
 }
 
