@@ -186,7 +186,7 @@ export class Background {
       // what failed stays queued (save keeps it; the WAL is not trimmed); try again, backing off
       this.errors++;
       this.p.log.error('store: background write failed; retrying', { error: err as Error, attempt: this.errors });
-      this.schedule(Math.min(60_000, 500 * 2 ** Math.min(this.errors, 7)));
+      this.schedule(Math.min(10_000, 250 * 2 ** Math.min(this.errors, 6)));
     }
   }
 

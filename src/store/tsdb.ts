@@ -162,9 +162,16 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       this.internals.replayErrors.push(e);
       this.log.warn('store: write-ahead log damaged', { error: e });
     }
-    this.bg.drain();
-    this.wal.rotate();
-    this.bg.checkpoint();
+    try {
+      this.bg.drain();
+      this.wal.rotate();
+      this.bg.checkpoint();
+    } catch (err) {
+      // a full disk must not keep the store from opening: the WAL stays whole and the background
+      // writer retries
+      this.log.error('store: cannot write at open; the write-ahead log is kept and writing retried', { error: err as Error });
+      this.bg.startCheckpoint();
+    }
     this.bg.start();
   }
 
