@@ -280,17 +280,28 @@ export class Background {
     const w = head.window;
     // A chunk's samples lie within one window after start_ts, so start_ts < cutoff - window is safe.
     const raw = now - opts.retention - w;
+    const rollups = ROLLUPS.map((ru) => now - (ru.name === '1m' ? opts.rollup1mRetention : opts.rollup1hRetention) - ru.period);
+    // Open windows that ended before the raw cutoff: past every rollup's retention too, they are
+    // dropped as they are; otherwise sealed (their rollups are kept), written in batches.
+    const all = Math.min(raw, ...rollups);
+    const dropped: Series[] = [];
     let sealed = 0;
     for (const s of index.all()) {
-      if (s.head.count > 0 && (s.window + 1) * w <= raw) {
-        head.seal(s);
-        sealed++;
+      if (s.head.count === 0 || (s.window + 1) * w > raw) continue;
+      if ((s.window + 1) * w <= all && !s.sealed) {
+        dropped.push(s);
+        continue;
       }
+      head.seal(s);
+      if (++sealed % 1024 === 0) this.drain();
     }
     if (sealed > 0) this.drain();
-    const rollups = ROLLUPS.map((ru) => now - (ru.name === '1m' ? opts.rollup1mRetention : opts.rollup1hRetention) - ru.period);
+    if (dropped.length > 0) {
+      persist.dropOpen(dropped.filter((s) => s.persistedStart !== null).map((s) => [s.id, s.persistedStart as number]));
+      for (const s of dropped) head.drop(s);
+    }
     const old = persist.deleteOlder({ raw, rollups });
-    out.chunks = old.chunks;
+    out.chunks = old.chunks + dropped.length;
     out.rollups = old.rollups;
     this.chunkPoints -= old.points;
     const size = persist.deleteForSize(opts.maxBytes);
@@ -320,7 +331,7 @@ export class Background {
     }
     if (gone.length === 0) return 0;
     persist.deleteSeries(gone.map((s) => s.id));
-    for (const s of gone) index.forget(s);
+    index.forget(gone);
     // the WAL may still hold their records: a checkpoint moves the replay start past them
     this.startCheckpoint();
     return gone.length;

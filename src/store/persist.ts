@@ -344,6 +344,14 @@ export class Persist {
     return this.db.prepare<[], { id: number }>(`SELECT id FROM series s WHERE ${no}`).all().map((r) => r.id);
   }
 
+  /** Deletes the `open = 1` rows of (series id, start) pairs. */
+  dropOpen(rows: readonly [number, number][]): void {
+    if (rows.length === 0) return;
+    this.db.transaction(() => {
+      for (const [id, start] of rows) this.st.delChunk.run(id, start);
+    })();
+  }
+
   deleteSeries(ids: readonly number[]): void {
     this.db.transaction(() => {
       for (const id of ids) this.st.delSeries.run(id);
