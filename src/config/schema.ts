@@ -47,10 +47,19 @@ export const httpSchema = z
 export const storeSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Open the embedded store (the default output and the query API).'),
-    retention: zDuration().default('15d').describe('How long raw points are kept.'),
+    retention: zDuration().default('15d').describe('How long raw points are kept (by the wall clock).'),
     max_size: zSize().default(10 * 1024 ** 3).describe('Total size cap on disk; oldest chunks are dropped first.'),
     rollup_1m_retention: zDuration().default('90d').describe('How long 1-minute rollups are kept.'),
     rollup_1h_retention: zDuration().default('730d').describe('How long 1-hour rollups are kept.'),
+    max_series: z
+      .number()
+      .int()
+      .positive()
+      .default(1_000_000)
+      .describe('Most series the store holds (~1.2 KB of memory each); points of new series past it are refused and counted (`sonde.store_points_rejected{reason=series_limit}`). Series left without samples by retention are forgotten.'),
+    max_future: zDuration()
+      .default('10m')
+      .describe('Points further ahead of the wall clock than this are refused and counted (`sonde.store_points_rejected{reason=future}`).'),
     fsync: z.enum(['never', 'batch']).default('never').describe('`batch` fsyncs the write-ahead log on every write (power-loss safety).'),
     worker: z
       .union([z.boolean(), z.literal('auto')])
