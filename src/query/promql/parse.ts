@@ -357,8 +357,10 @@ class Builder {
     if (isComparison(op) && !bool && lt === 'scalar' && rt === 'scalar') throw new PromParseError('comparisons between scalars must use BOOL modifier');
     if (isSetOp(op) && (lt === 'scalar' || rt === 'scalar')) throw new PromParseError(`set operator ${JSON.stringify(op)} not allowed in binary scalar expression`);
     let matching: VectorMatching | undefined;
-    if (mm) {
-      if (lt !== 'vector' || rt !== 'vector') throw new PromParseError('vector matching only allowed between instant vectors');
+    if (mm && (lt !== 'vector' || rt !== 'vector')) {
+      // Prometheus ignores a matching clause without labels beside a scalar and refuses one with labels
+      if (groupingLabels(mm.getChild('GroupingLabels'), this.src).length > 0) throw new PromParseError('vector matching only allowed between instant vectors');
+    } else if (mm) {
       const on = !!mm.getChild('On');
       const groups = children(mm).filter((c) => c.name === 'GroupingLabels');
       const labels = groupingLabels(groups[0] ?? null, this.src);
