@@ -159,6 +159,8 @@ export function corpus(atSeconds: number): string[] {
   );
   // instant-vector functions
   for (const f of ['abs', 'ceil', 'floor', 'round', 'exp', 'sqrt', 'ln', 'log2', 'log10']) add(`${f}(${G})`, `${f}(${L})`);
+  for (const f of ['sgn', 'deg', 'rad', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'tanh', 'asinh', 'acosh', 'atanh']) add(`${f}(${G} / 50)`);
+  add(`pi()`, `holt_winters(${G}[30m], 0.5, 0.5)`, `holt_winters(${L}[10m], 0.1, 0.9)`, `day_of_year(timestamp(${G}))`);
   add(
     `round(${G}, 0.5)`,
     `round(${G}, 10)`,

@@ -723,14 +723,25 @@ export class Evaluator {
     }
     const out: GSeries[] = [];
     for (const grp of groups.values()) {
+      this.tick();
       const vals = new Float64Array(n);
       const has = new Uint8Array(n);
       let any = false;
+      // members in bucket order once, so each step's buckets arrive sorted
+      grp.members.sort((a, b) => goFloatOrder(a.le, b.le));
+      const buckets: Bucket[] = grp.members.map((m) => ({ upper: m.le, count: 0 }));
       for (let i = 0; i < n; i++) {
-        const buckets: Bucket[] = [];
-        for (const m of grp.members) if (m.s.has[i]) buckets.push({ upper: m.le, count: m.s.vals[i] as number });
-        if (buckets.length === 0) continue;
-        vals[i] = bucketQuantile(q[i] as number, buckets);
+        let k = 0;
+        for (const m of grp.members) {
+          if (!m.s.has[i]) continue;
+          const b = buckets[k++] as Bucket;
+          b.upper = m.le;
+          b.count = m.s.vals[i] as number;
+        }
+        if (k === 0) continue;
+        buckets.length = k;
+        vals[i] = bucketQuantile(q[i] as number, buckets, true);
+        for (let j = k; j < grp.members.length; j++) buckets.push({ upper: 0, count: 0 });
         has[i] = 1;
         any = true;
       }
