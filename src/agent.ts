@@ -298,7 +298,9 @@ export class Agent {
       registerApi(this.router, this);
       registerDashboard(this.router, { store: this.store, dataDir: this.dataDir, hostname: this.hostname, status: () => statusDocument(this) });
       registerOpenTsdbApi(this.router, this.store);
-      registerPrometheusApi(this.router, this.store);
+      if (cfg.http.prometheus_prefix !== '') {
+        registerPrometheusApi(this.router, this.store, { prefix: cfg.http.prometheus_prefix, timeoutMs: cfg.http.query_timeout, maxSamples: cfg.http.query_max_samples });
+      }
       this.http = new HttpServer(this.router, cfg.http, this.logger.child({ component: 'http' }));
       await this.http.listen();
     }
