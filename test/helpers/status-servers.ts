@@ -124,6 +124,9 @@ export async function startMemcached(opts: { unix?: boolean; authUser?: string }
   if (opts.unix) args.push('-s', socket, '-a', '700');
   else args.push('-l', '127.0.0.1', '-p', String(port));
   const s = new RunningServer({ name: 'memcached', bin: 'memcached', args, ready: () => canConnect(opts.unix ? socket : port) }, dir, { memcached: port });
+  // memcached takes a second to exit on SIGTERM and keeps nothing on disk: kill it
+  const kill = s.kill.bind(s);
+  s.kill = (signal: NodeJS.Signals = 'SIGKILL') => kill(signal);
   await s.start();
   return Object.assign(s, { port, socket });
 }
