@@ -15,6 +15,7 @@ import { HttpServer } from './http/server.js';
 import { registerApi, statusDocument } from './http/api.js';
 import { registerDashboard } from './http/dashboard.js';
 import { registerOpenTsdbApi } from './http/opentsdb-api.js';
+import { registerPrometheusApi } from './http/prometheus-api.js';
 import type { StoreHandle } from './store/handle.js';
 import { openStore, openStoreAuto, openStoreInProcess } from './store/index.js';
 import type { StoreOptions } from './store/options.js';
@@ -267,6 +268,7 @@ export class Agent {
       registerApi(this.router, this);
       registerDashboard(this.router, { store: this.store, dataDir: this.dataDir, hostname: this.hostname, status: () => statusDocument(this) });
       registerOpenTsdbApi(this.router, this.store);
+      registerPrometheusApi(this.router, this.store);
       this.http = new HttpServer(this.router, cfg.http, this.logger.child({ component: 'http' }));
       await this.http.listen();
     }
