@@ -63,6 +63,23 @@ describe('apache input against apache2 (mod_status)', { skip }, () => {
     }
   });
 
+  test('basic auth: the right password works; a wrong one is auth_failed (HTTP 401), logged once', async () => {
+    const ok = runInput(apache, { urls: [srv.url + '/secure-status'], username: 'monitor', password: 'm0n' });
+    const bad = runInput(apache, { urls: [srv.url + '/secure-status'], username: 'monitor', password: 'wrong' });
+    try {
+      assert.ok(pick(await ok.gather(), 'apache.total_accesses'), ok.logs.join('\n'));
+      await bad.gather();
+      await bad.gather();
+      assert.equal(bad.self('errors{reason=auth_failed}'), 2);
+      const lines = linesWith(bad.logs, 'WARN', 'apache server refused the credentials', `server=${srv.url}/secure-status?auto`);
+      assert.equal(lines.length, 1, bad.logs.join('\n'));
+      assert.match(lines[0] ?? '', /HTTP 401/);
+    } finally {
+      ok.cleanup();
+      bad.cleanup();
+    }
+  });
+
   test('a page that is not mod_status is bad_response', async () => {
     const run = runInput(apache, { urls: [srv.url + '/index.html', srv.url + '/nope'] });
     try {
