@@ -92,6 +92,12 @@ describe('haproxy input against haproxy', { skip }, () => {
         assert.equal(rowOf(pts, server, 'haproxy.scur', 'web', 'FRONTEND')?.kind, 'gauge');
         assert.equal(rowOf(pts, server, 'haproxy.stot', 'app', 'BACKEND')?.tags['type'], 'backend');
       }
+      // show info, from the socket only
+      const cum = pick(pts, 'haproxy.process.cum_req', { server: srv.socket });
+      assert.equal(cum?.kind, 'counter');
+      assert.ok((cum?.value ?? 0) >= 20, `cum_req ${cum?.value}`);
+      assert.ok(pick(pts, 'haproxy.process.maxconn', { server: srv.socket }));
+      assert.equal(pick(pts, 'haproxy.process.maxconn', { server: httpServer }), undefined);
       assert.deepEqual(run.logs, []);
     } finally {
       run.cleanup();
