@@ -31,4 +31,8 @@ export const inputs: PluginEntry[] = [
   input('nginx', false, () => import('./nginx.js')),
   input('apache', false, () => import('./apache.js')),
   input('haproxy', false, () => import('./haproxy.js')),
+  input('postgresql', false, () => import('./postgresql.js')),
+  input('mysql', false, () => import('./mysql.js')),
+  input('procstat', false, () => import('./procstat.js')),
+  input('opentelemetry', false, () => import('./opentelemetry.js')),
 ];
