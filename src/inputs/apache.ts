@@ -40,7 +40,7 @@ export default defineInput({
         const lists = await Promise.all(
           targets.map((t) =>
             health.poll(t.key, now, t.tags, () =>
-              pollHttpStatus(t.url, opts, 'the URL must be the `SetHandler server-status` location', (body) => parseApacheStatus(body, now, t.tags)),
+              pollHttpStatus(t.url, opts, 'the URL must be the SetHandler server-status location', (body) => parseApacheStatus(body, now, t.tags)),
             ),
           ),
         );

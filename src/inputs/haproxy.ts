@@ -77,7 +77,7 @@ export default defineInput({
 
     const pollOne = async (t: Target, now: number): Promise<Point[]> => {
       if (t.kind === 'http') {
-        return pollHttpStatus(t.url, httpOpts, 'the URL must be the `stats uri` of a frontend with `stats enable`', (body) => parseHaproxyCsv(body, now, t.tags, keep));
+        return pollHttpStatus(t.url, httpOpts, 'the URL must be the stats uri of a frontend with stats enable', (body) => parseHaproxyCsv(body, now, t.tags, keep));
       }
       // the socket answers the commands of one line and closes the connection (non-interactive mode)
       const buf = await exchange(t.addr, { timeoutMs, tls, request: config.process_info ? 'show info;show stat\n' : 'show stat\n', signal: ctx.signal });

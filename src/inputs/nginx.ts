@@ -32,7 +32,7 @@ export default defineInput({
         const lists = await Promise.all(
           targets.map((t) =>
             health.poll(t.key, now, t.tags, () =>
-              pollHttpStatus(t.url, opts, 'the URL must be a location with `stub_status;`', (body) => parseNginxStubStatus(body, now, t.tags)),
+              pollHttpStatus(t.url, opts, 'the URL must be a location with stub_status', (body) => parseNginxStubStatus(body, now, t.tags)),
             ),
           ),
         );
