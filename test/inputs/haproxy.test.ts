@@ -73,6 +73,8 @@ describe('haproxy input against haproxy', { skip }, () => {
 
   test('stats socket and stats page: per frontend/backend/server counters match show stat', async () => {
     await requests(srv.frontendUrl, 20);
+    // a stream is counted when it ends, just after its response went out
+    await until('20 sessions on s1', async () => (await showStat(srv.socket)).get('app/s1')?.get('stot') === '20');
     const socketUrl = `unix://${srv.socket}`;
     const run = runInput(haproxy, { servers: [socketUrl, srv.statsUrl], username: 'admin', password: 'adm1n' });
     try {
@@ -137,8 +139,11 @@ describe('haproxy input against haproxy', { skip }, () => {
     const s1 = { proxy: 'app', sv: 's1' };
     try {
       const t0 = Date.now();
+      const stot = async (): Promise<number> => Number((await showStat(srv.socket)).get('app/s1')?.get('stot'));
+      const before = await stot();
       rate.process(await run.gather(t0), t0);
       await requests(srv.frontendUrl, 5);
+      await until('5 more sessions on s1', async () => (await stot()) === before + 5);
       const r1 = rate.process(await run.gather(t0 + 1000), t0 + 1000);
       assert.equal(pick(r1, 'haproxy.stot', s1)?.value, 5);
       await srv.kill();
