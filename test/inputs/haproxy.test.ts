@@ -64,7 +64,10 @@ describe('haproxy input against haproxy', { skip }, () => {
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
     backendPort = (backend.address() as { port: number }).port;
     srv = await startHaproxy(backendPort, { statsAuth: 'admin:adm1n' });
-    await until('s1 UP', async () => (await showStat(srv.socket)).get('app/s1')?.get('status') === 'UP');
+    await until('s1 UP, s2 DOWN', async () => {
+      const st = await showStat(srv.socket);
+      return st.get('app/s1')?.get('status') === 'UP' && (st.get('app/s2')?.get('status') ?? '').startsWith('DOWN');
+    });
   });
   after(async () => {
     await srv?.stop();
