@@ -21,7 +21,7 @@ import {
   urlKey,
   urlLabel,
   type Address,
-} from './net/service-client.js';
+} from '../net/service-client.js';
 
 const isHttp = (s: string): boolean => /^https?:\/\//i.test(s.trim());
 

@@ -8,7 +8,7 @@ import { defineInput, type Input } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
 import { parseMemcachedStats, splitStats } from '../codecs/memcached-stats.js';
 import type { Point } from '../model/point.js';
-import { exchange, parseAddress, ServerHealth, ServiceError } from './net/service-client.js';
+import { exchange, parseAddress, ServerHealth, ServiceError } from '../net/service-client.js';
 
 const schema = z.object({
   servers: z

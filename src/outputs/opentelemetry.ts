@@ -25,7 +25,7 @@ import {
 } from '../codecs/otlp/index.js';
 import { VERSION } from '../version.js';
 import { SondeError } from '../errors.js';
-import { retryAfterMs } from './lib/http.js';
+import { retryAfterMs } from '../net/http-client.js';
 
 const schema = z.strictObject({
   protocol: z.enum(['http/protobuf', 'grpc']).default('http/protobuf').describe('OTLP transport.'),

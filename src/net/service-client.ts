@@ -19,9 +19,9 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { z } from 'zod/v3';
-import type { PluginContext } from '../../core/plugin.js';
-import type { Counter } from '../../core/self-metrics.js';
-import type { Point } from '../../model/point.js';
+import type { PluginContext } from '../core/plugin.js';
+import type { Counter } from '../core/self-metrics.js';
+import type { Point } from '../model/point.js';
 
 export type FailureReason = 'auth_failed' | 'unreachable' | 'timeout' | 'bad_response';
 export const FAILURE_REASONS: readonly FailureReason[] = ['auth_failed', 'unreachable', 'timeout', 'bad_response'];

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
-import { asServiceError, exchange, httpGet, parseAddress, ServerHealth, ServiceError, urlKey, urlLabel } from '../../../src/inputs/net/service-client.js';
-import { createLogger } from '../../../src/core/logger.js';
-import { testContext } from '../../helpers/context.js';
+import { asServiceError, exchange, httpGet, parseAddress, ServerHealth, ServiceError, urlKey, urlLabel } from '../../src/net/service-client.js';
+import { createLogger } from '../../src/core/logger.js';
+import { testContext } from '../helpers/context.js';
 
 const REDIS = { plain: ['redis'], tls: ['rediss'] };
 
