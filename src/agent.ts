@@ -266,7 +266,13 @@ export class Agent {
     // HTTP after plugins registered their routes
     if (cfg.http.enabled) {
       registerApi(this.router, this);
-      registerDashboard(this.router, { store: this.store, dataDir: this.dataDir, hostname: this.hostname, status: () => statusDocument(this) });
+      registerDashboard(this.router, {
+        store: this.store,
+        dataDir: this.dataDir,
+        hostname: this.hostname,
+        status: () => statusDocument(this),
+        services: () => this.inputs.map((ri) => ri.inst.name),
+      });
       registerOpenTsdbApi(this.router, this.store);
       registerPrometheusApi(this.router, this.store);
       this.http = new HttpServer(this.router, cfg.http, this.logger.child({ component: 'http' }));
