@@ -14,6 +14,7 @@
  *   --no-services leave out the row with every service collector configured (postgresql, mysql,
  *                 procstat, redis, memcached, nginx, apache, haproxy, each polling a real local server
  *                 started for that row: bench/services-setup.ts)
+ *   --only TEXT   run only the subjects whose label contains TEXT (several: a|b)
  *   --variants    extra sonde rows that attribute the cost: statsd with its worker thread, no
  *                 store, a coarser event-loop delay monitor, a 1 MB V8 semi-space
  *
@@ -41,6 +42,7 @@ const { values: opts } = parseArgs({
     source: { type: 'boolean', default: false },
     variants: { type: 'boolean', default: false },
     'no-services': { type: 'boolean', default: false },
+    only: { type: 'string' },
     'collectd-writer': { type: 'string', default: 'csv' },
   },
 });
@@ -619,8 +621,9 @@ if (opts.variants) {
 }
 subjects.push(collectdSubject(), nodeExporterSubject(), bareNodeSubject());
 
+const only = opts.only?.split('|').filter(Boolean);
 const rows: Row[] = [];
-for (const s of subjects) rows.push(await measure(s));
+for (const s of subjects) if (!only || only.some((o) => s.name.includes(o))) rows.push(await measure(s));
 cleanupAll();
 
 const fmt = (v: number | undefined, digits: number) => (v === undefined ? '–' : v.toFixed(digits));
