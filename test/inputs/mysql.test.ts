@@ -127,7 +127,7 @@ test('wrong password: up=0, errors{reason=auth_failed}, logged once', { skip }, 
 test('an unknown database is a wrong endpoint', { skip }, async () => {
   const p = collector({ servers: [url('sonde', 'sonde-pw', 'nosuchdb')] });
   await p.gather();
-  assert.equal(selfMetric(p.ctx, 'errors{reason=wrong_endpoint}'), 1);
+  assert.equal(selfMetric(p.ctx, 'errors{reason=bad_response}'), 1);
   assert.match(p.logs[0] ?? '', /Unknown database 'nosuchdb'/);
 });
 

