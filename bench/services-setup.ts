@@ -11,7 +11,7 @@ import { builtinRegistry } from '../src/plugins.js';
 import { ROOT } from '../test/helpers/spawn.js';
 import { POSTGRES, MARIADBD, startMariadb, startPostgres } from '../test/helpers/sql-servers.js';
 
-export const SEVEN = ['postgresql', 'mysql', 'procstat', 'redis', 'memcached', 'nginx', 'apache', 'haproxy'] as const;
+export const SERVICE_INPUTS = ['postgresql', 'mysql', 'procstat', 'redis', 'memcached', 'nginx', 'apache', 'haproxy'] as const;
 
 export interface ServiceSetup {
   /** Input name -> its config (plain values), for the services that could be started. */
@@ -27,12 +27,14 @@ interface Stoppable {
 
 type Helpers = Record<string, ((...a: unknown[]) => Promise<Stoppable & Record<string, unknown>>) | undefined>;
 
-export async function startServices(): Promise<ServiceSetup> {
+/** Starts the servers of `only` (default: all of SERVICE_INPUTS). */
+export async function startServices(only: readonly string[] = SERVICE_INPUTS): Promise<ServiceSetup> {
   const reg = await builtinRegistry();
   const configs = new Map<string, Record<string, unknown>>();
   const skipped = new Map<string, string>();
   const running: Stoppable[] = [];
   const known = (name: string): boolean => {
+    if (!only.includes(name)) return false;
     if (reg.get('input', name)) return true;
     skipped.set(name, 'no such input in this tree');
     return false;

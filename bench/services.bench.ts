@@ -1,5 +1,6 @@
 /**
- * Time per gather of each service collector against real local servers (bench/services-setup.ts),
+ * Time per gather of the postgresql, mysql and procstat inputs against real local servers
+ * (bench/services-setup.ts; the other service collectors: bench/status-collectors.bench.ts),
  * next to what the same numbers cost another way, in the same run:
  * - postgresql / mysql: the collector's statements over a bare `pg` / `mysql2` connection (the floor:
  *   what the server takes to answer) and the script-collector way, a `psql` / `mariadb` process per
@@ -16,7 +17,9 @@ import { testContext } from '../test/helpers/context.js';
 import { which } from '../test/helpers/servers.js';
 import { BGWRITER_SQL, CONNECTIONS_SQL, DATABASE_SQL, LOCKS_SQL, REPLICATION_SQL, SERVER_SQL } from '../src/codecs/postgresql-rows.js';
 import { INNODB_METRICS_SQL, REPLICA_SQL, SCHEMAS_SQL, STATUS_SQL } from '../src/codecs/mysql-rows.js';
-import { SEVEN, startServices } from './services-setup.js';
+import { startServices } from './services-setup.js';
+
+const MINE = ['postgresql', 'mysql', 'procstat'];
 
 const RUNS = Number(process.argv[2] ?? process.env.SONDE_BENCH_RUNS ?? 100);
 const BUDGET_MS = 4000;
@@ -46,11 +49,11 @@ async function time(what: string, f: () => Promise<number | undefined>): Promise
   return { what, runs: times.length, points: points === undefined ? '' : String(points), mean: times.reduce((a, b) => a + b, 0) / times.length, p99: quantile(times, 0.99) };
 }
 
-const setup = await startServices();
+const setup = await startServices(MINE);
 const rows: Row[] = [];
 try {
   const reg = await builtinRegistry();
-  for (const name of SEVEN) {
+  for (const name of MINE) {
     const config = setup.configs.get(name);
     const spec = reg.get('input', name);
     if (!config || !spec) continue;

@@ -308,8 +308,3 @@ export function mysqlClient(url: string, opts: SqlClientOptions): SqlClient {
     },
   };
 }
-
-/** True for an error of one statement that left the connection usable. */
-export function isStatementFailure(err: unknown, classify: (e: unknown) => ServiceFailure): boolean {
-  return classify(err).statement;
-}
