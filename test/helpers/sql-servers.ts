@@ -153,13 +153,13 @@ export interface Mariadb extends RunningServer {
   sql(statement: string): string;
 }
 
-/** A MariaDB server with an empty data dir; root reaches it over the socket. `extraArgs`: more server options. */
+/** A MariaDB server with an empty data dir; root (no password) reaches it over the socket, whoever runs the test. `extraArgs`: more server options. */
 export async function startMariadb(extraArgs: readonly string[] = []): Promise<Mariadb> {
   const dir = mkdtempSync(join(tmpdir(), 'sonde-mariadb-'));
   const asRoot = process.getuid?.() === 0;
   const datadir = join(dir, 'data');
   const install = which('mariadb-install-db') ?? which('mysql_install_db') ?? 'mariadb-install-db';
-  const r = spawnSync(install, ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=socket', '--skip-test-db', ...(asRoot ? ['--user=root'] : [])], {
+  const r = spawnSync(install, ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...(asRoot ? ['--user=root'] : [])], {
     encoding: 'utf8',
     timeout: 60_000,
   });
