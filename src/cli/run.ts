@@ -3,7 +3,7 @@ import { createLogger, type LogLevel } from '../core/logger.js';
 import { parse } from './args.js';
 import { resolveConfig, configPath } from './resolve.js';
 import { VERSION } from '../version.js';
-import { MIGRATE_FLAGS, migrateOptions, migrateOrFail } from './migrate.js';
+import { MIGRATE_FLAGS, migrateOptions, migrateOrFail, splitMigrateArgs } from './migrate.js';
 import { SondeError } from '../errors.js';
 
 export const RUN_HELP = `Usage: sonde run [options]
@@ -17,12 +17,13 @@ Options:
   -l, --listen ADDR     HTTP API address host:port (env SONDE_LISTEN; default 127.0.0.1:8470)
       --log-level LVL   debug, info, warn, error, silent (env SONDE_LOG_LEVEL)
       --puypuy-config FILE   run the pipeline a PuyPuy config.ini describes (see \`sonde migrate\`)
-      --tcollector-dir DIR   run a tcollector collectors tree (with --host/--port/--dedup-interval/--tags)
+      --tcollector-dir DIR   run a tcollector install (with tcollector's -H -p -t ... flags, see \`sonde migrate --help\`)
   -h, --help            this help
 `;
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const { values } = parse('run', argv, {
+  const { rest, tcollector } = splitMigrateArgs(argv, 'converted');
+  const { values } = parse('run', rest, {
     config: { type: 'string', short: 'c' },
     'data-dir': { type: 'string', short: 'd' },
     listen: { type: 'string', short: 'l' },
@@ -41,7 +42,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   if (seedPath && values.config) throw new SondeError('SONDE_ERR_USAGE', `--config cannot be combined with --${values['puypuy-config'] ? 'puypuy-config' : 'tcollector-dir'}`);
   const seed = seedPath
-    ? { path: seedPath, text: await migrateOrFail(seedPath, { ...migrateOptions(values), from: values['puypuy-config'] ? 'puypuy' : 'tcollector' }) }
+    ? { path: seedPath, text: await migrateOrFail(seedPath, { ...migrateOptions(values, tcollector), from: values['puypuy-config'] ? 'puypuy' : 'tcollector' }) }
     : undefined;
   const cfg = await resolveConfig({ config: values.config, dataDir: values['data-dir'], listen: values.listen, logLevel: values['log-level'] }, process.env, seed);
   const logger = createLogger({ level: cfg.agent.log_level as LogLevel, format: cfg.agent.log_format });
