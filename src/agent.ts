@@ -15,6 +15,7 @@ import { HttpServer } from './http/server.js';
 import { registerApi, statusDocument } from './http/api.js';
 import { registerDashboard } from './http/dashboard.js';
 import { registerOpenTsdbApi } from './http/opentsdb-api.js';
+import { registerPrometheusApi } from './http/prometheus-api.js';
 import type { StoreHandle } from './store/handle.js';
 import { openStore, openStoreAuto, openStoreInProcess } from './store/index.js';
 import type { StoreOptions } from './store/options.js';
@@ -45,12 +46,21 @@ interface RunningInput {
   ctx: PluginContext;
 }
 
+/** Something that did not start but did not stop the agent (a default port taken). */
+export interface AgentWarning {
+  id: string;
+  message: string;
+  hint?: string;
+  at: number;
+}
+
 export interface Banner {
   collects: string[];
   listens: string[];
   dataDir: string;
   url: string | null;
   outputs: string[];
+  warnings: AgentWarning[];
 }
 
 export class Agent {
@@ -74,6 +84,7 @@ export class Agent {
   private readonly startedAt = Date.now();
   private lockFile: string | null = null;
   private alerting: AlertingHandle | null = null;
+  private readonly warningList: AgentWarning[] = [];
 
   constructor(
     readonly config: SondeConfig,
@@ -259,7 +270,21 @@ export class Agent {
       const input = spec.create(inst.config, ctx);
       this.inputs.push({ inst, input, interval, task: null, source, ctx });
     }
-    for (const ri of this.inputs) await ri.input.start?.();
+    for (const ri of [...this.inputs]) {
+      try {
+        await ri.input.start?.();
+      } catch (e) {
+        // a default input (statsd on 8125) whose port is taken must not stop a zero-config run: it is
+        // left out, said once in the log, and shown by the status API and the dashboard
+        if (!ri.inst.isDefault || !(e instanceof SondeError) || e.code !== 'SONDE_ERR_LISTEN') throw e;
+        const w: AgentWarning = { id: ri.inst.id, message: `${e.message}; ${ri.inst.id} is not running`, ...(e.hint ? { hint: e.hint } : {}), at: Date.now() };
+        this.warningList.push(w);
+        ri.ctx.metrics.lastError(w.message);
+        ri.ctx.logger.warn('default input not started: its address is taken; the rest of the agent runs', { error: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+        this.inputs.splice(this.inputs.indexOf(ri), 1);
+        await Promise.resolve(ri.input.stop?.()).catch(() => {});
+      }
+    }
     await this.startAlerting();
 
     // HTTP after plugins registered their routes
@@ -267,6 +292,7 @@ export class Agent {
       registerApi(this.router, this);
       registerDashboard(this.router, { store: this.store, dataDir: this.dataDir, hostname: this.hostname, status: () => statusDocument(this) });
       registerOpenTsdbApi(this.router, this.store);
+      registerPrometheusApi(this.router, this.store);
       this.http = new HttpServer(this.router, cfg.http, this.logger.child({ component: 'http' }));
       await this.http.listen();
     }
@@ -317,7 +343,78 @@ export class Agent {
       const d = o.output.describe?.() ?? [];
       return d.length ? `${o.id} (${d.join(', ')})` : o.id;
     });
-    return { collects, listens, dataDir: this.dataDir, url, outputs };
+    return { collects, listens, dataDir: this.dataDir, url, outputs, warnings: this.warnings() };
+  }
+
+  /** What did not start without stopping the agent (status API, dashboard, banner). */
+  warnings(): AgentWarning[] {
+    return [...this.warningList];
+  }
+
+  /**
+   * `sonde run --test`: every input that gathers runs once, through the processors, and the points are
+   * returned; nothing is opened (no data dir lock, store, sockets, HTTP or outputs). Receivers (inputs
+   * without a gather: receivers, collector scripts) are listed in `skipped`, unless `waitMs` > 0: then
+   * they are started too and what they emit within `waitMs` is included (Telegraf's --test-wait). Inputs whose values are differences of two samples
+   * (cpu usage) gather twice, half a second apart, and give the second sample.
+   */
+  async gatherOnce(waitMs = 0): Promise<{ points: Point[]; skipped: string[]; failed: Array<{ id: string; error: string }> }> {
+    if (this.started) throw new Error('agent already started');
+    this.started = true;
+    const cfg = this.config;
+    const points: Point[] = [];
+    const skipped: string[] = [];
+    const failed: Array<{ id: string; error: string }> = [];
+    for (const inst of cfg.processors) {
+      const ctx = this.context(inst, cfg.agent.interval, () => false);
+      this.processors.push({ id: inst.id, processor: (inst.spec as ProcessorSpec).create(inst.config, ctx) });
+    }
+    const pipeline = new Pipeline(this.processors, [{ push: (p) => void points.push(...p) }], Number.MAX_SAFE_INTEGER, this.metrics, this.logger);
+    const gathering: Array<{ ri: RunningInput; gather: (at: number) => Point[] | Promise<Point[]> }> = [];
+    for (const inst of cfg.inputs) {
+      const interval = (inst.config['interval'] as number | undefined) ?? cfg.agent.interval;
+      const source: IngressSource = { id: inst.id, tags: { ...this.globalTags, ...(inst.config['tags'] as Record<string, string>) }, namePrefix: (inst.config['name_prefix'] as string | undefined) ?? '' };
+      const ctx = this.context(inst, interval, (pts) => pipeline.emit(source, pts));
+      const input = (inst.spec as InputSpec).create(inst.config, ctx);
+      const ri: RunningInput = { inst, input, interval, task: null, source, ctx };
+      if (!input.gather && waitMs <= 0) {
+        skipped.push(inst.id);
+        continue;
+      }
+      this.inputs.push(ri);
+      try {
+        await input.start?.();
+        if (input.gather) gathering.push({ ri, gather: input.gather.bind(input) });
+      } catch (e) {
+        failed.push({ id: inst.id, error: (e as Error).message });
+      }
+    }
+    const run = async (only: (ri: RunningInput) => boolean, keep: boolean): Promise<void> => {
+      const at = Date.now();
+      for (const { ri, gather } of gathering) {
+        if (!only(ri)) continue;
+        try {
+          const pts = await gather(at);
+          if (keep) pipeline.emit(ri.source, pts);
+        } catch (e) {
+          if (keep) failed.push({ id: ri.inst.id, error: (e as Error).message });
+        }
+      }
+    };
+    const twice = (ri: RunningInput) => TWO_SAMPLE_INPUTS.has(ri.inst.name);
+    if (gathering.some((g) => twice(g.ri))) {
+      await run(twice, false);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await run(() => true, true);
+    if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+    const now = Date.now();
+    pipeline.drain(now);
+    pipeline.flushProcessors(now);
+    this.controller.abort();
+    for (const ri of this.inputs) await Promise.resolve(ri.input.stop?.()).catch(() => {});
+    for (const p of this.processors) await p.processor.stop?.().catch(() => {});
+    return { points, skipped, failed };
   }
 
   /** Plugin instances for the status API and the pipeline page. */
@@ -378,6 +475,9 @@ export class Agent {
     if (this.lockFile) rmSync(this.lockFile, { force: true });
   }
 }
+
+/** Inputs whose main values are differences between two samples (`gatherOnce` samples them twice). */
+const TWO_SAMPLE_INPUTS = new Set(['cpu']);
 
 function isAlive(pid: number): boolean {
   try {

@@ -27,6 +27,10 @@ export class SondeError extends Error {
 export interface ConfigIssue {
   file: string;
   line: number | undefined;
+  /** 1-based column, when known (TOML syntax errors, the key's position). */
+  column?: number;
+  /** The source lines with a caret under the problem. */
+  excerpt?: string;
   /** Dotted key path, e.g. `inputs.cpu[0].percpu`. */
   key: string;
   message: string;
@@ -42,6 +46,7 @@ export class ConfigError extends SondeError {
 export function formatIssue(i: ConfigIssue): string {
   const where = i.line !== undefined ? `${i.file}:${i.line}` : i.file;
   let s = `${where}: ${i.key ? i.key + ': ' : ''}${i.message}`;
+  if (i.excerpt) s += `\n${i.excerpt}`;
   if (i.hint) s += `\n  hint: ${i.hint}`;
   return s;
 }

@@ -23,6 +23,14 @@ export const agentSchema = z
     log_format: z.enum(['text', 'json']).default('text').describe('Log line format on stderr.'),
     tags: tagMap.default({}).describe('Global tags added to every point (e.g. cluster, group, location).'),
     self_metrics: z.boolean().default(true).describe('Store the agent\'s own metrics under `sonde.` every interval.'),
+    default_inputs: z
+      .boolean()
+      .default(true)
+      .describe('Run the default inputs (host collectors, statsd) beside the ones listed in [inputs]; a listed plugin replaces its default instance. `false`: run exactly the listed inputs.'),
+    default_outputs: z
+      .boolean()
+      .default(true)
+      .describe('Keep the default output (the embedded store, when [store] is enabled) beside the ones listed in [outputs]. `false`: write exactly to the listed outputs.'),
   })
   .describe('[agent]');
 

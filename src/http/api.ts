@@ -21,6 +21,8 @@ export interface ApiAgent {
   readonly metrics: SelfMetrics;
   readonly storeHandle: StoreHandle | undefined;
   describePlugins(): Array<{ id: string; kind: string; name: string }>;
+  /** What did not start without stopping the agent (a default port taken). */
+  warnings?(): Array<{ id: string; message: string; hint?: string; at: number }>;
   ingest(sourceId: string, points: Point[]): boolean;
 }
 
@@ -37,6 +39,7 @@ export async function statusDocument(agent: ApiAgent): Promise<Record<string, un
     metrics: agent.metrics.byPlugin(),
     global: agent.metrics.global(),
     store: store ? await store.stats() : null,
+    warnings: agent.warnings?.() ?? [],
   };
 }
 

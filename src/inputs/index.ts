@@ -26,4 +26,13 @@ export const inputs: PluginEntry[] = [
   input('graphite', false, () => import('./graphite.js')),
   input('influxdb', false, () => import('./influxdb.js')),
   input('prometheus', false, () => import('./prometheus.js')),
+  input('redis', false, () => import('./redis.js')),
+  input('memcached', false, () => import('./memcached.js')),
+  input('nginx', false, () => import('./nginx.js')),
+  input('apache', false, () => import('./apache.js')),
+  input('haproxy', false, () => import('./haproxy.js')),
+  input('postgresql', false, () => import('./postgresql.js')),
+  input('mysql', false, () => import('./mysql.js')),
+  input('procstat', false, () => import('./procstat.js')),
+  input('opentelemetry', false, () => import('./opentelemetry.js')),
 ];

@@ -103,12 +103,54 @@ export interface StoreStats {
   newestTs: number | null;
   pointsWritten: number;
   pointsRejected: number;
+  /** Of `pointsRejected`: samples further ahead of the wall clock than `maxFuture`. */
+  pointsRejectedFuture?: number;
+  /** Of `pointsRejected`: samples of new series refused past `maxSeries`. */
+  pointsRejectedSeriesLimit?: number;
+  /** New series refused past `maxSeries` (each counted once per write that named it). */
+  seriesRefused?: number;
+  /** Series dropped from memory because retention left no sample of them. */
+  seriesForgotten?: number;
+  /** Writes refused because the write-ahead log could not be written (disk full, I/O error). */
+  writeErrors?: number;
+  /** Consecutive failed background writes to SQLite (0 when healthy; retried with back-off). */
+  backgroundErrors?: number;
   /** Where the store runs: on the agent's thread or in its worker thread. */
   thread?: 'agent' | 'worker';
 }
 
+/** The message every `StoreWriteError` starts with (it survives the trip from the worker thread). */
+export const STORE_CANNOT_WRITE = 'store cannot write';
+
+/**
+ * A write the store could not log (the disk is full, an I/O error): nothing of the batch was stored
+ * and it may be sent again later; receivers answer 503 for it. `isStoreWriteError` recognises one,
+ * also when it crossed a thread as a plain message.
+ */
+export class StoreWriteError extends Error {
+  override readonly name = 'StoreWriteError';
+  readonly code = 'SONDE_STORE_CANNOT_WRITE';
+  readonly retryable = true;
+  constructor(cause: Error | string) {
+    const msg = typeof cause === 'string' ? cause : cause.message;
+    super(msg.startsWith(STORE_CANNOT_WRITE) ? msg : `${STORE_CANNOT_WRITE}: ${msg}`);
+    const c = cause as NodeJS.ErrnoException;
+    if (typeof cause !== 'string' && c.code !== undefined) this.errno = c.code;
+  }
+  /** The system error code behind it (`ENOSPC`, `EIO`, `SQLITE_FULL`), when known. */
+  errno: string | undefined;
+}
+
+export function isStoreWriteError(e: unknown): boolean {
+  return e instanceof StoreWriteError || (e instanceof Error && e.message.startsWith(STORE_CANNOT_WRITE));
+}
+
 export interface StoreHandle {
-  /** Resolves once the points are in the write-ahead log (acknowledged: they survive `kill -9`). */
+  /**
+   * Resolves once the points are in the write-ahead log (acknowledged: they survive `kill -9`). Rejects
+   * with a `StoreWriteError` (see `isStoreWriteError`) while the log cannot be written: nothing of the
+   * batch was stored, send it again later.
+   */
   write(points: readonly Point[]): Promise<void>;
   query(req: QueryRequest): Promise<QueryResult>;
   series(filter?: SeriesFilter): Promise<SeriesInfo[]>;

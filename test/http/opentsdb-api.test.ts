@@ -14,10 +14,10 @@ import {
   parseMParam,
   parseTsdbRequest,
   parseTsdbTime,
-  registerOpenTsdbApi,
   runTsdbQuery,
   SUPPORTED_AGGREGATORS,
-} from '../../src/http/opentsdb-api.js';
+} from '../../src/query/opentsdb.js';
+import { registerOpenTsdbApi } from '../../src/http/opentsdb-api.js';
 
 const RUNS = Number(process.env.SONDE_FUZZ_RUNS ?? 20000);
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'dashboard', 'opentsdb');
