@@ -28,7 +28,7 @@ interface AlertsBody {
 }
 
 test('no rules, notifiers or contributing plugins: alerting is not loaded and the alerts API lists none', async (t) => {
-  const { base } = await startAgent('[inputs]\n[store]\nenabled = false\n[outputs]\n', t);
+  const { base } = await startAgent('[agent]\ndefault_inputs = false\ndefault_outputs = false\n[alerting]\ndefault_rules = false\n[inputs]\n[store]\nenabled = false\n[outputs]\n', t);
   const r = await fetch(`${base}/api/v1/alerts`);
   assert.equal(r.status, 200);
   assert.deepEqual(await r.json(), { alerts: [] });

@@ -56,6 +56,10 @@ export const notifierSchema = z.strictObject({
 export const alertingSchema = z
   .strictObject({
     eval_interval: zDuration().default('10s').describe('How often rules are evaluated.'),
+    default_rules: z
+      .boolean()
+      .default(true)
+      .describe('Run the default rules (disk nearly full, memory pressure, load above cores, failing inputs, scrapes and outputs, agent heartbeat missing) for the inputs that run; a rule of the same name replaces one.'),
     external_url: z.string().default('').describe('Base URL of this agent in notifications (generatorURL, externalURL).'),
     rules: z.array(ruleSchema).default([]).describe('[[alerting.rules]]: alert rules.'),
     notifiers: z.array(notifierSchema).default([]).describe('[[alerting.notifiers]]: where state changes are sent.'),
