@@ -41,7 +41,10 @@ export const notifierSchema = z.strictObject({
   name: z.string().min(1).describe('Name rules refer to in `notifiers`.'),
   type: z.enum(['webhook', 'exec', 'log']).describe('`webhook` (HTTP POST of JSON), `exec` (a command, JSON on stdin) or `log`.'),
   url: z.string().default('').describe('webhook: where to POST.'),
-  format: z.enum(['alertmanager', 'monasca']).default('alertmanager').describe('webhook/exec: payload shape, Alertmanager webhook (version 4) or Monasca webhook notification.'),
+  format: z
+    .enum(['alertmanager', 'monasca', 'alertmanager_api'])
+    .default('alertmanager')
+    .describe('webhook/exec: payload shape, Alertmanager webhook (version 4), Monasca webhook notification, or `alertmanager_api` to post to an Alertmanager itself (url = "http://HOST:9093/api/v2/alerts").'),
   headers: tagMap.default({}).describe('webhook: extra request headers.'),
   command: z.array(z.string()).default([]).describe('exec: program and arguments (no shell).'),
   timeout: zDuration().default('10s').describe('Timeout of one attempt.'),
