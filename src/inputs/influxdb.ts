@@ -11,7 +11,6 @@ import type { Ack, Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { influxLineCut, parseInfluxLines, type InfluxPrecision } from '../codecs/influx.js';
 import type { Point } from '../model/point.js';
-import { sanitizeTagValue } from '../model/sanitize.js';
 import { closeServer, openServer } from '../net/listen.js';
 import { ConnectionSet } from '../net/lines.js';
 import { createHttpServer, reply } from '../net/http-server.js';
@@ -82,7 +81,7 @@ export default defineReceiver({
       fail: (status: number, msg: string, headers?: Record<string, string>) => void,
     ): Promise<void> => {
       const now = Date.now();
-      const dbValue = config.database_tag !== '' && db !== '' ? sanitizeTagValue(db) : '';
+      const dbValue = config.database_tag !== '' && db !== '' ? db : '';
       let pending: Buffer[] = [];
       let pendingBytes = 0;
       let stored = 0;
@@ -91,7 +90,8 @@ export default defineReceiver({
       let refused: (Ack & { ok: false }) | undefined;
       const REFUSED: BodyFailure = { ok: false, status: 503, code: 'SONDE_ERR_UNAVAILABLE', message: 'refused' };
       const parseAndStore = async (text: Buffer): Promise<BodyFailure | undefined> => {
-        const r = parseInfluxLines(text, { precision, now, strings: 'drop' });
+        // names and tags as sent (`loc=a\\ b` and `loc=a_b` stay two series); outputs that cannot carry them report collisions
+        const r = parseInfluxLines(text, { precision, now, strings: 'drop', sanitize: false });
         if (r.droppedStrings > 0) strings.inc(r.droppedStrings);
         if (r.errors.length > 0) {
           invalid += r.errors.length;
