@@ -12,6 +12,8 @@ import { rateLimited } from '../core/logger.js';
 import { influxLineCut, parseInfluxLines, type InfluxPrecision } from '../codecs/influx.js';
 import type { Point } from '../model/point.js';
 import { closeServer, openServer } from '../net/listen.js';
+import { requireHostPort } from '../net/address.js';
+import { requireAuthOffLoopback } from '../net/auth.js';
 import { ConnectionSet } from '../net/lines.js';
 import { createHttpServer, reply } from '../net/http-server.js';
 import { streamRequestBody, type BodyFailure } from '../net/body.js';
@@ -225,6 +227,8 @@ export default defineReceiver({
 
     return {
       async start() {
+        // the API's rule: off loopback only with credentials (v1 user/password or a v2 token)
+        requireAuthOffLoopback(requireHostPort(config.listen, 'listen'), needV1Auth || config.token !== '', 'the InfluxDB receiver', '`username` + `password` or `token`');
         const l = await openServer(http, config.listen, 'listen');
         boundPort = l.port;
         described = [`http ${l.where}`];

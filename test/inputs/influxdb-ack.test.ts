@@ -95,3 +95,15 @@ test('escaped characters are kept: loc=a\\ b, a\\,b, a\\=b and a_b are four seri
   const q2 = (await (await fetch(`${api}/api/v1/query?name=${encodeURIComponent('my meas')}&start=${t0 - 1}&end=${t0 + 1}`)).json()) as QueryResult;
   assert.deepEqual(q2.series.map((s) => [s.name, s.tags['k=x'], s.values[0]]), [['my meas', 'v', 5]]);
 });
+
+test('the InfluxDB receiver bound off loopback needs credentials (the API rule)', async (t) => {
+  const { default: influxdb } = await import('../../src/inputs/influxdb.js');
+  const { testContext } = await import('../helpers/context.js');
+  const ctx = testContext();
+  t.after(() => ctx.cleanup());
+  const open = influxdb.create(influxdb.schema.parse({ listen: '0.0.0.0:0' }), ctx);
+  await assert.rejects(open.start?.() ?? Promise.resolve(), (e: unknown) => (e as { code?: string }).code === 'SONDE_ERR_UNSAFE_BIND');
+  const withToken = influxdb.create(influxdb.schema.parse({ listen: '0.0.0.0:0', token: 't' }), ctx);
+  await withToken.start?.();
+  await withToken.stop?.();
+});
