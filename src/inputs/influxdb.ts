@@ -16,7 +16,7 @@ import { requireHostPort } from '../net/address.js';
 import { requireAuthOffLoopback } from '../net/auth.js';
 import { ConnectionSet } from '../net/lines.js';
 import { createHttpServer, reply } from '../net/http-server.js';
-import { streamRequestBody, type BodyFailure } from '../net/body.js';
+import { sharedDecodeBudget, streamRequestBody, type BodyFailure } from '../net/body.js';
 import { ackStatus, defineReceiver, receiverFields } from './receiver.js';
 
 const schema = z.object({
@@ -91,6 +91,8 @@ export default defineReceiver({
       let firstError: { message: string; sample?: string | undefined } | undefined;
       let refused: (Ack & { ok: false }) | undefined;
       const REFUSED: BodyFailure = { ok: false, status: 503, code: 'SONDE_ERR_UNAVAILABLE', message: 'refused' };
+      const BUSY: BodyFailure = { ok: false, status: 503, code: 'SONDE_ERR_BUSY', message: 'too many request bytes being decoded at once; retry later', retryAfterS: 1 };
+      let held = 0;
       const parseAndStore = async (text: Buffer): Promise<BodyFailure | undefined> => {
         // names and tags as sent (`loc=a\\ b` and `loc=a_b` stay two series); outputs that cannot carry them report collisions
         const r = parseInfluxLines(text, { precision, now, strings: 'drop', sanitize: false });
@@ -114,6 +116,10 @@ export default defineReceiver({
       };
       const body = await streamRequestBody(req, { limit: config.max_body_size }, async (chunk) => {
         ctx.counts.bytes(chunk.length);
+        // bytes waiting for a complete line count against the decode budget too (one huge line must
+        // not hold max_body_size per request unaccounted)
+        if (!sharedDecodeBudget.tryTake(chunk.length)) return BUSY;
+        held += chunk.length;
         pending.push(chunk);
         pendingBytes += chunk.length;
         if (pendingBytes < SLICE_BYTES) return undefined;
@@ -126,16 +132,26 @@ export default defineReceiver({
         // copy the tail: a view would keep the whole slice's memory alive
         pending = cut < buf.length ? [Buffer.from(buf.subarray(cut))] : [];
         pendingBytes = buf.length - cut;
-        return parseAndStore(buf.subarray(0, cut));
+        const r = await parseAndStore(buf.subarray(0, cut));
+        sharedDecodeBudget.give(cut);
+        held -= cut;
+        return r;
       });
       ctx.counts.message();
       if (!body.ok && refused === undefined) {
+        sharedDecodeBudget.give(held);
+        held = 0;
         if (body.status === 413) ctx.counts.rejected('too_large');
         fail(body.status, body.message, body.retryAfterS !== undefined ? { 'retry-after': String(body.retryAfterS) } : {});
         return;
       }
-      if (refused === undefined && pendingBytes > 0) await parseAndStore(Buffer.concat(pending));
-      pending = [];
+      try {
+        if (body.ok && refused === undefined && pendingBytes > 0) await parseAndStore(Buffer.concat(pending));
+      } finally {
+        pending = [];
+        sharedDecodeBudget.give(held);
+        held = 0;
+      }
       if (refused !== undefined) {
         const s = ackStatus(refused);
         log('write refused; the client is told to retry', { status: s.status, reason: refused.reason, stored_before: stored });
@@ -221,9 +237,8 @@ export default defineReceiver({
     const http = createHttpServer(
       handle,
       (err) => log('InfluxDB handler failed', { error: err instanceof Error ? err.message : String(err) }),
-      { idleTimeoutMs: config.idle_timeout },
+      { idleTimeoutMs: config.idle_timeout, conns },
     );
-    http.on('connection', (s) => conns.add(s));
 
     return {
       async start() {
