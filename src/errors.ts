@@ -108,6 +108,10 @@ export function errorBody(code: ErrorCode, message?: string, params: Readonly<Re
 export interface ConfigIssue {
   file: string;
   line: number | undefined;
+  /** 1-based column, when known (TOML syntax errors, the key's position). */
+  column?: number;
+  /** The source lines with a caret under the problem. */
+  excerpt?: string;
   /** Dotted key path, e.g. `inputs.cpu[0].percpu`. */
   key: string;
   message: string;
@@ -123,6 +127,7 @@ export class ConfigError extends SondeError {
 export function formatIssue(i: ConfigIssue): string {
   const where = i.line !== undefined ? `${i.file}:${i.line}` : i.file;
   let s = `${where}: ${i.key ? i.key + ': ' : ''}${i.message}`;
+  if (i.excerpt) s += `\n${i.excerpt}`;
   if (i.hint) s += `\n  hint: ${i.hint}`;
   return s;
 }

@@ -1,12 +1,13 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { parse } from './args.js';
-import { loadConfig } from '../config/load.js';
+import { resolveConfig } from './resolve.js';
 import { builtinRegistry } from '../plugins.js';
 import { defaultConfigToml } from '../config/template.js';
 import { SondeError } from '../errors.js';
 
 export const CONFIG_HELP = `Usage: sonde config init [FILE] [--force]    write a commented default config (default ./sonde.toml; - for stdout)
        sonde config check FILE                validate a config file: exit 0 if good, 1 with file:line errors if not
+                                              (a PuyPuy/tcollector install or .ini: 1 when the conversion drops settings)
 `;
 
 export async function configCommand(argv: string[]): Promise<number> {
@@ -37,7 +38,10 @@ export async function configCommand(argv: string[]): Promise<number> {
       return values.help ? 0 : 2;
     }
     const file = positionals[0] as string;
-    const cfg = loadConfig({ file, registry: await builtinRegistry() });
+    // a PuyPuy or tcollector install (a directory or an .ini): check what it converts to
+    if (/\.ini$/i.test(file) || (existsSync(file) && statSync(file).isDirectory())) return (await import('./migrate.js')).checkSeedConfig(file);
+    // the same resolution and validation `sonde run` does (SONDE_* variables included)
+    const cfg = await resolveConfig({ config: file });
     const count = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
     process.stdout.write(
       `${file}: ok (${count(cfg.inputs.length, 'input')}, ${count(cfg.processors.length, 'processor')}, ${count(cfg.outputs.length, 'output')})\n`,

@@ -23,6 +23,8 @@ export interface ApiAgent {
   readonly metrics: SelfMetrics;
   readonly storeHandle: StoreHandle | undefined;
   describePlugins(): Array<{ id: string; kind: string; name: string }>;
+  /** What did not start without stopping the agent (a default port taken). */
+  warnings?(): Array<{ id: string; message: string; hint?: string; at: number }>;
   /** Settles once the points are stored or queued by every output (or with the refusal). */
   ingest(sourceId: string, points: Point[]): Promise<Ack>;
 }
@@ -40,6 +42,7 @@ export async function statusDocument(agent: ApiAgent): Promise<Record<string, un
     metrics: agent.metrics.byPlugin(),
     global: agent.metrics.global(),
     store: store ? await store.stats() : null,
+    warnings: agent.warnings?.() ?? [],
   };
 }
 

@@ -35,4 +35,5 @@ export const inputs: PluginEntry[] = [
   input('postgresql', false, () => import('./postgresql.js')),
   input('mysql', false, () => import('./mysql.js')),
   input('procstat', false, () => import('./procstat.js')),
+  input('opentelemetry', false, () => import('./opentelemetry.js')),
 ];
