@@ -24,7 +24,9 @@ export function registerOpenTsdbApi(router: Router, store: StoreHandle | undefin
       try {
         body = JSON.parse((await readBody(req, 1 << 20)).toString('utf8'));
       } catch (e) {
-        return send(res, tsdbError((e as { status?: number }).status ?? 400, 'body is not valid JSON'));
+        // a body the reader refused (too large, bad encoding, busy) says so; only a parse error is "not JSON"
+        const status = (e as { status?: number }).status;
+        return send(res, status !== undefined && status !== 500 ? tsdbError(status, (e as Error).message) : tsdbError(400, 'body is not valid JSON'));
       }
       send(res, await runTsdbQuery(s, body));
     }),
