@@ -19,8 +19,8 @@ export type Labels = Record<string, string>;
 /** Raw samples of one series, ascending. */
 export interface RawSeries {
   readonly labels: Labels;
-  readonly ts: Float64Array;
-  readonly vs: Float64Array;
+  readonly ts: ArrayLike<number>;
+  readonly vs: ArrayLike<number>;
 }
 
 /** Reads series matching a selector's matchers with samples in [mint, maxt] (both inclusive). */
@@ -821,7 +821,7 @@ function subStart(from: number, step: number): number {
 }
 
 /** Index range [lo, hi) of samples with from <= t <= to. */
-function windowOf(ts: Float64Array, from: number, to: number): [number, number] {
+function windowOf(ts: ArrayLike<number>, from: number, to: number): [number, number] {
   let lo = 0;
   let hi = ts.length;
   while (lo < hi) {
