@@ -8,49 +8,27 @@
  * Semantics are Prometheus 2.x: closed windows [t - range, t], lookback [t - 5m, t], staleness markers
  * end a series, `@`/offset, subqueries aligned to multiples of their step, vector matching with
  * on/ignoring/group_left/group_right, the metric name dropped by arithmetic and most functions.
+ *
+ * Over 500 lines on purpose: the node cases (selectors, subqueries, grouping, the function dispatch and
+ * the answer's shape) share the grid, the selectors' data and the limits of one evaluation; operators
+ * (binary.ts), reducers (aggregations.ts), kernels (functions.ts) and series shapes (series.ts) live
+ * beside it.
  */
-import type { AggOp, At, Binary, Call, Expr, MatrixSelector, Subquery, VectorSelector } from './ast.js';
+import type { At, Binary, Call, Expr, MatrixSelector, Subquery, VectorSelector } from './ast.js';
 import { compileRegex, isComparison, isSetOp, typeOf } from './parse.js';
 import { CALENDAR, MATH, RANGE, bucketQuantile, formatFloatF, holtWinters, type Bucket, type Window } from './functions.js';
-import { PromMean, goFloatOrder, quantile } from '../aggregate.js';
+import { goFloatOrder } from '../aggregate.js';
+import { PromError, dedupe, dropName, isStaleNaN, labelsKey, compareLabels, type GSeries, type Labels, type RawSeries, type SeriesSource } from './series.js';
+import { binop, compare, setOp, vectorScalar, vectorVector } from './binary.js';
+import { countValues, reduce } from './aggregations.js';
 
-export type Labels = Record<string, string>;
-
-/** Raw samples of one series, ascending. */
-export interface RawSeries {
-  readonly labels: Labels;
-  readonly ts: ArrayLike<number>;
-  readonly vs: ArrayLike<number>;
-}
-
-/** Reads series matching a selector's matchers with samples in [mint, maxt] (both inclusive). */
-export interface SeriesSource {
-  select(matchers: VectorSelector['matchers'], mint: number, maxt: number): Promise<RawSeries[]>;
-}
-
-/** An instant vector evaluated over the grid: a value per step where `has` is set. */
-interface GSeries {
-  labels: Labels;
-  vals: Float64Array;
-  has: Uint8Array;
-}
+export { PromError, isStaleNaN, labelsMatch, compareLabels, formatLabels, type Labels, type RawSeries, type SeriesSource, type ErrorType } from './series.js';
 
 type Value =
   | { kind: 'scalar'; vals: Float64Array }
   | { kind: 'vector'; series: GSeries[] }
   | { kind: 'matrix'; series: RawSeries[]; range: number; offset: number; at?: number | undefined; sel?: VectorSelector }
   | { kind: 'string'; v: string };
-
-export type ErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'internal';
-
-export class PromError extends Error {
-  constructor(
-    readonly type: ErrorType,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface EvalOptions {
   /** Query start, end and step (ms); an instant query has start = end. */
@@ -66,63 +44,7 @@ export interface EvalOptions {
   readonly subqueryStep?: number;
 }
 
-export const STALE_NAN_BITS = 0x7ff0000000000002n;
-const f64 = new Float64Array(1);
-const u64 = new BigUint64Array(f64.buffer);
-export function isStaleNaN(v: number): boolean {
-  if (v === v) return false;
-  f64[0] = v;
-  return u64[0] === STALE_NAN_BITS;
-}
-
 const DEFAULT_LOOKBACK = 300_000;
-
-function labelsKey(l: Labels): string {
-  const keys = Object.keys(l).sort();
-  let s = '';
-  for (const k of keys) s += k + '\x00' + l[k] + '\x01';
-  return s;
-}
-
-export function formatLabels(l: Labels): string {
-  const name = l['__name__'];
-  const rest = Object.keys(l)
-    .filter((k) => k !== '__name__')
-    .sort()
-    .map((k) => `${k}=${JSON.stringify(l[k])}`)
-    .join(', ');
-  return `${name ?? ''}{${rest}}`;
-}
-
-function dropName(l: Labels): Labels {
-  if (!('__name__' in l)) return l;
-  const out: Labels = {};
-  for (const k of Object.keys(l)) if (k !== '__name__') out[k] = l[k] as string;
-  return out;
-}
-
-function matcherTest(m: VectorSelector['matchers'][number]): (v: string) => boolean {
-  switch (m.op) {
-    case '=':
-      return (v) => v === m.value;
-    case '!=':
-      return (v) => v !== m.value;
-    case '=~': {
-      const re = compileRegex(m.value);
-      return (v) => re.test(v);
-    }
-    case '!~': {
-      const re = compileRegex(m.value);
-      return (v) => !re.test(v);
-    }
-  }
-}
-
-/** Predicate over a series' labels (an absent label reads as ""), as Prometheus' matchers. */
-export function labelsMatch(matchers: VectorSelector['matchers']): (l: Labels) => boolean {
-  const tests = matchers.map((m) => [m.name, matcherTest(m)] as const);
-  return (l) => tests.every(([k, t]) => t(l[k] ?? ''));
-}
 
 interface Fetch {
   sel: VectorSelector;
@@ -797,22 +719,6 @@ export class Evaluator {
   }
 }
 
-/** Prometheus' label order: by the sorted label pairs. */
-export function compareLabels(a: Labels, b: Labels): number {
-  const ka = Object.keys(a).sort();
-  const kb = Object.keys(b).sort();
-  const n = Math.min(ka.length, kb.length);
-  for (let i = 0; i < n; i++) {
-    const x = ka[i] as string;
-    const y = kb[i] as string;
-    if (x !== y) return x < y ? -1 : 1;
-    const vx = a[x] as string;
-    const vy = b[y] as string;
-    if (vx !== vy) return vx < vy ? -1 : 1;
-  }
-  return ka.length - kb.length;
-}
-
 function subStart(from: number, step: number): number {
   // first multiple of step at or after `from` (Go's integer division truncates toward zero)
   let s = step * Math.trunc(from / step);
@@ -855,33 +761,6 @@ function dropStale(s: RawSeries): RawSeries {
   return { labels: s.labels, ts, vs };
 }
 
-/** Series with equal labels merged; two of them present at one step is Prometheus' duplicate error. */
-function dedupe(series: GSeries[]): GSeries[] {
-  const byKey = new Map<string, GSeries>();
-  const out: GSeries[] = [];
-  for (const s of series) {
-    const key = labelsKey(s.labels);
-    const prev = byKey.get(key);
-    if (!prev) {
-      byKey.set(key, s);
-      out.push(s);
-      continue;
-    }
-    const vals = new Float64Array(prev.vals);
-    const has = new Uint8Array(prev.has);
-    for (let i = 0; i < has.length; i++) {
-      if (!s.has[i]) continue;
-      if (has[i]) throw new PromError('execution', 'vector cannot contain metrics with the same labelset');
-      has[i] = 1;
-      vals[i] = s.vals[i] as number;
-    }
-    const merged = { labels: prev.labels, vals, has };
-    byKey.set(key, merged);
-    out[out.indexOf(prev)] = merged;
-  }
-  return out;
-}
-
 function parseGoFloat(s: string): number | undefined {
   const t = s.trim().toLowerCase();
   if (t === '+inf' || t === 'inf' || t === '+infinity' || t === 'infinity') return Infinity;
@@ -916,332 +795,6 @@ function absentLabels(e: Expr): Labels {
   for (const k of empty) delete out[k];
   for (const k of Object.keys(out)) if (out[k] === '') delete out[k];
   return out;
-}
-
-function countValues(groups: Map<string, { labels: Labels; members: GSeries[] }>, label: string, n: number): GSeries[] {
-  const out = new Map<string, GSeries>();
-  for (const grp of groups.values()) {
-    for (let i = 0; i < n; i++) {
-      for (const s of grp.members) {
-        if (!s.has[i]) continue;
-        const l: Labels = { ...grp.labels, [label]: formatFloatF(s.vals[i] as number) };
-        const key = labelsKey(l);
-        let o = out.get(key);
-        if (!o) {
-          o = { labels: l, vals: new Float64Array(n), has: new Uint8Array(n) };
-          out.set(key, o);
-        }
-        o.vals[i] = (o.vals[i] as number) + 1;
-        o.has[i] = 1;
-      }
-    }
-  }
-  return [...out.values()];
-}
-
-function reduce(op: AggOp, members: GSeries[], i: number, param: number | undefined): number | undefined {
-  let c = 0;
-  switch (op) {
-    case 'sum': {
-      let s = 0;
-      for (const m of members) if (m.has[i]) {
-        s += m.vals[i] as number;
-        c++;
-      }
-      return c ? s : undefined;
-    }
-    case 'avg': {
-      const mean = new PromMean();
-      for (const m of members) if (m.has[i]) mean.add(m.vals[i] as number);
-      return mean.count ? mean.value : undefined;
-    }
-    case 'min':
-    case 'max': {
-      let v = NaN;
-      for (const m of members) {
-        if (!m.has[i]) continue;
-        const x = m.vals[i] as number;
-        if (c === 0) v = x;
-        else if (op === 'min' ? v > x || v !== v : v < x || v !== v) v = x;
-        c++;
-      }
-      return c ? v : undefined;
-    }
-    case 'count':
-    case 'group': {
-      for (const m of members) if (m.has[i]) c++;
-      return c ? (op === 'count' ? c : 1) : undefined;
-    }
-    case 'stddev':
-    case 'stdvar': {
-      let mean = 0;
-      let value = 0;
-      for (const m of members) {
-        if (!m.has[i]) continue;
-        const x = m.vals[i] as number;
-        c++;
-        if (c === 1) {
-          mean = x;
-          value = 0;
-          continue;
-        }
-        const delta = x - mean;
-        mean += delta / c;
-        value += delta * (x - mean);
-      }
-      if (!c) return undefined;
-      return op === 'stddev' ? Math.sqrt(value / c) : value / c;
-    }
-    case 'quantile': {
-      const vals: number[] = [];
-      for (const m of members) if (m.has[i]) vals.push(m.vals[i] as number);
-      return vals.length ? quantile(param as number, vals) : undefined;
-    }
-    default:
-      return undefined;
-  }
-}
-
-function compare(op: string, a: number, b: number): boolean {
-  switch (op) {
-    case '==':
-      return a === b;
-    case '!=':
-      return a !== b;
-    case '>':
-      return a > b;
-    case '<':
-      return a < b;
-    case '>=':
-      return a >= b;
-    case '<=':
-      return a <= b;
-    default:
-      return false;
-  }
-}
-
-/** Arithmetic or comparison of two values: [value, keep]. */
-function binop(op: string, a: number, b: number): [number, boolean] {
-  switch (op) {
-    case '+':
-      return [a + b, true];
-    case '-':
-      return [a - b, true];
-    case '*':
-      return [a * b, true];
-    case '/':
-      return [a / b, true];
-    case '%':
-      return [a % b, true];
-    case '^':
-      return [goPow(a, b), true];
-    case 'atan2':
-      return [Math.atan2(a, b), true];
-    default:
-      return [a, compare(op, a, b)];
-  }
-}
-
-/** Go's math.Pow differs from JS ** in two corners: 1 ** NaN and (-1) ** ±Inf are 1 in Go. */
-function goPow(a: number, b: number): number {
-  if (a === 1) return 1;
-  if (a === -1 && (b === Infinity || b === -Infinity)) return 1;
-  return a ** b;
-}
-
-function vectorScalar(e: Binary, vs: GSeries[], sc: Float64Array, scalarLeft: boolean, n: number): GSeries[] {
-  const cmp = isComparison(e.op);
-  const out: GSeries[] = [];
-  for (const s of vs) {
-    const vals = new Float64Array(n);
-    const has = new Uint8Array(n);
-    let any = false;
-    for (let i = 0; i < n; i++) {
-      if (!s.has[i]) continue;
-      const x = s.vals[i] as number;
-      const y = sc[i] as number;
-      const [l, r] = scalarLeft ? [y, x] : [x, y];
-      let [v, keep] = binop(e.op, l, r);
-      if (cmp) {
-        // a comparison filters; its value is the vector's (or with bool 0/1)
-        v = x;
-        if (e.bool) {
-          v = keep ? 1 : 0;
-          keep = true;
-        }
-      }
-      if (!keep) continue;
-      vals[i] = v;
-      has[i] = 1;
-      any = true;
-    }
-    if (any) out.push({ labels: dropsName(e.op) || e.bool ? dropName(s.labels) : s.labels, vals, has });
-  }
-  return out;
-}
-
-/** Arithmetic drops the metric name; comparisons (without bool), atan2 and set operators keep it (Prometheus 2.x). */
-function dropsName(op: string): boolean {
-  return op === '+' || op === '-' || op === '*' || op === '/' || op === '%' || op === '^';
-}
-
-function signature(l: Labels, on: boolean, names: readonly string[]): string {
-  if (on) {
-    let s = '';
-    for (const k of [...names].sort()) s += k + '\x00' + (l[k] ?? '') + '\x01';
-    return s;
-  }
-  const keys = Object.keys(l)
-    .filter((k) => k !== '__name__' && !names.includes(k))
-    .sort();
-  let s = '';
-  for (const k of keys) s += k + '\x00' + l[k] + '\x01';
-  return s;
-}
-
-function setOp(e: Binary, lhs: GSeries[], rhs: GSeries[], n: number): GSeries[] {
-  const m = e.matching ?? { card: 'many-to-many', on: false, labels: [], include: [] };
-  const rsig = rhs.map((s) => signature(s.labels, m.on, m.labels));
-  const lsig = lhs.map((s) => signature(s.labels, m.on, m.labels));
-  const present = (sigs: string[], series: GSeries[], i: number): Set<string> => {
-    const set = new Set<string>();
-    series.forEach((s, j) => {
-      if (s.has[i]) set.add(sigs[j] as string);
-    });
-    return set;
-  };
-  const mk = (s: GSeries): GSeries => ({ labels: s.labels, vals: new Float64Array(n), has: new Uint8Array(n) });
-  const outL = lhs.map(mk);
-  const outR = rhs.map(mk);
-  for (let i = 0; i < n; i++) {
-    const rs = present(rsig, rhs, i);
-    if (e.op === 'and' || e.op === 'unless') {
-      lhs.forEach((s, j) => {
-        if (!s.has[i]) return;
-        const hit = rs.has(lsig[j] as string);
-        if (e.op === 'and' ? hit : !hit) {
-          (outL[j] as GSeries).vals[i] = s.vals[i] as number;
-          (outL[j] as GSeries).has[i] = 1;
-        }
-      });
-    } else {
-      const ls = present(lsig, lhs, i);
-      lhs.forEach((s, j) => {
-        if (!s.has[i]) return;
-        (outL[j] as GSeries).vals[i] = s.vals[i] as number;
-        (outL[j] as GSeries).has[i] = 1;
-      });
-      rhs.forEach((s, j) => {
-        if (!s.has[i] || ls.has(rsig[j] as string)) return;
-        (outR[j] as GSeries).vals[i] = s.vals[i] as number;
-        (outR[j] as GSeries).has[i] = 1;
-      });
-    }
-  }
-  const all = e.op === 'or' ? [...outL, ...outR] : outL;
-  return all.filter((s) => s.has.some((x) => x));
-}
-
-function vectorVector(e: Binary, lhs: GSeries[], rhs: GSeries[], n: number): GSeries[] {
-  const m = e.matching ?? { card: 'one-to-one', on: false, labels: [], include: [] };
-  const cmp = isComparison(e.op);
-  const oneToMany = m.card === 'one-to-many';
-  // `many` is the side whose labels the result keeps; `one` the side matched against
-  const many = oneToMany ? rhs : lhs;
-  const one = oneToMany ? lhs : rhs;
-  const oneSig = one.map((s) => signature(s.labels, m.on, m.labels));
-  const manySig = many.map((s) => signature(s.labels, m.on, m.labels));
-  const oneBySig = new Map<string, number[]>();
-  oneSig.forEach((sig, j) => oneBySig.set(sig, [...(oneBySig.get(sig) ?? []), j]));
-  const out = new Map<string, GSeries>();
-  const dropN = dropsName(e.op) || e.bool;
-  const resultCache = new Map<string, { labels: Labels; key: string }>();
-  for (let i = 0; i < n; i++) {
-    const seenOne = new Map<string, number>();
-    for (const [sig, js] of oneBySig) {
-      let found = -1;
-      for (const j of js) {
-        if (!(one[j] as GSeries).has[i]) continue;
-        if (found >= 0) {
-          const side = oneToMany ? 'left' : 'right';
-          throw new PromError(
-            'execution',
-            `found duplicate series for the match group ${formatSig(one[j] as GSeries, m)} on the ${side} hand-side of the operation: [${formatLabels((one[found] as GSeries).labels)}, ${formatLabels((one[j] as GSeries).labels)}];many-to-many matching not allowed: matching labels must be unique on one side`,
-          );
-        }
-        found = j;
-      }
-      if (found >= 0) seenOne.set(sig, found);
-    }
-    const matchedSigs = new Set<string>();
-    const inserted = new Set<string>();
-    for (let k = 0; k < many.length; k++) {
-      const ms = many[k] as GSeries;
-      if (!ms.has[i]) continue;
-      const sig = manySig[k] as string;
-      const j = seenOne.get(sig);
-      if (j === undefined) continue;
-      if (m.card === 'one-to-one') {
-        if (matchedSigs.has(sig)) throw new PromError('execution', 'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
-        matchedSigs.add(sig);
-      }
-      const os = one[j] as GSeries;
-      const vl = oneToMany ? (os.vals[i] as number) : (ms.vals[i] as number);
-      const vr = oneToMany ? (ms.vals[i] as number) : (os.vals[i] as number);
-      let [v, keep] = binop(e.op, vl, vr);
-      if (cmp && e.bool) {
-        v = keep ? 1 : 0;
-        keep = true;
-      }
-      if (!keep) continue;
-      const ck = k + ':' + j;
-      let rl = resultCache.get(ck);
-      if (!rl) {
-        const labels = resultLabels(ms.labels, os.labels, m, dropN);
-        rl = { labels, key: labelsKey(labels) };
-        resultCache.set(ck, rl);
-      }
-      if (m.card !== 'one-to-one') {
-        if (inserted.has(rl.key)) throw new PromError('execution', 'multiple matches for labels: grouping labels must ensure unique matches');
-        inserted.add(rl.key);
-      }
-      let o = out.get(rl.key);
-      if (!o) {
-        o = { labels: rl.labels, vals: new Float64Array(n), has: new Uint8Array(n) };
-        out.set(rl.key, o);
-      }
-      if (o.has[i]) throw new PromError('execution', 'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
-      o.vals[i] = v;
-      o.has[i] = 1;
-    }
-  }
-  return [...out.values()];
-}
-
-function formatSig(s: GSeries, m: { on: boolean; labels: string[] }): string {
-  const l: Labels = {};
-  if (m.on) for (const k of m.labels) l[k] = s.labels[k] ?? '';
-  else for (const k of Object.keys(s.labels)) if (k !== '__name__' && !m.labels.includes(k)) l[k] = s.labels[k] as string;
-  return formatLabels(l);
-}
-
-function resultLabels(many: Labels, one: Labels, m: { card: string; on: boolean; labels: string[]; include: string[] }, dropN: boolean): Labels {
-  let l: Labels = { ...many };
-  if (dropN) delete l['__name__'];
-  if (m.card === 'one-to-one') {
-    if (m.on) {
-      const kept: Labels = {};
-      for (const k of m.labels) if (l[k] !== undefined) kept[k] = l[k];
-      l = kept;
-    } else for (const k of m.labels) delete l[k];
-  }
-  for (const k of m.include) {
-    const v = one[k];
-    if (v !== undefined && v !== '') l[k] = v;
-    else delete l[k];
-  }
-  return l;
 }
 
 export { typeOf };
