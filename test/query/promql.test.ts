@@ -121,6 +121,21 @@ test('staleness markers are recognised by their bits', () => {
 
 const PROMQL_CHARS = fc.constantFrom(...'abcxyz_{}[]()=~!",:.@+-*/%^<>0123456789 mshd'.split(''), ' by ', ' on ', ' offset ', 'rate(', 'sum', '[5m]', '[5m:1m]', ' and ', ' bool ', 'group_left');
 
+test('evaluation gives the event loop turns between series', async () => {
+  let turns = 0;
+  let running = true;
+  const spin = (): void => {
+    if (!running) return;
+    turns++;
+    setImmediate(spin);
+  };
+  setImmediate(spin);
+  const a = await runPromQuery({ query: 'sum by (room) (rate(diff_requests_total[5m])) + on() group_left count(diff_temp)', start: T0, end: T0 + 600_000, step: 15_000, instant: false }, db, { sliceMs: 0 });
+  running = false;
+  assert.equal(a.resultType, 'matrix');
+  assert.ok(turns > 0, 'the event loop ran while the query was evaluated');
+});
+
 test('fuzz: any text parses or is a PromParseError', () => {
   const golden = corpus(1767230600).join('\n');
   const check = (s: string): boolean => {

@@ -42,9 +42,13 @@ export interface EvalOptions {
   readonly deadline?: number;
   /** Default subquery step (Prometheus: the global evaluation interval, 1m). */
   readonly subqueryStep?: number;
+  /** Work (ms) between turns given to the event loop (default 10). */
+  readonly sliceMs?: number;
 }
 
 const DEFAULT_LOOKBACK = 300_000;
+/** Evaluation yields to the event loop after this much work (the agent keeps receiving meanwhile). */
+const SLICE_MS = 10;
 
 interface Fetch {
   sel: VectorSelector;
@@ -71,6 +75,7 @@ export class Evaluator {
   private readonly subStep: number;
   private readonly warnings: string[] = [];
   private checks = 0;
+  private sliceEnd = 0;
 
   constructor(
     private readonly opts: EvalOptions,
@@ -168,13 +173,23 @@ export class Evaluator {
     if ((++this.checks & 1023) === 0) this.check();
   }
 
+  /** Gives the event loop a turn once the current slice of work is used up (between series). */
+  private async pause(): Promise<void> {
+    if (performance.now() < this.sliceEnd) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.check();
+    this.sliceEnd = performance.now() + (this.opts.sliceMs ?? SLICE_MS);
+  }
+
   /** Evaluates over the query's grid. */
-  run(e: Expr): Value {
+  run(e: Expr): Promise<Value> {
+    this.sliceEnd = performance.now() + (this.opts.sliceMs ?? SLICE_MS);
     return this.ev(e, makeGrid(this.opts.start, this.opts.end, this.opts.step));
   }
 
-  private ev(e: Expr, g: Grid): Value {
+  private async ev(e: Expr, g: Grid): Promise<Value> {
     this.tick();
+    await this.pause();
     switch (e.t) {
       case 'num': {
         const vals = new Float64Array(g.length).fill(e.v);
@@ -183,25 +198,25 @@ export class Evaluator {
       case 'str':
         return { kind: 'string', v: e.v };
       case 'paren':
-        return this.ev(e.expr, g);
+        return await this.ev(e.expr, g);
       case 'neg': {
-        const v = this.ev(e.expr, g);
+        const v = await this.ev(e.expr, g);
         if (v.kind === 'scalar') return { kind: 'scalar', vals: v.vals.map((x) => -x) };
         if (v.kind === 'vector') return { kind: 'vector', series: v.series.map((s) => ({ labels: dropName(s.labels), vals: s.vals.map((x) => -x), has: s.has })) };
         throw new PromError('bad_data', 'unary minus on a non-numeric value');
       }
       case 'vs':
-        return { kind: 'vector', series: this.selectVector(e, g, false) };
+        return { kind: 'vector', series: await this.selectVector(e, g, false) };
       case 'ms':
         return this.matrix(e);
       case 'sub':
-        return this.subquery(e, g);
+        return await this.subquery(e, g);
       case 'agg':
-        return this.aggregate(e, g);
+        return await this.aggregate(e, g);
       case 'bin':
-        return this.binary(e, g);
+        return await this.binary(e, g);
       case 'call':
-        return this.call(e, g);
+        return await this.call(e, g);
     }
   }
 
@@ -212,13 +227,14 @@ export class Evaluator {
   }
 
   /** Instant selector over the grid; `timestamps` answers each sample's own time (for timestamp()). */
-  private selectVector(e: VectorSelector, g: Grid, timestamps: boolean): GSeries[] {
+  private async selectVector(e: VectorSelector, g: Grid, timestamps: boolean): Promise<GSeries[]> {
     const raw = this.data.get(e) ?? [];
     const at = this.atTime(e.at);
     const out: GSeries[] = [];
     const n = g.length;
     for (const s of raw) {
       this.tick();
+      await this.pause();
       const vals = new Float64Array(n);
       const has = new Uint8Array(n);
       let any = false;
@@ -247,14 +263,14 @@ export class Evaluator {
     return out;
   }
 
-  private subquery(e: Subquery, g: Grid): Value {
+  private async subquery(e: Subquery, g: Grid): Promise<Value> {
     const at = this.atTime(e.at);
     const step = e.step || this.subStep;
     const lo = (at ?? (g[0] as number)) - e.offset;
     const hi = (at ?? (g[g.length - 1] as number)) - e.offset;
     const start = subStart(lo - e.range, step);
     const inner = start > hi ? new Float64Array(0) : makeGrid(start, hi - ((hi - start) % step), step);
-    const v = inner.length === 0 ? ({ kind: 'vector', series: [] } as Value) : this.ev(e.expr, inner);
+    const v = inner.length === 0 ? ({ kind: 'vector', series: [] } as Value) : await this.ev(e.expr, inner);
     if (v.kind !== 'vector') throw new PromError('bad_data', 'subquery is only allowed on instant vector');
     const series: RawSeries[] = [];
     for (const s of v.series) {
@@ -275,27 +291,27 @@ export class Evaluator {
     return { kind: 'matrix', series, range: e.range, offset: e.offset, at };
   }
 
-  private scalarArg(e: Expr, g: Grid): Float64Array {
-    const v = this.ev(e, g);
+  private async scalarArg(e: Expr, g: Grid): Promise<Float64Array> {
+    const v = await this.ev(e, g);
     if (v.kind !== 'scalar') throw new PromError('bad_data', 'expected a scalar');
     return v.vals;
   }
 
-  private vectorArg(e: Expr, g: Grid): GSeries[] {
-    const v = this.ev(e, g);
+  private async vectorArg(e: Expr, g: Grid): Promise<GSeries[]> {
+    const v = await this.ev(e, g);
     if (v.kind !== 'vector') throw new PromError('bad_data', 'expected an instant vector');
     return v.series;
   }
 
   // ---- aggregation ----
 
-  private aggregate(e: Extract<Expr, { t: 'agg' }>, g: Grid): Value {
-    const input = this.vectorArg(e.expr, g);
+  private async aggregate(e: Extract<Expr, { t: 'agg' }>, g: Grid): Promise<Value> {
+    const input = await this.vectorArg(e.expr, g);
     const n = g.length;
     let param: Float64Array | undefined;
     let label = '';
     if (e.param) {
-      const p = this.ev(e.param, g);
+      const p = await this.ev(e.param, g);
       if (p.kind === 'scalar') param = p.vals;
       else if (p.kind === 'string') label = p.v;
     }
@@ -325,6 +341,7 @@ export class Evaluator {
     const out: GSeries[] = [];
     for (const grp of groups.values()) {
       this.tick();
+      await this.pause();
       const vals = new Float64Array(n);
       const has = new Uint8Array(n);
       let any = false;
@@ -371,9 +388,9 @@ export class Evaluator {
 
   // ---- binary operators ----
 
-  private binary(e: Binary, g: Grid): Value {
-    const l = this.ev(e.lhs, g);
-    const r = this.ev(e.rhs, g);
+  private async binary(e: Binary, g: Grid): Promise<Value> {
+    const l = await this.ev(e.lhs, g);
+    const r = await this.ev(e.rhs, g);
     const n = g.length;
     if (l.kind === 'scalar' && r.kind === 'scalar') {
       const vals = new Float64Array(n);
@@ -395,24 +412,24 @@ export class Evaluator {
 
   // ---- functions ----
 
-  private call(e: Call, g: Grid): Value {
+  private async call(e: Call, g: Grid): Promise<Value> {
     const n = g.length;
     const fn = e.fn;
     if (fn === 'time') return { kind: 'scalar', vals: g.map((t) => t / 1000) };
     if (fn === 'pi') return { kind: 'scalar', vals: new Float64Array(n).fill(Math.PI) };
-    if (RANGE[fn] || fn === 'absent_over_time' || fn === 'holt_winters') return this.rangeCall(e, g);
+    if (RANGE[fn] || fn === 'absent_over_time' || fn === 'holt_winters') return await this.rangeCall(e, g);
     if (fn === 'timestamp') {
       let a = e.args[0] as Expr;
       while (a.t === 'paren') a = a.expr;
-      const series = a.t === 'vs' ? this.selectVector(a, g, true) : this.vectorArg(a, g).map((s) => ({ labels: s.labels, vals: g.map((t, i) => (s.has[i] ? t / 1000 : 0)), has: s.has }));
+      const series = a.t === 'vs' ? await this.selectVector(a, g, true) : (await this.vectorArg(a, g)).map((s) => ({ labels: s.labels, vals: g.map((t, i) => (s.has[i] ? t / 1000 : 0)), has: s.has }));
       return { kind: 'vector', series: dedupe(series.map((s) => ({ ...s, labels: dropName(s.labels) }))) };
     }
     if (fn === 'vector') {
-      const v = this.scalarArg(e.args[0] as Expr, g);
+      const v = await this.scalarArg(e.args[0] as Expr, g);
       return { kind: 'vector', series: [{ labels: {}, vals: v, has: new Uint8Array(n).fill(1) }] };
     }
     if (fn === 'scalar') {
-      const vs = this.vectorArg(e.args[0] as Expr, g);
+      const vs = await this.vectorArg(e.args[0] as Expr, g);
       const vals = new Float64Array(n);
       for (let i = 0; i < n; i++) {
         let c = 0;
@@ -426,7 +443,7 @@ export class Evaluator {
       return { kind: 'scalar', vals };
     }
     if (fn === 'absent') {
-      const vs = this.vectorArg(e.args[0] as Expr, g);
+      const vs = await this.vectorArg(e.args[0] as Expr, g);
       const vals = new Float64Array(n);
       const has = new Uint8Array(n);
       let any = false;
@@ -439,7 +456,7 @@ export class Evaluator {
       return { kind: 'vector', series: any ? [{ labels: absentLabels(e.args[0] as Expr), vals, has }] : [] };
     }
     if (fn === 'sort' || fn === 'sort_desc') {
-      const vs = this.vectorArg(e.args[0] as Expr, g);
+      const vs = await this.vectorArg(e.args[0] as Expr, g);
       if (n !== 1) return { kind: 'vector', series: vs };
       const sorted = [...vs].sort((a, b) => {
         const x = a.vals[0] as number;
@@ -451,13 +468,13 @@ export class Evaluator {
       });
       return { kind: 'vector', series: sorted };
     }
-    if (fn === 'label_replace') return { kind: 'vector', series: this.labelReplace(e, g) };
-    if (fn === 'label_join') return { kind: 'vector', series: this.labelJoin(e, g) };
-    if (fn === 'histogram_quantile') return { kind: 'vector', series: this.histogramQuantile(e, g) };
+    if (fn === 'label_replace') return { kind: 'vector', series: await this.labelReplace(e, g) };
+    if (fn === 'label_join') return { kind: 'vector', series: await this.labelJoin(e, g) };
+    if (fn === 'histogram_quantile') return { kind: 'vector', series: await this.histogramQuantile(e, g) };
     if (fn === 'round' || fn === 'clamp' || fn === 'clamp_min' || fn === 'clamp_max') {
-      const vs = this.vectorArg(e.args[0] as Expr, g);
-      const a1 = e.args[1] ? this.scalarArg(e.args[1], g) : undefined;
-      const a2 = e.args[2] ? this.scalarArg(e.args[2], g) : undefined;
+      const vs = await this.vectorArg(e.args[0] as Expr, g);
+      const a1 = e.args[1] ? await this.scalarArg(e.args[1], g) : undefined;
+      const a2 = e.args[2] ? await this.scalarArg(e.args[2], g) : undefined;
       const out: GSeries[] = [];
       for (const s of vs) {
         const vals = new Float64Array(n);
@@ -482,13 +499,13 @@ export class Evaluator {
     }
     const math = MATH[fn];
     if (math) {
-      const vs = this.vectorArg(e.args[0] as Expr, g);
+      const vs = await this.vectorArg(e.args[0] as Expr, g);
       return { kind: 'vector', series: dedupe(vs.map((s) => ({ labels: dropName(s.labels), vals: s.vals.map(math), has: s.has }))) };
     }
     const cal = CALENDAR[fn];
     if (cal) {
       const vs: GSeries[] = e.args[0]
-        ? this.vectorArg(e.args[0], g)
+        ? await this.vectorArg(e.args[0], g)
         : [{ labels: {}, vals: g.map((t) => t / 1000), has: new Uint8Array(n).fill(1) }];
       return {
         kind: 'vector',
@@ -504,13 +521,14 @@ export class Evaluator {
     throw new PromError('bad_data', `function ${fn} is not supported`);
   }
 
-  private rangeCall(e: Call, g: Grid): Value {
+  private async rangeCall(e: Call, g: Grid): Promise<Value> {
     const fn = e.fn;
     const n = g.length;
     const mIdx = fn === 'quantile_over_time' ? 1 : 0;
-    const m = this.ev(e.args[mIdx] as Expr, g);
+    const m = await this.ev(e.args[mIdx] as Expr, g);
     if (m.kind !== 'matrix') throw new PromError('bad_data', `expected a range vector in call to ${fn}`);
-    const scalarArgs = e.args.map((a, i) => (i === mIdx ? undefined : this.scalarArg(a, g)));
+    const scalarArgs: Array<Float64Array | undefined> = [];
+    for (const [i, a] of e.args.entries()) scalarArgs.push(i === mIdx ? undefined : await this.scalarArg(a, g));
     const kernel = RANGE[fn];
     const out: GSeries[] = [];
     if (fn === 'absent_over_time') {
@@ -534,6 +552,7 @@ export class Evaluator {
     const counterFn = fn === 'rate' || fn === 'increase';
     for (const s of m.series) {
       this.tick();
+      await this.pause();
       const vals = new Float64Array(n);
       const has = new Uint8Array(n);
       let any = false;
@@ -581,8 +600,8 @@ export class Evaluator {
     return { kind: 'vector', series: dedupe(out) };
   }
 
-  private labelReplace(e: Call, g: Grid): GSeries[] {
-    const vs = this.vectorArg(e.args[0] as Expr, g);
+  private async labelReplace(e: Call, g: Grid): Promise<GSeries[]> {
+    const vs = await this.vectorArg(e.args[0] as Expr, g);
     const str = (i: number): string => (e.args[i] as { v: string }).v;
     const dst = str(1);
     const repl = str(2);
@@ -606,8 +625,8 @@ export class Evaluator {
     return dedupe(out);
   }
 
-  private labelJoin(e: Call, g: Grid): GSeries[] {
-    const vs = this.vectorArg(e.args[0] as Expr, g);
+  private async labelJoin(e: Call, g: Grid): Promise<GSeries[]> {
+    const vs = await this.vectorArg(e.args[0] as Expr, g);
     const str = (i: number): string => (e.args[i] as { v: string }).v;
     const dst = str(1);
     const sep = str(2);
@@ -623,9 +642,9 @@ export class Evaluator {
     return dedupe(out);
   }
 
-  private histogramQuantile(e: Call, g: Grid): GSeries[] {
-    const q = this.scalarArg(e.args[0] as Expr, g);
-    const vs = this.vectorArg(e.args[1] as Expr, g);
+  private async histogramQuantile(e: Call, g: Grid): Promise<GSeries[]> {
+    const q = await this.scalarArg(e.args[0] as Expr, g);
+    const vs = await this.vectorArg(e.args[1] as Expr, g);
     const n = g.length;
     const groups = new Map<string, { labels: Labels; members: Array<{ s: GSeries; le: number }> }>();
     for (const s of vs) {
@@ -646,6 +665,7 @@ export class Evaluator {
     const out: GSeries[] = [];
     for (const grp of groups.values()) {
       this.tick();
+      await this.pause();
       const vals = new Float64Array(n);
       const has = new Uint8Array(n);
       let any = false;
