@@ -3,6 +3,7 @@
  * to load them — all (docs, `config init`, tests) or only what one config uses (the agent).
  */
 import { loadRegistry, type PluginEntry, type Registry } from './core/registry.js';
+import { parse as parseToml } from 'smol-toml';
 import { pluginNamesIn } from './config/load.js';
 import { inputs } from './inputs/index.js';
 import { processors } from './processors/index.js';
@@ -25,8 +26,18 @@ export function builtinRegistry(): Promise<Registry> {
  */
 export function registryForConfig(config: string | Record<string, unknown> | undefined): Promise<Registry> {
   const used = pluginNamesIn(config);
+  let raw: Record<string, unknown> | undefined;
+  try {
+    raw = typeof config === 'string' ? (parseToml(config) as Record<string, unknown>) : config;
+  } catch {
+    raw = undefined; // not TOML: loadConfig reports it
+  }
+  const agent = raw?.['agent'];
+  const flag = (key: string): boolean => !(agent !== null && typeof agent === 'object' && (agent as Record<string, unknown>)[key] === false);
+  // with a section, the default set still runs unless [agent] default_inputs / default_outputs is false
+  const keepDefaults = { input: flag('default_inputs'), output: flag('default_outputs'), processor: false };
   return loadRegistry(builtinEntries, (e) => {
     const names = used?.[e.kind];
-    return names === undefined ? e.defaultEnabled : names.has(e.name);
+    return names === undefined ? e.defaultEnabled : names.has(e.name) || (e.defaultEnabled && keepDefaults[e.kind]);
   });
 }

@@ -6,7 +6,7 @@
  */
 import type { Point, Tags } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
-import { nameMatcher, tagMatcher } from '../store/query.js';
+import { nameMatcher, tagMatcher } from '../query/select.js';
 import { compare, type AlertAgg } from './expr.js';
 import type { CompiledRule } from './schema.js';
 

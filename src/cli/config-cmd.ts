@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { parse } from './args.js';
-import { loadConfig } from '../config/load.js';
+import { resolveConfig } from './resolve.js';
 import { builtinRegistry } from '../plugins.js';
 import { defaultConfigToml } from '../config/template.js';
 import { SondeError } from '../errors.js';
@@ -37,7 +37,8 @@ export async function configCommand(argv: string[]): Promise<number> {
       return values.help ? 0 : 2;
     }
     const file = positionals[0] as string;
-    const cfg = loadConfig({ file, registry: await builtinRegistry() });
+    // the same resolution and validation `sonde run` does (SONDE_* variables included)
+    const cfg = await resolveConfig({ config: file });
     const count = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
     process.stdout.write(
       `${file}: ok (${count(cfg.inputs.length, 'input')}, ${count(cfg.processors.length, 'processor')}, ${count(cfg.outputs.length, 'output')})\n`,

@@ -20,6 +20,7 @@ interface StatusBody {
   metrics: PluginStatus[];
   global: Record<string, number>;
   store: StoreStats | null;
+  warnings?: Array<{ id: string; message: string; hint?: string }>;
 }
 
 export async function statusCommand(argv: string[]): Promise<number> {
@@ -43,6 +44,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
       `store: ${s.store.series} series, ${s.store.headPoints + s.store.chunkPoints} points, ${(s.store.diskBytes / 1048576).toFixed(1)} MiB on disk (+${(s.store.walBytes / 1048576).toFixed(1)} MiB WAL)${s.store.thread ? `, on the ${s.store.thread === 'worker' ? 'store worker thread' : "agent's thread"}` : ''}`,
     );
   }
+  for (const w of s.warnings ?? []) out.push(`warning: ${w.message}${w.hint ? `\n  hint: ${w.hint}` : ''}`);
   const rows = s.metrics.map((p) => {
     const sum = (prefix: string) =>
       Object.entries(p.metrics)

@@ -420,6 +420,18 @@ export interface PrometheusEncodeOptions {
   readonly timestamps?: boolean;
 }
 
+/**
+ * Exposition names follow Prometheus' conventions, so `promtool check metrics` has nothing to say about
+ * what sonde itself names:
+ * - a counter's samples end in `_total` in both formats (`cpu.time` -> `cpu_time_total`);
+ * - a name ending in `_ms` is served in the base unit: `_seconds`, the value divided by 1000;
+ * - a gauge whose name ends in a suffix Prometheus reserves for other types (`_total`, `_count`, `_sum`,
+ *   `_bucket`: `mem.total`, `cpu.count`) is typed `untyped`, which PromQL reads exactly like a gauge;
+ * - every family has a HELP line: the caller's text, else the sonde name and kind it came from, so a
+ *   reader of the exposition can find the series in sonde.
+ */
+const RESERVED_SUFFIX = /_(total|count|sum|bucket)$/;
+
 interface Sample {
   name: string;
   labels: string;
@@ -428,12 +440,15 @@ interface Sample {
   rank: number;
   bound: number;
   point: Point;
+  /** The value in the exposed unit. */
+  value: number;
 }
 
 interface Family {
   name: string;
   type: PrometheusType;
   firstName: string;
+  firstKind: Point['kind'];
   samples: Map<string, Sample>;
 }
 
@@ -457,19 +472,24 @@ export function encodePrometheusText(points: readonly Point[], opts: PrometheusE
   const om = opts.format === 'openmetrics';
   const fams = new Map<string, Family>();
   for (const p of points) {
-    const n = sanitizePrometheusName(p.name);
+    let n = sanitizePrometheusName(p.name);
+    let scale = 1;
+    if (n.length > 3 && n.endsWith('_ms')) {
+      n = n.slice(0, -3) + '_seconds';
+      scale = 1000;
+    }
     let famName = n;
     let sampleName = n;
     let type: PrometheusType;
     let rank = 0;
     switch (p.kind) {
-      case 'counter':
+      case 'counter': {
         type = 'counter';
-        if (om) {
-          famName = n.endsWith('_total') && n.length > 6 ? n.slice(0, -6) : n;
-          sampleName = famName + '_total';
-        }
+        const base = n.endsWith('_total') && n.length > 6 ? n.slice(0, -6) : n;
+        sampleName = base + '_total';
+        famName = om ? base : sampleName;
         break;
+      }
       case 'histogram': {
         const base = strip(n, ['_bucket', '_sum', '_count']);
         if (base !== undefined) {
@@ -492,11 +512,11 @@ export function encodePrometheusText(points: readonly Point[], opts: PrometheusE
         type = om ? 'unknown' : 'untyped';
         break;
       default:
-        type = 'gauge';
+        type = RESERVED_SUFFIX.test(n) ? (om ? 'unknown' : 'untyped') : 'gauge';
     }
     let fam = fams.get(famName);
     if (!fam) {
-      fam = { name: famName, type, firstName: p.name, samples: new Map() };
+      fam = { name: famName, type, firstName: p.name, firstKind: p.kind, samples: new Map() };
       fams.set(famName, fam);
     }
     const keys = Object.keys(p.tags);
@@ -528,14 +548,15 @@ export function encodePrometheusText(points: readonly Point[], opts: PrometheusE
       rank,
       bound: rank === 0 && (p.kind === 'histogram' || p.kind === 'summary') ? boundOf(p.tags['le'] ?? p.tags['quantile']) : 0,
       point: p,
+      value: scale === 1 ? p.value : p.value / scale,
     });
   }
   const names = [...fams.keys()].sort();
   let out = '';
   for (const name of names) {
     const fam = fams.get(name) as Family;
-    const help = opts.help?.(fam.firstName);
-    if (help !== undefined) out += `# HELP ${name} ${escapeHelp(help, om)}\n`;
+    const help = opts.help?.(fam.firstName) ?? `sonde ${fam.firstKind} ${fam.firstName}`;
+    out += `# HELP ${name} ${escapeHelp(help, om)}\n`;
     out += `# TYPE ${name} ${fam.type}\n`;
     const samples = [...fam.samples.values()].sort(
       (a, b) =>
@@ -546,7 +567,7 @@ export function encodePrometheusText(points: readonly Point[], opts: PrometheusE
     );
     for (const s of samples) {
       out += s.labels ? `${s.name}{${s.labels}} ` : `${s.name} `;
-      out += formatPrometheusValue(s.point.value);
+      out += formatPrometheusValue(s.value);
       if (opts.timestamps) out += ' ' + (om ? String(s.point.ts / 1000) : String(Math.round(s.point.ts)));
       out += '\n';
     }

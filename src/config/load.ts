@@ -6,6 +6,7 @@ import { ConfigError, SondeError, type ConfigIssue } from '../errors.js';
 import type { PluginKind, PluginSpec } from '../core/plugin.js';
 import type { Registry } from '../core/registry.js';
 import { KeyLocator, formatKeyPath, type KeyPath } from './locate.js';
+import { httpProblems, pluginValueProblems } from './checks.js';
 import { alertingSchema, validateAlerting, AlertingConfigError } from '../alerting/schema.js';
 import {
   agentSchema,
@@ -35,6 +36,8 @@ export interface PluginInstance {
   readonly config: Record<string, unknown>;
   readonly line: number | undefined;
   readonly spec: PluginSpec;
+  /** Added because it is in the default set, not listed in the file (a busy default port then only warns). */
+  readonly isDefault: boolean;
 }
 
 export interface SondeConfig {
@@ -165,6 +168,8 @@ export interface ConfigSource {
   readonly label: string;
   readonly text: string | undefined;
   readonly raw: Record<string, unknown>;
+  /** Keys set from outside the file (`http.listen` -> `--listen`): their problems name that instead of a line. */
+  readonly origins?: Readonly<Record<string, string>>;
 }
 
 function commonKeysFor(kind: PluginKind): Record<string, z.ZodType> {
@@ -230,13 +235,57 @@ export function readConfig(opts: ConfigInput): ConfigSource {
       if (e instanceof TomlError) {
         const first = e.message.split('\n')[0] ?? e.message;
         throw new ConfigError([
-          { file: label, line: e.line, key: '', message: `invalid TOML: ${first.replace(/^Invalid TOML document: /, '')}`, hint: 'see https://toml.io for the syntax' },
+          {
+            file: label,
+            line: e.line,
+            column: e.column,
+            key: '',
+            message: `invalid TOML: ${first.replace(/^Invalid TOML document: /, '')} (line ${e.line}, column ${e.column})`,
+            hint: 'see https://toml.io for the syntax',
+            excerpt: excerpt(text, e.line, e.column),
+          },
         ]);
       }
       throw e;
     }
   }
   return { file, label, text, raw };
+}
+
+/**
+ * The lines around `line` with a caret under `column` (both 1-based):
+ *
+ *        2 | interval = "10s"
+ *        3 | foo = = 3
+ *          |       ^
+ */
+export function excerpt(text: string, line: number, column: number): string {
+  const lines = text.split(/\r?\n/);
+  const width = String(line).length;
+  const out: string[] = [];
+  for (let n = Math.max(1, line - 1); n <= line; n++) {
+    const l = lines[n - 1];
+    if (l !== undefined) out.push(`  ${String(n).padStart(width)} | ${l}`);
+  }
+  out.push(`  ${' '.repeat(width)} | ${' '.repeat(Math.max(0, column - 1))}^`);
+  return out.join('\n');
+}
+
+/** Adds the column and an excerpt to an issue that has a line: under the key when the line shows it. */
+function located(issue: ConfigIssue, source: ConfigSource): ConfigIssue {
+  const origin = source.origins?.[issue.key.replace(/\[\d+\]/g, '')];
+  if (origin !== undefined) return { ...issue, file: origin, line: undefined };
+  if (issue.line === undefined || issue.excerpt !== undefined || source.text === undefined) return issue;
+  const text = source.text.split(/\r?\n/)[issue.line - 1] ?? '';
+  const last = issue.key.split(/\.|\[/).filter((k) => k && !/^\d+\]$/.test(k)).pop() ?? '';
+  let col = last ? text.indexOf(last) + 1 : 0;
+  if (col <= 0) col = text.length - text.trimStart().length + 1;
+  else if (issue.message !== 'unknown key') {
+    // a bad value: the caret goes under the value
+    const eq = text.indexOf('=', col - 1 + last.length);
+    if (eq >= 0) col = eq + 2 + (text.slice(eq + 1).length - text.slice(eq + 1).trimStart().length);
+  }
+  return { ...issue, column: col, excerpt: excerpt(source.text, issue.line, col) };
 }
 
 /** Validates a parsed config: every section and plugin instance, all problems reported at once. */
@@ -269,6 +318,10 @@ export function validateConfig(source: ConfigSource, registry: Registry): SondeC
   const http = section('http', httpSchema);
   const store = section('store', storeSchema);
   const alerting = section('alerting', alertingSchema);
+  for (const p of httpProblems(http)) {
+    const kp = ['http', ...p.path];
+    issues.push({ file: label, line: loc.line(kp), key: formatKeyPath(kp), message: p.message, hint: p.hint });
+  }
   if (raw['alerting'] !== undefined && !issues.some((i) => i.key.startsWith('alerting'))) {
     try {
       validateAlerting(alerting);
@@ -279,17 +332,29 @@ export function validateConfig(source: ConfigSource, registry: Registry): SondeC
     }
   }
 
+  // the default set of a kind runs when the file has no section for it, and beside the listed plugins
+  // unless `[agent] default_inputs` / `default_outputs` is false; a listed plugin replaces its default
+  const defaultsOn = (kind: PluginKind, hasSection: boolean): boolean => {
+    if (kind === 'processor') return !hasSection && text === undefined;
+    if (!hasSection) return true;
+    return kind === 'input' ? agent.default_inputs : agent.default_outputs;
+  };
+  const addDefaults = (kind: PluginKind, out: PluginInstance[], listed: ReadonlySet<string>): void => {
+    const sec = SECTION_OF[kind];
+    for (const spec of registry.list(kind)) {
+      if (!spec.defaultEnabled || listed.has(spec.name)) continue;
+      // the store output writes to the embedded store: none when [store] is disabled
+      if (kind === 'output' && spec.name === 'store' && !store.enabled) continue;
+      out.push(makeInstance(kind, spec, {}, undefined, out, sec, true));
+    }
+  };
+
   const plugins = (kind: PluginKind): PluginInstance[] => {
     const sec = SECTION_OF[kind];
     const table = raw[sec];
     const out: PluginInstance[] = [];
     if (table === undefined) {
-      // no section at all: the defaults of this kind
-      if (text === undefined || kind !== 'processor') {
-        for (const spec of registry.list(kind)) {
-          if (spec.defaultEnabled) out.push(makeInstance(kind, spec, {}, undefined, out, sec));
-        }
-      }
+      if (defaultsOn(kind, false)) addDefaults(kind, out, new Set());
       return out;
     }
     if (typeName(table) !== 'table') {
@@ -329,7 +394,19 @@ export function validateConfig(source: ConfigSource, registry: Registry): SondeC
         issues.push(...zodIssues(r.error, [sec, e.name, e.idx], e.value, schema.shape as Record<string, z.ZodType>, label, loc));
         continue;
       }
-      out.push(makeInstance(kind, spec, r.data as Record<string, unknown>, e.line, out, sec));
+      const problems = pluginValueProblems(spec.schema.shape as Record<string, z.ZodTypeAny>, r.data as Record<string, unknown>);
+      for (const p of problems) {
+        const kp = [sec, e.name, e.idx, ...p.path];
+        issues.push({ file: label, line: loc.line(kp) ?? e.line, key: formatKeyPath(kp), message: p.message, hint: p.hint });
+      }
+      if (problems.length > 0) continue;
+      out.push(makeInstance(kind, spec, r.data as Record<string, unknown>, e.line, out, sec, false));
+    }
+    if (defaultsOn(kind, true)) {
+      const listed = new Set(entries.map((e) => e.name));
+      const defaults: PluginInstance[] = [];
+      addDefaults(kind, defaults, listed);
+      out.unshift(...defaults);
     }
     if (kind === 'processor') {
       out.sort((a, b) => ((a.config['order'] as number | undefined) ?? 0) - ((b.config['order'] as number | undefined) ?? 0));
@@ -349,7 +426,7 @@ export function validateConfig(source: ConfigSource, registry: Registry): SondeC
     ids.add(p.id);
   }
 
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (issues.length > 0) throw new ConfigError(issues.map((i) => located(i, source)));
   return { file, baseDir: file ? dirname(file) : process.cwd(), agent, http, store, alerting, inputs, processors, outputs };
 }
 
@@ -360,6 +437,7 @@ function makeInstance(
   line: number | undefined,
   siblings: PluginInstance[],
   sec: string,
+  isDefault: boolean,
 ): PluginInstance {
   let config = parsed;
   if (Object.keys(parsed).length === 0) {
@@ -373,5 +451,5 @@ function makeInstance(
     const n = siblings.filter((s) => s.name === spec.name).length;
     id = n === 0 ? `${sec}.${spec.name}` : `${sec}.${spec.name}#${n + 1}`;
   }
-  return { kind, name: spec.name, id, config, line, spec };
+  return { kind, name: spec.name, id, config, line, spec, isDefault };
 }

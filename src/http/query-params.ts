@@ -1,4 +1,5 @@
 import { parseDuration } from '../config/units.js';
+import { parseTime } from '../query/time.js';
 import {
   AGGREGATES,
   DEFAULT_MAX_POINTS,
@@ -10,20 +11,10 @@ import {
 } from '../store/handle.js';
 
 /**
- * Query parameters as people type them (CLI flags, URL parameters), turned into a QueryRequest.
- * Times: epoch ms or s, ISO 8601, `now`, or relative `-1h` / `1h` (meaning that long ago).
+ * Query parameters as people type them (CLI flags, URL parameters), turned into a QueryRequest of the
+ * native engine. Times are read by the query layer's one time parser (native dialect).
  */
-export function parseTime(s: string, now: number): number | undefined {
-  const t = s.trim();
-  if (t === '' || t === 'now') return now;
-  if (/^\d{13}$/.test(t)) return Number(t);
-  if (/^\d{9,10}(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
-  const rel = /^(?:now)?-?(.+?)(?:-ago)?$/.exec(t);
-  const d = rel ? parseDuration(rel[1] as string) : undefined;
-  if (d !== undefined && !/^\d+$/.test(t)) return now - d;
-  const iso = Date.parse(t);
-  return Number.isNaN(iso) ? undefined : iso;
-}
+export { parseTime };
 
 export interface QueryParamsInput {
   name?: string | undefined;

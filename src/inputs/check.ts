@@ -6,6 +6,9 @@
  *
  * A check that throws is counted and logged and the agent goes on; a check still running when the next
  * interval comes is not started again (counted as an overrun), and its points are emitted when it ends.
+ *
+ * The context also carries `sonde` (check-helpers.ts): the built-in collectors' SQL clients and a
+ * place to keep any client or pool between runs, closed when the agent stops.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,6 +17,7 @@ import { METRIC_KINDS, type MetricKind, type Point } from '../model/point.js';
 import { sanitizeName, sanitizeTags } from '../model/sanitize.js';
 import { defineInput, type Input } from '../core/plugin.js';
 import { rateLimited, type Logger } from '../core/logger.js';
+import { checkHelpers, ServiceFailure, type CheckHelpers } from './check-helpers.js';
 
 const schema = z.object({
   module: z.string().min(1).describe('Path of the check module (.js, .mjs, or .ts under tsx), relative to base_dir'),
@@ -28,6 +32,8 @@ export interface CheckContext {
   readonly logger: Logger;
   /** The scheduled collection time, ms since the epoch. */
   readonly now: number;
+  /** Service clients and resources kept between runs (see check-helpers.ts). */
+  readonly sonde: CheckHelpers;
 }
 
 /** A point as a check may return it: `ts` defaults to `now`, `kind` to gauge, `tags` to none. */
@@ -79,6 +85,8 @@ export default defineInput({
     const loadErrors = ctx.metrics.counter('load_errors', {}, 'failed attempts to load the check module');
     const logError = rateLimited((m, f) => ctx.logger.error(m, f), 5, 60_000);
     const logWarn = rateLimited((m, f) => ctx.logger.warn(m, f), 5, 60_000);
+    const helpers = checkHelpers(ctx.logger, ctx.interval);
+    const reasons = new Map<string, ReturnType<typeof ctx.metrics.counter>>();
     let fn: CheckFn | undefined;
     let running = false;
 
@@ -105,7 +113,7 @@ export default defineInput({
         else invalid.inc();
       };
       try {
-        const r: unknown = f({ config: config.options, logger: ctx.logger, now });
+        const r: unknown = f({ config: config.options, logger: ctx.logger, now, sonde: helpers });
         if (isAsyncIterable(r)) {
           for await (const x of r) take(x);
         } else {
@@ -117,7 +125,13 @@ export default defineInput({
         errors.inc();
         const message = err instanceof Error ? err.message : String(err);
         ctx.metrics.lastError(message);
-        logError('check failed', { module: file, error: message });
+        if (err instanceof ServiceFailure) {
+          // a service the check polls through sonde.postgres()/mysql() failed: counted by reason too
+          let c = reasons.get(err.reason);
+          if (!c) reasons.set(err.reason, (c = ctx.metrics.counter('errors', { reason: err.reason }, 'check runs that failed on a service, by reason')));
+          c.inc();
+          logError('check failed', { module: file, reason: err.reason, error: message });
+        } else logError('check failed', { module: file, error: message });
       }
       return out;
     };
@@ -150,6 +164,9 @@ export default defineInput({
           if (points.length > 0) ctx.emit(points);
         });
         return [];
+      },
+      async stop() {
+        await helpers.closeAll();
       },
       describe() {
         return [`check ${file}`];

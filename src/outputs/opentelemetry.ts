@@ -16,7 +16,7 @@ import type { Point } from '../model/point.js';
 import { CounterStarts, decodeMetricsResponse, encodeMetricsRequest, pointsToRequest, type KeyValue } from '../codecs/otlp/index.js';
 import { VERSION } from '../version.js';
 import { SondeError } from '../errors.js';
-import { errorText, exportOtlpHttp, resultOfResponse } from './lib/otlp-http.js';
+import { errorText, exportOtlpHttp, resultOfResponse } from '../net/otlp-http.js';
 
 const schema = z.strictObject({
   protocol: z.enum(['http/protobuf', 'grpc']).default('http/protobuf').describe('OTLP transport.'),

@@ -13,7 +13,7 @@
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Point } from '../model/point.js';
 import type { QueryRequest, QueryResult, SeriesFilter, SeriesInfo, StoreHandle, StoreStats } from './handle.js';
-import { openStore } from './index.js';
+import { WorkerStore } from './worker-store.js';
 import type { StoreOptions } from './options.js';
 import { Tsdb } from './tsdb.js';
 
@@ -115,7 +115,7 @@ export class AutoStore implements StoreHandle {
         // a failed final checkpoint loses nothing: the WAL is only trimmed after a good one
         await local.close().catch((err: Error) => this.log.error('store: closing before the move failed', { error: err }));
         try {
-          this.cur = await openStore(this.dir, this.options);
+          this.cur = await WorkerStore.open(this.dir, this.options);
           this.local = null;
         } catch (err) {
           this.log.error('store: the worker thread did not start; the store stays on the agent thread', { error: err as Error });

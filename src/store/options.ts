@@ -8,7 +8,10 @@ import type { FsyncPolicy } from './wal.js';
 const DAY = 86_400_000;
 
 export interface StoreOptions {
-  /** Age of raw chunks kept (default 15 days, measured from the newest sample in the store). */
+  /**
+   * Age of raw chunks kept (default 15 days, by the wall clock: a sample from the future cannot move it;
+   * see `maxFuture`).
+   */
   retention?: number;
   /** Size the database may use; the oldest raw chunks are dropped beyond it (default 10 GiB). */
   maxBytes?: number;
@@ -31,11 +34,21 @@ export interface StoreOptions {
    * the event loop (default 5 ms).
    */
   sliceMs?: number;
+  /**
+   * The most series the store holds (default 1,000,000, ~1.2 KB of memory each); samples of new series
+   * past it are refused and counted (`seriesRefused`). Series with no sample left after retention are
+   * forgotten, which makes room again.
+   */
+  maxSeries?: number;
+  /** Samples more than this far ahead of the wall clock are refused and counted (default 10 min). */
+  maxFuture?: number;
   /** Where the store logs (replay problems, retention). In-process only; not sent to the worker. */
   logger?: Logger;
+  /** The wall clock (tests). In-process only; not sent to the worker. */
+  now?: () => number;
 }
 
-export type ResolvedOptions = Required<Omit<StoreOptions, 'logger'>>;
+export type ResolvedOptions = Required<Omit<StoreOptions, 'logger' | 'now'>>;
 
 export const DEFAULT_OPTIONS: ResolvedOptions = {
   retention: 15 * DAY,
@@ -48,6 +61,8 @@ export const DEFAULT_OPTIONS: ResolvedOptions = {
   walMaxBytes: 256 * 1024 ** 2,
   chunkWindow: 2 * 3_600_000,
   sliceMs: 5,
+  maxSeries: 1_000_000,
+  maxFuture: 10 * 60_000,
 };
 
 /** Fills defaults; rejects values that cannot work with a RangeError. */

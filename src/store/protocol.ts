@@ -26,7 +26,7 @@ export interface Request {
 
 export type Reply =
   | { type: 'reply'; id: number; ok: true; result: unknown }
-  | { type: 'reply'; id: number; ok: false; error: string }
+  | { type: 'reply'; id: number; ok: false; error: string; code?: string }
   | { type: 'ready' }
   | { type: 'fatal'; error: string }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> };

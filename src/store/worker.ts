@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LogFields, Logger, LogLevel } from '../core/logger.js';
 import type { Tags } from '../model/point.js';
-import type { QueryRequest, SeriesFilter } from './handle.js';
+import { StoreWriteError, type QueryRequest, type SeriesFilter } from './handle.js';
 import type { StoreOptions } from './options.js';
 import type { Reply, Request, WriteArgs } from './protocol.js';
 import { Tsdb } from './tsdb.js';
@@ -43,18 +43,33 @@ try {
   process.exit(1);
 }
 
-/** Worker-side handle numbers to store series ids. */
+/** Worker-side handle numbers to store series ids, and the series each handle names. */
 const handles: number[] = [];
+const defs: WriteArgs['defs'][number][] = [];
 
 function handle(req: Request): unknown {
   const a = req.args;
   switch (req.op) {
     case 'write': {
       const w = a[0] as WriteArgs;
-      for (const d of w.defs) handles[d.h] = db.resolve(d.name, d.tags as Tags, d.kind);
+      const fresh = new Set<number>();
+      for (const d of w.defs) {
+        fresh.add(d.h);
+        defs[d.h] = d;
+        handles[d.h] = db.resolve(d.name, d.tags as Tags, d.kind);
+      }
       const n = w.h.length;
       const sids = new Int32Array(n);
-      for (let i = 0; i < n; i++) sids[i] = handles[w.h[i] as number] ?? 0;
+      for (let i = 0; i < n; i++) {
+        const h = w.h[i] as number;
+        let sid = handles[h] ?? 0;
+        // refused (max_series) or forgotten since (retention): resolve again, there may be room now
+        if (!db.has(sid) && !fresh.has(h)) {
+          const d = defs[h];
+          if (d) sid = handles[h] = db.resolve(d.name, d.tags as Tags, d.kind);
+        }
+        sids[i] = sid;
+      }
       db.writeColumns(sids, w.ts, w.v, n);
       return undefined;
     }
@@ -89,6 +104,7 @@ port.on('message', (req: Request) => {
     post({ type: 'reply', id: req.id, ok: true, result });
     if (req.op === 'close') port.close();
   } catch (err) {
-    post({ type: 'reply', id: req.id, ok: false, error: (err as Error).message });
+    const e = err as Error;
+    post({ type: 'reply', id: req.id, ok: false, error: e.message, ...(e instanceof StoreWriteError ? { code: e.code } : {}) });
   }
 });

@@ -57,15 +57,16 @@ test('statsd lines: c for counter deltas, g for gauges and histogram aggregates,
   assert.deepEqual(statsdLines(snap, 'none'), [
     'req:3|c',
     'temp:0|g\ntemp:-2|g',
-    'lat.count:4|c',
+    'lat:4|c',
     'lat.min:1|g',
     'lat.max:4|g',
     'lat.avg:2.5|g',
     'lat.p50:2|g',
     'lat.p99_9:4|g',
   ]);
-  const dog = statsdLines(snap, 'dogstatsd');
-  assert.equal(dog[0], 'req:3|c|#route:a');
+  const dog = statsdLines(snap);
+  assert.equal(dog[0], 'req:3|c|#route:a', 'dogstatsd tags by default');
+  assert.equal(dog[2], 'lat:4|c|#route:a', 'a timer\'s count as a counter of its own name');
   assert.equal(dog[1], 'temp:0|g\ntemp:-2|g', 'untagged series get no tag suffix');
 });
 

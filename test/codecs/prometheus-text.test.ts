@@ -167,14 +167,17 @@ test('encoder: exact 0.0.4 text for a fixed input', () => {
   assert.equal(
     text,
     [
+      '# HELP _9lives sonde untyped 9lives',
       '# TYPE _9lives untyped',
       '_9lives{_="x"} NaN',
       '# HELP cpu_load Load\\\\average\\n1m',
       '# TYPE cpu_load gauge',
       'cpu_load{host="a\\"b\\\\c\\nd"} 0.5',
       'cpu_load{host="z"} +Inf',
-      '# TYPE http_requests counter',
-      'http_requests{method="GET",status_code="200"} 12',
+      '# HELP http_requests_total sonde counter http.requests',
+      '# TYPE http_requests_total counter',
+      'http_requests_total{method="GET",status_code="200"} 12',
+      '# HELP rpc_seconds sonde histogram rpc_seconds_count',
       '# TYPE rpc_seconds histogram',
       'rpc_seconds_bucket{le="0.5"} 1',
       'rpc_seconds_bucket{le="+Inf"} 3',
@@ -194,8 +197,10 @@ test('encoder: exact OpenMetrics text with timestamps', () => {
   assert.equal(
     text,
     [
+      '# HELP cpu_load sonde gauge cpu.load',
       '# TYPE cpu_load gauge',
       'cpu_load{host="a\\"b\\\\c\\nd"} 0.5 1700000000',
+      '# HELP http_requests sonde counter http.requests',
       '# TYPE http_requests counter',
       'http_requests_total{method="GET",status_code="200"} 12 1700000010',
       '# EOF',
@@ -214,8 +219,32 @@ test('encoder: exact OpenMetrics text with timestamps', () => {
   // a counter already named *_total is not suffixed twice
   assert.match(
     encodePrometheusText([{ name: 'x_total', tags: {}, value: 1, ts: 0, kind: 'counter' }], { format: 'openmetrics' }),
-    /^# TYPE x counter\nx_total 1\n# EOF\n$/,
+    /^# HELP x sonde counter x_total\n# TYPE x counter\nx_total 1\n# EOF\n$/,
   );
+});
+
+test('encoder: names follow Prometheus conventions, so promtool lints nothing sonde names', () => {
+  const pts: Point[] = [
+    { name: 'sonde.write_duration_ms', tags: {}, value: 250, ts: 0, kind: 'gauge' },
+    { name: 'cpu.time', tags: { mode: 'user' }, value: 7, ts: 0, kind: 'counter' },
+    { name: 'mem.total', tags: {}, value: 1024, ts: 0, kind: 'gauge' },
+    { name: 'cpu.count', tags: {}, value: 2, ts: 0, kind: 'gauge' },
+    { name: 'mem.free', tags: {}, value: 512, ts: 0, kind: 'gauge' },
+  ];
+  const text = encodePrometheusText(pts, { format: '0.0.4' });
+  assert.match(text, /\n# TYPE sonde_write_duration_seconds gauge\nsonde_write_duration_seconds 0\.25\n/);
+  assert.match(text, /\n# TYPE cpu_time_total counter\ncpu_time_total\{mode="user"\} 7\n/);
+  assert.match(text, /\n# TYPE mem_total untyped\nmem_total 1024\n/);
+  assert.match(text, /\n# TYPE cpu_count untyped\n/);
+  assert.match(text, /\n# TYPE mem_free gauge\n/);
+  const om = encodePrometheusText(pts, { format: 'openmetrics' });
+  assert.match(om, /\n# TYPE mem_total unknown\nmem_total 1024\n/);
+  assert.match(om, /\n# TYPE cpu_time counter\ncpu_time_total\{mode="user"\} 7\n/);
+  for (const t of [text, om]) {
+    const back = parsePrometheusText(t, { now: NOW, contentType: t === om ? OPENMETRICS_CONTENT_TYPE : '' });
+    assert.deepEqual(back.errors, []);
+    assert.equal(back.items.length, pts.length);
+  }
 });
 
 test('negotiation follows the Accept header and its q-values', () => {
@@ -246,8 +275,13 @@ test('property: encoder output parses back to the same values in both formats', 
       const want = new Map<string, number>();
       for (const p of points) {
         let n = sanitizePrometheusName(p.name);
-        if (format === 'openmetrics' && p.kind === 'counter' && !n.endsWith('_total')) n += '_total';
-        want.set(n + JSON.stringify(Object.entries(p.tags).filter(([, v]) => v).sort()), p.value);
+        let v = p.value;
+        if (n.length > 3 && n.endsWith('_ms')) {
+          n = n.slice(0, -3) + '_seconds';
+          v /= 1000;
+        }
+        if (p.kind === 'counter' && !(n.endsWith('_total') && n.length > 6)) n += '_total';
+        want.set(n + JSON.stringify(Object.entries(p.tags).filter(([, v]) => v).sort()), v);
       }
       assert.equal(r.items.length, want.size, text);
       for (const p of r.items) {

@@ -59,8 +59,9 @@ timeout = "1m"
   });
   assert.equal(cfg.agent.interval, 30_000);
   assert.deepEqual(cfg.agent.tags, { cluster: 'web' });
-  assert.deepEqual(cfg.inputs.map((i) => i.id), ['inputs.statsd', 'inputs.statsd#2']);
-  assert.equal(cfg.inputs[0]?.config['timeout'], 60_000);
+  // the default cpu input stays beside the listed ones ([agent] default_inputs = true)
+  assert.deepEqual(cfg.inputs.map((i) => i.id), ['inputs.cpu', 'inputs.statsd', 'inputs.statsd#2']);
+  assert.equal(cfg.inputs[1]?.config['timeout'], 60_000);
   assert.deepEqual(cfg.processors.map((p) => p.name), ['dedup', 'rate']);
   assert.deepEqual(cfg.outputs.map((o) => o.name), ['store'], 'no [outputs] section: default outputs');
 });
@@ -90,10 +91,39 @@ test('bad duration, unknown plugin, unknown section, all reported at once', () =
   assert.match(byKey.get('inputs.cpux')?.hint ?? '', /inputs\.cpu\b/);
 });
 
-test('TOML syntax error carries the line', () => {
-  const is = issues(`[agent]\ninterval = "10s"\nlog_level = \n`);
+test('TOML syntax error carries the line, the column and a caret excerpt', () => {
+  const is = issues(`[agent]\ninterval = "10s"\nlog_level = = 3\n`);
   assert.equal(is[0]?.line, 3);
-  assert.match(is[0]?.message ?? '', /invalid TOML/);
+  assert.equal(is[0]?.column, 13);
+  assert.match(is[0]?.message ?? '', /invalid TOML: .*\(line 3, column 13\)/);
+  assert.equal(is[0]?.excerpt, '  2 | interval = "10s"\n  3 | log_level = = 3\n    |             ^');
+});
+
+test('values run would reject: port out of range, non-loopback API without auth, URL without scheme', () => {
+  const reg = new Registry([
+    defineInput({ name: 'statsd', description: 's', schema: z.strictObject({ udp: z.string().default('127.0.0.1:8125') }), create: () => ({}) }),
+    defineOutput({ name: 'influxdb', description: 'i', schema: z.strictObject({ url: z.string().default('http://127.0.0.1:8086') }), create: () => ({ write: async () => ({ ok: true }) }) }),
+  ]);
+  const text = `[http]\nlisten = "0.0.0.0:8470"\n[[inputs.statsd]]\nudp = "127.0.0.1:99999"\n[[outputs.influxdb]]\nurl = "influx:8086"\n`;
+  let err: ConfigError | undefined;
+  try {
+    loadConfig({ text, file: 'v.toml', registry: reg });
+  } catch (e) {
+    err = e as ConfigError;
+  }
+  assert.ok(err instanceof ConfigError);
+  const byKey = new Map(err.issues.map((i) => [i.key, i]));
+  assert.deepEqual([...byKey.keys()], ['http.listen', 'inputs.statsd[0].udp', 'outputs.influxdb[0].url'], 'all three, at once');
+  assert.match(byKey.get('http.listen')?.message ?? '', /without authentication/);
+  assert.equal(byKey.get('inputs.statsd[0].udp')?.line, 4);
+  assert.match(byKey.get('inputs.statsd[0].udp')?.message ?? '', /port 99999 .* out of range/);
+  assert.match(byKey.get('outputs.influxdb[0].url')?.message ?? '', /no scheme/);
+  assert.equal(byKey.get('outputs.influxdb[0].url')?.hint, 'write the full URL: "http://influx:8086"');
+  // the caret points at the value
+  assert.match(err.message, /  4 \| udp = "127\.0\.0\.1:99999"\n    \|       \^/);
+  // with a token the same address is fine; so are good values
+  const ok = `[http]\nlisten = "0.0.0.0:8470"\ntoken = "s3cret"\n[[inputs.statsd]]\nudp = ":0"\n[[outputs.influxdb]]\nurl = "https://influx:8086/x"\n`;
+  assert.equal(loadConfig({ text: ok, file: 'v.toml', registry: reg }).http.token, 's3cret');
 });
 
 test('duplicate alias is an error', () => {

@@ -53,6 +53,11 @@ export interface ServerSpec {
   /** Resolves true once the server answers; polled until `startTimeoutMs`. */
   readonly ready: (output: string) => Promise<boolean> | boolean;
   readonly startTimeoutMs?: number;
+  /** Run as this user and group (servers that refuse to run as root). */
+  readonly uid?: number;
+  readonly gid?: number;
+  /** Signal of a normal stop (default SIGTERM). */
+  readonly stopSignal?: NodeJS.Signals;
 }
 
 export class RunningServer {
@@ -82,7 +87,8 @@ export class RunningServer {
   /** Starts the process and waits until it is ready; throws with its output when it is not in time. */
   async start(): Promise<void> {
     const bin = which(this.spec.bin) ?? this.spec.bin;
-    const p = spawn(bin, [...this.spec.args], { cwd: this.spec.cwd ?? this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const ids = this.spec.uid !== undefined ? { uid: this.spec.uid, gid: this.spec.gid ?? this.spec.uid } : {};
+    const p = spawn(bin, [...this.spec.args], { cwd: this.spec.cwd ?? this.dir, stdio: ['ignore', 'pipe', 'pipe'], ...ids });
     this.proc = p;
     const add = (d: Buffer): void => {
       this.out = (this.out + d.toString()).slice(-65536);
@@ -107,7 +113,7 @@ export class RunningServer {
   }
 
   /** Stops the process (SIGTERM, SIGKILL after 5 s) and keeps its data: `start()` brings it back. */
-  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  async kill(signal: NodeJS.Signals = this.spec.stopSignal ?? 'SIGTERM'): Promise<void> {
     const p = this.proc;
     if (!p || !this.running) return;
     const gone = new Promise<void>((r) => p.once('exit', () => r()));

@@ -36,7 +36,7 @@ test('serves text 0.0.4 or OpenMetrics by Accept, newest sample per series', asy
   ]);
   const text = await scrape(ctx, '/prometheus');
   assert.match(text.type, /^text\/plain; version=0.0.4/);
-  assert.equal(text.body, '# TYPE http_requests counter\nhttp_requests{code="200",host="h"} 12\n# TYPE mem_free gauge\nmem_free{host="h"} 5\n');
+  assert.equal(text.body, '# HELP http_requests_total sonde counter http.requests\n# TYPE http_requests_total counter\nhttp_requests_total{code="200",host="h"} 12\n# HELP mem_free sonde gauge mem.free\n# TYPE mem_free gauge\nmem_free{host="h"} 5\n');
   const om = await scrape(ctx, '/prometheus', 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5');
   assert.match(om.type, /^application\/openmetrics-text/);
   assert.match(om.body, /^http_requests_total\{code="200",host="h"\} 12$/m);
@@ -54,7 +54,7 @@ test('series expire after `expiration`; the series cap refuses new series and co
   await new Promise((res) => setTimeout(res, 150));
   // both expired: room again
   assert.deepEqual(await out.write([point('c', 3, 3, 'gauge')]), { ok: true });
-  assert.equal((await scrape(ctx, '/prometheus')).body, '# TYPE c gauge\nc 3\n');
+  assert.equal((await scrape(ctx, '/prometheus')).body, '# HELP c sonde gauge c\n# TYPE c gauge\nc 3\n');
   ctx.cleanup();
 });
 

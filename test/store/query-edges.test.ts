@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { point, type Point } from '../../src/model/point.js';
 import { Tsdb } from '../../src/store/tsdb.js';
 import { bucketize, decodeRollup, encodeRollup, mergeBuckets } from '../../src/store/rollup.js';
-import { runQuery, type QuerySource, type Resolution, type SeriesRef, type Sink } from '../../src/store/query.js';
+import { runQuery, type QuerySource, type Resolution, type SeriesRef, type Sink } from '../../src/query/engine.js';
 
 const RUNS = Number(process.env.SONDE_FUZZ_RUNS ?? 20000);
 const S = 1000;

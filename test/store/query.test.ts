@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { point, type Point } from '../../src/model/point.js';
 import { Tsdb } from '../../src/store/tsdb.js';
 import type { Aggregate } from '../../src/store/handle.js';
-import { globToRegExp, tagMatcher } from '../../src/store/query.js';
+import { globToRegExp } from '../../src/core/glob.js';
+import { tagMatcher } from '../../src/query/select.js';
 
 const S = 1000;
 const H = 3_600_000;

@@ -23,8 +23,8 @@ import {
 } from '../../codecs/otlp/index.js';
 import { seriesKey } from '../../model/series.js';
 import type { Tags } from '../../model/point.js';
-import { exportOtlpHttp, errorText, resultOfResponse } from '../../outputs/lib/otlp-http.js';
-import { retryAfterMs } from '../../outputs/lib/http.js';
+import { exportOtlpHttp, errorText, resultOfResponse } from '../../net/otlp-http.js';
+import { retryAfterMs } from '../../net/http-client.js';
 import type { Sink, Snapshot } from '../types.js';
 
 export interface OtlpSinkOptions {

@@ -17,9 +17,9 @@ const NS_PER_MS = 1e6;
 export function loopDelayPoints(h: Pick<IntervalHistogram, 'count' | 'percentile' | 'max'>, ts: number): Point[] {
   if (!(h.count > 0)) return [];
   return [
-    point('sonde.agent.event_loop_lag', h.percentile(50) / NS_PER_MS, ts, 'gauge', { quantile: '0.5' }),
-    point('sonde.agent.event_loop_lag', h.percentile(99) / NS_PER_MS, ts, 'gauge', { quantile: '0.99' }),
-    point('sonde.agent.event_loop_lag', h.max / NS_PER_MS, ts, 'gauge', { quantile: 'max' }),
+    point('sonde.agent.event_loop_lag', h.percentile(50) / NS_PER_MS, ts, 'summary', { quantile: '0.5' }),
+    point('sonde.agent.event_loop_lag', h.percentile(99) / NS_PER_MS, ts, 'summary', { quantile: '0.99' }),
+    point('sonde.agent.event_loop_lag', h.max / NS_PER_MS, ts, 'summary', { quantile: '1' }),
   ];
 }
 

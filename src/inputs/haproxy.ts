@@ -1,0 +1,101 @@
+/**
+ * The `haproxy` input: the statistics CSV per frontend, backend and server, from the stats socket
+ * (`show stat`, unix or TCP) or the stats page over HTTP (`<stats uri>;csv`), parsed by
+ * codecs/haproxy-csv.ts.
+ */
+import { z } from 'zod/v3';
+import { defineInput, type Input } from '../core/plugin.js';
+import { zDuration } from '../config/units.js';
+import { compileGlobs } from '../core/glob.js';
+import { parseHaproxyCsv } from '../codecs/haproxy-csv.js';
+import type { Point } from '../model/point.js';
+import {
+  exchange,
+  httpAuthKeys,
+  parseAddress,
+  pollHttpStatus,
+  ServerHealth,
+  ServiceError,
+  tlsKeys,
+  tlsOptions,
+  urlKey,
+  urlLabel,
+  type Address,
+} from './net/service-client.js';
+
+const isHttp = (s: string): boolean => /^https?:\/\//i.test(s.trim());
+
+const schema = z.object({
+  servers: z
+    .array(z.string())
+    .default(['/run/haproxy/admin.sock'])
+    .superRefine((list, ctx) => {
+      for (const [i, s] of list.entries()) {
+        try {
+          if (isHttp(s)) new URL(s);
+          else parseAddress(s, 9999);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', path: [i], message: err instanceof TypeError ? `${JSON.stringify(s)}: not a URL` : (err as Error).message });
+        }
+      }
+    })
+    .describe('Stats sockets ("/run/haproxy/admin.sock", "unix:///...", "tcp://host:port") or stats pages ("http://host:8404/stats"; ;csv is added)'),
+  proxies: z.array(z.string()).default([]).describe('Only these frontends/backends (pxname globs, e.g. ["web*", "api"]); empty: all'),
+  ...httpAuthKeys,
+  timeout: zDuration().default('5s').describe('Connect + answer deadline per server'),
+  ...tlsKeys,
+});
+
+/** The CSV variant of a stats page URL (`/stats` → `/stats;csv`). */
+export function csvUrl(s: string): URL {
+  const url = new URL(s);
+  if (!url.pathname.includes(';csv')) url.pathname = url.pathname + ';csv';
+  return url;
+}
+
+type Target = { kind: 'http'; url: URL; key: string; tags: { server: string } } | { kind: 'socket'; addr: Address; key: string; tags: { server: string } };
+
+export default defineInput({
+  name: 'haproxy',
+  description: 'HAProxy frontend, backend and server statistics (stats socket `show stat`, or the stats page CSV)',
+  schema,
+  create(config, ctx): Input {
+    const health = new ServerHealth(ctx, 'haproxy');
+    const tls = tlsOptions(config, ctx.baseDir);
+    const timeoutMs = Math.max(1, Math.min(config.timeout, ctx.interval));
+    const targets: Target[] = config.servers.map((s) => {
+      if (isHttp(s)) {
+        const url = csvUrl(s);
+        return { kind: 'http', url, key: urlKey(url), tags: { server: urlLabel(url) } };
+      }
+      const addr = parseAddress(s, 9999);
+      return { kind: 'socket', addr, key: addr.label, tags: { server: addr.label } };
+    });
+    const keep = config.proxies.length > 0 ? compileGlobs(config.proxies) : undefined;
+    const httpOpts = { timeoutMs, username: config.username, password: config.password, tls, signal: ctx.signal };
+
+    const pollOne = async (t: Target, now: number): Promise<Point[]> => {
+      if (t.kind === 'http') {
+        return pollHttpStatus(t.url, httpOpts, 'the URL must be the `stats uri` of a frontend with `stats enable`', (body) => parseHaproxyCsv(body, now, t.tags, keep));
+      }
+      // the socket answers one command and closes the connection (non-interactive mode)
+      const buf = await exchange(t.addr, { timeoutMs, tls, request: 'show stat\n', signal: ctx.signal });
+      const text = buf.toString('utf8');
+      if (/permission denied/i.test(text)) throw new ServiceError('auth_failed', `stats socket: ${text.trim().slice(0, 120)} (needs level user or higher)`);
+      const r = parseHaproxyCsv(text, now, t.tags, keep);
+      if (r.items.length === 0 && r.errors.length === 0) return [];
+      if (r.items.length === 0) throw new ServiceError('bad_response', `${r.errors[0]?.message ?? 'no rows'} (is this a HAProxy stats socket?)`);
+      return r.items;
+    };
+
+    return {
+      async gather(now) {
+        const lists = await Promise.all(targets.map((t) => health.poll(t.key, now, t.tags, () => pollOne(t, now))));
+        return lists.flat();
+      },
+      describe() {
+        return targets.map((t) => `haproxy ${t.kind === 'http' ? t.url.href : t.tags.server}`);
+      },
+    };
+  },
+});

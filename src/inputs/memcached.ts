@@ -1,0 +1,76 @@
+/**
+ * The `memcached` input: the text protocol's `stats` (and, when `slabs` is set, `stats slabs`) from
+ * each server every interval, over TCP or a unix socket, parsed by codecs/memcached-stats.ts.
+ */
+import { z } from 'zod/v3';
+import { defineInput, type Input } from '../core/plugin.js';
+import { zDuration } from '../config/units.js';
+import { parseMemcachedStats, splitStats } from '../codecs/memcached-stats.js';
+import type { Point } from '../model/point.js';
+import { exchange, parseAddress, ServerHealth, ServiceError } from './net/service-client.js';
+
+const schema = z.object({
+  servers: z
+    .array(z.string())
+    .default(['127.0.0.1:11211'])
+    .superRefine((list, ctx) => {
+      for (const [i, s] of list.entries()) {
+        try {
+          parseAddress(s, 11211);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', path: [i], message: (err as Error).message });
+        }
+      }
+    })
+    .describe('Servers: "host:port", "tcp://host:port" or "unix:///run/memcached/memcached.sock"'),
+  slabs: z.boolean().default(false).describe('Also read `stats slabs`: per-slab-class memory and hit counters (memcached.slab.*)'),
+  timeout: zDuration().default('5s').describe('Connect + answer deadline per server'),
+});
+
+export default defineInput({
+  name: 'memcached',
+  description: 'memcached statistics from `stats` and optionally `stats slabs` (TCP or unix socket)',
+  schema,
+  create(config, ctx): Input {
+    const health = new ServerHealth(ctx, 'memcached');
+    const timeoutMs = Math.max(1, Math.min(config.timeout, ctx.interval));
+    const request = config.slabs ? 'stats\r\nstats slabs\r\n' : 'stats\r\n';
+    const blocks = config.slabs ? 2 : 1;
+    const servers = config.servers.map((s) => {
+      const addr = parseAddress(s, 11211);
+      return { addr, tags: { server: addr.label } };
+    });
+
+    const pollOne = async (s: (typeof servers)[number], now: number): Promise<Point[]> => {
+      const buf = await exchange(s.addr, {
+        timeoutMs,
+        request,
+        complete: (b) => {
+          const r = splitStats(b.toString('latin1'));
+          return r.blocks.length >= blocks || r.serverError !== undefined || r.errors.length > 0;
+        },
+        signal: ctx.signal,
+      });
+      const r = parseMemcachedStats(buf.toString('utf8'), now, s.tags, config.slabs);
+      if (r.serverError !== undefined && /unauthenticated|auth/i.test(r.serverError)) {
+        throw new ServiceError('auth_failed', `memcached answered ${JSON.stringify(r.serverError.slice(0, 120))}: it requires authentication (-Y), which this input does not speak`);
+      }
+      if (r.serverError !== undefined) throw new ServiceError('bad_response', `memcached answered ${JSON.stringify(r.serverError.slice(0, 120))}`);
+      if (r.errors.length > 0 || !r.complete || r.items.length === 0) {
+        const first = r.errors[0]?.sample ?? buf.toString('latin1', 0, 60);
+        throw new ServiceError('bad_response', `not a memcached stats answer: ${JSON.stringify(first)}`);
+      }
+      return r.items;
+    };
+
+    return {
+      async gather(now) {
+        const lists = await Promise.all(servers.map((s) => health.poll(s.tags.server, now, s.tags, () => pollOne(s, now))));
+        return lists.flat();
+      },
+      describe() {
+        return servers.map((s) => `memcached ${s.tags.server}`);
+      },
+    };
+  },
+});

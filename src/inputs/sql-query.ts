@@ -1,0 +1,44 @@
+/**
+ * Custom queries of the SQL service collectors (`[[inputs.postgresql.query]]`, `[[inputs.mysql.query]]`):
+ * the config shape and its mapping onto `rowsToPoints`.
+ */
+import { z } from 'zod/v3';
+import type { MetricKind, Point, Tags } from '../model/point.js';
+import { isValidName } from '../model/sanitize.js';
+import { rowsToPoints, type Row } from '../codecs/sql-rows.js';
+
+export const customQuerySchema = z.strictObject({
+  sql: z.string().min(1).describe('The statement; it runs every interval on the configured database'),
+  name: z
+    .string()
+    .refine((s) => isValidName(s) && !s.startsWith('.') && !s.endsWith('.'), { message: 'a dotted metric name part such as "queue" or "app.jobs"' })
+    .describe('Points are named <service>.<name>.<column>'),
+  tags: z.array(z.string().min(1)).default([]).describe('Columns whose values become tags'),
+  values: z.array(z.string().min(1)).default([]).describe('Columns that become values; empty: every numeric column that is not a tag'),
+  kind: z.enum(['gauge', 'counter']).default('gauge').describe('Kind of the values: gauge, or counter for running totals'),
+  counters: z.array(z.string().min(1)).default([]).describe('Value columns that are counters when kind is gauge'),
+});
+
+export type CustomQuery = z.output<typeof customQuerySchema>;
+
+/** A custom query's rows as points `<service>.<name>.<column>`. */
+export function customQueryPoints(service: string, q: CustomQuery, rows: readonly Row[], base: Tags, ts: number): { points: Point[]; missing: string[] } {
+  const counters = new Set(q.counters.map((c) => c.toLowerCase()));
+  const kind = (col: string): MetricKind => (q.kind === 'counter' || counters.has(col.toLowerCase()) ? 'counter' : 'gauge');
+  // column names come back as the server spells them; match the configured ones without case
+  const lookup = (rowsCols: readonly string[], wanted: readonly string[]): string[] =>
+    wanted.map((w) => rowsCols.find((c) => c === w) ?? rowsCols.find((c) => c.toLowerCase() === w.toLowerCase()) ?? w);
+  const cols = rows[0] ? Object.keys(rows[0]) : [];
+  return rowsToPoints(
+    rows,
+    {
+      prefix: `${service}.${q.name}`,
+      tags: lookup(cols, q.tags),
+      ...(q.values.length > 0 ? { values: lookup(cols, q.values) } : {}),
+      kind,
+      missingTag: '_none',
+    },
+    base,
+    ts,
+  );
+}

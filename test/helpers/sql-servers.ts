@@ -1,0 +1,159 @@
+/**
+ * PostgreSQL and MariaDB servers from the Debian packages for the SQL collector tests: a fresh data
+ * directory in a temp dir, 127.0.0.1 on a free port plus a unix socket in the temp dir, started in the
+ * foreground by the test and stopped by `stop()`. As root, PostgreSQL runs as the `postgres` user
+ * (it refuses root) and MariaDB with `--user=root`.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, RunningServer, which } from './servers.js';
+
+const PG_BIN = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin', '/usr/lib/postgresql/14/bin'].find((d) =>
+  existsSync(join(d, 'postgres')),
+);
+
+/** The `postgres` binary of the newest installed major version (Debian keeps it off PATH). */
+export const POSTGRES = PG_BIN ? join(PG_BIN, 'postgres') : 'postgres';
+export const MARIADBD = which('mariadbd') ?? which('mysqld') ?? 'mariadbd';
+
+function ids(user: string): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const u = spawnSync('id', ['-u', user], { encoding: 'utf8' });
+  const g = spawnSync('id', ['-g', user], { encoding: 'utf8' });
+  const uid = Number(u.stdout.trim());
+  const gid = Number(g.stdout.trim());
+  if (u.status !== 0 || !Number.isInteger(uid)) throw new Error(`running as root, but there is no ${user} user to run the server as`);
+  return { uid, gid };
+}
+
+export interface Postgres extends RunningServer {
+  readonly port: number;
+  /** Directory of the unix socket (`.s.PGSQL.<port>` inside). */
+  readonly socketDir: string;
+  /** Password of the `postgres` superuser over TCP (the socket trusts local users). */
+  readonly password: string;
+  /** `postgres://user:password@127.0.0.1:port/db`. */
+  url(user?: string, password?: string, db?: string): string;
+}
+
+/** A PostgreSQL cluster: TCP needs a password (scram-sha-256), the socket in the temp dir trusts. */
+export async function startPostgres(): Promise<Postgres> {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-pg-'));
+  const who = ids('postgres');
+  const socketDir = join(dir, 'sock');
+  mkdirSync(socketDir);
+  const password = 'pg-test-secret';
+  writeFileSync(join(dir, 'pw'), password + '\n');
+  if (who) {
+    chmodSync(dir, 0o755);
+    for (const p of [dir, socketDir, join(dir, 'pw')]) chownSync(p, who.uid, who.gid);
+  }
+  const initdb = join(PG_BIN ?? '/usr/bin', 'initdb');
+  const r = spawnSync(
+    initdb,
+    ['-D', join(dir, 'data'), '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${join(dir, 'pw')}`, '-N', '-E', 'UTF8', '--locale=C'],
+    { encoding: 'utf8', timeout: 60_000, ...(who ?? {}) },
+  );
+  if (r.status !== 0) throw new Error(`initdb failed: ${r.stderr || r.error?.message}`);
+  const port = await freePort();
+  const s = new RunningServer(
+    {
+      name: 'postgres',
+      bin: POSTGRES,
+      args: [
+        '-D', join(dir, 'data'),
+        '-p', String(port),
+        '-k', socketDir,
+        '-c', 'listen_addresses=127.0.0.1',
+        '-c', 'fsync=off',
+        '-c', 'synchronous_commit=off',
+        '-c', 'full_page_writes=off',
+        '-c', 'shared_buffers=16MB',
+        '-c', 'max_connections=30',
+        '-c', 'log_min_messages=warning',
+      ],
+      ready: (out) => out.includes('ready to accept connections'),
+      // fast shutdown: a smart one (SIGTERM) waits for the collector's connection to go away
+      stopSignal: 'SIGINT',
+      ...(who ?? {}),
+    },
+    dir,
+    { port },
+  );
+  await s.start();
+  return Object.assign(s, {
+    port,
+    socketDir,
+    password,
+    url: (user = 'postgres', pw = password, db = 'postgres') => `postgres://${encodeURIComponent(user)}:${encodeURIComponent(pw)}@127.0.0.1:${port}/${db}`,
+  });
+}
+
+/** Runs SQL through psql over the trusted socket; returns stdout (tuples only, unaligned). */
+export function psql(pg: Postgres, sql: string, db = 'postgres'): string {
+  const bin = join(PG_BIN ?? '/usr/bin', 'psql');
+  const r = spawnSync(existsSync(bin) ? bin : 'psql', ['-h', pg.socketDir, '-p', String(pg.port), '-U', 'postgres', '-d', db, '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr || r.error?.message}`);
+  return r.stdout.trim();
+}
+
+export interface Mariadb extends RunningServer {
+  readonly port: number;
+  readonly socket: string;
+  /** Runs SQL as root over the socket (tab-separated output, no headers). */
+  sql(statement: string): string;
+}
+
+/** A MariaDB server with an empty data dir; root reaches it over the socket. `extraArgs`: more server options. */
+export async function startMariadb(extraArgs: readonly string[] = []): Promise<Mariadb> {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-mariadb-'));
+  const asRoot = process.getuid?.() === 0;
+  const datadir = join(dir, 'data');
+  const install = which('mariadb-install-db') ?? which('mysql_install_db') ?? 'mariadb-install-db';
+  const r = spawnSync(install, ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=socket', '--skip-test-db', ...(asRoot ? ['--user=root'] : [])], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (r.status !== 0) throw new Error(`mariadb-install-db failed: ${r.stderr || r.stdout || r.error?.message}`);
+  const port = await freePort();
+  const socket = join(dir, 'mysqld.sock');
+  const s = new RunningServer(
+    {
+      name: 'mariadbd',
+      bin: MARIADBD,
+      args: [
+        '--no-defaults',
+        `--datadir=${datadir}`,
+        `--port=${port}`,
+        '--bind-address=127.0.0.1',
+        `--socket=${socket}`,
+        `--pid-file=${join(dir, 'mysqld.pid')}`,
+        '--skip-name-resolve',
+        '--innodb-buffer-pool-size=16M',
+        '--innodb-log-file-size=8M',
+        ...(extraArgs.some((a) => a.startsWith('--log-bin')) ? [] : ['--skip-log-bin']),
+        ...(asRoot ? ['--user=root'] : []),
+        ...extraArgs,
+      ],
+      ready: (out) => out.includes('ready for connections'),
+    },
+    dir,
+    { port },
+  );
+  await s.start();
+  const client = which('mariadb') ?? which('mysql') ?? 'mariadb';
+  return Object.assign(s, {
+    port,
+    socket,
+    sql(statement: string): string {
+      const q = spawnSync(client, ['--no-defaults', `--socket=${socket}`, '-uroot', '-N', '-B', '-e', statement], { encoding: 'utf8', timeout: 30_000 });
+      if (q.status !== 0) throw new Error(`mariadb ${statement}: ${q.stderr || q.error?.message}`);
+      return q.stdout.trim();
+    },
+  });
+}
