@@ -202,8 +202,8 @@ async function ingest(kind: 'otlp' | 'influx'): Promise<{ rate: number; stored: 
   const cfg = join(dir, 'sonde.toml');
   writeFileSync(
     cfg,
-    `[agent]\nflush_interval = "100ms"\ndata_dir = "data"\n[http]\nlisten = "127.0.0.1:${api}"\n` +
-      (kind === 'otlp' ? `[[inputs.opentelemetry]]\nhttp = "127.0.0.1:${otlp}"\ngrpc = ""\nresource_attributes = []\n` : `[[inputs.influxdb]]\nlisten = "127.0.0.1:${influx}"\n`) +
+    `[agent]\nflush_interval = "100ms"\ndata_dir = "data"\ndefault_inputs = false\n[http]\nlisten = "127.0.0.1:${api}"\n` +
+      (kind === 'otlp' ? `[[inputs.opentelemetry]]\nlisten = "127.0.0.1:${otlp}"\ngrpc = ""\nresource_attributes = []\n` : `[[inputs.influxdb]]\nlisten = "127.0.0.1:${influx}"\n`) +
       `[[outputs.store]]\n`,
   );
   const agent = sondeSpawn(['run', '-c', cfg], { cwd: dir });
