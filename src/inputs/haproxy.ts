@@ -28,7 +28,6 @@ const isHttp = (s: string): boolean => /^https?:\/\//i.test(s.trim());
 const schema = z.object({
   servers: z
     .array(z.string())
-    .default(['/run/haproxy/admin.sock'])
     .superRefine((list, ctx) => {
       for (const [i, s] of list.entries()) {
         try {
@@ -39,6 +38,7 @@ const schema = z.object({
         }
       }
     })
+    .default(['/run/haproxy/admin.sock'])
     .describe('Stats sockets ("/run/haproxy/admin.sock", "unix:///...", "tcp://host:port") or stats pages ("http://host:8404/stats"; ;csv is added)'),
   process_info: z.boolean().default(true).describe('From a stats socket, also `show info`: process-wide connections, rates, memory (haproxy.process.*)'),
   proxies: z.array(z.string()).default([]).describe('Only these frontends/backends (pxname globs, e.g. ["web*", "api"]); empty: all'),

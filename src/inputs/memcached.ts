@@ -13,7 +13,6 @@ import { exchange, parseAddress, ServerHealth, ServiceError } from '../net/servi
 const schema = z.object({
   servers: z
     .array(z.string())
-    .default(['127.0.0.1:11211'])
     .superRefine((list, ctx) => {
       for (const [i, s] of list.entries()) {
         try {
@@ -23,6 +22,7 @@ const schema = z.object({
         }
       }
     })
+    .default(['127.0.0.1:11211'])
     .describe('Servers: "host:port", "tcp://host:port" or "unix:///run/memcached/memcached.sock"'),
   username: z.string().default('').describe('User of a server started with -Y (text-protocol authentication, memcached 1.5.15+)'),
   password: z.string().default('').describe('Password of that user'),

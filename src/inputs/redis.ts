@@ -17,7 +17,6 @@ const SCHEMES = { plain: ['redis'], tls: ['rediss'] } as const;
 const schema = z.object({
   servers: z
     .array(z.string())
-    .default(['tcp://127.0.0.1:6379'])
     .superRefine((list, ctx) => {
       for (const [i, s] of list.entries()) {
         try {
@@ -27,6 +26,7 @@ const schema = z.object({
         }
       }
     })
+    .default(['tcp://127.0.0.1:6379'])
     .describe('Servers: "host:port", "tcp://host:port", "redis://[user:pass@]host:port", "rediss://host:port" (TLS), "unix:///run/redis/redis.sock"'),
   username: z.string().default('').describe('ACL user (Redis 6+): sends AUTH username password; empty: the default user'),
   password: z.string().default('').describe('Password (requirepass or the ACL user\'s); a password in a server URL wins'),

@@ -387,7 +387,6 @@ export class ServerHealth {
 export function zUrls(defaults: readonly string[], description: string) {
   return z
     .array(z.string())
-    .default([...defaults])
     .superRefine((list, ctx) => {
       for (const [i, s] of list.entries()) {
         let u: URL | undefined;
@@ -401,6 +400,7 @@ export function zUrls(defaults: readonly string[], description: string) {
         }
       }
     })
+    .default([...defaults])
     .describe(description);
 }
 
