@@ -59,7 +59,7 @@ export function asServiceError(err: unknown): ServiceError {
   const e = err as { code?: unknown; message?: unknown; errors?: unknown };
   const inner = Array.isArray(e?.errors) && e.errors.length > 0 ? (e.errors[0] as { code?: unknown; message?: unknown }) : undefined;
   const code = typeof e?.code === 'string' ? e.code : typeof inner?.code === 'string' ? inner.code : undefined;
-  let message = typeof e?.message === 'string' && e.message !== '' ? e.message : typeof inner?.message === 'string' ? inner.message : String(err);
+  let message = (typeof e?.message === 'string' && e.message !== '' ? e.message : typeof inner?.message === 'string' ? inner.message : String(err)).trim();
   if (code === 'ETIMEDOUT') return new ServiceError('timeout', message);
   if (code !== undefined && UNREACHABLE.has(code)) return new ServiceError('unreachable', message);
   if (code !== undefined && (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT')) {
