@@ -42,6 +42,11 @@ export interface QueryRequest {
    * is cut at one time for every series: see `QueryResult.truncatedAt`. Bucketed queries are not cut.
    */
   maxPoints?: number;
+  /**
+   * With `agg: 'rate'`: a sample below its predecessor (a counter reset) gives no rate instead of
+   * counting from zero, as OpenTSDB's `rateOptions.dropResets` (raw data is read while it exists).
+   */
+  dropResets?: boolean;
 }
 
 /** Raw points per result when an API caller gives no `max_points`. */
