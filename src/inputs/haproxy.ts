@@ -14,7 +14,6 @@ import {
   httpAuthKeys,
   parseAddress,
   pollHttpStatus,
-  ServerHealth,
   ServiceError,
   tlsKeys,
   tlsOptions,
@@ -22,6 +21,7 @@ import {
   urlLabel,
   type Address,
 } from '../net/service-client.js';
+import { ServerPoller } from './status-poll.js';
 
 const isHttp = (s: string): boolean => /^https?:\/\//i.test(s.trim());
 
@@ -61,7 +61,7 @@ export default defineInput({
   description: 'HAProxy frontend, backend and server statistics (stats socket `show stat`, or the stats page CSV)',
   schema,
   create(config, ctx): Input {
-    const health = new ServerHealth(ctx, 'haproxy');
+    const health = new ServerPoller(ctx, 'haproxy');
     const tls = tlsOptions(config, ctx.baseDir);
     const timeoutMs = Math.max(1, Math.min(config.timeout, ctx.interval));
     const targets: Target[] = config.servers.map((s) => {

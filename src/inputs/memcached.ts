@@ -8,7 +8,8 @@ import { defineInput, type Input } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
 import { parseMemcachedStats, splitStats } from '../codecs/memcached-stats.js';
 import type { Point } from '../model/point.js';
-import { exchange, parseAddress, ServerHealth, ServiceError } from '../net/service-client.js';
+import { exchange, parseAddress, ServiceError } from '../net/service-client.js';
+import { ServerPoller } from './status-poll.js';
 
 const schema = z.object({
   servers: z
@@ -35,7 +36,7 @@ export default defineInput({
   description: 'memcached statistics from `stats` and optionally `stats slabs` (TCP or unix socket)',
   schema,
   create(config, ctx): Input {
-    const health = new ServerHealth(ctx, 'memcached');
+    const health = new ServerPoller(ctx, 'memcached');
     const timeoutMs = Math.max(1, Math.min(config.timeout, ctx.interval));
     const stats = config.slabs ? 'stats\r\nstats slabs\r\n' : 'stats\r\n';
     // -Y authentication: a `set` of "user password" to any key, answered STORED

@@ -10,7 +10,8 @@ import { zDuration } from '../config/units.js';
 import { decodeReplies, encodeCommand, RespError } from '../codecs/resp.js';
 import { parseRedisInfo } from '../codecs/redis-info.js';
 import type { Point } from '../model/point.js';
-import { exchange, parseAddress, ServerHealth, ServiceError, tlsKeys, tlsOptions, type Address } from '../net/service-client.js';
+import { exchange, parseAddress, ServiceError, tlsKeys, tlsOptions, type Address } from '../net/service-client.js';
+import { ServerPoller } from './status-poll.js';
 
 const SCHEMES = { plain: ['redis'], tls: ['rediss'] } as const;
 
@@ -64,7 +65,7 @@ export default defineInput({
   description: 'Redis server statistics from INFO ALL (memory, clients, keyspace, replication, per-command stats)',
   schema,
   create(config, ctx): Input {
-    const health = new ServerHealth(ctx, 'redis');
+    const health = new ServerPoller(ctx, 'redis');
     const tls = tlsOptions(config, ctx.baseDir);
     const timeoutMs = Math.max(1, Math.min(config.timeout, ctx.interval));
     const servers = config.servers.map((s) => {

@@ -232,7 +232,7 @@ test('an address that is not a redis server (an HTTP server) is a bad_response',
   try {
     await run.gather();
     assert.equal(run.self('errors{reason=bad_response}'), 1, run.logs.join('\n'));
-    assert.equal(linesWith(run.logs, 'wrong address or endpoint').length, 1);
+    assert.equal(linesWith(run.logs, 'WARN', 'redis server gave an unexpected answer (wrong address, endpoint or database?)', 'reason=bad_response').length, 1);
   } finally {
     run.cleanup();
     http.close();
