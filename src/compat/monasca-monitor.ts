@@ -14,7 +14,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../core/logger.js';
-import { parseHostPort } from '../outputs/lib/tcp.js';
+import { parseHostPort } from '../net/address.js';
 
 export const MONASCA_MONITOR_METRIC = 'monascamonitor.heartbeat';
 export const MONASCA_MONITOR_COUNTER = 'monasca_monitor_heartbeat';
@@ -76,9 +76,9 @@ export class MonascaMonitorHeartbeat {
 
   /** Starts the heartbeat listener; a bad address or a port in use is logged, the agent goes on. */
   async listen(address: string): Promise<void> {
-    const hp = parseHostPort(address, 8000);
-    if (!hp) {
-      this.logger.error('heartbeat: bad listen address; monasca-monitor\'s endpoints are only on the agent HTTP server', { listen: address });
+    const hp = parseHostPort(/:\d+$/.test(address) ? address : `${address}:8000`, '0.0.0.0');
+    if ('error' in hp) {
+      this.logger.error('heartbeat: bad listen address; monasca-monitor\'s endpoints are only on the agent HTTP server', { listen: address, error: hp.error });
       return;
     }
     const srv = createServer((req: IncomingMessage, res: ServerResponse) => {

@@ -8,7 +8,7 @@
  * for timings, n for counts).
  * print: one line per key and flush on stderr. sonde: a tagged client posting to an agent.
  */
-import { TcpSender } from '../outputs/lib/tcp.js';
+import { TcpSender } from '../net/tcp-client.js';
 import { rateLimited, type Logger } from '../core/logger.js';
 import { SelfMetrics } from '../core/self-metrics.js';
 import { formatStatsd, packStatsdLines } from '../codecs/statsd.js';
