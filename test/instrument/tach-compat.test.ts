@@ -6,11 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseInstrumentConfig } from '../../src/instrument/config.js';
 import { Instrumenter } from '../../src/instrument/instrumenter.js';
 import { createNotifier, instrumentMetrics, type Notifier } from '../../src/instrument/notifiers.js';
 import type { Logger } from '../../src/core/logger.js';
+import { missingServer, startCarbon, whisperFetch } from '../helpers/servers.js';
 
 const file = resolve('test/fixtures/instrument/virtual.conf');
 
@@ -136,4 +138,29 @@ test('graphite notifier: a server that is down is a send failure, counted and wa
   await n.close();
   assert.equal(instrumentMetrics.counter('instrument_notify_errors', { notifier: 'down' }).value, before + 1);
   assert.ok(warnings.some((w) => w.startsWith('graphite send failed')), warnings.join('\n'));
+});
+
+test('graphite notifier to a real carbon-cache: what Tach sent lands in whisper', { skip: missingServer('carbon-cache', 'graphite-carbon') || missingServer('whisper-fetch', 'python3-whisper'), timeout: 60_000 }, async (t) => {
+  const carbon = await startCarbon();
+  t.after(() => carbon.stop());
+  const { logger, warnings } = capture();
+  const n = createNotifier({ name: 'carbon', driver: 'graphite', host: '127.0.0.1', port: carbon.ports['line'] as number, prefix: 'tach', flushIntervalMs: 100, maxPacketSize: 512, url: '' }, logger);
+  const from = Math.floor(Date.now() / 1000) - 5;
+  n.timing('nova.compute.run_instance', 2500);
+  n.count('nova.api.create', 1);
+  await n.flush();
+  const file = (k: string) => join(carbon.dataDir, ...k.split('.')) + '.wsp';
+  let got: { exec: Array<[number, number]>; calls: Array<[number, number]> } = { exec: [], calls: [] };
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (existsSync(file('tach.nova.compute.run_instance')) && existsSync(file('tach.nova.api.create'))) {
+      got = { exec: whisperFetch(file('tach.nova.compute.run_instance'), from), calls: whisperFetch(file('tach.nova.api.create'), from) };
+      if (got.exec.length > 0 && got.calls.length > 0) break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await n.close();
+  assert.deepEqual(got.exec.map(([, v]) => v), [2.5]);
+  assert.deepEqual(got.calls.map(([, v]) => v), [1]);
+  assert.deepEqual(warnings, []);
 });
