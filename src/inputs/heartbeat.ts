@@ -73,7 +73,6 @@ export default defineReceiver({
     const readSkipped = m.counter('heartbeat_readback_skipped', {}, 'Probes not read back because the previous read-back was still running.');
     const warn = rateLimited((msg, f) => ctx.logger.warn(msg, f), 5, 60_000);
     const rb: (ReadbackConfig & { poll_interval: number; give_up_after: number }) | undefined = config.readback;
-    const rbQuery = rb ? rb.query || defaultQuery(rb.kind, config.compat === 'monasca-monitor' && config.name === 'sonde.heartbeat' ? 'monascamonitor.heartbeat' : config.name, config.probe) : '';
     let reading: Promise<void> | null = null;
     let withdraw: (() => void) | null = null;
     const mm =
@@ -86,6 +85,7 @@ export default defineReceiver({
         : undefined;
     const probeName = mm && config.name === 'sonde.heartbeat' ? MONASCA_MONITOR_METRIC : config.name;
     const probeTag = mm ? { key: 'hostname', value: ctx.hostname } : { key: 'probe', value: config.probe };
+    const rbQuery = rb ? rb.query || defaultQuery(rb.kind, probeName, config.probe) : '';
 
     const sleep = (ms: number): Promise<void> =>
       new Promise((r) => {
@@ -169,7 +169,7 @@ export default defineReceiver({
         }
         if (mm) await mm.listen(config.listen || MONASCA_MONITOR_LISTEN);
         if (config.expect_within > 0) {
-          const selector = `${config.name}.received{probe=${JSON.stringify(config.probe)}}`;
+          const selector = `${probeName}.received{probe=${JSON.stringify(config.probe)}}`;
           withdraw = contributeRule(
             ctx.dataDir,
             ruleSchema.parse({
