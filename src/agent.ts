@@ -175,7 +175,7 @@ export class Agent {
   private async startAlerting(): Promise<void> {
     const cfg = this.config;
     if (cfg.alerting.rules.length === 0 && cfg.alerting.notifiers.length === 0 && !hasContributedRules(this.dataDir)) {
-      this.router.route('GET', '/api/v1/alerts', (_req, res) => sendJson(res, 200, { alerts: [] }));
+      this.router.route('GET', '/api/v1/alerts', (_req, res) => sendJson(res, 200, { alerts: [], rules: [] }));
       return;
     }
     const { createAlerting } = await import('./alerting/index.js');

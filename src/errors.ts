@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'SONDE_ERR_UNSAFE_BIND' // HTTP bound to a non-loopback address without auth
   | 'SONDE_ERR_DATA_DIR' // data dir not writable or locked by another agent
   | 'SONDE_ERR_STORE'
+  | 'SONDE_ERR_NO_DATA' // a query matched nothing where a result is needed (sonde graph)
   | 'SONDE_ERR_USAGE'; // bad command line
 
 export class SondeError extends Error {

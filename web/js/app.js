@@ -9,12 +9,13 @@ import * as browser from './pages/browser.js';
 import * as graph from './pages/graph.js';
 import * as dashboards from './pages/dashboards.js';
 import * as pipeline from './pages/pipeline.js';
+import * as alerts from './pages/alerts.js';
 
 /** @typedef {{ hostname: string, store: boolean, version: string | null }} Info */
 /** @typedef {(root: HTMLElement, params: URLSearchParams, info: Info) => (void | (() => void)) | Promise<void | (() => void)>} Page */
 
 /** @type {Record<string, { render: Page }>} */
-const PAGES = { overview, browser, graph, dashboards, dashboard: dashboards, pipeline };
+const PAGES = { overview, browser, graph, dashboards, dashboard: dashboards, alerts, pipeline };
 
 const THEME_KEY = 'sonde.theme';
 
@@ -65,6 +66,20 @@ async function route() {
   }
 }
 
+/** The number of alerts in ALARM next to the Alerts link, on every page. */
+async function pollAlerts() {
+  const el = document.getElementById('alerts-count');
+  if (!el) return;
+  try {
+    /** @type {import('../../src/alerting/api-types.js').AlertsResponse} */
+    const r = await api('/api/v1/alerts');
+    const n = r.alerts.filter((a) => a.state === 'ALARM').length;
+    el.textContent = n > 0 ? String(n) : '';
+  } catch {
+    el.textContent = '';
+  }
+}
+
 async function main() {
   initToken();
   applyTheme();
@@ -80,6 +95,8 @@ async function main() {
     return;
   }
   window.addEventListener('hashchange', () => route());
+  pollAlerts();
+  setInterval(pollAlerts, 30_000);
   await route();
 }
 

@@ -113,7 +113,8 @@ export function drawChart(el, lines, opts = {}) {
         stroke: color(i),
         width: spark ? 1.25 : 1.5,
         spanGaps: true,
-        points: { show: false },
+        // a line of one or two values would be invisible: mark its points
+        points: { show: l.values.filter((v) => v !== null).length <= 2, size: 6 },
         value: (/** @type {any} */ _u, /** @type {number} */ v) => fmt(v, unit),
       })),
     ],
