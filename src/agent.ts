@@ -1,13 +1,14 @@
-import { mkdirSync, writeFileSync, readFileSync, rmSync, accessSync, constants } from 'node:fs';
+import { mkdirSync, accessSync, constants } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Point, Tags } from './model/point.js';
 import type { SondeConfig, PluginInstance } from './config/load.js';
-import type { Input, InputSpec, Output, OutputSpec, PluginContext, ProcessorSpec } from './core/plugin.js';
+import type { Ack, Input, InputSpec, Output, OutputSpec, PluginContext, ProcessorSpec } from './core/plugin.js';
 import { createLogger, type Logger, type LogLevel } from './core/logger.js';
 import { SelfMetrics } from './core/self-metrics.js';
 import { OutputRunner } from './core/output-runner.js';
 import { queueDirFor } from './core/disk-queue.js';
+import { DirLock, DirLockedError } from './core/dir-lock.js';
 import { Pipeline, type IngressSource, type ProcessorSlot } from './core/pipeline.js';
 import { scheduleAligned, type ScheduledTask } from './core/scheduler.js';
 import { Router } from './http/router.js';
@@ -24,6 +25,7 @@ import { hasContributedRules } from './alerting/bus.js';
 import { sendJson } from './http/router.js';
 import { SondeError } from './errors.js';
 import { formatDuration } from './config/units.js';
+import { sharedDecodeBudget } from './net/body.js';
 
 /**
  * The agent: wires the configured plugins into a pipeline, runs the schedules, serves the HTTP API,
@@ -82,7 +84,7 @@ export class Agent {
   private started = false;
   private stopping: Promise<void> | null = null;
   private readonly startedAt = Date.now();
-  private lockFile: string | null = null;
+  private lock: DirLock | null = null;
   private alerting: AlertingHandle | null = null;
   private readonly warningList: AgentWarning[] = [];
 
@@ -108,10 +110,19 @@ export class Agent {
     return Date.now() - this.startedAt;
   }
 
-  /** Points in from outside the inputs (the HTTP write endpoint). */
-  ingest(sourceId: string, points: Point[]): boolean {
-    if (!this.pipeline) return false;
-    return this.pipeline.emit({ id: sourceId, tags: this.globalTags, namePrefix: '' }, points);
+  private readonly ingestSources = new Map<string, IngressSource>();
+  /**
+   * Points in from outside the inputs (the HTTP write endpoint), acknowledged like a receiver's: the
+   * promise settles once they are stored or queued by every output (see Pipeline.emitAcked).
+   */
+  ingest(sourceId: string, points: Point[]): Promise<Ack> {
+    if (!this.pipeline) return Promise.resolve({ ok: false, status: 503, reason: 'the agent is not running', retryAfterS: 1 });
+    let src = this.ingestSources.get(sourceId);
+    if (!src) {
+      src = { id: sourceId, tags: this.globalTags, namePrefix: '' };
+      this.ingestSources.set(sourceId, src);
+    }
+    return this.pipeline.emitAcked(src, points);
   }
 
   private acquireLock(): void {
@@ -121,24 +132,16 @@ export class Agent {
     } catch {
       throw new SondeError('SONDE_ERR_DATA_DIR', `data directory ${this.dataDir} is not writable`, 'pass --data-dir with a directory you can write to');
     }
-    const lock = join(this.dataDir, 'agent.pid');
     try {
-      const pid = Number(readFileSync(lock, 'utf8').trim());
-      if (pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new SondeError(
-          'SONDE_ERR_DATA_DIR',
-          `another sonde agent (pid ${pid}) is using ${this.dataDir}`,
-          'stop it first, or give this agent its own --data-dir',
-        );
-      }
+      this.lock = DirLock.acquire(this.dataDir);
     } catch (e) {
-      if (e instanceof SondeError) throw e;
+      if (e instanceof DirLockedError) throw new SondeError('SONDE_ERR_DATA_DIR', e.message, 'stop it first, or give this agent its own --data-dir');
+      throw e;
     }
-    writeFileSync(lock, String(process.pid));
-    this.lockFile = lock;
   }
 
-  private context(inst: PluginInstance, interval: number, emit: (points: Point[]) => boolean): PluginContext {
+  private context(inst: PluginInstance, interval: number, emit: (points: Point[]) => boolean, source?: IngressSource): PluginContext {
+    const none = (): Promise<Ack> => Promise.resolve({ ok: false, status: 503, reason: 'the agent is not running', retryAfterS: 1 });
     return {
       id: inst.id,
       logger: this.logger.child({ plugin: inst.id }),
@@ -149,6 +152,8 @@ export class Agent {
       paths: { proc: '/proc', sys: '/sys', root: '/' },
       interval,
       emit,
+      emitAcked: source ? (points) => this.pipeline?.emitAcked(source, points) ?? none() : none,
+      room: (n) => this.pipeline?.room(n),
       signal: this.controller.signal,
       http: this.router,
       store: this.store,
@@ -196,6 +201,7 @@ export class Agent {
   private async doStart(): Promise<Banner> {
     const cfg = this.config;
     this.acquireLock();
+    sharedDecodeBudget.capacity = cfg.agent.max_decode_bytes;
     if (cfg.store.enabled) {
       const dir = join(this.dataDir, 'store');
       const opener =
@@ -266,7 +272,7 @@ export class Agent {
         tags: { ...this.globalTags, ...(inst.config['tags'] as Record<string, string>) },
         namePrefix: (inst.config['name_prefix'] as string | undefined) ?? '',
       };
-      const ctx = this.context(inst, interval, (points) => pipeline.emit(source, points));
+      const ctx = this.context(inst, interval, (points) => pipeline.emit(source, points), source);
       const input = spec.create(inst.config, ctx);
       this.inputs.push({ inst, input, interval, task: null, source, ctx });
     }
@@ -290,9 +296,17 @@ export class Agent {
     // HTTP after plugins registered their routes
     if (cfg.http.enabled) {
       registerApi(this.router, this);
-      registerDashboard(this.router, { store: this.store, dataDir: this.dataDir, hostname: this.hostname, status: () => statusDocument(this) });
+      registerDashboard(this.router, {
+        store: this.store,
+        dataDir: this.dataDir,
+        hostname: this.hostname,
+        status: () => statusDocument(this),
+        services: () => this.inputs.map((ri) => ri.inst.name),
+      });
       registerOpenTsdbApi(this.router, this.store);
-      registerPrometheusApi(this.router, this.store);
+      if (cfg.http.prometheus_prefix !== '') {
+        registerPrometheusApi(this.router, this.store, { prefix: cfg.http.prometheus_prefix, timeoutMs: cfg.http.query_timeout, maxSamples: cfg.http.query_max_samples });
+      }
       this.http = new HttpServer(this.router, cfg.http, this.logger.child({ component: 'http' }));
       await this.http.listen();
     }
@@ -326,11 +340,50 @@ export class Agent {
 
     if (cfg.agent.self_metrics) {
       const src: IngressSource = { id: 'agent', tags: this.globalTags, namePrefix: '' };
-      this.tasks.push(scheduleAligned(cfg.agent.interval, 0, (at) => void pipeline.emit(src, this.metrics.snapshot(at))));
+      const storeCounts = this.storeMetrics();
+      this.tasks.push(
+        scheduleAligned(cfg.agent.interval, 0, (at) => void storeCounts().then(() => pipeline.emit(src, this.metrics.snapshot(at)))),
+      );
     }
     this.tasks.push(scheduleAligned(cfg.agent.flush_interval, 0, (at) => pipeline.flushProcessors(at)));
 
     return this.banner();
+  }
+
+  /**
+   * The store's own counts as self-metrics: points refused (by reason), series refused past
+   * `max_series` and forgotten by retention, writes refused while it could not write.
+   */
+  private storeMetrics(): () => Promise<void> {
+    const m = this.metrics;
+    const c = {
+      future: m.counter('store_points_rejected', { reason: 'future' }, 'Points the store refused, by reason.'),
+      series: m.counter('store_points_rejected', { reason: 'series_limit' }, 'Points the store refused, by reason.'),
+      other: m.counter('store_points_rejected', { reason: 'out_of_order' }, 'Points the store refused, by reason.'),
+      refused: m.counter('store_series_refused', {}, 'New series the store refused past max_series.'),
+      forgotten: m.counter('store_series_forgotten', {}, 'Series dropped from memory once retention left no sample of them.'),
+      writeErrors: m.counter('store_write_errors', {}, 'Writes the store refused because its log could not be written (disk full).'),
+    };
+    const series = m.gauge('store_series', {}, 'Series held by the store.');
+    const set = (k: { inc(n: number): void; value: number }, v: number | undefined): void => {
+      if (v !== undefined && v > k.value) k.inc(v - k.value);
+    };
+    return async () => {
+      const store = this.store;
+      if (!store) return;
+      try {
+        const st = await store.stats();
+        set(c.future, st.pointsRejectedFuture);
+        set(c.series, st.pointsRejectedSeriesLimit);
+        set(c.other, st.pointsRejected - (st.pointsRejectedFuture ?? 0) - (st.pointsRejectedSeriesLimit ?? 0));
+        set(c.refused, st.seriesRefused);
+        set(c.forgotten, st.seriesForgotten);
+        set(c.writeErrors, st.writeErrors);
+        series.set(st.series);
+      } catch {
+        // a closed or moving store: counted next time
+      }
+    };
   }
 
   banner(): Banner {
@@ -472,21 +525,13 @@ export class Agent {
         this.logger.error('store close failed', { error: e });
       }
     }
-    if (this.lockFile) rmSync(this.lockFile, { force: true });
+    this.lock?.release();
+    this.lock = null;
   }
 }
 
 /** Inputs whose main values are differences between two samples (`gatherOnce` samples them twice). */
 const TWO_SAMPLE_INPUTS = new Set(['cpu']);
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export function storeOptions(s: SondeConfig['store']): StoreOptions {
   return {
@@ -495,5 +540,7 @@ export function storeOptions(s: SondeConfig['store']): StoreOptions {
     rollup1mRetention: s.rollup_1m_retention,
     rollup1hRetention: s.rollup_1h_retention,
     fsync: s.fsync,
+    maxSeries: s.max_series,
+    maxFuture: s.max_future,
   };
 }

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { rateLimited, type Logger } from '../core/logger.js';
 import type { SelfMetrics } from '../core/self-metrics.js';
-import { post } from '../outputs/lib/http.js';
+import { post } from '../net/http-client.js';
 import type { NotifierConfig } from './schema.js';
 import { alertmanagerApiPayload, alertmanagerPayload, monascaPayload, noticeMessage, type Notice } from './payloads.js';
 

@@ -18,4 +18,5 @@ export const outputs: PluginEntry[] = [
   output('prometheus', false, () => import('./prometheus.js')),
   output('prometheus_remote_write', false, () => import('./prometheus-remote-write.js')),
   output('monasca', false, () => import('./monasca.js')),
+  output('opentelemetry', false, () => import('./opentelemetry.js')),
 ];

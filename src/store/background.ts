@@ -69,10 +69,34 @@ export class Background {
   private lastCheckpoint: number;
   private lastRetention: number;
   private stopped = false;
+  /**
+   * Where the data retention dropped ends (ms; stored in `meta`): raw samples before `raw` and 1 min
+   * rollups before `rollup1m` may be gone, so queries reaching before them read a coarser resolution.
+   */
+  horizons = { raw: -Infinity, rollup1m: -Infinity };
 
   constructor(private readonly p: BackgroundParts) {
     this.lastCheckpoint = Date.now();
     this.lastRetention = Date.now();
+  }
+
+  loadHorizons(): void {
+    const { persist } = this.p;
+    this.horizons.raw = Number(persist.getMeta('raw_horizon') ?? -Infinity);
+    this.horizons.rollup1m = Number(persist.getMeta('rollup1m_horizon') ?? -Infinity);
+  }
+
+  /** Moves the horizons forward (never back) and stores them. */
+  private advanceHorizons(raw: number, rollup1m: number): void {
+    const h = this.horizons;
+    if (raw <= h.raw && rollup1m <= h.rollup1m) return;
+    h.raw = Math.max(h.raw, raw);
+    h.rollup1m = Math.max(h.rollup1m, rollup1m);
+    const { persist } = this.p;
+    persist.db.transaction(() => {
+      persist.setMeta('raw_horizon', String(h.raw));
+      persist.setMeta('rollup1m_horizon', String(h.rollup1m));
+    })();
   }
 
   /** Starts the periodic checkpoint and retention. */
@@ -162,7 +186,7 @@ export class Background {
       // what failed stays queued (save keeps it; the WAL is not trimmed); try again, backing off
       this.errors++;
       this.p.log.error('store: background write failed; retrying', { error: err as Error, attempt: this.errors });
-      this.schedule(Math.min(60_000, 500 * 2 ** Math.min(this.errors, 7)));
+      this.schedule(Math.min(10_000, 250 * 2 ** Math.min(this.errors, 6)));
     }
   }
 
@@ -256,24 +280,37 @@ export class Background {
     const w = head.window;
     // A chunk's samples lie within one window after start_ts, so start_ts < cutoff - window is safe.
     const raw = now - opts.retention - w;
+    const rollups = ROLLUPS.map((ru) => now - (ru.name === '1m' ? opts.rollup1mRetention : opts.rollup1hRetention) - ru.period);
+    // Open windows that ended before the raw cutoff: past every rollup's retention too, they are
+    // dropped as they are; otherwise sealed (their rollups are kept), written in batches.
+    const all = Math.min(raw, ...rollups);
+    const dropped: Series[] = [];
     let sealed = 0;
     for (const s of index.all()) {
-      if (s.head.count > 0 && (s.window + 1) * w <= raw) {
-        head.seal(s);
-        sealed++;
+      if (s.head.count === 0 || (s.window + 1) * w > raw) continue;
+      if ((s.window + 1) * w <= all && !s.sealed) {
+        dropped.push(s);
+        continue;
       }
+      head.seal(s);
+      if (++sealed % 1024 === 0) this.drain();
     }
     if (sealed > 0) this.drain();
-    const old = persist.deleteOlder({
-      raw,
-      rollups: ROLLUPS.map((ru) => now - (ru.name === '1m' ? opts.rollup1mRetention : opts.rollup1hRetention) - ru.period),
-    });
-    out.chunks = old.chunks;
+    if (dropped.length > 0) {
+      persist.dropOpen(dropped.filter((s) => s.persistedStart !== null).map((s) => [s.id, s.persistedStart as number]));
+      for (const s of dropped) head.drop(s);
+    }
+    const old = persist.deleteOlder({ raw, rollups });
+    out.chunks = old.chunks + dropped.length;
     out.rollups = old.rollups;
     this.chunkPoints -= old.points;
     const size = persist.deleteForSize(opts.maxBytes);
     out.bySize = size.rows;
     this.chunkPoints -= size.points;
+    // complete from a window after the last chunk start dropped (a period after the last rollup)
+    const m1 = ROLLUPS.findIndex((r) => r.name === '1m');
+    const m1Period = ROLLUPS[m1]?.period ?? 0;
+    this.advanceHorizons(Math.max(raw, size.rawUpTo) + w, Math.max(rollups[m1] ?? -Infinity, size.rollup1mUpTo) + m1Period);
     if (out.chunks + out.rollups + out.bySize > 0) {
       out.series = this.forgetEmpty();
       persist.vacuum();
@@ -294,7 +331,7 @@ export class Background {
     }
     if (gone.length === 0) return 0;
     persist.deleteSeries(gone.map((s) => s.id));
-    for (const s of gone) index.forget(s);
+    index.forget(gone);
     // the WAL may still hold their records: a checkpoint moves the replay start past them
     this.startCheckpoint();
     return gone.length;

@@ -283,6 +283,17 @@ export class Head {
     this.hooks.sealed(s, n);
   }
 
+  /** Forgets the open window of `s` (retention: past every retention, nothing of it is kept). */
+  drop(s: Series): void {
+    const n = s.head.count;
+    if (n === 0) return;
+    s.closedWindow = s.window;
+    s.head = new Part();
+    s.persistedStart = null;
+    s.dirty = false;
+    this.points -= n;
+  }
+
   /** Whether `s` holds no sample in memory (neither an open nor a sealed window). */
   static empty(s: Series): boolean {
     return s.head.count === 0 && s.sealed === null;

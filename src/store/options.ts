@@ -8,7 +8,10 @@ import type { FsyncPolicy } from './wal.js';
 const DAY = 86_400_000;
 
 export interface StoreOptions {
-  /** Age of raw chunks kept (default 15 days, measured from the newest sample in the store). */
+  /**
+   * Age of raw chunks kept (default 15 days, by the wall clock: a sample from the future cannot move it;
+   * see `maxFuture`).
+   */
   retention?: number;
   /** Size the database may use; the oldest raw chunks are dropped beyond it (default 10 GiB). */
   maxBytes?: number;

@@ -299,12 +299,12 @@ export class Persist {
    * Deletes the oldest raw chunks (by start_ts) until the used pages fit `maxBytes`; only when no raw
    * chunk is left, the oldest rollups. A bounded number of rounds. Returns rows and raw samples removed.
    */
-  deleteForSize(maxBytes: number): { rows: number; points: number } {
+  deleteForSize(maxBytes: number): { rows: number; points: number; rawUpTo: number; rollup1mUpTo: number } {
     const db = this.db;
-    const out = { rows: 0, points: 0 };
+    const out = { rows: 0, points: 0, rawUpTo: -Infinity, rollup1mUpTo: -Infinity };
     const tables = [
-      { table: 'chunks', ts: 'start_ts', where: 'open = 0', raw: true },
-      ...ROLLUPS.map((r) => ({ table: r.table, ts: 'period_start', where: '1', raw: false })),
+      { table: 'chunks', ts: 'start_ts', where: 'open = 0', raw: true, m1: false },
+      ...ROLLUPS.map((r) => ({ table: r.table, ts: 'period_start', where: '1', raw: false, m1: r.name === '1m' })),
     ];
     for (let round = 0; round < 50; round++) {
       const used = this.usedBytes();
@@ -328,6 +328,8 @@ export class Persist {
           }
           out.rows += db.prepare(`DELETE FROM ${t.table} WHERE ${t.ts} <= ? AND ${t.where}`).run(upTo).changes;
         })();
+        if (t.raw) out.rawUpTo = Math.max(out.rawUpTo, upTo);
+        if (t.m1) out.rollup1mUpTo = Math.max(out.rollup1mUpTo, upTo);
         done = true;
         break;
       }
@@ -340,6 +342,14 @@ export class Persist {
   seriesWithoutData(): number[] {
     const no = ['chunks', ...ROLLUPS.map((r) => r.table)].map((t) => `NOT EXISTS (SELECT 1 FROM ${t} WHERE series_id = s.id)`).join(' AND ');
     return this.db.prepare<[], { id: number }>(`SELECT id FROM series s WHERE ${no}`).all().map((r) => r.id);
+  }
+
+  /** Deletes the `open = 1` rows of (series id, start) pairs. */
+  dropOpen(rows: readonly [number, number][]): void {
+    if (rows.length === 0) return;
+    this.db.transaction(() => {
+      for (const [id, start] of rows) this.st.delChunk.run(id, start);
+    })();
   }
 
   deleteSeries(ids: readonly number[]): void {

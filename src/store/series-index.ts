@@ -94,21 +94,31 @@ export class SeriesIndex {
     this.kindChanged.add(s);
   }
 
-  /** Removes a series from memory (its rows are the caller's business). */
-  forget(s: Series): void {
-    if (this.byId[s.id] !== s) return;
-    this.byId[s.id] = undefined;
-    this.byKey.delete(s.key);
-    const list = this.byName.get(s.name);
-    if (list) {
-      const i = list.indexOf(s);
-      if (i >= 0) list.splice(i, 1);
-      if (list.length === 0) this.byName.delete(s.name);
+  /** Removes series from memory (their rows are the caller's business). */
+  forget(list: readonly Series[]): void {
+    const gone = new Set<Series>();
+    for (const s of list) {
+      if (this.byId[s.id] !== s) continue;
+      gone.add(s);
+      this.byId[s.id] = undefined;
+      this.byKey.delete(s.key);
+      this.kindChanged.delete(s);
     }
-    this.kindChanged.delete(s);
-    // cached tag objects may point at it; the cache refills on the next writes
+    if (gone.size === 0) return;
+    const names = new Set<string>();
+    for (const s of gone) names.add(s.name);
+    for (const name of names) {
+      const kept = (this.byName.get(name) ?? []).filter((s) => !gone.has(s));
+      if (kept.length > 0) this.byName.set(name, kept);
+      else this.byName.delete(name);
+    }
+    // trailing holes of the id array go (ids are never reused, so only the tail can shrink)
+    let n = this.byId.length;
+    while (n > 0 && this.byId[n - 1] === undefined) n--;
+    this.byId.length = n;
+    // cached tag objects may point at them; the cache refills on the next writes
     this.tagCache = new WeakMap();
-    this.forgotten++;
+    this.forgotten += gone.size;
   }
 
   /** Every series (in id order). */

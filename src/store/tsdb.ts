@@ -108,9 +108,9 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     return t;
   }
 
-  /** The time retention and `max_future` count from. */
+  /** The wall clock: retention and `max_future` count from it, never from the newest sample. */
   private now(): number {
-    return this.head.newest;
+    return this.clock();
   }
 
   private load(): void {
@@ -139,6 +139,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       if (last > head.newest) head.newest = last;
     }
     this.bg.chunkPoints = persist.closedPoints();
+    this.bg.loadHorizons();
     const ws = persist.getMeta('wal_start');
     // Replay: series records recreate series, sample records go through the normal append path.
     const res = this.wal.replay(ws !== undefined ? Number(ws) : 0, (buf, rec) => {
@@ -161,9 +162,16 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
       this.internals.replayErrors.push(e);
       this.log.warn('store: write-ahead log damaged', { error: e });
     }
-    this.bg.drain();
-    this.wal.rotate();
-    this.bg.checkpoint();
+    try {
+      this.bg.drain();
+      this.wal.rotate();
+      this.bg.checkpoint();
+    } catch (err) {
+      // a full disk must not keep the store from opening: the WAL stays whole and the background
+      // writer retries
+      this.log.error('store: cannot write at open; the write-ahead log is kept and writing retried', { error: err as Error });
+      this.bg.startCheckpoint();
+    }
     this.bg.start();
   }
 
@@ -304,7 +312,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
 
   /** Runs retention now (see `Background.retain`); returns what was deleted. */
   retain(): RetentionResult {
-    if (this.closed || this.head.newest === -Infinity) return { chunks: 0, rollups: 0, bySize: 0, series: 0 };
+    if (this.closed) return { chunks: 0, rollups: 0, bySize: 0, series: 0 };
     return this.bg.retain();
   }
 
@@ -323,10 +331,13 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     const hour = 3_600_000;
     const minute = 60_000;
     let res: Resolution = step >= hour && step % hour === 0 ? '1h' : step >= minute && step % minute === 0 ? '1m' : 'raw';
-    // Data older than raw (or 1 min) retention only exists at a coarser resolution.
-    const now = this.now();
-    if (res === 'raw' && start < now - this.opts.retention) res = step >= hour ? '1h' : '1m';
-    if (res === '1m' && start < now - this.opts.rollup1mRetention) res = '1h';
+    // Data past retention, or before what retention already dropped (by age or size), only exists at a
+    // coarser resolution. Ages count from the wall clock, or from the newest sample when that is older
+    // (back-filled data, a stopped clock: its raw samples are still there until retention runs).
+    const h = this.bg.horizons;
+    const now = Math.min(this.now(), this.head.newest);
+    if (res === 'raw' && start < Math.max(h.raw, now - this.opts.retention)) res = step >= hour ? '1h' : '1m';
+    if (res === '1m' && start < Math.max(h.rollup1m, now - this.opts.rollup1mRetention)) res = '1h';
     return res;
   }
 

@@ -12,6 +12,7 @@
 import {
   closeSync,
   fsyncSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -263,23 +264,53 @@ export class Wal {
   /** Starts a new segment (after replay, and at every checkpoint); returns its number. */
   rotate(): number {
     if (this.fd >= 0) {
-      if (this.fsync === 'batch') fsyncSync(this.fd);
-      closeSync(this.fd);
+      const fd = this.fd;
+      this.fd = -1;
+      try {
+        if (this.fsync === 'batch') fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
     }
-    this.seq++;
-    this.fd = openSync(join(this.dir, segName(this.seq)), 'a');
-    this.segBytes.set(this.seq, 0);
-    return this.seq;
+    // a failed open (disk full, no inodes) leaves no segment open; the next append tries again
+    const seq = this.seq + 1;
+    this.fd = openSync(join(this.dir, segName(seq)), 'a');
+    this.seq = seq;
+    this.segBytes.set(seq, 0);
+    return seq;
   }
 
-  /** Appends the records of one batch; throws on I/O errors (the write is then not acknowledged). */
+  /**
+   * Appends the records of one batch; throws on I/O errors (the write is then not acknowledged). A
+   * failed write leaves nothing behind: the partial record is cut off again (or, when even that fails,
+   * the segment is closed and the next append starts a new one), so records acknowledged later are
+   * never behind a torn one, where replay would stop.
+   */
   append(buf: Uint8Array, len: number): void {
     if (this.fd < 0) this.rotate();
+    const at = this.segBytes.get(this.seq) ?? 0;
     let off = 0;
-    while (off < len) off += writeSync(this.fd, buf, off, len - off);
-    if (this.fsync === 'batch') fsyncSync(this.fd);
+    try {
+      while (off < len) off += writeSync(this.fd, buf, off, len - off);
+      if (this.fsync === 'batch') fsyncSync(this.fd);
+    } catch (err) {
+      if (off > 0 || this.fsync === 'batch') {
+        try {
+          ftruncateSync(this.fd, at);
+        } catch {
+          const fd = this.fd;
+          this.fd = -1;
+          try {
+            closeSync(fd);
+          } catch {
+            // closed either way
+          }
+        }
+      }
+      throw err;
+    }
     this.bytes += len;
-    this.segBytes.set(this.seq, (this.segBytes.get(this.seq) ?? 0) + len);
+    this.segBytes.set(this.seq, at + len);
   }
 
   /** Deletes segments numbered below `seq` (their content is in SQLite). */

@@ -171,7 +171,7 @@ export class WorkerStore implements StoreHandle {
     return this.call('flush', []);
   }
   /** Runs a retention pass now (normally periodic). */
-  retain(): Promise<{ chunks: number; rollups: number; bySize: number }> {
+  retain(): Promise<{ chunks: number; rollups: number; bySize: number; series: number }> {
     return this.call('retain', []);
   }
 

@@ -52,7 +52,9 @@ function handle(req: Request): unknown {
   switch (req.op) {
     case 'write': {
       const w = a[0] as WriteArgs;
+      const fresh = new Set<number>();
       for (const d of w.defs) {
+        fresh.add(d.h);
         defs[d.h] = d;
         handles[d.h] = db.resolve(d.name, d.tags as Tags, d.kind);
       }
@@ -62,7 +64,7 @@ function handle(req: Request): unknown {
         const h = w.h[i] as number;
         let sid = handles[h] ?? 0;
         // refused (max_series) or forgotten since (retention): resolve again, there may be room now
-        if (!db.has(sid)) {
+        if (!db.has(sid) && !fresh.has(h)) {
           const d = defs[h];
           if (d) sid = handles[h] = db.resolve(d.name, d.tags as Tags, d.kind);
         }

@@ -84,6 +84,7 @@ export class Collector {
   private readonly tags: { collector: string };
   private readonly logInvalid: (msg: string, fields?: LogFields) => void;
   private readonly logStderr: (msg: string, fields?: LogFields) => void;
+  private readonly logCheck: (msg: string, fields?: LogFields) => void;
   private readonly highWater: number;
 
   constructor(
@@ -91,11 +92,12 @@ export class Collector {
     private readonly opts: CollectorOptions,
     private readonly host: CollectorHost,
   ) {
-    this.handler = createLineHandler(opts.protocol);
+    this.handler = createLineHandler(def.protocol ?? opts.protocol);
     this.tags = { collector: def.name };
     this.backoff = opts.backoffMinMs;
     this.logInvalid = rateLimited((m, f) => host.logger.warn(m, f), 5, 60_000);
     this.logStderr = rateLimited((m, f) => host.logger.warn(m, f), 20, 60_000);
+    this.logCheck = rateLimited((m, f) => host.logger.warn(m, f), 20, 60_000);
     // Pause reading well before the cap: the pipe then holds the writer back and the cap is only a guard.
     this.highWater = Math.max(1, Math.floor(opts.maxPendingLines / 4));
   }
@@ -201,6 +203,10 @@ export class Collector {
       SONDE_INTERVAL: String(Math.round(this.def.intervalMs / 1000)),
       ...this.opts.env,
     };
+    if (this.def.pythonPath && this.def.pythonPath.length > 0) {
+      const before = this.opts.env['PYTHONPATH'] ?? process.env['PYTHONPATH'] ?? '';
+      env['PYTHONPATH'] = [...before.split(':'), ...this.def.pythonPath].filter((p) => p !== '').join(':');
+    }
     let child: ChildProcess;
     try {
       child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env, cwd: this.opts.cwd });
@@ -293,7 +299,7 @@ export class Collector {
     run.drainQueued = false;
     const lines = run.lines.take(max);
     if (lines.length > 0) {
-      const parsed = this.handler.handle(lines, this.opts.protocol === 'puypuy' && !this.longRunning ? run.ts : Date.now());
+      const parsed = this.handler.handle(lines, (this.def.protocol ?? this.opts.protocol) === 'puypuy' && !this.longRunning ? run.ts : Date.now());
       if (parsed.invalid.length > 0) {
         this.host.metrics.counter('lines_invalid', this.tags, 'collector lines that did not parse').inc(parsed.invalid.length);
         const first = parsed.invalid[0];
@@ -301,6 +307,14 @@ export class Collector {
       }
       if (parsed.negative > 0) {
         this.host.metrics.counter('rate_negative', this.tags, 'rate-style values that went down (dropped)').inc(parsed.negative);
+      }
+      for (const ev of parsed.checks ?? []) {
+        const tags = { ...this.tags, check: ev.check };
+        this.host.metrics.counter('check_runs', tags, 'runs of Python checks').inc();
+        if (ev.ok) continue;
+        this.host.metrics.counter('check_errors', { ...tags, stage: ev.stage ?? 'run' }, 'Python checks that failed to load or raised').inc();
+        this.host.metrics.lastError(`${ev.check}: ${ev.error ?? 'failed'}`);
+        this.logCheck('python check failed', { collector: this.def.name, check: ev.check, stage: ev.stage ?? 'run', error: ev.error ?? '' });
       }
       if (parsed.points.length > 0 && !this.host.emit(parsed.points)) {
         const dropped = lines.length - parsed.invalid.length;

@@ -4,8 +4,8 @@
  * explicit list. Also decides how to start a file: executables run directly, other scripts through
  * their `#!` line or `/bin/sh` (PuyPuy ran its scripts through a shell, executable or not).
  */
-import { accessSync, constants, openSync, readSync, closeSync, readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { accessSync, constants, openSync, readSync, closeSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 export interface CollectorDef {
   /** Shown in logs and as the `collector` tag of self-metrics. */
@@ -17,6 +17,13 @@ export interface CollectorDef {
   /** ms between runs; 0 = long-running (kept alive and respawned). */
   readonly intervalMs: number;
   readonly mtimeMs: number;
+  /**
+   * Directories put on the child's PYTHONPATH, after any PYTHONPATH of the environment or the input's
+   * `env` (tcollector's layout: the install dir, `collectors/lib`, `collectors/etc`).
+   */
+  readonly pythonPath?: readonly string[];
+  /** Line format of this collector when it differs from the input's `protocol`. */
+  readonly protocol?: 'tcollector' | 'puypuy' | 'json';
 }
 
 export interface Discovery {
@@ -78,34 +85,89 @@ function listDir(dir: string, problems: string[]): string[] {
   }
 }
 
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Numeric subdirectories of `dir` (`0`, `60`, `300`), sorted by interval. */
+function intervalDirs(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => /^\d+$/.test(n) && isDir(join(dir, n))).sort((a, b) => Number(a) - Number(b));
+}
+
 /**
- * tcollector layout: numeric subdirectories of `dir` (or of `dir/enabled` when that exists) hold
- * executable files not starting with `.`. Names are file names; a name used twice gets its interval
- * directory as a prefix (`60/foo.sh`).
+ * The directory holding tcollector's `<N>/` (or `enabled/<N>/`) subdirectories: `dir` itself, or
+ * `dir/collectors` when `dir` is tcollector's install directory.
+ */
+export function tcollectorCollectorsDir(dir: string): string {
+  if (!isDir(join(dir, 'enabled')) && intervalDirs(dir).length === 0 && isDir(join(dir, 'collectors'))) return join(dir, 'collectors');
+  return dir;
+}
+
+/**
+ * What tcollector puts on every collector's PYTHONPATH so that `from collectors.lib import utils` and
+ * `from collectors.etc import config` work: the install directory (the parent of `collectors/`), then
+ * `collectors/lib`, `collectors/etc` and `collectors/enabled` where they exist.
+ */
+export function tcollectorPythonPath(collectorsDir: string): string[] {
+  const out = [dirname(collectorsDir)];
+  for (const sub of ['lib', 'etc', 'enabled']) if (isDir(join(collectorsDir, sub))) out.push(join(collectorsDir, sub));
+  return out;
+}
+
+/**
+ * tcollector layout: numeric subdirectories hold executable files not starting with `.`. The current
+ * layout, `enabled/<N>/` (usually symlinks into `available/`), is used when it holds any collector;
+ * otherwise the old one, `<N>/` directly under `dir` (an upgraded tree keeps an empty `enabled/`). `dir` may also
+ * be the install directory holding `collectors/`. Names are file (link) names; a name used twice
+ * gets its interval directory as a prefix (`60/foo.sh`).
  */
 export function discoverTcollectorDir(dir: string): Discovery {
   const problems: string[] = [];
-  let root = dir;
-  try {
-    if (statSync(join(dir, 'enabled')).isDirectory()) root = join(dir, 'enabled');
-  } catch {
-    // classic layout
-  }
+  const cdir = tcollectorCollectorsDir(dir);
+  const roots = [join(cdir, 'enabled'), cdir].filter(isDir);
+  if (roots.length === 0) problems.push(`cannot read ${cdir}: no such directory`);
+  const pythonPath = tcollectorPythonPath(cdir);
   const found: { interval: string; file: string; mtimeMs: number; intervalMs: number }[] = [];
-  for (const sub of listDir(root, problems)) {
-    if (!/^\d+$/.test(sub)) continue;
-    const subdir = join(root, sub);
-    try {
-      if (!statSync(subdir).isDirectory()) continue;
-    } catch {
-      continue;
-    }
-    for (const name of listDir(subdir, problems)) {
-      if (name.startsWith('.')) continue;
-      const file = join(subdir, name);
-      const mtimeMs = mtimeOf(file);
-      if (mtimeMs === undefined || !isExecutable(file)) continue;
-      found.push({ interval: sub, file, mtimeMs, intervalMs: Number(sub) * 1000 });
+  const seen = new Set<string>();
+  for (const root of roots) {
+    if (found.length > 0) break; // enabled/ holds collectors: the old <N>/ dirs are not run (as tcollector)
+    for (const sub of intervalDirs(root)) {
+      const subdir = join(root, sub);
+      for (const name of listDir(subdir, problems)) {
+        if (name.startsWith('.')) continue;
+        const file = join(subdir, name);
+        const mtimeMs = mtimeOf(file);
+        if (mtimeMs === undefined) {
+          try {
+            // a link into available/ whose target is gone: worth saying, tcollector skipped it silently
+            if (readdirSync(subdir, { withFileTypes: true }).find((d) => d.name === name)?.isSymbolicLink()) problems.push(`${file} is a broken link`);
+          } catch {
+            // unreadable: listDir reported it
+          }
+          continue;
+        }
+        if (!isExecutable(file)) continue;
+        let real = file;
+        try {
+          real = realpathSync(file);
+        } catch {
+          // keep the link path
+        }
+        const key = `${sub}\u0000${real}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        found.push({ interval: sub, file, mtimeMs, intervalMs: Number(sub) * 1000 });
+      }
     }
   }
   const counts = new Map<string, number>();
@@ -118,6 +180,7 @@ export function discoverTcollectorDir(dir: string): Discovery {
       file: f.file,
       intervalMs: f.intervalMs,
       mtimeMs: f.mtimeMs,
+      pythonPath,
     };
   });
   return { collectors, problems };

@@ -5,7 +5,8 @@
  * explicit `commands`/`scripts`; directories and script files are rescanned, and a changed file is
  * restarted.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod/v3';
 import { defineInput, type Input } from '../../core/plugin.js';
 import { zDuration, zSize } from '../../config/units.js';
@@ -29,6 +30,15 @@ const schema = z.object({
     .optional()
     .describe('tcollector-style collectors directory: <N>/ subdirectories run every N seconds, 0/ is long-running (also enabled/<N>/)'),
   puypuy_dir: z.string().optional().describe('PuyPuy scripts_enabled directory: every check_* file runs each interval'),
+  puypuy_checks: z
+    .string()
+    .optional()
+    .describe('PuyPuy checks_enabled directory: its check_*.py run unchanged in one Python process (sonde\'s runner), every interval'),
+  puypuy_home: z
+    .string()
+    .optional()
+    .describe('PuyPuy install directory (conf/*.ini, lib/) for puypuy_checks (default: the parent of puypuy_checks)'),
+  python: z.string().default('python3').describe('Python 3 interpreter for puypuy_checks'),
   commands: z
     .array(z.array(z.string()).min(1))
     .default([])
@@ -57,6 +67,20 @@ const schema = z.object({
 });
 
 export type ExecConfig = z.output<typeof schema>;
+
+/** sonde's runner for PuyPuy Python checks, shipped in the package (python/sonde_puypuy/). */
+export const PUYPUY_RUNNER = fileURLToPath(new URL('../../../python/sonde_puypuy/runner.py', import.meta.url));
+
+/** The one long-running collector that runs every Python check of a PuyPuy checks_enabled/ directory. */
+export function puypuyChecksCollector(checksDir: string, home: string, python: string, intervalMs: number): CollectorDef {
+  return {
+    name: 'puypuy-checks',
+    argv: [python, PUYPUY_RUNNER, '--home', home, '--checks', checksDir, '--interval', String(Math.max(0.05, intervalMs / 1000))],
+    intervalMs: 0,
+    mtimeMs: 0,
+    protocol: 'json',
+  };
+}
 
 /** The exec input, with a view of its collectors for `sonde status` and tests. */
 export interface ExecInput extends Input {
@@ -93,6 +117,11 @@ export default defineInput({
       const mode = config.mode === 'long_running' ? 0 : collectorInterval;
       if (config.dir !== undefined) parts.push(discoverTcollectorDir(abs(config.dir)));
       if (config.puypuy_dir !== undefined) parts.push(discoverPuypuyDir(abs(config.puypuy_dir), collectorInterval));
+      if (config.puypuy_checks !== undefined) {
+        const checks = abs(config.puypuy_checks);
+        const home = config.puypuy_home !== undefined ? abs(config.puypuy_home) : dirname(checks);
+        parts.push({ collectors: [puypuyChecksCollector(checks, home, config.python, collectorInterval)], problems: [] });
+      }
       if (config.scripts.length > 0) parts.push(scriptCollectors(config.scripts.map(abs), mode));
       if (config.commands.length > 0) parts.push(commandCollectors(config.commands, mode));
       const out: CollectorDef[] = [];
@@ -158,8 +187,8 @@ export default defineInput({
 
     return {
       async start() {
-        if (config.dir === undefined && config.puypuy_dir === undefined && config.scripts.length === 0 && config.commands.length === 0) {
-          const msg = 'exec input has nothing to run: set dir, puypuy_dir, scripts or commands';
+        if (config.dir === undefined && config.puypuy_dir === undefined && config.puypuy_checks === undefined && config.scripts.length === 0 && config.commands.length === 0) {
+          const msg = 'exec input has nothing to run: set dir, puypuy_dir, puypuy_checks, scripts or commands';
           ctx.metrics.lastError(msg);
           ctx.logger.error(msg);
           return;
@@ -176,6 +205,7 @@ export default defineInput({
         const what: string[] = [];
         if (config.dir !== undefined) what.push(`dir ${abs(config.dir)}`);
         if (config.puypuy_dir !== undefined) what.push(`puypuy_dir ${abs(config.puypuy_dir)}`);
+        if (config.puypuy_checks !== undefined) what.push(`puypuy_checks ${abs(config.puypuy_checks)}`);
         if (config.scripts.length > 0) what.push(`${config.scripts.length} scripts`);
         if (config.commands.length > 0) what.push(`${config.commands.length} commands`);
         return [`exec (${config.protocol}) ${what.join(', ')}: ${running.size} collectors`];

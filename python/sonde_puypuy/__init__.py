@@ -1,0 +1,1 @@
+"""sonde's runner for PuyPuy Python checks (see runner.py)."""

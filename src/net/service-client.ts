@@ -1,0 +1,428 @@
+/**
+ * The plumbing the status-interface collectors (redis, memcached, nginx, apache, haproxy) share:
+ *
+ * - addresses as users write them (`127.0.0.1:6379`, `tcp://h:p`, `tls://h:p`, `unix:///run/x.sock`,
+ *   a bare absolute socket path) and the `server` tag each gives;
+ * - one request/answer exchange over TCP, TLS or a unix socket (`exchange`), and an HTTP(S) GET
+ *   (`httpGet`), both with one deadline for connect + answer and a cap on the answer's size;
+ * - failures as values with a reason (`auth_failed`, `unreachable`, `timeout`, `bad_response`), counted
+ *   in the plugin's `errors{reason}` self-metric and logged once per server and reason (`ServerHealth`):
+ *   a server that stays down is not logged every interval, and one line says when it answers again.
+ *
+ * Only node's own net/tls/http modules are used; nothing here is loaded unless one of these plugins is
+ * configured.
+ */
+import { readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { isAbsolute, resolve } from 'node:path';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { z } from 'zod/v3';
+import type { PluginContext } from '../core/plugin.js';
+import type { Counter } from '../core/self-metrics.js';
+import type { Point } from '../model/point.js';
+
+export type FailureReason = 'auth_failed' | 'unreachable' | 'timeout' | 'bad_response';
+export const FAILURE_REASONS: readonly FailureReason[] = ['auth_failed', 'unreachable', 'timeout', 'bad_response'];
+
+/** A failed poll, as a value. */
+export class ServiceError extends Error {
+  constructor(
+    readonly reason: FailureReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ServiceError';
+  }
+}
+
+/** Error codes of node's net module that mean the server cannot be reached at all. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'ENOTSOCK',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EACCES',
+  'EPERM',
+]);
+
+/** Turns anything a poll threw into a ServiceError. */
+export function asServiceError(err: unknown): ServiceError {
+  if (err instanceof ServiceError) return err;
+  const e = err as { code?: unknown; message?: unknown; errors?: unknown };
+  const inner = Array.isArray(e?.errors) && e.errors.length > 0 ? (e.errors[0] as { code?: unknown; message?: unknown }) : undefined;
+  const code = typeof e?.code === 'string' ? e.code : typeof inner?.code === 'string' ? inner.code : undefined;
+  let message = typeof e?.message === 'string' && e.message !== '' ? e.message : typeof inner?.message === 'string' ? inner.message : String(err);
+  if (code === 'ETIMEDOUT') return new ServiceError('timeout', message);
+  if (code !== undefined && UNREACHABLE.has(code)) return new ServiceError('unreachable', message);
+  if (code !== undefined && (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT')) {
+    message = `TLS: ${message}`;
+  }
+  return new ServiceError('unreachable', message);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Addresses
+
+export type Address =
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number; readonly tls: boolean; readonly username?: string; readonly password?: string; readonly label: string }
+  | { readonly kind: 'unix'; readonly path: string; readonly label: string };
+
+/**
+ * Parses one entry of `servers`: `host[:port]`, `[v6]:port`, `tcp://`, `tls://` (or a scheme listed in
+ * `tlsSchemes`, e.g. `rediss`), `unix:///path`, or an absolute socket path. User info in a URL
+ * (`redis://user:pass@host`) is returned apart and never part of the label. Throws with a hint when it
+ * cannot be read (config time).
+ */
+export function parseAddress(s: string, defaultPort: number, schemes: { plain?: readonly string[]; tls?: readonly string[] } = {}): Address {
+  const text = s.trim();
+  if (text.startsWith('/')) return { kind: 'unix', path: text, label: text };
+  if (text.startsWith('unix://')) {
+    const path = decodeURIComponent(text.slice('unix://'.length));
+    if (!path.startsWith('/')) throw new Error(`${JSON.stringify(s)}: a unix socket needs an absolute path (unix:///run/x.sock)`);
+    return { kind: 'unix', path, label: path };
+  }
+  const plain = ['tcp', ...(schemes.plain ?? [])];
+  const tls = ['tls', ...(schemes.tls ?? [])];
+  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);
+  let withScheme = text;
+  let useTls = false;
+  if (m) {
+    const scheme = (m[1] as string).toLowerCase();
+    if (tls.includes(scheme)) useTls = true;
+    else if (!plain.includes(scheme)) throw new Error(`${JSON.stringify(s)}: unknown scheme ${scheme}:// (use ${[...plain, ...tls, 'unix'].map((x) => x + '://').join(', ')})`);
+  } else withScheme = 'tcp://' + text;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new Error(`${JSON.stringify(s)}: not an address (write host:port, tcp://host:port or unix:///path)`);
+  }
+  if (url.hostname === '') throw new Error(`${JSON.stringify(s)}: no host`);
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === '' ? defaultPort : Number(url.port);
+  const label = (host.includes(':') ? `[${host}]` : host) + ':' + port;
+  const out: { kind: 'tcp'; host: string; port: number; tls: boolean; username?: string; password?: string; label: string } = { kind: 'tcp', host, port, tls: useTls, label };
+  if (url.username !== '') out.username = decodeURIComponent(url.username);
+  if (url.password !== '') out.password = decodeURIComponent(url.password);
+  return out;
+}
+
+/** A URL without its credentials, for logs. */
+export function urlKey(u: URL): string {
+  return u.origin + u.pathname + u.search;
+}
+
+/** The `server` tag of an HTTP status URL: host:port (default port filled in). */
+export function urlLabel(u: URL): string {
+  const port = u.port !== '' ? u.port : u.protocol === 'https:' ? '443' : '80';
+  return u.hostname + ':' + port;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// TLS options (config keys shared by the plugins that speak TLS)
+
+export const tlsKeys = {
+  tls_ca: z.string().default('').describe('CA certificate file (PEM) to verify the server with; default: the system CAs'),
+  tls_cert: z.string().default('').describe('Client certificate file (PEM), for servers that require one'),
+  tls_key: z.string().default('').describe('Client key file (PEM) of tls_cert'),
+  tls_server_name: z.string().default('').describe('Server name to verify (SNI); default: the host of the address'),
+  insecure_skip_verify: z.boolean().default(false).describe('Do not verify the server certificate (testing only)'),
+};
+
+export interface TlsConfig {
+  tls_ca: string;
+  tls_cert: string;
+  tls_key: string;
+  tls_server_name: string;
+  insecure_skip_verify: boolean;
+}
+
+/** Reads the configured PEM files once (at start: a missing file fails the config with its path). */
+export function tlsOptions(c: TlsConfig, baseDir: string): ConnectionOptions {
+  const read = (key: string, p: string): Buffer => {
+    const file = isAbsolute(p) ? p : resolve(baseDir, p);
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new Error(`${key} = ${JSON.stringify(p)}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  const o: ConnectionOptions = { rejectUnauthorized: !c.insecure_skip_verify };
+  if (c.tls_ca !== '') o.ca = read('tls_ca', c.tls_ca);
+  if (c.tls_cert !== '') o.cert = read('tls_cert', c.tls_cert);
+  if (c.tls_key !== '') o.key = read('tls_key', c.tls_key);
+  if (c.tls_server_name !== '') o.servername = c.tls_server_name;
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// One exchange over a stream socket
+
+export interface ExchangeOptions {
+  readonly timeoutMs: number;
+  /** TLS options for addresses with tls set. */
+  readonly tls?: ConnectionOptions;
+  /** Bytes sent once connected. */
+  readonly request: Uint8Array | string;
+  /** True once the bytes received so far hold the whole answer. Without it the answer ends when the server closes. */
+  readonly complete?: (received: Buffer) => boolean;
+  /** Largest answer accepted. */
+  readonly maxBytes?: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Connects, sends `request` and collects the answer until `complete` says it is whole or the server
+ * closes. The whole exchange has one deadline; the socket is always destroyed at the end.
+ */
+export function exchange(addr: Address, opts: ExchangeOptions): Promise<Buffer> {
+  const maxBytes = opts.maxBytes ?? 16 * 1024 * 1024;
+  return new Promise<Buffer>((resolvePromise, rejectPromise) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    let connected = false;
+    let sock: Socket;
+    const finish = (err: ServiceError | null, value?: Buffer): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      sock.destroy();
+      if (err) rejectPromise(err);
+      else resolvePromise(value as Buffer);
+    };
+    const onAbort = (): void => finish(new ServiceError('timeout', 'aborted: the agent is stopping'));
+    if (addr.kind === 'unix') sock = netConnect({ path: addr.path });
+    else if (addr.tls) {
+      const o: ConnectionOptions = { ...opts.tls, host: addr.host, port: addr.port };
+      if (o.servername === undefined && isIP(addr.host) === 0) o.servername = addr.host;
+      sock = tlsConnect(o);
+    } else sock = netConnect({ host: addr.host, port: addr.port });
+    const timer = setTimeout(() => {
+      finish(new ServiceError('timeout', connected ? `no complete answer within ${opts.timeoutMs} ms` : `could not connect within ${opts.timeoutMs} ms`));
+    }, opts.timeoutMs);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
+    sock.once(addr.kind === 'tcp' && addr.tls ? 'secureConnect' : 'connect', () => {
+      connected = true;
+      sock.write(opts.request);
+    });
+    sock.on('data', (d: Buffer) => {
+      chunks.push(d);
+      size += d.length;
+      if (size > maxBytes) return finish(new ServiceError('bad_response', `answer larger than ${maxBytes} bytes`));
+      if (opts.complete) {
+        const all = chunks.length === 1 ? d : Buffer.concat(chunks);
+        if (chunks.length > 1) chunks.splice(0, chunks.length, all);
+        if (opts.complete(all)) finish(null, all);
+      }
+    });
+    sock.on('end', () => {
+      const all = Buffer.concat(chunks);
+      if (!opts.complete || opts.complete(all)) finish(null, all);
+      else finish(new ServiceError('bad_response', size === 0 ? 'the server closed the connection without answering' : 'the server closed the connection in the middle of its answer'));
+    });
+    sock.on('error', (err) => finish(asServiceError(err)));
+    sock.on('close', () => finish(new ServiceError('unreachable', 'connection closed')));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// HTTP GET
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+export interface HttpGetOptions {
+  readonly timeoutMs: number;
+  readonly username?: string;
+  readonly password?: string;
+  readonly tls?: ConnectionOptions;
+  readonly maxBytes?: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * GETs a status page with node:http(s): one deadline for connect + headers + body, a size cap, basic
+ * auth when a user or password is set. Status codes are returned, not thrown; network errors reject
+ * with a ServiceError.
+ */
+export function httpGet(url: URL, opts: HttpGetOptions): Promise<HttpAnswer> {
+  const maxBytes = opts.maxBytes ?? 16 * 1024 * 1024;
+  return new Promise<HttpAnswer>((resolvePromise, rejectPromise) => {
+    let settled = false;
+    const headers: Record<string, string> = { 'user-agent': 'sonde', accept: 'text/plain, */*' };
+    const user = opts.username ?? '';
+    const pass = opts.password ?? '';
+    if (user !== '' || pass !== '') headers['authorization'] = 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
+    const https = url.protocol === 'https:';
+    const req = (https ? httpsRequest : httpRequest)(url, { method: 'GET', headers, agent: false, ...(https ? opts.tls : {}) });
+    const finish = (err: ServiceError | null, value?: HttpAnswer): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      req.destroy();
+      if (err) rejectPromise(err);
+      else resolvePromise(value as HttpAnswer);
+    };
+    const onAbort = (): void => finish(new ServiceError('timeout', 'aborted: the agent is stopping'));
+    let answered = false;
+    const timer = setTimeout(
+      () => finish(new ServiceError('timeout', answered ? `no complete answer within ${opts.timeoutMs} ms` : `no answer within ${opts.timeoutMs} ms`)),
+      opts.timeoutMs,
+    );
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
+    req.on('error', (err) => finish(asServiceError(err)));
+    req.on('response', (res: IncomingMessage) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (d: Buffer) => {
+        size += d.length;
+        if (size > maxBytes) finish(new ServiceError('bad_response', `answer larger than ${maxBytes} bytes`));
+        else chunks.push(d);
+      });
+      res.on('end', () =>
+        finish(null, { status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.on('error', (err) => finish(asServiceError(err)));
+    });
+    req.end();
+  });
+}
+
+/** A status code that is not 200 as a ServiceError: 401/403 are credentials, the rest a wrong endpoint. */
+export function httpStatusError(status: number, hint: string): ServiceError {
+  if (status === 401 || status === 403) return new ServiceError('auth_failed', `HTTP ${status}: the server refused the credentials (check username/password)`);
+  return new ServiceError('bad_response', `HTTP ${status}: ${hint}`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Failure accounting
+
+function describe(r: FailureReason): string {
+  switch (r) {
+    case 'auth_failed':
+      return 'refused the credentials';
+    case 'unreachable':
+      return 'not reachable';
+    case 'timeout':
+      return 'timed out';
+    case 'bad_response':
+      return 'gave an answer that is not its status (wrong address or endpoint?)';
+  }
+}
+
+/**
+ * Failure accounting of one plugin instance over the servers it polls: `server_polls` and
+ * `errors{reason}` self-metrics, the last error, and one warning per server and reason.
+ */
+export class ServerHealth {
+  private readonly errors = new Map<FailureReason, Counter>();
+  private readonly failing = new Map<string, FailureReason>();
+  private readonly polls: Counter;
+
+  constructor(
+    private readonly ctx: PluginContext,
+    private readonly service: string,
+  ) {
+    for (const r of FAILURE_REASONS) this.errors.set(r, ctx.metrics.counter('errors', { reason: r }, `${service} polls that failed, by reason`));
+    this.polls = ctx.metrics.counter('server_polls', {}, `${service} server polls attempted`);
+  }
+
+  /**
+   * Polls one server (`server`: its name in logs): runs `poll`, marks it up or down, and returns the points with a
+   * `<service>.up` gauge (1 or 0) for it. Never throws.
+   */
+  async poll(server: string, now: number, tags: Readonly<Record<string, string>>, poll: () => Promise<Point[]>): Promise<Point[]> {
+    this.polls.inc();
+    let points: Point[];
+    let up = 1;
+    try {
+      points = await poll();
+      this.ok(server);
+    } catch (err) {
+      this.failed(server, asServiceError(err));
+      points = [];
+      up = 0;
+    }
+    points.push({ name: this.service + '.up', tags, value: up, ts: now, kind: 'gauge' });
+    return points;
+  }
+
+  failed(server: string, e: ServiceError): void {
+    this.errors.get(e.reason)?.inc();
+    this.ctx.metrics.lastError(`${server}: ${e.message}`);
+    if (this.failing.get(server) === e.reason) return;
+    this.failing.set(server, e.reason);
+    this.ctx.logger.warn(`${this.service} server ${describe(e.reason)}`, { server, reason: e.reason, error: e.message });
+  }
+
+  ok(server: string): void {
+    const was = this.failing.get(server);
+    if (was === undefined) return;
+    this.failing.delete(server);
+    this.ctx.logger.info(`${this.service} server recovered`, { server, after: was });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Config keys of the HTTP status pages
+
+/** A list of http(s) URLs, checked at config time. */
+export function zUrls(defaults: readonly string[], description: string) {
+  return z
+    .array(z.string())
+    .default([...defaults])
+    .superRefine((list, ctx) => {
+      for (const [i, s] of list.entries()) {
+        let u: URL | undefined;
+        try {
+          u = new URL(s);
+        } catch {
+          u = undefined;
+        }
+        if (u === undefined || (u.protocol !== 'http:' && u.protocol !== 'https:')) {
+          ctx.addIssue({ code: 'custom', path: [i], message: `${JSON.stringify(s)}: not an http:// or https:// URL` });
+        }
+      }
+    })
+    .describe(description);
+}
+
+export const httpAuthKeys = {
+  username: z.string().default('').describe('Basic auth user, when the status page is protected'),
+  password: z.string().default('').describe('Basic auth password'),
+};
+
+/**
+ * Polls one HTTP status page: GET, a 200 answer's body handed to `parse`; other codes and bodies the
+ * parser rejects become ServiceErrors with `hint` (what the URL should point at).
+ */
+export async function pollHttpStatus(
+  url: URL,
+  opts: HttpGetOptions,
+  hint: string,
+  parse: (body: string) => { items: Point[]; errors: readonly { message: string }[] },
+): Promise<Point[]> {
+  const res = await httpGet(url, opts);
+  if (res.status !== 200) throw httpStatusError(res.status, hint);
+  const r = parse(res.body);
+  // parsers report a body that is not their format as an error; no rows (a filter that selects none) is fine
+  if (r.items.length === 0 && r.errors.length > 0) throw new ServiceError('bad_response', `${r.errors[0]?.message ?? 'not a status page'} (${hint})`);
+  return r.items;
+}
