@@ -302,6 +302,7 @@ export class Agent {
         hostname: this.hostname,
         status: () => statusDocument(this),
         services: () => this.inputs.map((ri) => ri.inst.name),
+        intervalMs: cfg.agent.interval,
       });
       registerOpenTsdbApi(this.router, this.store);
       if (cfg.http.prometheus_prefix !== '') {
