@@ -116,3 +116,82 @@ test('Alerts page: every rule with its state, last change, alerts and the series
   assert.deepEqual(page.jsErrors, []);
   await page.close();
 });
+
+test('overview is live by default and refreshes at the collection interval; axes carry units', { skip, timeout: 60_000 }, async () => {
+  const page = await open('#/overview');
+  await waitFor(page, `Number(document.querySelector('[data-panel="cpu"]')?.dataset.points ?? 0) > 0`, 20_000);
+  assert.equal(await page.evaluate(`document.querySelector('[data-live]').dataset.live`), '1', 'live without asking');
+  // 1 s collection: several refreshes within a few seconds, each with more points
+  const before = Number(await page.evaluate(`document.querySelector('[data-panel="cpu"]').dataset.points`));
+  await waitFor(page, `Number(document.getElementById('overview-grid').dataset.refreshes ?? 0) >= 3`, 10_000);
+  await waitFor(page, `Number(document.querySelector('[data-panel="cpu"]').dataset.points) > ${before}`, 10_000);
+  // units on the value axes: % for cpu, binary bytes for memory, bytes/s for the network
+  const axis = (panel: string) => page.evaluate(`document.querySelector('[data-panel="${panel}"]').dataset.yLabels ?? ''`) as Promise<string>;
+  assert.match(await axis('cpu'), /\d+%/);
+  assert.match(await axis('memory'), /\d+(\.\d+)? (MiB|GiB)/);
+  await waitFor(page, `/\\/s/.test(document.querySelector('[data-panel="network"]').dataset.yLabels ?? '')`, 10_000);
+  // memory (used, available, swap) is one unit: one value axis, whatever the magnitudes
+  assert.equal(await page.evaluate(`document.querySelectorAll('[data-panel="memory"] .u-axis').length`), 2, 'x and one y axis');
+  assert.equal(await page.evaluate(`document.querySelector('[data-panel="memory"]').dataset.y2Labels`), undefined);
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, 'overview-live.png'), fullPage: true });
+  assert.deepEqual(page.jsErrors, []);
+  await page.close();
+});
+
+test('series browser cards show the last value with its unit, counters as rates', { skip, timeout: 60_000 }, async () => {
+  const page = await open('#/browser?metric=net.rx_bytes');
+  await waitFor(page, `document.querySelectorAll('#cards .card .value').length > 0`);
+  const vals = (await page.evaluate(`[...document.querySelectorAll('#cards .card .value')].map((e) => [e.textContent, e.dataset.unit, e.dataset.rate])`)) as string[][];
+  assert.ok(vals.every(([, unit, rate]) => unit === 'bytes/s' && rate === '1'), JSON.stringify(vals));
+  assert.ok(vals.some(([text]) => /^\d+(\.\d+)? (B|KiB|MiB)\/s$/.test(text ?? '')), JSON.stringify(vals));
+  const p2 = await open('#/browser?metric=mem.used_percent');
+  await waitFor(p2, `document.querySelectorAll('#cards .card .value').length > 0`);
+  const pct = (await p2.evaluate(`document.querySelector('#cards .card .value').textContent`)) as string;
+  assert.match(pct, /^\d+(\.\d+)?%$/);
+  const p3 = await open('#/browser?plugin=mem');
+  await waitFor(p3, `document.querySelectorAll('#cards .card .value').length > 3`);
+  const cards = (await p3.evaluate(`Object.fromEntries([...document.querySelectorAll('#cards .card')].map((c) => [c.querySelector('.title').textContent, c.querySelector('.value').textContent]))`)) as Record<string, string>;
+  assert.match(cards['mem.available'] ?? '', /^\d+(\.\d+)? (MiB|GiB)$/, JSON.stringify(cards));
+  assert.match(cards['mem.major_faults'] ?? '', /ops\/s$/, 'a counter as its rate');
+  if (SHOTS) await p3.screenshot({ path: join(SHOTS, 'browser-values.png'), fullPage: true });
+  for (const p of [page, p2, p3]) {
+    assert.deepEqual(p.jsErrors, []);
+    await p.close();
+  }
+});
+
+test('graph builder: a 15-minute window draws lines; two units get two axes, one unit one axis', { skip, timeout: 60_000 }, async () => {
+  const s = (specs: unknown[]) => encodeURIComponent(JSON.stringify(specs));
+  const two = [
+    { name: 'cpu.usage', tags: { cpu: 'total', mode: 'user' } },
+    { name: 'net.rx_bytes', tags: { iface: 'lo' }, rate: true, group_by: [], group_agg: 'sum' },
+  ];
+  const page = await open(`#/graph?range=15m&s=${s(two)}`);
+  await waitFor(page, `Number(document.querySelector('#graph-chart, .chart[data-points]')?.dataset.points ?? 0) > 2`, 20_000);
+  const chart = `document.querySelector('.chart[data-points]')`;
+  assert.equal(await page.evaluate(`${chart}.dataset.series`), '2');
+  assert.equal(await page.evaluate(`${chart}.querySelectorAll('.u-axis').length`), 3, 'x, % on the left, bytes/s on the right');
+  assert.match((await page.evaluate(`${chart}.dataset.yLabels`)) as string, /\d+%/);
+  assert.match((await page.evaluate(`${chart}.dataset.y2Labels`)) as string, /\d+(\.\d+)? (B|KiB|MiB)\/s/);
+  // uPlot draws the lines on a canvas: pixels of the first series' colour are there
+  const drawn = (await page.evaluate(`(() => {
+    const c = ${chart}.querySelector('canvas');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && !(d[i] === d[i + 1] && d[i + 1] === d[i + 2])) n++;
+    return n;
+  })()`)) as number;
+  assert.ok(drawn > 200, `coloured line pixels: ${drawn}`);
+  const one = [
+    { name: 'mem.used', tags: {} },
+    { name: 'swap.used', tags: {} },
+  ];
+  const p2 = await open(`#/graph?range=5m&s=${s(one)}`);
+  await waitFor(p2, `Number(document.querySelector('.chart[data-points]')?.dataset.points ?? 0) > 2`, 20_000);
+  assert.equal(await p2.evaluate(`document.querySelector('.chart[data-points]').querySelectorAll('.u-axis').length`), 2, 'one unit: one value axis');
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, 'graph-short.png'), fullPage: true });
+  for (const p of [page, p2]) {
+    assert.deepEqual(p.jsErrors, []);
+    await p.close();
+  }
+});

@@ -101,10 +101,11 @@ export function drawChart(el, lines, opts = {}) {
             ...(unit === 'bytes' || unit === 'bytes/s' ? { incrs: BINARY_INCRS } : {}),
             // wide enough for the longest label, so "11.6 GiB" is not clipped
             size: axisSize,
-            values: (/** @type {any} */ _u, /** @type {number[]} */ vals) => vals.map((v) => fmt(v, unit)),
+            // the labels are drawn on the canvas; the element keeps them for tests and screen readers
+            values: (/** @type {any} */ _u, /** @type {number[]} */ vals) => label(el, 'yLabels', vals.map((v) => fmt(v, unit))),
           },
           ...(dual
-            ? [{ scale: 'y2', side: 1, stroke: axisStroke, grid: { show: false }, ticks: grid, size: axisSize, ...(unit2 === 'bytes' || unit2 === 'bytes/s' ? { incrs: BINARY_INCRS } : {}), values: (/** @type {any} */ _u, /** @type {number[]} */ vals) => vals.map((v) => fmt(v, unit2)) }]
+            ? [{ scale: 'y2', side: 1, stroke: axisStroke, grid: { show: false }, ticks: grid, size: axisSize, ...(unit2 === 'bytes' || unit2 === 'bytes/s' ? { incrs: BINARY_INCRS } : {}), values: (/** @type {any} */ _u, /** @type {number[]} */ vals) => label(el, 'y2Labels', vals.map((v) => fmt(v, unit2))) }]
             : []),
         ],
     series: [
@@ -144,6 +145,15 @@ export function drawChart(el, lines, opts = {}) {
       u.destroy();
     },
   };
+}
+
+/**
+ * Keeps an axis' labels on the chart element (`data-y-labels`), then hands them to uPlot.
+ * @param {HTMLElement} el @param {string} key @param {string[]} labels
+ */
+function label(el, key, labels) {
+  el.dataset[key] = labels.join(' | ');
+  return labels;
 }
 
 /**
