@@ -1,34 +1,28 @@
 /** Graphite output: plaintext and pickle into a real carbon-cache, read back from its whisper files. */
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import graphite from '../../src/outputs/graphite.js';
 import { point } from '../../src/model/point.js';
 import { decodePickleFrames, decodePickle } from '../../src/codecs/pickle.js';
-import { missingServer, startCarbon, whisperFetch, type RunningServer } from '../helpers/servers.js';
-import { fakeTcp, makeOutput, until } from './util.js';
+import { missingServer, startCarbon, whisperFetch } from '../helpers/servers.js';
+import { fakeTcp, makeOutput, serverForFile, until } from './util.js';
 
 const skip = missingServer('carbon-cache', 'graphite-carbon') || missingServer('whisper-fetch', 'python3-whisper');
-let carbon: (RunningServer & { dataDir: string }) | undefined;
-before(async () => {
-  if (!skip) carbon = await startCarbon();
-});
-after(async () => {
-  await carbon?.stop();
-});
+const carbon = serverForFile(skip, startCarbon);
 
 const nowS = Math.floor(Date.now() / 1000);
 
 async function readBack(path: string, expect: number): Promise<Array<[number, number]>> {
-  const c = carbon as RunningServer & { dataDir: string };
+  const c = carbon();
   const file = join(c.dataDir, ...path.split('.')) + '.wsp';
   return until(() => (existsSync(file) ? whisperFetch(file, nowS - 60) : []), (v) => v.length >= expect, 8000);
 }
 
 for (const protocol of ['plaintext', 'pickle'] as const) {
   test(`${protocol} with a path template reaches carbon-cache`, { skip }, async () => {
-    const c = carbon as RunningServer & { dataDir: string };
+    const c = carbon();
     const port = protocol === 'plaintext' ? c.ports['line'] : c.ports['pickle'];
     const { out, ctx } = await makeOutput(graphite, { protocol, hosts: [`127.0.0.1:${port}`], template: '{cluster}.{host}.{name}' });
     const tags = { host: 'web1.example', cluster: 'c1' };

@@ -1,24 +1,18 @@
 /** OpenTSDB output: HTTP and telnet against victoria-metrics, and the TSD behaviours around them. */
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import opentsdb from '../../src/outputs/opentsdb.js';
 import { point } from '../../src/model/point.js';
-import { missingServer, startVictoriaMetrics, vmExport, type RunningServer } from '../helpers/servers.js';
-import { fakeHttp, fakeTcp, makeOutput, metricsOf, series, until } from './util.js';
+import { missingServer, startVictoriaMetrics, vmExport } from '../helpers/servers.js';
+import { fakeHttp, fakeTcp, makeOutput, metricsOf, series, serverForFile, until } from './util.js';
 
 const skip = missingServer('victoria-metrics', 'victoria-metrics');
-let vm: (RunningServer & { url: string }) | undefined;
-before(async () => {
-  if (!skip) vm = await startVictoriaMetrics();
-});
-after(async () => {
-  await vm?.stop();
-});
+const vm = serverForFile(skip, startVictoriaMetrics);
 
 const now = Math.floor(Date.now() / 1000) * 1000;
 
 test('http /api/put (gzip, batches) reaches victoria-metrics', { skip }, async () => {
-  const v = vm as RunningServer & { url: string };
+  const v = vm();
   const { out, ctx } = await makeOutput(opentsdb, { url: `http://127.0.0.1:${v.ports['opentsdbHttp']}`, http_batch_size: 7 });
   const pts = series(20, now - 5000, 'tsdb.http', { host: 'h1', dc: 'x' });
   const r = await out.write(pts);
@@ -34,7 +28,7 @@ test('http /api/put (gzip, batches) reaches victoria-metrics', { skip }, async (
 });
 
 test('telnet put reaches victoria-metrics over one persistent connection', { skip }, async () => {
-  const v = vm as RunningServer & { url: string };
+  const v = vm();
   const { out, ctx } = await makeOutput(opentsdb, { protocol: 'telnet', hosts: [`127.0.0.1:${v.ports['opentsdb']}`], probe_interval: 0 });
   assert.deepEqual(await out.write(series(5, now - 4000, 'tsdb.telnet')), { ok: true, rejected: 0 });
   assert.deepEqual(await out.write(series(5, now - 3000, 'tsdb.telnet')), { ok: true, rejected: 0 });

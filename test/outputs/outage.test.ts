@@ -3,7 +3,7 @@
  * coming loses nothing, and a process killed with SIGKILL mid-outage delivers its disk queue after a
  * restart.
  */
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,17 +13,11 @@ import { fileURLToPath } from 'node:url';
 import opentsdb from '../../src/outputs/opentsdb.js';
 import { OutputRunner } from '../../src/core/output-runner.js';
 import { point } from '../../src/model/point.js';
-import { missingServer, startVictoriaMetrics, vmExport, type RunningServer } from '../helpers/servers.js';
-import { makeOutput, metricsOf, until } from './util.js';
+import { missingServer, startVictoriaMetrics, vmExport } from '../helpers/servers.js';
+import { makeOutput, metricsOf, serverForFile, until } from './util.js';
 
 const skip = missingServer('victoria-metrics', 'victoria-metrics');
-let vm: (RunningServer & { url: string }) | undefined;
-before(async () => {
-  if (!skip) vm = await startVictoriaMetrics();
-});
-after(async () => {
-  await vm?.stop();
-});
+const vm = serverForFile(skip, startVictoriaMetrics);
 
 const CHILD = fileURLToPath(new URL('../fixtures/outputs/queue-child.ts', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,7 +28,7 @@ async function values(url: string, name: string): Promise<number[]> {
 }
 
 test('backend outage: every point written while it was down arrives after it is back', { skip }, async () => {
-  const v = vm as RunningServer & { url: string };
+  const v = vm();
   const { out, ctx } = await makeOutput(opentsdb, { url: `http://127.0.0.1:${v.ports['opentsdbHttp']}`, precision: 'ms', timeout: '1s' });
   const runner = new OutputRunner(ctx.id, out, { batchSize: 20, flushInterval: 50, bufferSize: 10_000, retryMaxDelay: 200, include: [], exclude: [] }, ctx.logger, ctx.metrics);
   runner.start();
@@ -61,7 +55,7 @@ test('backend outage: every point written while it was down arrives after it is 
 });
 
 test('kill -9 mid-outage: the disk queue is delivered by the next process', { skip }, async () => {
-  const v = vm as RunningServer & { url: string };
+  const v = vm();
   const dir = mkdtempSync(join(tmpdir(), 'sonde-crash-'));
   const url = `http://127.0.0.1:${v.ports['opentsdbHttp']}`;
   const run = (first: number, count: number): { child: ChildProcess; out: () => string } => {

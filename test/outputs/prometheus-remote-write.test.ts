@@ -1,23 +1,17 @@
 /** remote_write output: into a real Prometheus, and the status rules of the spec against a fake. */
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import rw from '../../src/outputs/prometheus-remote-write.js';
 import { point } from '../../src/model/point.js';
 import { decodeWriteRequest, snappyUncompress } from '../../src/codecs/remote-write.js';
-import { missingServer, promQuery, startPrometheus, type RunningServer } from '../helpers/servers.js';
-import { fakeHttp, makeOutput, until } from './util.js';
+import { missingServer, promQuery, startPrometheus } from '../helpers/servers.js';
+import { fakeHttp, makeOutput, serverForFile, until } from './util.js';
 
 const skip = missingServer('prometheus', 'prometheus');
-let prom: (RunningServer & { url: string }) | undefined;
-before(async () => {
-  if (!skip) prom = await startPrometheus();
-});
-after(async () => {
-  await prom?.stop();
-});
+const prom = serverForFile(skip, startPrometheus);
 
 test('samples written with remote_write are read back with the query API', { skip }, async () => {
-  const p = prom as RunningServer & { url: string };
+  const p = prom();
   const { out, ctx } = await makeOutput(rw, { url: `${p.url}/api/v1/write` });
   const t = Date.now() - 2000;
   const r = await out.write([

@@ -6,9 +6,25 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { gunzipSync } from 'node:zlib';
+import { after, before } from 'node:test';
 import type { Output, OutputSpec } from '../../src/core/plugin.js';
 import { testContext, type TestContext } from '../helpers/context.js';
 import { point, type Point } from '../../src/model/point.js';
+
+/**
+ * A real server shared by the tests of one file: started in `before` unless `skip` says it is missing,
+ * stopped in `after` whatever happened. The returned function gives it to a test that runs.
+ */
+export function serverForFile<T extends { stop(): Promise<void> }>(skip: string | false, start: () => Promise<T>): () => T {
+  let srv: T | undefined;
+  before(async () => {
+    if (!skip) srv = await start();
+  });
+  after(async () => {
+    await srv?.stop();
+  });
+  return () => srv as T;
+}
 
 /** Validates `config` with the plugin's schema (defaults applied) and creates the output, started. */
 export async function makeOutput(spec: OutputSpec, config: Record<string, unknown>, id = 'outputs.' + spec.name): Promise<{ out: Output; ctx: TestContext }> {
