@@ -6,8 +6,8 @@ import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
 import { parseApacheStatus } from '../codecs/apache-status.js';
-import { httpAuthKeys, pollHttpStatus, tlsKeys, tlsOptions, urlKey, urlLabel, zUrls } from '../net/service-client.js';
-import { ServerPoller } from './status-poll.js';
+import { httpAuthKeys, tlsKeys, zUrls } from '../net/service-client.js';
+import { httpStatusInput, statusOptions } from './status-poll.js';
 
 const schema = z.object({
   urls: zUrls(['http://127.0.0.1/server-status?auto'], 'mod_status pages, e.g. ["http://127.0.0.1/server-status?auto"] (?auto is added when missing)'),
@@ -28,28 +28,7 @@ export default defineInput({
   description: 'Apache httpd workers, requests, traffic and scoreboard from mod_status (?auto)',
   schema,
   create(config, ctx): Input {
-    const health = new ServerPoller(ctx, 'apache');
-    const tls = tlsOptions(config, ctx.baseDir);
-    const timeoutMs = Math.max(1, Math.min(config.timeout, ctx.interval));
-    const targets = config.urls.map((u) => {
-      const url = autoUrl(u);
-      return { url, key: urlKey(url), tags: { server: urlLabel(url) } };
-    });
-    const opts = { timeoutMs, username: config.username, password: config.password, tls, signal: ctx.signal };
-    return {
-      async gather(now) {
-        const lists = await Promise.all(
-          targets.map((t) =>
-            health.poll(t.key, now, t.tags, () =>
-              pollHttpStatus(t.url, opts, 'the URL must be the SetHandler server-status location', (body) => parseApacheStatus(body, now, t.tags)),
-            ),
-          ),
-        );
-        return lists.flat();
-      },
-      describe() {
-        return targets.map((t) => `apache ${t.url.href}`);
-      },
-    };
+    const urls = config.urls.map((u) => autoUrl(u));
+    return httpStatusInput(ctx, 'apache', urls, statusOptions(config, ctx), 'the URL must be the SetHandler server-status location', parseApacheStatus);
   },
 });

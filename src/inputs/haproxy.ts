@@ -9,37 +9,16 @@ import { zDuration } from '../config/units.js';
 import { compileGlobs } from '../core/glob.js';
 import { parseHaproxyCsv, parseHaproxyInfo } from '../codecs/haproxy-csv.js';
 import type { Point } from '../model/point.js';
-import {
-  exchange,
-  httpAuthKeys,
-  parseAddress,
-  pollHttpStatus,
-  ServiceError,
-  tlsKeys,
-  tlsOptions,
-  urlKey,
-  urlLabel,
-  type Address,
-} from '../net/service-client.js';
-import { ServerPoller } from './status-poll.js';
+import { exchange, httpAuthKeys, parseAddress, pollHttpStatus, ServiceError, tlsKeys, zCheckedList, type Address } from '../net/service-client.js';
+import { httpTarget, pollingInput, statusOptions, type HttpTarget, type PollTarget } from './status-poll.js';
 
 const isHttp = (s: string): boolean => /^https?:\/\//i.test(s.trim());
 
 const schema = z.object({
-  servers: z
-    .array(z.string())
-    .superRefine((list, ctx) => {
-      for (const [i, s] of list.entries()) {
-        try {
-          if (isHttp(s)) new URL(s);
-          else parseAddress(s, 9999);
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', path: [i], message: err instanceof TypeError ? `${JSON.stringify(s)}: not a URL` : (err as Error).message });
-        }
-      }
-    })
-    .default(['/run/haproxy/admin.sock'])
-    .describe('Stats sockets ("/run/haproxy/admin.sock", "unix:///...", "tcp://host:port") or stats pages ("http://host:8404/stats"; ;csv is added)'),
+  servers: zCheckedList(['/run/haproxy/admin.sock'], 'Stats sockets ("/run/haproxy/admin.sock", "unix:///...", "tcp://host:port") or stats pages ("http://host:8404/stats"; ;csv is added)', (s) => {
+    if (!isHttp(s)) parseAddress(s, 9999);
+    else if (!URL.canParse(s)) throw new Error(`${JSON.stringify(s)}: not a URL`);
+  }),
   process_info: z.boolean().default(true).describe('From a stats socket, also `show info`: process-wide connections, rates, memory (haproxy.process.*)'),
   proxies: z.array(z.string()).default([]).describe('Only these frontends/backends (pxname globs, e.g. ["web*", "api"]); empty: all'),
   ...httpAuthKeys,
@@ -54,26 +33,23 @@ export function csvUrl(s: string): URL {
   return url;
 }
 
-type Target = { kind: 'http'; url: URL; key: string; tags: { server: string } } | { kind: 'socket'; addr: Address; key: string; tags: { server: string } };
+type Target = (HttpTarget & { kind: 'http' }) | (PollTarget & { kind: 'socket'; addr: Address });
 
 export default defineInput({
   name: 'haproxy',
   description: 'HAProxy frontend, backend and server statistics (stats socket `show stat`, or the stats page CSV)',
   schema,
   create(config, ctx): Input {
-    const health = new ServerPoller(ctx, 'haproxy');
-    const tls = tlsOptions(config, ctx.baseDir);
-    const timeoutMs = Math.max(1, Math.min(config.timeout, ctx.interval));
+    const httpOpts = statusOptions(config, ctx);
+    const { timeoutMs, tls } = httpOpts;
     const targets: Target[] = config.servers.map((s) => {
       if (isHttp(s)) {
-        const url = csvUrl(s);
-        return { kind: 'http', url, key: urlKey(url), tags: { server: urlLabel(url) } };
+        return { kind: 'http', ...httpTarget(csvUrl(s)) };
       }
       const addr = parseAddress(s, 9999);
       return { kind: 'socket', addr, key: addr.label, tags: { server: addr.label } };
     });
     const keep = config.proxies.length > 0 ? compileGlobs(config.proxies) : undefined;
-    const httpOpts = { timeoutMs, username: config.username, password: config.password, tls, signal: ctx.signal };
 
     const pollOne = async (t: Target, now: number): Promise<Point[]> => {
       if (t.kind === 'http') {
@@ -91,14 +67,6 @@ export default defineInput({
       return [...parseHaproxyInfo(text.slice(0, at), now, t.tags).items, ...r.items];
     };
 
-    return {
-      async gather(now) {
-        const lists = await Promise.all(targets.map((t) => health.poll(t.key, now, t.tags, () => pollOne(t, now))));
-        return lists.flat();
-      },
-      describe() {
-        return targets.map((t) => `haproxy ${t.kind === 'http' ? t.url.href : t.tags.server}`);
-      },
-    };
+    return pollingInput(ctx, 'haproxy', targets, pollOne, (t) => (t.kind === 'http' ? t.url.href : t.tags.server));
   },
 });

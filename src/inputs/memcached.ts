@@ -8,23 +8,11 @@ import { defineInput, type Input } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
 import { parseMemcachedStats, splitStats } from '../codecs/memcached-stats.js';
 import type { Point } from '../model/point.js';
-import { exchange, parseAddress, ServiceError } from '../net/service-client.js';
-import { ServerPoller } from './status-poll.js';
+import { exchange, parseAddress, pollTimeout, ServiceError, zServers } from '../net/service-client.js';
+import { pollingInput } from './status-poll.js';
 
 const schema = z.object({
-  servers: z
-    .array(z.string())
-    .superRefine((list, ctx) => {
-      for (const [i, s] of list.entries()) {
-        try {
-          parseAddress(s, 11211);
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', path: [i], message: (err as Error).message });
-        }
-      }
-    })
-    .default(['127.0.0.1:11211'])
-    .describe('Servers: "host:port", "tcp://host:port" or "unix:///run/memcached/memcached.sock"'),
+  servers: zServers(11211, ['127.0.0.1:11211'], 'Servers: "host:port", "tcp://host:port" or "unix:///run/memcached/memcached.sock"'),
   username: z.string().default('').describe('User of a server started with -Y (text-protocol authentication, memcached 1.5.15+)'),
   password: z.string().default('').describe('Password of that user'),
   slabs: z.boolean().default(false).describe('Also read `stats slabs`: per-slab-class memory and hit counters (memcached.slab.*)'),
@@ -36,8 +24,7 @@ export default defineInput({
   description: 'memcached statistics from `stats` and optionally `stats slabs` (TCP or unix socket)',
   schema,
   create(config, ctx): Input {
-    const health = new ServerPoller(ctx, 'memcached');
-    const timeoutMs = Math.max(1, Math.min(config.timeout, ctx.interval));
+    const timeoutMs = pollTimeout(config.timeout, ctx.interval);
     const stats = config.slabs ? 'stats\r\nstats slabs\r\n' : 'stats\r\n';
     // -Y authentication: a `set` of "user password" to any key, answered STORED
     const auth = config.username !== '' || config.password !== '' ? `${config.username} ${config.password}` : '';
@@ -48,7 +35,7 @@ export default defineInput({
     const blocks = config.slabs ? 2 : 1;
     const servers = config.servers.map((s) => {
       const addr = parseAddress(s, 11211);
-      return { addr, tags: { server: addr.label } };
+      return { addr, key: addr.label, tags: { server: addr.label } };
     });
 
     const pollOne = async (s: (typeof servers)[number], now: number): Promise<Point[]> => {
@@ -76,14 +63,6 @@ export default defineInput({
       return r.items;
     };
 
-    return {
-      async gather(now) {
-        const lists = await Promise.all(servers.map((s) => health.poll(s.tags.server, now, s.tags, () => pollOne(s, now))));
-        return lists.flat();
-      },
-      describe() {
-        return servers.map((s) => `memcached ${s.tags.server}`);
-      },
-    };
+    return pollingInput(ctx, 'memcached', servers, pollOne, (s) => s.tags.server);
   },
 });

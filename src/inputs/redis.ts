@@ -10,25 +10,18 @@ import { zDuration } from '../config/units.js';
 import { decodeReplies, encodeCommand, RespError } from '../codecs/resp.js';
 import { parseRedisInfo } from '../codecs/redis-info.js';
 import type { Point } from '../model/point.js';
-import { exchange, parseAddress, ServiceError, tlsKeys, tlsOptions, type Address } from '../net/service-client.js';
-import { ServerPoller } from './status-poll.js';
+import { exchange, parseAddress, ServiceError, tlsKeys, zServers, type Address } from '../net/service-client.js';
+import { pollingInput, statusOptions } from './status-poll.js';
 
 const SCHEMES = { plain: ['redis'], tls: ['rediss'] } as const;
 
 const schema = z.object({
-  servers: z
-    .array(z.string())
-    .superRefine((list, ctx) => {
-      for (const [i, s] of list.entries()) {
-        try {
-          parseAddress(s, 6379, SCHEMES);
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', path: [i], message: (err as Error).message });
-        }
-      }
-    })
-    .default(['tcp://127.0.0.1:6379'])
-    .describe('Servers: "host:port", "tcp://host:port", "redis://[user:pass@]host:port", "rediss://host:port" (TLS), "unix:///run/redis/redis.sock"'),
+  servers: zServers(
+    6379,
+    ['tcp://127.0.0.1:6379'],
+    'Servers: "host:port", "tcp://host:port", "redis://[user:pass@]host:port", "rediss://host:port" (TLS), "unix:///run/redis/redis.sock"',
+    SCHEMES,
+  ),
   username: z.string().default('').describe('ACL user (Redis 6+): sends AUTH username password; empty: the default user'),
   password: z.string().default('').describe('Password (requirepass or the ACL user\'s); a password in a server URL wins'),
   timeout: zDuration().default('5s').describe('Connect + answer deadline per server'),
@@ -65,15 +58,13 @@ export default defineInput({
   description: 'Redis server statistics from INFO ALL (memory, clients, keyspace, replication, per-command stats)',
   schema,
   create(config, ctx): Input {
-    const health = new ServerPoller(ctx, 'redis');
-    const tls = tlsOptions(config, ctx.baseDir);
-    const timeoutMs = Math.max(1, Math.min(config.timeout, ctx.interval));
+    const { timeoutMs, tls, signal } = statusOptions(config, ctx);
     const servers = config.servers.map((s) => {
       const a = parseAddress(s, 6379, SCHEMES);
       const addr: Address = a.kind === 'tcp' && config.tls && !a.tls ? { ...a, tls: true } : a;
       const username = (a.kind === 'tcp' ? a.username : undefined) ?? config.username;
       const password = (a.kind === 'tcp' ? a.password : undefined) ?? config.password;
-      return { addr, username, password, request: pollCommands(username, password), replies: password !== '' || username !== '' ? 2 : 1, tags: { server: a.label } };
+      return { addr, username, password, request: pollCommands(username, password), replies: password !== '' || username !== '' ? 2 : 1, key: a.label, tags: { server: a.label } };
     });
 
     const pollOne = async (s: (typeof servers)[number], now: number): Promise<Point[]> => {
@@ -82,7 +73,7 @@ export default defineInput({
         tls,
         request: s.request,
         complete: (b) => decodeReplies(b, s.replies) !== undefined,
-        signal: ctx.signal,
+        signal,
       });
       const replies = decodeReplies(buf, s.replies);
       if (replies === undefined || 'error' in replies) throw new ServiceError('bad_response', `not a Redis reply: ${replies?.error ?? 'incomplete'}`);
@@ -94,14 +85,6 @@ export default defineInput({
       return r.items;
     };
 
-    return {
-      async gather(now) {
-        const lists = await Promise.all(servers.map((s) => health.poll(s.tags.server, now, s.tags, () => pollOne(s, now))));
-        return lists.flat();
-      },
-      describe() {
-        return servers.map((s) => `redis ${s.addr.kind === 'tcp' && s.addr.tls ? 'tls://' : ''}${s.tags.server}`);
-      },
-    };
+    return pollingInput(ctx, 'redis', servers, pollOne, (s) => `${s.addr.kind === 'tcp' && s.addr.tls ? 'tls://' : ''}${s.tags.server}`);
   },
 });

@@ -7,6 +7,7 @@
  */
 import type { PluginContext } from '../core/plugin.js';
 import type { Counter } from '../core/self-metrics.js';
+import { errorCodeOf, UNREACHABLE_CODES } from '../net/service-client.js';
 
 export type FailureReason = 'auth_failed' | 'unreachable' | 'timeout' | 'bad_response' | 'query_failed';
 
@@ -15,18 +16,6 @@ export const FAILURE_REASONS: readonly FailureReason[] = ['auth_failed', 'unreac
 export interface Failure {
   readonly reason: FailureReason;
   readonly message: string;
-}
-
-/** Error codes of node's net module that mean the server cannot be reached at all. */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EACCES']);
-
-/** The errno-style `code` of an error (also of an AggregateError's first error), when it has one. */
-export function errorCodeOf(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const e = err as { code?: unknown; errors?: unknown };
-  if (typeof e.code === 'string' && e.code !== '') return e.code;
-  if (Array.isArray(e.errors) && e.errors.length > 0) return errorCodeOf(e.errors[0]);
-  return undefined;
 }
 
 export function messageOf(err: unknown): string {
@@ -44,7 +33,7 @@ export function networkFailure(err: unknown): Failure | undefined {
   const code = errorCodeOf(err);
   const message = messageOf(err);
   if (code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT') return { reason: 'timeout', message };
-  if (code !== undefined && UNREACHABLE.has(code)) return { reason: 'unreachable', message };
+  if (code !== undefined && UNREACHABLE_CODES.has(code)) return { reason: 'unreachable', message };
   return undefined;
 }
 

@@ -33,8 +33,11 @@ export class ServiceError extends Error {
   }
 }
 
-/** Error codes of node's net module that mean the server cannot be reached at all. */
-const UNREACHABLE = new Set([
+/**
+ * Error codes of node's net module that mean the server cannot be reached at all: the one list for
+ * every service collector (the SQL ones classify with it too, through inputs/service-health.ts).
+ */
+export const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ENOENT',
   'ENOTSOCK',
@@ -49,19 +52,33 @@ const UNREACHABLE = new Set([
   'EPERM',
 ]);
 
+/** The errno-style `code` of an error (also of an AggregateError's first error), when it has one. */
+export function errorCodeOf(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { code?: unknown; errors?: unknown };
+  if (typeof e.code === 'string' && e.code !== '') return e.code;
+  if (Array.isArray(e.errors) && e.errors.length > 0) return errorCodeOf(e.errors[0]);
+  return undefined;
+}
+
 /** Turns anything a poll threw into a ServiceError. */
 export function asServiceError(err: unknown): ServiceError {
   if (err instanceof ServiceError) return err;
-  const e = err as { code?: unknown; message?: unknown; errors?: unknown };
-  const inner = Array.isArray(e?.errors) && e.errors.length > 0 ? (e.errors[0] as { code?: unknown; message?: unknown }) : undefined;
-  const code = typeof e?.code === 'string' ? e.code : typeof inner?.code === 'string' ? inner.code : undefined;
+  const e = err as { message?: unknown; errors?: unknown };
+  const inner = Array.isArray(e?.errors) && e.errors.length > 0 ? (e.errors[0] as { message?: unknown }) : undefined;
+  const code = errorCodeOf(err);
   let message = (typeof e?.message === 'string' && e.message !== '' ? e.message : typeof inner?.message === 'string' ? inner.message : String(err)).trim();
   if (code === 'ETIMEDOUT') return new ServiceError('timeout', message);
-  if (code !== undefined && UNREACHABLE.has(code)) return new ServiceError('unreachable', message);
+  if (code !== undefined && UNREACHABLE_CODES.has(code)) return new ServiceError('unreachable', message);
   if (code !== undefined && (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT')) {
     message = `TLS: ${message}`;
   }
   return new ServiceError('unreachable', message);
+}
+
+/** The deadline of one poll: the configured timeout, never longer than the interval. */
+export function pollTimeout(timeout: number, interval: number): number {
+  return Math.max(1, Math.min(timeout, interval));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -310,25 +327,39 @@ export function httpStatusError(status: number, hint: string): ServiceError {
 // ---------------------------------------------------------------------------------------------------
 // Config keys of the HTTP status pages
 
-/** A list of http(s) URLs, checked at config time. */
-export function zUrls(defaults: readonly string[], description: string) {
+/** A list of strings, each checked at config time by `check` (which throws with the message to show). */
+export function zCheckedList(defaults: readonly string[], description: string, check: (s: string) => void) {
   return z
     .array(z.string())
     .superRefine((list, ctx) => {
       for (const [i, s] of list.entries()) {
-        let u: URL | undefined;
         try {
-          u = new URL(s);
-        } catch {
-          u = undefined;
-        }
-        if (u === undefined || (u.protocol !== 'http:' && u.protocol !== 'https:')) {
-          ctx.addIssue({ code: 'custom', path: [i], message: `${JSON.stringify(s)}: not an http:// or https:// URL` });
+          check(s);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', path: [i], message: (err as Error).message });
         }
       }
     })
     .default([...defaults])
     .describe(description);
+}
+
+/** A list of server addresses (parseAddress), checked at config time. */
+export function zServers(defaultPort: number, defaults: readonly string[], description: string, schemes?: { plain?: readonly string[]; tls?: readonly string[] }) {
+  return zCheckedList(defaults, description, (s) => parseAddress(s, defaultPort, schemes));
+}
+
+/** A list of http(s) URLs, checked at config time. */
+export function zUrls(defaults: readonly string[], description: string) {
+  return zCheckedList(defaults, description, (s) => {
+    let u: URL | undefined;
+    try {
+      u = new URL(s);
+    } catch {
+      u = undefined;
+    }
+    if (u === undefined || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new Error(`${JSON.stringify(s)}: not an http:// or https:// URL`);
+  });
 }
 
 export const httpAuthKeys = {

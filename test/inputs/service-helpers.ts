@@ -3,12 +3,14 @@
  * and self-metric look-ups, a TCP server that accepts and never answers (a hung server), and counters
  * run through the real `rate` processor.
  */
-import { createServer, type Server, type Socket } from 'node:net';
 import type { InputSpec, Input, PluginSchema } from '../../src/core/plugin.js';
 import type { Point } from '../../src/model/point.js';
 import { createLogger } from '../../src/core/logger.js';
 import rate from '../../src/processors/rate.js';
 import { testContext, type TestContext } from '../helpers/context.js';
+
+/** A TCP server on 127.0.0.1 that accepts connections and never sends a byte. */
+export { silentServer } from '../helpers/service-input.js';
 
 export interface Built {
   input: Input;
@@ -53,26 +55,6 @@ export function val(points: readonly Point[], name: string, tags: Record<string,
 
 export function selfMetric(ctx: TestContext, key: string): number {
   return ctx.selfMetrics.byPlugin().find((s) => s.id === ctx.id)?.metrics[key] ?? 0;
-}
-
-/** A TCP server on 127.0.0.1 that accepts connections and never sends a byte. */
-export async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  return {
-    port,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
 }
 
 /** Runs gathers' points through one `rate` processor, in order; returns the rates of every batch. */
