@@ -75,6 +75,7 @@ export async function startPostgres(): Promise<Postgres> {
         '-c', 'log_min_messages=warning',
       ],
       ready: (out) => out.includes('ready to accept connections'),
+      startTimeoutMs: 60_000,
       // fast shutdown: a smart one (SIGTERM) waits for the collector's connection to go away
       stopSignal: 'SIGINT',
       ...(who ?? {}),
@@ -120,6 +121,7 @@ export async function startPostgresStandby(primary: Postgres): Promise<Postgres>
       bin: POSTGRES,
       args: ['-D', join(dir, 'data'), '-p', String(port), '-k', socketDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'log_min_messages=warning'],
       ready: (out) => out.includes('ready to accept read-only connections'),
+      startTimeoutMs: 60_000,
       stopSignal: 'SIGINT',
       ...(who ?? {}),
     },
@@ -159,7 +161,10 @@ export async function startMariadb(extraArgs: readonly string[] = []): Promise<M
   const asRoot = process.getuid?.() === 0;
   const datadir = join(dir, 'data');
   const install = which('mariadb-install-db') ?? which('mysql_install_db') ?? 'mariadb-install-db';
-  const r = spawnSync(install, ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...(asRoot ? ['--user=root'] : [])], {
+  // its own tmpdir: bootstraps running side by side otherwise collide on temporary tables in /tmp
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+  const r = spawnSync(install, ['--no-defaults', `--datadir=${datadir}`, `--tmpdir=${tmp}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...(asRoot ? ['--user=root'] : [])], {
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -177,6 +182,7 @@ export async function startMariadb(extraArgs: readonly string[] = []): Promise<M
         '--bind-address=127.0.0.1',
         `--socket=${socket}`,
         `--pid-file=${join(dir, 'mysqld.pid')}`,
+        `--tmpdir=${tmp}`,
         '--skip-name-resolve',
         '--innodb-buffer-pool-size=16M',
         '--innodb-log-file-size=8M',
@@ -185,6 +191,8 @@ export async function startMariadb(extraArgs: readonly string[] = []): Promise<M
         ...extraArgs,
       ],
       ready: (out) => out.includes('ready for connections'),
+      // a loaded 2-core CI machine can take well over the default 20 s to recover and open InnoDB
+      startTimeoutMs: 60_000,
     },
     dir,
     { port },
