@@ -38,6 +38,16 @@ async function httpOk(url: string): Promise<boolean> {
   return res.status === 200;
 }
 
+/** Starts the server; when it does not come up, its temp dir goes too (the test's after hook has no handle). */
+async function started(s: RunningServer): Promise<void> {
+  try {
+    await s.start();
+  } catch (err) {
+    await s.stop();
+    throw err;
+  }
+}
+
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
 /** A self-signed certificate for 127.0.0.1 / localhost (openssl), as file paths. */
@@ -97,7 +107,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
     dir,
     { redis: port, tls: tlsPort },
   );
-  await s.start();
+  await started(s);
   return Object.assign(s, { port, socket, cert, key });
 }
 
@@ -130,7 +140,7 @@ export async function startMemcached(opts: { unix?: boolean; authUser?: string }
   // memcached takes a second to exit on SIGTERM and keeps nothing on disk: kill it
   const kill = s.kill.bind(s);
   s.kill = (signal: NodeJS.Signals = 'SIGKILL') => kill(signal);
-  await s.start();
+  await started(s);
   return Object.assign(s, { port, socket });
 }
 
@@ -181,7 +191,7 @@ ${tlsServer}}
     dir,
     { http: port },
   );
-  await s.start();
+  await started(s);
   return Object.assign(s, { port, url, statusUrl: `${url}/status`, httpsUrl: opts.tls ? `https://127.0.0.1:${tlsPort}/status` : '', cert });
 }
 
@@ -233,7 +243,7 @@ export async function startApache(): Promise<ApacheServer> {
     dir,
     { http: port },
   );
-  await s.start();
+  await started(s);
   return Object.assign(s, { port, url, statusUrl: `${url}/server-status` });
 }
 
@@ -287,6 +297,6 @@ backend app
     dir,
     { stats, web },
   );
-  await s.start();
+  await started(s);
   return Object.assign(s, { statsUrl, socket, frontendUrl: `http://127.0.0.1:${web}/` });
 }
