@@ -5,7 +5,7 @@
  * (it refuses root) and MariaDB with `--user=root`.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, RunningServer, which } from './servers.js';
@@ -26,6 +26,16 @@ function ids(user: string): { uid: number; gid: number } | undefined {
   const gid = Number(g.stdout.trim());
   if (u.status !== 0 || !Number.isInteger(uid)) throw new Error(`running as root, but there is no ${user} user to run the server as`);
   return { uid, gid };
+}
+
+/** Starts the server; when it does not come up, its temp dir goes too (the test's after hook has no handle). */
+async function started(s: RunningServer): Promise<void> {
+  try {
+    await s.start();
+  } catch (err) {
+    await s.stop();
+    throw err;
+  }
 }
 
 export interface Postgres extends RunningServer {
@@ -56,7 +66,10 @@ export async function startPostgres(): Promise<Postgres> {
     ['-D', join(dir, 'data'), '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${join(dir, 'pw')}`, '-N', '-E', 'UTF8', '--locale=C'],
     { encoding: 'utf8', timeout: 60_000, ...(who ?? {}) },
   );
-  if (r.status !== 0) throw new Error(`initdb failed: ${r.stderr || r.error?.message}`);
+  if (r.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`initdb failed: ${r.stderr || r.error?.message}`);
+  }
   const port = await freePort();
   const s = new RunningServer(
     {
@@ -83,7 +96,7 @@ export async function startPostgres(): Promise<Postgres> {
     dir,
     { port },
   );
-  await s.start();
+  await started(s);
   return Object.assign(s, {
     port,
     socketDir,
@@ -110,7 +123,10 @@ export async function startPostgresStandby(primary: Postgres): Promise<Postgres>
     ['-h', primary.socketDir, '-p', String(primary.port), '-U', 'postgres', '-D', join(dir, 'data'), '-R', '-X', 'stream', '-c', 'fast'],
     { encoding: 'utf8', timeout: 60_000, ...(who ?? {}) },
   );
-  if (r.status !== 0) throw new Error(`pg_basebackup failed: ${r.stderr || r.error?.message}`);
+  if (r.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`pg_basebackup failed: ${r.stderr || r.error?.message}`);
+  }
   // the connection string -R wrote names the primary's socket; name the standby too
   writeFileSync(join(dir, 'data', 'postgresql.auto.conf'), `primary_conninfo = 'host=${primary.socketDir} port=${primary.port} user=postgres application_name=standby1'\n`);
   if (who) chownSync(join(dir, 'data', 'postgresql.auto.conf'), who.uid, who.gid);
@@ -128,7 +144,7 @@ export async function startPostgresStandby(primary: Postgres): Promise<Postgres>
     dir,
     { port },
   );
-  await s.start();
+  await started(s);
   return Object.assign(s, {
     port,
     socketDir,
@@ -168,7 +184,10 @@ export async function startMariadb(extraArgs: readonly string[] = []): Promise<M
     encoding: 'utf8',
     timeout: 60_000,
   });
-  if (r.status !== 0) throw new Error(`mariadb-install-db failed: ${r.stderr || r.stdout || r.error?.message}`);
+  if (r.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`mariadb-install-db failed: ${r.stderr || r.stdout || r.error?.message}`);
+  }
   const port = await freePort();
   const socket = join(dir, 'mysqld.sock');
   const s = new RunningServer(
@@ -197,7 +216,7 @@ export async function startMariadb(extraArgs: readonly string[] = []): Promise<M
     dir,
     { port },
   );
-  await s.start();
+  await started(s);
   const client = which('mariadb') ?? which('mysql') ?? 'mariadb';
   return Object.assign(s, {
     port,
