@@ -15,6 +15,9 @@ import { stepFor } from '../graph/ticks.js';
 import { unitTable } from '../model/units.js';
 import type { UiInfo } from './ui-types.js';
 import { servicePanels, servicesOf } from './service-panels.js';
+import type { BatchQuery, OverviewPanel } from './dashboard-types.js';
+
+export type { BatchQuery, OverviewPanel };
 
 export interface DashboardDeps {
   store: StoreHandle | undefined;
@@ -46,22 +49,6 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   }
 }
 
-export interface BatchQuery {
-  name?: unknown;
-  tags?: unknown;
-  since?: unknown;
-  start?: unknown;
-  end?: unknown;
-  step?: unknown;
-  /** Instead of a step: about this many buckets over the window (the server picks a round step). */
-  points?: unknown;
-  agg?: unknown;
-  group_by?: unknown;
-  group_agg?: unknown;
-  limit?: unknown;
-  /** Cap on the points of a raw answer (no step, no points); DEFAULT_MAX_POINTS when absent. */
-  max_points?: unknown;
-}
 
 const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
 
@@ -127,13 +114,6 @@ export async function runBatch(store: StoreHandle, queries: readonly BatchQuery[
   );
 }
 
-/** One chart of the host overview: its queries run in one batch with the others. */
-export interface OverviewPanel {
-  id: string;
-  title: string;
-  unit: string;
-  queries: Array<BatchQuery & { label?: string }>;
-}
 
 /**
  * The host overview: cpu, memory, load, disk, disk I/O and network of one host. Each query asks for
