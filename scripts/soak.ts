@@ -268,7 +268,7 @@ while (vmc.missing > 0 && Date.now() - still < 60_000) {
   }
 }
 const sumOf = async (q: string): Promise<number> => {
-  const r = (await (await fetch(`http://127.0.0.1:${api}/api/v1/query?${q}&start=${t0 - 60_000}&end=${Date.now() + 60_000}&step=10000&group_by=&max_points=1000000`)).json()) as {
+  const r = (await (await fetch(`http://127.0.0.1:${api}/api/v1/query?${q}&start=${t0 - 60_000}&end=${Date.now() + 60_000}&step=10000&group_by=&group_agg=sum&max_points=1000000`)).json()) as {
     series: Array<{ values: Array<number | null> }>;
   };
   return r.series.reduce((n, s) => n + s.values.reduce<number>((m, v) => m + (v ?? 0), 0), 0);
