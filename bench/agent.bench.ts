@@ -11,6 +11,10 @@
  *   --full        5-minute windows (covers the store's once-a-minute rollup and retention work)
  *   --build       compile the current src/ into a temp dir and measure that instead of dist/
  *   --source      run the agent from source under tsx (what happens anyway when dist/ is missing)
+ *   --no-services leave out the row with every service collector configured (postgresql, mysql,
+ *                 procstat, redis, memcached, nginx, apache, haproxy, each polling a real local server
+ *                 started for that row: bench/services-setup.ts)
+ *   --only TEXT   run only the subjects whose label contains TEXT (several: a|b)
  *   --variants    extra sonde rows that attribute the cost: statsd with its worker thread, no
  *                 store, a coarser event-loop delay monitor, a 1 MB V8 semi-space
  *
@@ -27,6 +31,7 @@ import { parseArgs } from 'node:util';
 import { builtinRegistry } from '../src/plugins.js';
 import { CLI, ROOT, TSX } from '../test/helpers/spawn.js';
 import { freePort, freeUdpPort, which } from '../test/helpers/servers.js';
+import { startServices, tomlBody, type ServiceSetup } from './services-setup.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -36,6 +41,8 @@ const { values: opts } = parseArgs({
     build: { type: 'boolean', default: false },
     source: { type: 'boolean', default: false },
     variants: { type: 'boolean', default: false },
+    'no-services': { type: 'boolean', default: false },
+    only: { type: 'string' },
     'collectd-writer': { type: 'string', default: 'csv' },
   },
 });
@@ -141,6 +148,8 @@ interface Started {
   scrape?: () => Promise<void>;
   /** Extra notes gathered after the window, before the subject is stopped. */
   notes?: () => Promise<string[]>;
+  /** Runs after the subject stopped (servers it polled). */
+  cleanup?: () => Promise<void>;
 }
 
 interface Subject {
@@ -285,7 +294,7 @@ function sondeBuild(): SondeBuild {
 }
 
 /** A config file with every default plugin, so one setting can change while the rest stays default. */
-async function defaultsConfig(statsdPort: number, variant: SondeVariant): Promise<string> {
+async function defaultsConfig(statsdPort: number, variant: SondeVariant, extraLines: readonly string[] = []): Promise<string> {
   const reg = await builtinRegistry();
   const lines: string[] = ['# the built-in defaults, spelled out'];
   if (variant.store === false) lines.push('[store]', 'enabled = false', '');
@@ -296,6 +305,7 @@ async function defaultsConfig(statsdPort: number, variant: SondeVariant): Promis
     if (spec.name === 'statsd') lines.push(`udp = "127.0.0.1:${statsdPort}"`);
     lines.push(...(variant.settings?.[spec.name] ?? []), '');
   }
+  lines.push(...extraLines);
   for (const spec of reg.list('processor')) if (spec.defaultEnabled) lines.push(`[[processors.${spec.name}]]`, '');
   // an empty [outputs] table means no outputs (leaving it out would bring the default store output back)
   if (variant.store === false) lines.push('[outputs]', '');
@@ -311,6 +321,8 @@ interface SondeVariant {
   /** `[store] worker` (default: the built-in default). */
   storeWorker?: boolean;
   nodeFlags?: string[];
+  /** Servers started with the subject, and the extra input tables pointed at them. */
+  services?: () => Promise<{ setup: ServiceSetup; lines: string[]; note: string }>;
 }
 
 function sondeSubject(build: SondeBuild, variant: SondeVariant): Subject {
@@ -322,12 +334,14 @@ function sondeSubject(build: SondeBuild, variant: SondeVariant): Subject {
       const dir = tempDir('sonde');
       const port = await freePort();
       const args = [...(variant.nodeFlags ?? []), ...build.args, 'run', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`];
-      const custom = variant.settings !== undefined || variant.store !== undefined || variant.storeWorker !== undefined;
+      const custom = variant.settings !== undefined || variant.store !== undefined || variant.storeWorker !== undefined || variant.services !== undefined;
+      const svc = variant.services ? await variant.services() : undefined;
+      if (svc) notes.push(svc.note);
       // the default statsd receiver binds 127.0.0.1:8125: when that is taken, the same defaults are
       // written out with another port, which changes nothing else
       if (custom || !(await udpPortFree(8125))) {
         const statsdPort = await freeUdpPort();
-        writeFileSync(join(dir, 'sonde.toml'), await defaultsConfig(statsdPort, variant));
+        writeFileSync(join(dir, 'sonde.toml'), await defaultsConfig(statsdPort, variant, svc?.lines ?? []));
         args.push('--config', join(dir, 'sonde.toml'));
         if (!custom) notes.push(`8125 busy: defaults with statsd on ${statsdPort}`);
       }
@@ -340,11 +354,13 @@ function sondeSubject(build: SondeBuild, variant: SondeVariant): Subject {
       const base = `http://127.0.0.1:${port}`;
       if (!(await waitUntil(() => httpOk(`${base}/api/v1/health`), 60_000, child))) {
         await stop(child);
+        await svc?.setup.stop();
         return { skip: `did not start: ${tail() || `exit ${child.exitCode ?? child.signalCode}`}` };
       }
       return {
         child,
         warmupS: SONDE_WARMUP_S,
+        ...(svc ? { cleanup: () => svc.setup.stop() } : {}),
         async notes() {
           const out: string[] = [];
           try {
@@ -356,6 +372,16 @@ function sondeSubject(build: SondeBuild, variant: SondeVariant): Subject {
             const s = await fetch(`${base}/api/v1/status`, { signal: AbortSignal.timeout(5000) });
             const st = (await s.json()) as { store?: { series?: number } | null };
             if (st.store?.series !== undefined) out.push(`${st.store.series} series stored`);
+            if (svc) {
+              // every service collector polled its server: <service>.up = 1 where it reports up
+              const upNames: string[] = [];
+              for (const name of svc.setup.configs.keys()) {
+                const up = await fetch(`${base}/api/v1/query?name=${name}.up&since=1m`, { signal: AbortSignal.timeout(5000) });
+                const ub = (await up.json()) as { series?: Array<{ values: (number | null)[] }> };
+                if ((ub.series ?? []).some((x) => x.values.filter((v) => v !== null).at(-1) === 1)) upNames.push(name);
+              }
+              out.push(`reporting up: ${upNames.join(', ') || 'none'}`);
+            }
           } catch (e) {
             out.push(`API: ${(e as Error).message}`);
           }
@@ -558,6 +584,7 @@ async function measure(subject: Subject): Promise<Row> {
     if (started.notes) row.notes.push(...(await started.notes()));
   } finally {
     await stop(child);
+    await started.cleanup?.();
   }
   return row;
 }
@@ -569,6 +596,20 @@ const subjects: Subject[] = [
   sondeSubject(build, { label: 'sonde (defaults: store on the agent thread, worker = "auto")' }),
   sondeSubject(build, { label: 'sonde, [store] worker = true', storeWorker: true }),
 ];
+if (!opts['no-services']) {
+  subjects.push(
+    sondeSubject(build, {
+      label: 'sonde, defaults + every service collector configured',
+      services: async () => {
+        const setup = await startServices();
+        const lines: string[] = [];
+        for (const [name, config] of setup.configs) lines.push(`[[inputs.${name}]]`, ...tomlBody(config), '');
+        const skipped = [...setup.skipped].map(([n, why]) => `${n}: ${why}`);
+        return { setup, lines, note: `${setup.configs.size} service inputs (${[...setup.configs.keys()].join(', ')})${skipped.length ? `; not configured: ${skipped.join('; ')}` : ''}` };
+      },
+    }),
+  );
+}
 if (opts.variants) {
   subjects.push(
     sondeSubject(build, { label: 'sonde, statsd worker = true', settings: { statsd: ['worker = true'] } }),
@@ -580,8 +621,9 @@ if (opts.variants) {
 }
 subjects.push(collectdSubject(), nodeExporterSubject(), bareNodeSubject());
 
+const only = opts.only?.split('|').filter(Boolean);
 const rows: Row[] = [];
-for (const s of subjects) rows.push(await measure(s));
+for (const s of subjects) if (!only || only.some((o) => s.name.includes(o))) rows.push(await measure(s));
 cleanupAll();
 
 const fmt = (v: number | undefined, digits: number) => (v === undefined ? '–' : v.toFixed(digits));

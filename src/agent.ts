@@ -3,7 +3,7 @@ import { hostname as osHostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Point, Tags } from './model/point.js';
 import type { SondeConfig, PluginInstance } from './config/load.js';
-import type { Input, InputSpec, Output, OutputSpec, PluginContext, ProcessorSpec } from './core/plugin.js';
+import type { Ack, Input, InputSpec, Output, OutputSpec, PluginContext, ProcessorSpec } from './core/plugin.js';
 import { createLogger, type Logger, type LogLevel } from './core/logger.js';
 import { SelfMetrics } from './core/self-metrics.js';
 import { OutputRunner } from './core/output-runner.js';
@@ -25,6 +25,7 @@ import { hasContributedRules } from './alerting/bus.js';
 import { sendJson } from './http/router.js';
 import { SondeError } from './errors.js';
 import { formatDuration } from './config/units.js';
+import { sharedDecodeBudget } from './net/body.js';
 
 /**
  * The agent: wires the configured plugins into a pipeline, runs the schedules, serves the HTTP API,
@@ -109,10 +110,19 @@ export class Agent {
     return Date.now() - this.startedAt;
   }
 
-  /** Points in from outside the inputs (the HTTP write endpoint). */
-  ingest(sourceId: string, points: Point[]): boolean {
-    if (!this.pipeline) return false;
-    return this.pipeline.emit({ id: sourceId, tags: this.globalTags, namePrefix: '' }, points);
+  private readonly ingestSources = new Map<string, IngressSource>();
+  /**
+   * Points in from outside the inputs (the HTTP write endpoint), acknowledged like a receiver's: the
+   * promise settles once they are stored or queued by every output (see Pipeline.emitAcked).
+   */
+  ingest(sourceId: string, points: Point[]): Promise<Ack> {
+    if (!this.pipeline) return Promise.resolve({ ok: false, status: 503, reason: 'the agent is not running', retryAfterS: 1 });
+    let src = this.ingestSources.get(sourceId);
+    if (!src) {
+      src = { id: sourceId, tags: this.globalTags, namePrefix: '' };
+      this.ingestSources.set(sourceId, src);
+    }
+    return this.pipeline.emitAcked(src, points);
   }
 
   private acquireLock(): void {
@@ -131,7 +141,8 @@ export class Agent {
     }
   }
 
-  private context(inst: PluginInstance, interval: number, emit: (points: Point[]) => boolean): PluginContext {
+  private context(inst: PluginInstance, interval: number, emit: (points: Point[]) => boolean, source?: IngressSource): PluginContext {
+    const none = (): Promise<Ack> => Promise.resolve({ ok: false, status: 503, reason: 'the agent is not running', retryAfterS: 1 });
     return {
       id: inst.id,
       logger: this.logger.child({ plugin: inst.id }),
@@ -142,6 +153,8 @@ export class Agent {
       paths: { proc: '/proc', sys: '/sys', root: '/' },
       interval,
       emit,
+      emitAcked: source ? (points) => this.pipeline?.emitAcked(source, points) ?? none() : none,
+      room: (n) => this.pipeline?.room(n),
       signal: this.controller.signal,
       http: this.router,
       store: this.store,
@@ -189,6 +202,7 @@ export class Agent {
   private async doStart(): Promise<Banner> {
     const cfg = this.config;
     this.acquireLock();
+    sharedDecodeBudget.capacity = cfg.agent.max_decode_bytes;
     if (cfg.store.enabled) {
       const dir = join(this.dataDir, 'store');
       const opener =
@@ -259,7 +273,7 @@ export class Agent {
         tags: { ...this.globalTags, ...(inst.config['tags'] as Record<string, string>) },
         namePrefix: (inst.config['name_prefix'] as string | undefined) ?? '',
       };
-      const ctx = this.context(inst, interval, (points) => pipeline.emit(source, points));
+      const ctx = this.context(inst, interval, (points) => pipeline.emit(source, points), source);
       const input = spec.create(inst.config, ctx);
       this.inputs.push({ inst, input, interval, task: null, source, ctx });
     }
@@ -283,9 +297,17 @@ export class Agent {
     // HTTP after plugins registered their routes
     if (cfg.http.enabled) {
       registerApi(this.router, this);
-      registerDashboard(this.router, { store: this.store, dataDir: this.dataDir, hostname: this.hostname, status: () => statusDocument(this) });
+      registerDashboard(this.router, {
+        store: this.store,
+        dataDir: this.dataDir,
+        hostname: this.hostname,
+        status: () => statusDocument(this),
+        services: () => this.inputs.map((ri) => ri.inst.name),
+      });
       registerOpenTsdbApi(this.router, this.store);
-      registerPrometheusApi(this.router, this.store);
+      if (cfg.http.prometheus_prefix !== '') {
+        registerPrometheusApi(this.router, this.store, { prefix: cfg.http.prometheus_prefix, timeoutMs: cfg.http.query_timeout, maxSamples: cfg.http.query_max_samples });
+      }
       this.http = new HttpServer(this.router, cfg.http, this.logger.child({ component: 'http' }));
       await this.http.listen();
     }

@@ -12,7 +12,8 @@ import { freePort, waitFor } from './helpers/spawn.js';
 async function startAgent(text: string, t: { after: (fn: () => unknown) => void }): Promise<{ agent: Agent; base: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'sonde-agent-'));
   const port = await freePort();
-  const toml = `[agent]\ndata_dir = ${JSON.stringify(dir)}\n[http]\nlisten = "127.0.0.1:${port}"\n${text}`;
+  // exactly the listed plugins, as these tests were written for
+  const toml = `[agent]\ndata_dir = ${JSON.stringify(dir)}\ndefault_inputs = false\ndefault_outputs = false\n[http]\nlisten = "127.0.0.1:${port}"\n${text}`;
   const cfg = loadConfig({ text: toml, file: 'test.toml', registry: await registryForConfig(toml) });
   const agent = new Agent(cfg, { logger: silentLogger, version: 'test' });
   await agent.start();
@@ -28,7 +29,7 @@ interface AlertsBody {
 }
 
 test('no rules, notifiers or contributing plugins: alerting is not loaded and the alerts API lists none', async (t) => {
-  const { base } = await startAgent('[inputs]\n[store]\nenabled = false\n[outputs]\n', t);
+  const { base } = await startAgent('[alerting]\ndefault_rules = false\n[inputs]\n[store]\nenabled = false\n[outputs]\n', t);
   const r = await fetch(`${base}/api/v1/alerts`);
   assert.equal(r.status, 200);
   assert.deepEqual(await r.json(), { alerts: [] });

@@ -7,9 +7,9 @@
 import { spawn } from 'node:child_process';
 import { rateLimited, type Logger } from '../core/logger.js';
 import type { SelfMetrics } from '../core/self-metrics.js';
-import { post } from '../outputs/lib/http.js';
+import { post } from '../net/http-client.js';
 import type { NotifierConfig } from './schema.js';
-import { alertmanagerPayload, monascaPayload, noticeMessage, type Notice } from './payloads.js';
+import { alertmanagerApiPayload, alertmanagerPayload, monascaPayload, noticeMessage, type Notice } from './payloads.js';
 
 export type SendResult = { readonly ok: true } | { readonly ok: false; readonly retryable: boolean; readonly error: string };
 
@@ -22,7 +22,9 @@ export interface Notifier {
 
 /** The JSON body a notifier sends for a notice. */
 export function payloadFor(cfg: NotifierConfig, n: Notice, externalUrl: string): unknown {
-  return cfg.format === 'monasca' ? monascaPayload(n, cfg.tenant_id) : alertmanagerPayload(n, cfg.name, externalUrl);
+  if (cfg.format === 'monasca') return monascaPayload(n, cfg.tenant_id);
+  if (cfg.format === 'alertmanager_api') return alertmanagerApiPayload(n, externalUrl);
+  return alertmanagerPayload(n, cfg.name, externalUrl);
 }
 
 function wants(cfg: NotifierConfig, n: Notice): boolean {

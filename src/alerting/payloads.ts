@@ -152,3 +152,28 @@ export function alertmanagerPayload(n: Notice, receiver: string, externalUrl: st
     alerts: [alert],
   };
 }
+
+/** One alert as Alertmanager's own API takes it (`POST /api/v2/alerts`, a JSON array of these). */
+export interface AlertmanagerApiAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt?: string;
+  generatorURL?: string;
+}
+
+/**
+ * The body for Alertmanager's API: a firing alert has no end (Alertmanager then keeps it for its
+ * resolve_timeout, so repeat_interval should be shorter); a resolved one ends now.
+ */
+export function alertmanagerApiPayload(n: Notice, externalUrl: string): AlertmanagerApiAlert[] {
+  const base = externalUrl.replace(/\/+$/, '');
+  const alert: AlertmanagerApiAlert = {
+    labels: { ...n.labels },
+    annotations: { ...n.annotations },
+    startsAt: new Date(n.firedAt ?? n.at).toISOString(),
+  };
+  if (n.state !== 'ALARM') alert.endsAt = new Date(n.at).toISOString();
+  if (base) alert.generatorURL = `${base}/api/v1/alerts?rule=${encodeURIComponent(n.rule)}`;
+  return [alert];
+}

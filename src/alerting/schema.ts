@@ -41,7 +41,10 @@ export const notifierSchema = z.strictObject({
   name: z.string().min(1).describe('Name rules refer to in `notifiers`.'),
   type: z.enum(['webhook', 'exec', 'log']).describe('`webhook` (HTTP POST of JSON), `exec` (a command, JSON on stdin) or `log`.'),
   url: z.string().default('').describe('webhook: where to POST.'),
-  format: z.enum(['alertmanager', 'monasca']).default('alertmanager').describe('webhook/exec: payload shape, Alertmanager webhook (version 4) or Monasca webhook notification.'),
+  format: z
+    .enum(['alertmanager', 'monasca', 'alertmanager_api'])
+    .default('alertmanager')
+    .describe('webhook/exec: payload shape, Alertmanager webhook (version 4), Monasca webhook notification, or `alertmanager_api` to post to an Alertmanager itself (url = "http://HOST:9093/api/v2/alerts").'),
   headers: tagMap.default({}).describe('webhook: extra request headers.'),
   command: z.array(z.string()).default([]).describe('exec: program and arguments (no shell).'),
   timeout: zDuration().default('10s').describe('Timeout of one attempt.'),
@@ -56,6 +59,10 @@ export const notifierSchema = z.strictObject({
 export const alertingSchema = z
   .strictObject({
     eval_interval: zDuration().default('10s').describe('How often rules are evaluated.'),
+    default_rules: z
+      .boolean()
+      .default(true)
+      .describe('Run the default rules (disk nearly full, memory pressure, load above cores, failing inputs, scrapes and outputs, agent heartbeat missing) for the inputs that run; a rule of the same name replaces one.'),
     external_url: z.string().default('').describe('Base URL of this agent in notifications (generatorURL, externalURL).'),
     rules: z.array(ruleSchema).default([]).describe('[[alerting.rules]]: alert rules.'),
     notifiers: z.array(notifierSchema).default([]).describe('[[alerting.notifiers]]: where state changes are sent.'),

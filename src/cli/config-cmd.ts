@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { parse } from './args.js';
 import { resolveConfig } from './resolve.js';
 import { builtinRegistry } from '../plugins.js';
@@ -7,6 +7,7 @@ import { SondeError } from '../errors.js';
 
 export const CONFIG_HELP = `Usage: sonde config init [FILE] [--force]    write a commented default config (default ./sonde.toml; - for stdout)
        sonde config check FILE                validate a config file: exit 0 if good, 1 with file:line errors if not
+                                              (a PuyPuy/tcollector install or .ini: 1 when the conversion drops settings)
 `;
 
 export async function configCommand(argv: string[]): Promise<number> {
@@ -37,6 +38,8 @@ export async function configCommand(argv: string[]): Promise<number> {
       return values.help ? 0 : 2;
     }
     const file = positionals[0] as string;
+    // a PuyPuy or tcollector install (a directory or an .ini): check what it converts to
+    if (/\.ini$/i.test(file) || (existsSync(file) && statSync(file).isDirectory())) return (await import('./migrate.js')).checkSeedConfig(file);
     // the same resolution and validation `sonde run` does (SONDE_* variables included)
     const cfg = await resolveConfig({ config: file });
     const count = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;

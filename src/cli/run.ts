@@ -3,7 +3,7 @@ import { createLogger, type LogLevel } from '../core/logger.js';
 import { parse } from './args.js';
 import { resolveConfig, configPath } from './resolve.js';
 import { VERSION } from '../version.js';
-import { MIGRATE_FLAGS, migrateOptions, migrateOrFail } from './migrate.js';
+import { MIGRATE_FLAGS, migrateOptions, migrateOrFail, splitMigrateArgs } from './migrate.js';
 import { SondeError } from '../errors.js';
 import type { SondeConfig, PluginInstance } from '../config/load.js';
 import { encodeInfluxLine } from '../codecs/influx.js';
@@ -65,12 +65,13 @@ Options:
       --input-filter A:B   run only these inputs (names from the config or the defaults)
       --output-filter A:B  write only to these outputs
       --puypuy-config FILE   run the pipeline a PuyPuy config.ini describes (see \`sonde migrate\`)
-      --tcollector-dir DIR   run a tcollector collectors tree (with --host/--port/--dedup-interval/--tags)
+      --tcollector-dir DIR   run a tcollector install (with tcollector's -H -p -t ... flags, see \`sonde migrate --help\`)
   -h, --help            this help
 `;
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const { values } = parse('run', argv, {
+  const { rest, tcollector } = splitMigrateArgs(argv, 'converted');
+  const { values } = parse('run', rest, {
     config: { type: 'string', short: 'c' },
     'data-dir': { type: 'string', short: 'd' },
     listen: { type: 'string', short: 'l' },
@@ -99,7 +100,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   if (seedPath && values.config) throw new SondeError('SONDE_ERR_USAGE', `--config cannot be combined with --${values['puypuy-config'] ? 'puypuy-config' : 'tcollector-dir'}`);
   const seed = seedPath
-    ? { path: seedPath, text: await migrateOrFail(seedPath, { ...migrateOptions(values), from: values['puypuy-config'] ? 'puypuy' : 'tcollector' }) }
+    ? { path: seedPath, text: await migrateOrFail(seedPath, { ...migrateOptions(values, tcollector), from: values['puypuy-config'] ? 'puypuy' : 'tcollector' }) }
     : undefined;
   const receivers = { statsd: values.statsd, collectd: values.collectd, graphite: values.graphite, opentsdb: values.opentsdb, influxdb: values.influxdb };
   const format = values.format ?? 'influx';

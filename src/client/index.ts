@@ -1,7 +1,7 @@
 /**
  * `sonde/client`: application metrics for Node.js. Two APIs: the collectd-module style `Connection`
  * (`conn.<category>.record(...)`, sent to collectd) and the tagged client (`createClient`) with
- * counters, gauges, histograms and timers flushed to statsd, collectd, a sonde agent or any sonde output.
+ * counters, gauges, histograms and timers flushed to statsd, collectd, a sonde agent, an OTLP endpoint or any sonde output.
  */
 export { Connection, Counter, setConnectionLogger, sanitizePart, statName } from './connection.js';
 export type { ConnectionOptions, ConnectionConstructor, Stats } from './connection.js';
@@ -26,6 +26,8 @@ export type { CollectdSinkOptions } from './sinks/collectd.js';
 export { sondeSink } from './sinks/sonde.js';
 export type { SondeSinkOptions } from './sinks/sonde.js';
 export { outputSink } from './sinks/output.js';
+export { otlpSink, snapshotToRequest } from './sinks/otlp.js';
+export type { OtlpSinkOptions } from './sinks/otlp.js';
 export { clientMetrics } from './stats.js';
 export type { Logger } from '../core/logger.js';
 export { createLogger } from '../core/logger.js';

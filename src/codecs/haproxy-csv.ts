@@ -5,6 +5,9 @@
  * `sv` (svname: FRONTEND, BACKEND or the server's name) and `type` (frontend, backend, server,
  * listener); columns are matched by header name, so versions with more columns just give more series.
  * `status` becomes the gauge `haproxy.status_up` (1 for UP/OPEN/no check/DRAIN/NOLB, 0 for DOWN/MAINT...).
+ *
+ * Also the stats socket's `show info` (`Name: value` lines about the process): every numeric line as
+ * `haproxy.process.<name in snake_case>` (`CurrConns` → `haproxy.process.curr_conns`).
  */
 import type { MetricKind, Point, Tags } from '../model/point.js';
 import { sampleOf, type CodecError, type Decoded } from './types.js';
@@ -157,4 +160,56 @@ export function parseHaproxyCsv(text: string, ts: number, tags: Tags, keep?: (pr
     }
   }
   return { items, errors };
+}
+
+/** `show info` lines that are totals since the process started. */
+const INFO_COUNTERS = new Set([
+  'cum_conns',
+  'cum_req',
+  'cum_ssl_conns',
+  'pool_failed',
+  'ssl_cache_lookups',
+  'ssl_cache_misses',
+  'dropped_logs',
+  'failed_resolutions',
+  'total_bytes_out',
+  'total_splicded_bytes_out',
+  'total_spliced_bytes_out',
+  'debug_commands_issued',
+  'cum_recv_logs',
+  'total_warnings',
+  'max_conn_reached',
+]);
+
+/** `show info` lines that identify rather than measure. */
+const INFO_SKIP = new Set(['pid', 'process_num', 'release_date', 'start_time_sec', 'tainted']);
+
+/** `CurrConns` → `curr_conns`, `Memmax_MB` → `memmax_mb`, `Ulimit-n` → `ulimit_n`, `Unstoppable Jobs` → `unstoppable_jobs`. */
+export function haproxyInfoName(key: string): string {
+  return key
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .replace(/([a-z\d])([A-Z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .toLowerCase();
+}
+
+/** Parses `show info`; an error (and no points) when it is not HAProxy's (no `Name:` line). */
+export function parseHaproxyInfo(text: string, ts: number, tags: Tags): Decoded<Point> {
+  const items: Point[] = [];
+  if (typeof text !== 'string') return { items, errors: [{ message: 'not a string' }] };
+  if (!/^Name: /m.test(text)) return { items, errors: [{ message: 'not HAProxy show info output', sample: sampleOf(text, 80) }] };
+  const seen = new Set<string>();
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    const colon = line.indexOf(': ');
+    if (colon <= 0) continue;
+    const value = line.slice(colon + 2).trim();
+    if (!NUMBER.test(value)) continue;
+    const field = haproxyInfoName(line.slice(0, colon));
+    if (field === '' || INFO_SKIP.has(field) || seen.has(field)) continue;
+    seen.add(field);
+    items.push({ name: 'haproxy.process.' + field, tags, value: Number(value), ts, kind: INFO_COUNTERS.has(field) ? 'counter' : 'gauge' });
+  }
+  return { items, errors: [] };
 }

@@ -603,3 +603,51 @@ export function encodeInfluxLines(points: readonly Point[], opts: InfluxEncodeOp
   }
   return out;
 }
+
+/**
+ * Where a body may be cut so that parsing the part before the cut and the part after it gives the same
+ * lines as parsing it whole: the index after the last newline that ends a line (not one inside a quoted
+ * string field value, which may run over newlines). -1 when `bytes` holds no complete line. Scanning
+ * is skipped (memchr speed) when there is no `"` at all, the usual case.
+ */
+export function influxLineCut(bytes: Uint8Array): number {
+  const lastNl = bytes.lastIndexOf(NL);
+  if (lastNl < 0) return -1;
+  if (bytes.indexOf(34 /* " */) < 0) return lastNl + 1;
+  let cut = -1;
+  let i = 0;
+  const n = bytes.length;
+  while (i < n) {
+    // one line: measurement and tags, fields (strings quoted), timestamp
+    let sec = 0;
+    let afterEq = false;
+    let lineEnded = false;
+    while (i < n) {
+      const c = bytes[i] as number;
+      if (c === BACKSLASH) {
+        afterEq = false;
+        i += 2;
+        continue;
+      }
+      if (c === NL) {
+        i++;
+        lineEnded = true;
+        break;
+      }
+      if (c === SPACE && sec < 2) {
+        // runs of spaces separate sections once
+        while (i + 1 < n && bytes[i + 1] === SPACE) i++;
+        sec++;
+      } else if (c === 34 && sec === 1 && afterEq) {
+        // a string value: up to the next unescaped quote, newlines included
+        i++;
+        while (i < n && bytes[i] !== 34) i += bytes[i] === BACKSLASH ? 2 : 1;
+        if (i >= n) return cut;
+      }
+      afterEq = c === 61 /* = */ && sec === 1;
+      i++;
+    }
+    if (lineEnded) cut = i;
+  }
+  return cut;
+}

@@ -71,7 +71,7 @@ function writeTable(path: string[], t: TomlTable, opts: TomlOptions, inArrayItem
       const p = [...path, k];
       const lines: string[] = [];
       for (const [ik, iv] of Object.entries(item)) lines.push(`${key(ik)} = ${scalar(iv)}`);
-      out.push(`${comment(opts.comments?.[`${p.join('.')}.${i}`])}[[${p.map(key).join('.')}]]\n${lines.join('\n')}`);
+      out.push(`${comment(opts.comments?.[`${p.join('.')}.${i}`])}[[${p.map(key).join('.')}]]${lines.length > 0 ? `\n${lines.join('\n')}` : ''}`);
     });
   }
 }

@@ -7,7 +7,8 @@ import type { PluginKind, PluginSpec } from '../core/plugin.js';
 import type { Registry } from '../core/registry.js';
 import { KeyLocator, formatKeyPath, type KeyPath } from './locate.js';
 import { httpProblems, pluginValueProblems } from './checks.js';
-import { alertingSchema, validateAlerting, AlertingConfigError } from '../alerting/schema.js';
+import { alertingSchema, ruleSchema, validateAlerting, AlertingConfigError } from '../alerting/schema.js';
+import { defaultRules } from '../alerting/defaults.js';
 import {
   agentSchema,
   commonInputKeys,
@@ -322,15 +323,6 @@ export function validateConfig(source: ConfigSource, registry: Registry): SondeC
     const kp = ['http', ...p.path];
     issues.push({ file: label, line: loc.line(kp), key: formatKeyPath(kp), message: p.message, hint: p.hint });
   }
-  if (raw['alerting'] !== undefined && !issues.some((i) => i.key.startsWith('alerting'))) {
-    try {
-      validateAlerting(alerting);
-    } catch (e) {
-      if (!(e instanceof AlertingConfigError)) throw e;
-      const path = e.key.split(/\.|\[|\]/).filter(Boolean);
-      issues.push({ file: label, line: loc.line(path), key: e.key, message: e.message.slice(e.key.length + 2), ...(e.hint ? { hint: e.hint } : {}) });
-    }
-  }
 
   // the default set of a kind runs when the file has no section for it, and beside the listed plugins
   // unless `[agent] default_inputs` / `default_outputs` is false; a listed plugin replaces its default
@@ -418,6 +410,25 @@ export function validateConfig(source: ConfigSource, registry: Registry): SondeC
   const processors = plugins('processor');
   const outputs = plugins('output');
 
+  // the default alert rules for the inputs that run, after the file's (whose indices stay as written)
+  let alertingOut = alerting;
+  if (!issues.some((i) => i.key.startsWith('alerting'))) {
+    if (alerting.default_rules) {
+      const mine = new Set(alerting.rules.map((r) => r.name));
+      const defaults = defaultRules({ inputs: inputs.map((i) => i.name), outputs: outputs.length > 0 })
+        .filter((r) => !mine.has(r.name))
+        .map((r) => ruleSchema.parse(r));
+      alertingOut = { ...alerting, rules: [...alerting.rules, ...defaults] };
+    }
+    try {
+      validateAlerting(alertingOut);
+    } catch (e) {
+      if (!(e instanceof AlertingConfigError)) throw e;
+      const path = e.key.split(/\.|\[|\]/).filter(Boolean);
+      issues.push({ file: label, line: loc.line(path), key: e.key, message: e.message.slice(e.key.length + 2), ...(e.hint ? { hint: e.hint } : {}) });
+    }
+  }
+
   const ids = new Set<string>();
   for (const p of [...inputs, ...processors, ...outputs]) {
     if (ids.has(p.id)) {
@@ -427,7 +438,7 @@ export function validateConfig(source: ConfigSource, registry: Registry): SondeC
   }
 
   if (issues.length > 0) throw new ConfigError(issues.map((i) => located(i, source)));
-  return { file, baseDir: file ? dirname(file) : process.cwd(), agent, http, store, alerting, inputs, processors, outputs };
+  return { file, baseDir: file ? dirname(file) : process.cwd(), agent, http, store, alerting: alertingOut, inputs, processors, outputs };
 }
 
 function makeInstance(

@@ -18,7 +18,8 @@ export const agentSchema = z
     interval: zDuration().default('10s').describe('Default collection interval of inputs.'),
     jitter: zDuration().default('0s').describe('Random delay added to each collection, up to this much.'),
     flush_interval: zDuration().default('10s').describe('How often outputs and aggregators flush.'),
-    queue_size: z.number().int().positive().default(100_000).describe('Points the pipeline ingress queue holds before it drops (counted).'),
+    queue_size: z.number().int().positive().default(100_000).describe('Points the pipeline ingress queue holds before it drops (counted); acknowledged receivers wait for room instead, then answer 429.'),
+    max_decode_bytes: zSize().default('256MiB').describe('Request body bytes being read and decoded at once, all receivers together; past it a request gets 503 with Retry-After.'),
     log_level: z.enum(LOG_LEVELS as [string, ...string[]]).default('info').describe('debug, info, warn, error or silent.'),
     log_format: z.enum(['text', 'json']).default('text').describe('Log line format on stderr.'),
     tags: tagMap.default({}).describe('Global tags added to every point (e.g. cluster, group, location).'),
@@ -40,6 +41,9 @@ export const httpSchema = z
     listen: z.string().default('127.0.0.1:8470').describe('host:port of the API; non-loopback needs `token` or `basic_auth`.'),
     token: z.string().default('').describe('Bearer token required on every request when set.'),
     basic_auth: z.string().default('').describe('`user:password` required on every request when set.'),
+    prometheus_prefix: z.string().regex(/^(\/[^/?#]+)+$|^$/, 'a path such as /prometheus, or "" to turn the API off').default('/prometheus').describe('Path of the Prometheus query API (PromQL); `""` turns it off.'),
+    query_timeout: zDuration().default('2m').describe('Longest a PromQL query may run (its `timeout` parameter can only shorten it).'),
+    query_max_samples: z.number().int().positive().default(50_000_000).describe('Most samples one PromQL query may read; past it the query fails (422).'),
   })
   .describe('[http]');
 

@@ -3,6 +3,8 @@ import type { z } from 'zod/v3';
 import type { Registry } from '../core/registry.js';
 import type { PluginSpec } from '../core/plugin.js';
 import { agentSchema, httpSchema, storeSchema } from './schema.js';
+import { alertingSchema } from '../alerting/schema.js';
+import { defaultRules } from '../alerting/defaults.js';
 import { instanceSchema } from './load.js';
 import { userDefault } from './reference.js';
 
@@ -59,17 +61,64 @@ function pluginSection(kind: string, spec: PluginSpec, enabled: boolean): string
   return lines.join('\n');
 }
 
+/** `[alerting]`: its keys, the default rules written out (commented), and one notifier of each kind. */
+function alertingSection(registry: Registry): string {
+  const own = alertingSchema.omit({ rules: true, notifiers: true });
+  const inputs = registry.list('input').filter((s) => s.defaultEnabled).map((s) => s.name);
+  const lines = [
+    '# ---- alerting ----',
+    '# Rules are evaluated every eval_interval on the store; state changes (OK, ALARM, UNDETERMINED) are',
+    '# logged, shown on the dashboard\'s Alerts page and sent to the notifiers.',
+    section('alerting', own),
+    '',
+    '# The default rules (default_rules = true) for the default inputs, as you would write them. A rule',
+    '# with the same name replaces one; `for` is how long the condition holds before ALARM.',
+  ];
+  for (const r of defaultRules({ inputs, outputs: true })) {
+    lines.push('# [[alerting.rules]]');
+    for (const [k, v] of Object.entries(r)) lines.push(`# ${k} = ${tomlValue(v)}`);
+    lines.push('#');
+  }
+  lines.push(
+    '# Notifiers (none by default). A webhook gets JSON (Alertmanager webhook or Monasca format):',
+    '# [[alerting.notifiers]]',
+    '# name = "ops-webhook"',
+    '# type = "webhook"',
+    '# url = "http://127.0.0.1:9000/hook"',
+    '# format = "alertmanager"',
+    '#',
+    '# Email through the local mail command (the alert in $SONDE_ALERT_MESSAGE, the JSON on stdin):',
+    '# [[alerting.notifiers]]',
+    '# name = "email"',
+    '# type = "exec"',
+    '# command = ["sh", "-c", "echo \\"$SONDE_ALERT_MESSAGE\\" | mail -s \\"sonde: $SONDE_ALERT_NAME $SONDE_ALERT_STATE\\" ops@example.com"]',
+    '#',
+    '# An Alertmanager (its API; it then groups, silences and routes):',
+    '# [[alerting.notifiers]]',
+    '# name = "alertmanager"',
+    '# type = "webhook"',
+    '# url = "http://127.0.0.1:9093/api/v2/alerts"',
+    '# format = "alertmanager_api"',
+    '# repeat_interval on the rules keeps a long alarm alive in Alertmanager (shorter than its resolve_timeout)',
+  );
+  return lines.join('\n');
+}
+
 export function defaultConfigToml(registry: Registry): string {
   const parts: string[] = [
     '# sonde configuration. Every key is shown with its default value, commented out.',
     '# Durations: "10s", "5m", "1h30m"; sizes: "512MiB", "10GiB". Check a file with `sonde config check FILE`.',
-    '# Inputs/outputs: when the file has no [inputs] (or [outputs]) section, the defaults marked below run.',
+    '# Inputs and outputs: the ones not commented out below (host collectors, statsd, the store) always run,',
+    '# beside any you add, unless [agent] default_inputs / default_outputs = false.',
+    '# The API: on 127.0.0.1 by default; on any other address set [http] token or basic_auth.',
     '',
     section('agent', agentSchema),
     '',
     section('http', httpSchema),
     '',
     section('store', storeSchema),
+    '',
+    alertingSection(registry),
     '',
     '# ---- inputs ----',
   ];

@@ -11,6 +11,12 @@ export interface GlobOptions {
   /** `?` matches one character (default true); false keeps it literal, as OpenTSDB's wildcard does. */
   readonly question?: boolean;
   readonly ignoreCase?: boolean;
+  /** `*` and `?` become capture groups (`$1`... in rename rules). */
+  readonly capture?: boolean;
+  /** Shell classes `[abc]`, `[a-z]`, `[!abc]` (an impossible class matches the glob literally). */
+  readonly classes?: boolean;
+  /** `.` matches line breaks too (default true). */
+  readonly dotAll?: boolean;
 }
 
 const GLOB_CHARS = /[*?]/;
@@ -20,22 +26,41 @@ export function isGlob(s: string): boolean {
   return GLOB_CHARS.test(s);
 }
 
-function regexBody(glob: string, question: boolean): string {
+const escapeChar = (ch: string): string => ch.replace(/[\\^$.|+?()[\]{}*/]/g, '\\$&');
+
+function regexBody(glob: string, opts: GlobOptions): string {
+  const question = opts.question ?? true;
   let re = '';
-  for (const ch of glob) {
-    if (ch === '*') re += '.*';
-    else if (ch === '?' && question) re += '.';
-    else re += ch.replace(/[\\^$.|+?()[\]{}]/g, '\\$&');
+  for (let i = 0; i < glob.length; i++) {
+    const ch = glob[i] as string;
+    if (ch === '*') re += opts.capture ? '(.*)' : '.*';
+    else if (ch === '?' && question) re += opts.capture ? '(.)' : '.';
+    else if (ch === '[' && opts.classes) {
+      const end = glob.indexOf(']', i + 2);
+      if (end < 0) {
+        re += '\\[';
+        continue;
+      }
+      let body = glob.slice(i + 1, end);
+      if (body.startsWith('!')) body = '^' + body.slice(1);
+      re += '[' + body.replace(/[\\\]]/g, '\\$&') + ']';
+      i = end;
+    } else re += escapeChar(ch);
   }
   return re;
 }
 
 /** The anchored RegExp of a glob. */
 export function globToRegExp(glob: string, opts: GlobOptions = {}): RegExp {
-  const question = opts.question ?? true;
   const alts = (opts.alternatives ?? true) ? glob.split('|') : [glob];
-  const body = alts.map((a) => regexBody(a, question)).join('|');
-  return new RegExp(alts.length > 1 ? `^(?:${body})$` : `^${body}$`, opts.ignoreCase ? 'is' : 's');
+  const body = alts.map((a) => regexBody(a, opts)).join('|');
+  const flags = (opts.ignoreCase ? 'i' : '') + ((opts.dotAll ?? true) ? 's' : '');
+  try {
+    return new RegExp(alts.length > 1 ? `^(?:${body})$` : `^${body}$`, flags);
+  } catch {
+    // an impossible class such as `[z-a]`: match the pattern literally rather than fail
+    return new RegExp('^' + [...glob].map(escapeChar).join('') + '$', flags);
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Point } from '../model/point.js';
-import type { Output, WriteResult } from './plugin.js';
+import type { Ack, Output, WriteResult } from './plugin.js';
 import type { Logger } from './logger.js';
 import { rateLimited } from './logger.js';
 import type { Counter, PluginMetrics } from './self-metrics.js';
@@ -17,6 +17,13 @@ import { DiskQueue } from './disk-queue.js';
  *   returns, so it survives a crash or `kill -9` and is sent after a restart, before anything newer.
  *   `bufferSize` then only bounds the read-ahead copy kept in memory; the disk cap (`maxBytes`) drops
  *   the oldest segments when reached (`disk_full`). Delivery is at least once.
+ *
+ * Acknowledged pushes (`pushAcked`, from receivers whose clients wait for an answer) never cause drops:
+ * `refuses` turns them away first (429 while the memory queue is full, 503 while an acknowledging
+ * output is failing). An output with `ackAfterWrite` (the store) settles them once a write containing
+ * them succeeded (the store's write resolves after its WAL append), and starts that write at once
+ * instead of waiting for the flush interval: whatever arrived while one write was in flight goes in the
+ * next (group commit). Other outputs settle them once queued (disk: appended).
  */
 export interface OutputRunnerOptions {
   batchSize: number;
@@ -71,6 +78,14 @@ class MemoryQueue implements DeliveryQueue {
   get oldest(): number | null {
     return this.buffer[this.head]?.ts ?? null;
   }
+  /** Absolute position of the first unsent point (everything before it was sent or dropped). */
+  get headPos(): number {
+    return this.base + this.head;
+  }
+  /** Absolute position after the last queued point. */
+  get endPos(): number {
+    return this.base + this.buffer.length;
+  }
 
   push(points: Point[]): void {
     for (const p of points) this.buffer.push(p);
@@ -117,6 +132,8 @@ class MemoryQueue implements DeliveryQueue {
 }
 
 class DurableQueue implements DeliveryQueue {
+  /** Appends that failed (each counted in disk_error drops). */
+  appendErrors = 0;
   constructor(
     private readonly q: DiskQueue,
     private readonly counters: { full: Counter; corrupt: Counter; diskError: Counter },
@@ -147,6 +164,7 @@ class DurableQueue implements DeliveryQueue {
   push(points: Point[]): void {
     const err = this.q.append(points);
     if (err !== null) {
+      this.appendErrors++;
       this.counters.diskError.inc(points.length);
       this.onError('disk queue append failed: ' + err);
     }
@@ -169,8 +187,19 @@ class DurableQueue implements DeliveryQueue {
   }
 }
 
+interface AckWaiter {
+  /** Absolute queue position after the waiter's last point. */
+  readonly end: number;
+  readonly settle: (a: Ack) => void;
+}
+
 export class OutputRunner {
   private readonly queue: DeliveryQueue;
+  private waiters: AckWaiter[] = [];
+  /** Set while the last write failed (acknowledging outputs refuse new acknowledged pushes then). */
+  private failing: string | null = null;
+  /** Set by the pipeline: called when this runner has room again after refusing. */
+  onRoom: (() => void) | undefined;
   private inFlight: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -243,6 +272,63 @@ export class OutputRunner {
     if (this.queue.length > 0) this.kick(true);
   }
 
+  private get ackAfterWrite(): boolean {
+    return this.output.ackAfterWrite === true && this.queue instanceof MemoryQueue;
+  }
+
+  /** Why `n` more acknowledged points cannot be taken now, or undefined. */
+  refuses(n: number): Ack | undefined {
+    if (this.stopped) return { ok: false, status: 503, reason: `${this.id} is stopping`, retryAfterS: 1 };
+    if (this.failing !== null && this.output.ackAfterWrite === true) {
+      return { ok: false, status: 503, reason: `${this.id} is failing: ${this.failing}`, retryAfterS: 2 };
+    }
+    if (this.queue instanceof MemoryQueue && this.queue.length > 0 && this.queue.length + n > this.opts.bufferSize) {
+      return { ok: false, status: 429, reason: `${this.id} queue full`, retryAfterS: 1 };
+    }
+    return undefined;
+  }
+
+  /**
+   * Adds points like `push` and settles once they are written (`ackAfterWrite` outputs) or queued.
+   * Filtered-out points need nothing: when none is left the answer is ok at once.
+   */
+  pushAcked(points: readonly Point[]): Promise<Ack> {
+    const r = this.refuses(points.length);
+    if (r) return Promise.resolve(r);
+    const q = this.queue;
+    if (!(q instanceof MemoryQueue) || !this.ackAfterWrite) {
+      const before = q instanceof DurableQueue ? q.appendErrors : 0;
+      this.push(points);
+      if (q instanceof DurableQueue && q.appendErrors > before) return Promise.resolve({ ok: false, status: 503, reason: `${this.id}: disk queue append failed`, retryAfterS: 2 });
+      return Promise.resolve({ ok: true });
+    }
+    const start = q.endPos;
+    this.push(points);
+    const end = q.endPos;
+    if (end === start) return Promise.resolve({ ok: true });
+    const p = new Promise<Ack>((settle) => this.waiters.push({ end, settle }));
+    if (!this.inFlight && !this.retryTimer) this.kick(true);
+    return p;
+  }
+
+  /** Settles waiters the queue has moved past: ok after a write, `failed` when their points were dropped. */
+  private settleWaiters(failed?: Ack): void {
+    const q = this.queue;
+    if (!(q instanceof MemoryQueue) || this.waiters.length === 0) return;
+    const head = q.headPos;
+    let i = 0;
+    while (i < this.waiters.length && (this.waiters[i] as AckWaiter).end <= head) i++;
+    if (i === 0) return;
+    const done = this.waiters.splice(0, i);
+    for (const w of done) w.settle(failed ?? { ok: true });
+  }
+
+  /** A failed write: every waiter is told to retry (its points stay queued and may still be written). */
+  private failWaiters(error: string): void {
+    const done = this.waiters.splice(0);
+    for (const w of done) w.settle({ ok: false, status: 503, reason: `${this.id} write failed: ${error}`, retryAfterS: 2 });
+  }
+
   /** Points waiting (memory or disk). */
   get length(): number {
     return this.queue.length;
@@ -262,6 +348,8 @@ export class OutputRunner {
     } else batch = points as Point[];
     if (batch.length === 0) return;
     this.queue.push(batch);
+    // points dropped for room (buffer_full) may include acknowledged ones still waiting
+    if (this.waiters.length > 0) this.settleWaiters({ ok: false, status: 503, reason: `${this.id} queue overflowed`, retryAfterS: 1 });
     this.updateGauges();
     if (this.length >= this.opts.batchSize) this.kick(false);
   }
@@ -281,7 +369,7 @@ export class OutputRunner {
     if (!timerTick && this.length < this.opts.batchSize) return;
     this.inFlight = this.writeOnce().finally(() => {
       this.inFlight = null;
-      if (!this.retryTimer && this.length >= this.opts.batchSize) this.kick(false);
+      if (!this.retryTimer && (this.length >= this.opts.batchSize || this.waiters.length > 0)) this.kick(true);
     });
   }
 
@@ -325,6 +413,9 @@ export class OutputRunner {
     this.m.duration.set(performance.now() - t0);
     if (ok) {
       batch.commit();
+      this.settleWaiters();
+      this.failing = null;
+      this.onRoom?.();
       this.attempt = 0;
       this.m.writes.inc();
       this.m.written.inc(Math.max(0, n - rejected));
@@ -336,12 +427,16 @@ export class OutputRunner {
       this.m.failed.inc();
       this.metrics.lastError(error ?? 'write failed');
       if (!retryable) {
-        // bad data: drop this batch so it never blocks the queue
+        // bad data: drop this batch so it never blocks the queue; waiters are answered (retrying
+        // would fail the same way), the drop is counted
         batch.commit();
+        this.settleWaiters();
         this.m.droppedBad.inc(n);
         this.warnRateLimited('output rejected a batch as bad data; dropped', { points: n, error });
         this.attempt = 0;
       } else {
+        this.failing = error ?? 'write failed';
+        this.failWaiters(this.failing);
         this.attempt++;
         const base = Math.min(this.opts.retryMaxDelay, 1000 * 2 ** Math.min(this.attempt - 1, 16));
         const delay = Math.max(retryAfter ?? 0, Math.round(base / 2 + Math.random() * (base / 2)));
@@ -384,6 +479,7 @@ export class OutputRunner {
     if (this.inFlight) await within(this.inFlight, deadline - Date.now());
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.failWaiters('the agent is stopping');
     const left = this.length;
     if (left > 0) {
       if (this.opts.diskQueue && this.queue instanceof DurableQueue) {

@@ -1,13 +1,18 @@
 import { EMPTY_TAGS, type Point, type Tags } from '../model/point.js';
-import type { Processor } from './plugin.js';
+import type { Ack, Processor } from './plugin.js';
 import type { Logger } from './logger.js';
 import type { Counter, SelfMetrics } from './self-metrics.js';
 
 /**
  * Inputs -> bounded ingress queue -> processors (in order) -> every output's runner.
  * Emitting never blocks and never throws: when the ingress queue is full the batch is dropped and
- * counted against the input that sent it. Processing runs in its own macrotask, so a burst from a
- * receiver is handled in batches.
+ * counted against the input that sent it. Processing runs in its own macrotasks, at most
+ * `DRAIN_SLICE` points per turn, so a burst from a receiver never holds the event loop for long.
+ *
+ * Acknowledged emits (`emitAcked`, for receivers whose clients wait for an answer) do not drop: they
+ * wait (bounded) for room in the ingress queue and in every output's queue, and their promise settles
+ * once every sink that acknowledges (`pushAcked`) took the points: the store once they are in its
+ * write-ahead log, a disk-queued output once they are appended, a memory-queued one once queued.
  */
 export interface ProcessorSlot {
   readonly id: string;
@@ -17,6 +22,23 @@ export interface ProcessorSlot {
 /** Where processed points go: each output's runner, and observers such as the alerting engine. */
 export interface PointSink {
   push(points: readonly Point[]): void;
+  /** Takes the points and settles once they are as safe as this sink makes them (see OutputRunner). */
+  pushAcked?(points: readonly Point[]): Promise<Ack>;
+  /** Why this sink cannot take `n` more points now, or undefined when it can. */
+  refuses?(n: number): Ack | undefined;
+  /** Called when the sink has room again after refusing (set by the pipeline). */
+  onRoom?: (() => void) | undefined;
+}
+
+/** Most points run through the processors in one turn of the event loop. */
+export const DRAIN_SLICE = 8192;
+/** How long an acknowledged emit waits for room before it is refused (429). */
+export const ACK_WAIT_MS = 5000;
+
+interface QueuedBatch {
+  readonly points: Point[];
+  /** Set for acknowledged emits: settles the emitter's promise. */
+  readonly settle?: (a: Ack | Promise<Ack>) => void;
 }
 
 export interface IngressSource {
@@ -27,9 +49,11 @@ export interface IngressSource {
 }
 
 export class Pipeline {
-  private queue: Point[][] = [];
+  private queue: QueuedBatch[] = [];
   private queued = 0;
   private scheduled = false;
+  /** Acknowledged emits waiting for room, oldest first. */
+  private waiting: Array<() => void> = [];
   private readonly gathered = new Map<string, Counter>();
   private readonly dropped = new Map<string, Counter>();
   private readonly procErrors = new Map<string, Counter>();
@@ -46,6 +70,7 @@ export class Pipeline {
   ) {
     this.queueGauge = metrics.gauge('pipeline.queue_length', {}, 'Points waiting between inputs and processors.');
     this.processed = metrics.counter('pipeline.points_processed', {}, 'Points that went through the processors.');
+    for (const o of outputs) if (o.refuses) o.onRoom = () => this.wakeWaiters();
   }
 
   private counter(map: Map<string, Counter>, id: string, name: string, tags: Tags, help: string): Counter {
@@ -73,12 +98,119 @@ export class Pipeline {
       this.counter(this.dropped, source.id, 'points_dropped', { reason: 'queue_full' }, 'Points dropped, by reason.').inc(points.length);
       return false;
     }
-    this.counter(this.gathered, source.id, 'points_gathered', {}, 'Points an input produced.').inc(points.length);
-    this.queue.push(decorate(points, source, this.mergerFor(source)));
+    this.enqueue(source, { points });
+    return true;
+  }
+
+  private enqueue(source: IngressSource, b: QueuedBatch): void {
+    this.counter(this.gathered, source.id, 'points_gathered', {}, 'Points an input produced.').inc(b.points.length);
+    const points = decorate(b.points, source, this.mergerFor(source));
+    this.queue.push(b.settle ? { points, settle: b.settle } : { points });
     this.queued += points.length;
     this.queueGauge.set(this.queued);
     this.schedule();
-    return true;
+  }
+
+  /**
+   * Why `n` more points cannot be taken now (ingress queue or an output's queue full, an output
+   * failing), or undefined when they can.
+   */
+  refuses(n: number): Ack | undefined {
+    // a batch larger than the whole queue is let in when the queue is empty (the caller slices anyway)
+    if (this.queued > 0 && this.queued + n > this.capacity) return { ok: false, status: 429, reason: 'pipeline queue full', retryAfterS: 1 };
+    for (const o of this.outputs) {
+      const r = o.refuses?.(n);
+      if (r) return r;
+    }
+    return undefined;
+  }
+
+  /**
+   * Accepts points and settles once every acknowledging sink took them. Waits up to `waitMs` for room;
+   * never drops: a refusal is the answer (429 full, 503 failing), and the points were not taken.
+   */
+  emitAcked(source: IngressSource, points: Point[], waitMs = ACK_WAIT_MS): Promise<Ack> {
+    if (points.length === 0) return Promise.resolve({ ok: true });
+    const tryNow = (): Ack | Promise<Ack> => {
+      const r = this.refuses(points.length);
+      if (r) return r;
+      return new Promise<Ack>((settle) => this.enqueue(source, { points, settle }));
+    };
+    const first = this.waiting.length === 0 ? tryNow() : undefined;
+    if (first instanceof Promise) return first;
+    // 503 (an output failing) is answered at once; a full queue is waited out for a while
+    if (first && first.ok === false && first.status === 503) {
+      this.countRefused(source, points.length, first);
+      return Promise.resolve(first);
+    }
+    return new Promise<Ack>((resolve) => {
+      let last: Ack = first ?? { ok: false, status: 429, reason: 'pipeline queue full', retryAfterS: 1 };
+      const timer = setTimeout(() => {
+        this.waiting = this.waiting.filter((w) => w !== attempt);
+        this.countRefused(source, points.length, last);
+        resolve(last);
+      }, waitMs);
+      const attempt = (): void => {
+        const r = tryNow();
+        if (r instanceof Promise) {
+          clearTimeout(timer);
+          this.waiting = this.waiting.filter((w) => w !== attempt);
+          void r.then(resolve);
+          return;
+        }
+        last = r;
+      };
+      this.waiting.push(attempt);
+      this.scheduleWake();
+    });
+  }
+
+  /**
+   * Undefined when `n` points fit now; else a promise resolving once they do, or after `waitMs` (the
+   * caller then emits anyway, and what does not fit is dropped and counted).
+   */
+  room(n: number, waitMs = ACK_WAIT_MS): Promise<void> | undefined {
+    if (this.waiting.length === 0 && this.refuses(n) === undefined) return undefined;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting = this.waiting.filter((w) => w !== attempt);
+        resolve();
+      }, waitMs);
+      const attempt = (): void => {
+        if (this.refuses(n) !== undefined) return;
+        clearTimeout(timer);
+        this.waiting = this.waiting.filter((w) => w !== attempt);
+        resolve();
+      };
+      this.waiting.push(attempt);
+      this.scheduleWake();
+    });
+  }
+
+  private countRefused(source: IngressSource, n: number, a: Ack): void {
+    const reason = a.ok === false && a.status === 503 ? 'unavailable' : 'queue_full';
+    this.counter(this.dropped, source.id + '|refused|' + reason, 'points_refused', { reason }, 'Points an acknowledged write refused (the client was told to retry), by reason.').inc(n);
+  }
+
+  private wakeScheduled = false;
+  private scheduleWake(): void {
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      this.wakeWaiters();
+    });
+  }
+
+  /** Lets waiting acknowledged emits in, oldest first, while there is room. */
+  private wakeWaiters(): void {
+    let guard = this.waiting.length;
+    while (this.waiting.length > 0 && guard-- > 0) {
+      const w = this.waiting[0] as () => void;
+      const before = this.waiting.length;
+      w();
+      if (this.waiting.length === before) break; // still no room: wait for the next drain or write
+    }
   }
 
   private schedule(): void {
@@ -86,17 +218,29 @@ export class Pipeline {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.drain(Date.now());
+      this.drainSlice(Date.now(), DRAIN_SLICE);
+      if (this.queue.length > 0) this.schedule();
+      if (this.waiting.length > 0) this.wakeWaiters();
     });
   }
 
-  /** Runs queued batches through the processors to the outputs. */
+  /** Runs every queued batch through the processors to the outputs (shutdown, tests). */
   drain(now: number): void {
-    const batches = this.queue;
-    this.queue = [];
-    this.queued = 0;
-    this.queueGauge.set(0);
-    for (const batch of batches) this.forward(this.runProcessors(batch, now, 0), now);
+    while (this.queue.length > 0) this.drainSlice(now, Number.POSITIVE_INFINITY);
+  }
+
+  /** Runs queued batches, about `max` points (whole batches, at least one), through to the outputs. */
+  private drainSlice(now: number, max: number): void {
+    let done = 0;
+    while (this.queue.length > 0 && done < max) {
+      const b = this.queue.shift() as QueuedBatch;
+      this.queued -= b.points.length;
+      done += b.points.length;
+      const out = this.runProcessors(b.points, now, 0);
+      if (b.settle) b.settle(out.length === 0 ? { ok: true } : this.forwardAcked(out));
+      else this.forward(out, now);
+    }
+    this.queueGauge.set(this.queued);
   }
 
   private runProcessors(points: Point[], now: number, from: number): Point[] {
@@ -112,6 +256,22 @@ export class Pipeline {
       }
     }
     return cur;
+  }
+
+  /** Forwards to every sink; the result settles once every acknowledging sink took the points. */
+  private forwardAcked(points: Point[]): Ack | Promise<Ack> {
+    this.processed.inc(points.length);
+    const acks: Promise<Ack>[] = [];
+    for (const o of this.outputs) {
+      try {
+        if (o.pushAcked) acks.push(o.pushAcked(points));
+        else o.push(points);
+      } catch (e) {
+        this.logger.error('a point sink failed', { error: e });
+      }
+    }
+    if (acks.length === 0) return { ok: true };
+    return Promise.all(acks).then((all) => all.find((a) => !a.ok) ?? { ok: true });
   }
 
   private forward(points: Point[], _now: number): void {

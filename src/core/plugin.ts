@@ -2,8 +2,20 @@ import type { z } from 'zod/v3';
 import type { Point } from '../model/point.js';
 import type { Logger } from './logger.js';
 import type { PluginMetrics } from './self-metrics.js';
-import type { HttpRoutes } from '../http/router.js';
-import type { StoreHandle } from '../store/handle.js';
+import type { HttpRoutes } from '../model/http-routes.js';
+import type { StoreHandle } from '../model/store-api.js';
+import type { WriteResult } from '../model/write-result.js';
+
+export type { WriteResult } from '../model/write-result.js';
+
+/**
+ * The answer to an acknowledged emit: `ok` once the points are stored (the store's write-ahead log) or
+ * queued by every output; otherwise the HTTP status a receiver answers (429 full, retry later; 503 an
+ * output or the store is failing) with the Retry-After to send. A refused emit took none of its points.
+ */
+export type Ack =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly status: 429 | 503; readonly reason: string; readonly retryAfterS: number };
 
 /** What the agent core hands every plugin instance when it creates it. */
 export interface PluginContext {
@@ -26,6 +38,17 @@ export interface PluginContext {
    * false when the pipeline's ingress queue was full and the points were dropped (already counted).
    */
   emit(points: Point[]): boolean;
+  /**
+   * Pushes points and settles once they are acknowledged (see `Ack`): for receivers whose clients wait
+   * for an answer. Waits a bounded time for room instead of dropping. Never rejects.
+   */
+  emitAcked(points: Point[]): Promise<Ack>;
+  /**
+   * Backpressure for stream receivers: undefined when `n` more points can be emitted now, else a
+   * promise that resolves once there is room (or after a bounded wait). A TCP receiver pauses its
+   * socket until it resolves, so the sender slows down instead of its points being dropped.
+   */
+  room(n: number): Promise<void> | undefined;
   /** Aborted when the agent shuts down. */
   readonly signal: AbortSignal;
   /** Routes on the agent's HTTP server (for /metrics exposition, webhooks, the dashboard). */
@@ -54,20 +77,13 @@ export interface Processor {
   stop?(): Promise<void>;
 }
 
-/** The outcome of one write, as a value: outputs never throw. */
-export interface WriteResult {
-  readonly ok: boolean;
-  /** Points the backend refused as bad data: dropped and counted, never retried. */
-  readonly rejected?: number;
-  /** When not ok: true if the same batch may succeed later (network error, 5xx, 429). */
-  readonly retryable?: boolean;
-  readonly error?: string;
-  /** A server's Retry-After, in ms. */
-  readonly retryAfterMs?: number;
-}
-
 export interface Output {
   write(points: readonly Point[]): Promise<WriteResult>;
+  /**
+   * True when a successful `write` makes the points durable (the store: its WAL): acknowledged emits
+   * then wait for the write, and the output is written as soon as such points arrive.
+   */
+  readonly ackAfterWrite?: boolean;
   start?(): Promise<void>;
   stop?(): Promise<void>;
   describe?(): string[];

@@ -1,7 +1,9 @@
 import type { SelfMetrics } from '../core/self-metrics.js';
+import type { Ack } from '../core/plugin.js';
+import { errorBody } from '../errors.js';
 import type { StoreHandle } from '../store/handle.js';
 import type { Router } from './router.js';
-import { readBody, sendJson, sendText } from './router.js';
+import { readJson, sendJson, sendText } from './router.js';
 import { buildQuery, paramsFromUrl } from './query-params.js';
 import { METRIC_KINDS, type MetricKind, type Point } from '../model/point.js';
 import { isValidName, sanitizeName, sanitizeTags } from '../model/sanitize.js';
@@ -23,7 +25,8 @@ export interface ApiAgent {
   describePlugins(): Array<{ id: string; kind: string; name: string }>;
   /** What did not start without stopping the agent (a default port taken). */
   warnings?(): Array<{ id: string; message: string; hint?: string; at: number }>;
-  ingest(sourceId: string, points: Point[]): boolean;
+  /** Settles once the points are stored or queued by every output (or with the refusal). */
+  ingest(sourceId: string, points: Point[]): Promise<Ack>;
 }
 
 /** The agent's status: what `sonde status`, the pipeline page and /api/v1/status show. */
@@ -71,7 +74,7 @@ export function registerApi(router: Router, agent: ApiAgent): void {
   });
 
   router.route('POST', '/api/v1/query', async (req, res) => {
-    const body = JSON.parse((await readBody(req, 1 << 20)).toString('utf8')) as Record<string, unknown>;
+    const body = (await readJson(req, 1 << 20)) as Record<string, unknown>;
     const str = (k: string): string | undefined => (body[k] === undefined ? undefined : String(body[k]));
     const tags = body['tags'] && typeof body['tags'] === 'object' ? Object.entries(body['tags'] as Record<string, string>).map(([k, v]) => `${k}=${v}`) : [];
     const q = buildQuery({
@@ -114,13 +117,17 @@ export function registerApi(router: Router, agent: ApiAgent): void {
   });
 
   router.route('POST', '/api/v1/write', async (req, res) => {
-    const body = JSON.parse((await readBody(req)).toString('utf8')) as unknown;
-    const items = Array.isArray(body) ? body : [body];
+    const body = await readJson(req, 32 * 1024 * 1024);
+    if (body === null || typeof body !== 'object') {
+      sendJson(res, 400, errorBody('SONDE_ERR_BAD_REQUEST', 'the body must be a point object or an array of points'));
+      return;
+    }
+    const items: unknown[] = Array.isArray(body) ? body : [body];
     const points: Point[] = [];
     const errors: string[] = [];
     const now = Date.now();
     items.forEach((it, i) => {
-      const o = it as Record<string, unknown>;
+      const o = (it !== null && typeof it === 'object' ? it : {}) as Record<string, unknown>;
       const name = typeof o['name'] === 'string' ? sanitizeName(o['name']) : '';
       const raw = o['value'];
       const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
@@ -135,9 +142,11 @@ export function registerApi(router: Router, agent: ApiAgent): void {
         points.push({ name, tags, value, ts: Math.round(ts), kind });
       }
     });
-    const accepted = points.length === 0 || agent.ingest('api.write', points);
-    if (!accepted) {
-      sendJson(res, 503, { error: 'pipeline queue full; retry later' });
+    const ack: Ack = points.length === 0 ? { ok: true } : await agent.ingest('api.write', points);
+    if (!ack.ok) {
+      res.setHeader('retry-after', String(ack.retryAfterS));
+      const code = ack.status === 429 ? 'SONDE_ERR_QUEUE_FULL' : 'SONDE_ERR_UNAVAILABLE';
+      sendJson(res, ack.status, errorBody(code, undefined, { detail: ack.reason }));
       return;
     }
     if (errors.length) sendJson(res, 400, { accepted: points.length, errors });

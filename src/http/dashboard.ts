@@ -12,6 +12,7 @@ import { buildQuery, QueryParamError, parseTime } from './query-params.js';
 import { PAGE_HEADERS, safeJoin, sendFile, uplotDist, webRoot } from './static.js';
 import { DashboardStore } from './dashboards-store.js';
 import { stepFor } from '../graph/ticks.js';
+import { servicePanels, servicesOf } from './service-panels.js';
 
 export interface DashboardDeps {
   store: StoreHandle | undefined;
@@ -21,6 +22,8 @@ export interface DashboardDeps {
   status: () => Promise<unknown>;
   /** Where the browser code lives (default: web/ of this package). */
   webDir?: string;
+  /** Names of the inputs this agent runs: configured services get an overview panel. */
+  services?: () => readonly string[];
 }
 
 /** At most this many queries in one batch: one overview page needs about ten. */
@@ -175,9 +178,12 @@ export function overviewPanels(host: string, start: number, end: number, points 
   ];
 }
 
-/** Answers the overview of one host: panels with their query results, in one round trip. */
-export async function runOverview(store: StoreHandle, host: string, start: number, end: number, now = Date.now()) {
-  const panels = overviewPanels(host, start, end);
+/**
+ * Answers the overview of one host: the host panels, then one panel per service in `services`, with
+ * their query results, in one round trip.
+ */
+export async function runOverview(store: StoreHandle, host: string, start: number, end: number, now = Date.now(), services: readonly string[] = []) {
+  const panels = [...overviewPanels(host, start, end), ...servicePanels(services, host, start, end)];
   const flat = panels.flatMap((p) => p.queries);
   const results = await runBatch(store, flat, now);
   let i = 0;
@@ -285,7 +291,9 @@ export function registerDashboard(router: Router, deps: DashboardDeps): void {
     const end = url.searchParams.has('end') ? parseTime(url.searchParams.get('end') as string, now) : now;
     const start = url.searchParams.has('start') ? parseTime(url.searchParams.get('start') as string, now) : (end ?? now) - 3_600_000;
     if (start === undefined || end === undefined || !(start < end)) throw httpError(400, 'bad start/end (epoch ms, ISO date or relative like -1h)');
-    sendJson(res, 200, await runOverview(store, url.searchParams.get('host') ?? deps.hostname, start, end, now));
+    const host = url.searchParams.get('host') ?? deps.hostname;
+    const services = await servicesOf(store, host, host === deps.hostname ? (deps.services?.() ?? []) : []);
+    sendJson(res, 200, await runOverview(store, host, start, end, now, services));
   });
 
   router.route('POST', '/api/v1/batch', async (req, res) => {

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StoreHandle } from '../store/handle.js';
 import { readBody, sendJson, type Router } from './router.js';
-import { bodyFromQueryString, FILTER_TYPES, runTsdbQuery, suggest, SUPPORTED_AGGREGATORS, tsdbError } from '../query/opentsdb.js';
+import { bodyFromQueryString, FILTER_TYPES, lookup, parseLookup, runTsdbQuery, suggest, SUPPORTED_AGGREGATORS, tsdbError } from '../query/opentsdb.js';
 
 export function registerOpenTsdbApi(router: Router, store: StoreHandle | undefined, version = '2.4.0'): void {
   const send = (res: ServerResponse, r: { status: number; body: unknown }): void => sendJson(res, r.status, r.body);
@@ -24,7 +24,9 @@ export function registerOpenTsdbApi(router: Router, store: StoreHandle | undefin
       try {
         body = JSON.parse((await readBody(req, 1 << 20)).toString('utf8'));
       } catch (e) {
-        return send(res, tsdbError((e as { status?: number }).status ?? 400, 'body is not valid JSON'));
+        // a body the reader refused (too large, bad encoding, busy) says so; only a parse error is "not JSON"
+        const status = (e as { status?: number }).status;
+        return send(res, status !== undefined && status !== 500 ? tsdbError(status, (e as Error).message) : tsdbError(400, 'body is not valid JSON'));
       }
       send(res, await runTsdbQuery(s, body));
     }),
@@ -56,6 +58,20 @@ export function registerOpenTsdbApi(router: Router, store: StoreHandle | undefin
   });
   router.route('GET', '/api/suggest', suggestHandler);
   router.route('POST', '/api/suggest', suggestHandler);
+  const lookupHandler = withStore(async (s, req, res, url) => {
+    let body: unknown;
+    if (req.method === 'POST') {
+      try {
+        body = JSON.parse((await readBody(req, 1 << 16)).toString('utf8'));
+      } catch {
+        return send(res, tsdbError(400, 'body is not valid JSON'));
+      }
+    }
+    const r = parseLookup(body, url);
+    send(res, r.ok ? { status: 200, body: await lookup(s, r.value) } : tsdbError(400, r.error));
+  });
+  router.route('GET', '/api/search/lookup', lookupHandler);
+  router.route('POST', '/api/search/lookup', lookupHandler);
   router.route('GET', '/api/aggregators', (_req, res) => sendJson(res, 200, SUPPORTED_AGGREGATORS));
   router.route('GET', '/api/config/filters', (_req, res) => sendJson(res, 200, FILTER_TYPES));
   router.route('GET', '/api/version', (_req, res) =>

@@ -1,18 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Handler, HttpRoutes } from '../model/http-routes.js';
+import { readRequestBody } from '../net/body.js';
+import { SondeError } from '../errors.js';
 
 /**
  * A small router for the agent's HTTP server. Plugins add routes through `ctx.http`; the API, the
  * dashboard and exposition endpoints all live on one listener.
  */
-export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
-
-export interface HttpRoutes {
-  /**
-   * Adds a route. `path` is exact (`/metrics`) or a prefix ending in `/*` (`/ui/*`). Method `*` matches
-   * any method. Later registrations of the same method+path replace earlier ones.
-   */
-  route(method: string, path: string, handler: Handler): void;
-}
+export type { Handler, HttpRoutes } from '../model/http-routes.js';
 
 interface Route {
   method: string;
@@ -69,19 +64,23 @@ export function sendText(res: ServerResponse, status: number, body: string, type
   res.end(body);
 }
 
-/** Reads a request body up to `limit` bytes; rejects with code 413 beyond it. */
+/**
+ * Reads a request body up to `limit` decoded bytes with the network layer's body reader (gzip, deflate,
+ * snappy decoded; bounded across requests). Rejects with a SondeError whose `status` is the answer:
+ * 413 too large, 415 bad encoding, 503 busy.
+ */
 export async function readBody(req: IncomingMessage, limit = 32 * 1024 * 1024): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    const b = c as Buffer;
-    size += b.length;
-    if (size > limit) {
-      const err = new Error(`request body larger than ${limit} bytes`) as Error & { status: number };
-      err.status = 413;
-      throw err;
-    }
-    chunks.push(b);
+  const r = await readRequestBody(req, limit);
+  if (r.ok) return r.body;
+  throw Object.assign(new SondeError(r.code, r.message), r.retryAfterS !== undefined ? { retryAfterS: r.retryAfterS } : {});
+}
+
+/** Reads and parses a JSON body; a body that is not JSON rejects with SONDE_ERR_BAD_JSON (400). */
+export async function readJson(req: IncomingMessage, limit = 1 << 20): Promise<unknown> {
+  const text = (await readBody(req, limit)).toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw SondeError.of('SONDE_ERR_BAD_JSON', { detail: (e as Error).message });
   }
-  return Buffer.concat(chunks);
 }

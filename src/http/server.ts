@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/logger.js';
 import type { HttpSection } from '../config/schema.js';
-import { SondeError } from '../errors.js';
+import { errorBody, SondeError } from '../errors.js';
+import { isLoopback } from '../net/address.js';
 import { sendJson, type Router } from './router.js';
 
 /**
@@ -20,9 +21,7 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
 
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
-}
+export { isLoopback } from '../net/address.js';
 
 // node:crypto is loaded only when auth is configured (listen() does it): importing it costs ~2 MB of
 // memory, and an agent on loopback without auth never compares secrets.
@@ -74,12 +73,15 @@ export class HttpServer {
     if (!this.auth.token && !this.auth.basic) return true;
     const h = req.headers.authorization ?? '';
     if (this.auth.token) {
-      if (h.startsWith('Bearer ') && safeEqual(h.slice(7), this.auth.token)) return true;
+      // auth schemes are case-insensitive (RFC 7235 section 2.1)
+      const bearer = /^bearer +(.*)$/i.exec(h);
+      if (bearer && safeEqual((bearer[1] ?? '').trim(), this.auth.token)) return true;
       const q = url.searchParams.get('token');
       if (q && safeEqual(q, this.auth.token)) return true;
     }
-    if (this.auth.basic && h.startsWith('Basic ')) {
-      const decoded = Buffer.from(h.slice(6), 'base64').toString('utf8');
+    const basic = /^basic +(.*)$/i.exec(h);
+    if (this.auth.basic && basic) {
+      const decoded = Buffer.from((basic[1] ?? '').trim(), 'base64').toString('utf8');
       if (safeEqual(decoded, this.auth.basic)) return true;
     }
     return false;
@@ -89,26 +91,36 @@ export class HttpServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!this.authorized(req, url)) {
       res.setHeader('www-authenticate', this.auth.basic ? 'Basic realm="sonde"' : 'Bearer');
-      sendJson(res, 401, { error: 'unauthorized: send the configured token (Authorization: Bearer ...) or basic auth' });
+      sendJson(res, 401, errorBody('SONDE_ERR_UNAUTHORIZED'));
       return;
     }
     const m = this.router.match(req.method ?? 'GET', url.pathname);
     if (!m) {
-      sendJson(res, 404, { error: `no route for ${url.pathname}` });
+      sendJson(res, 404, errorBody('SONDE_ERR_NOT_FOUND', undefined, { path: url.pathname }));
       return;
     }
     if ('allowed' in m) {
       res.setHeader('allow', m.allowed.join(', '));
-      sendJson(res, 405, { error: `method ${req.method} not allowed; use ${m.allowed.join(', ')}` });
+      sendJson(res, 405, errorBody('SONDE_ERR_METHOD', undefined, { method: req.method ?? '', allowed: m.allowed.join(', ') }));
       return;
     }
     try {
       await m.handler(req, res, url);
     } catch (e) {
       const status = (e as { status?: number }).status ?? 500;
-      if (status >= 500) this.logger.error('request failed', { path: url.pathname, error: e });
-      if (!res.headersSent) sendJson(res, status, { error: (e as Error).message });
-      else res.end();
+      // 503 is the agent saying "not now" (busy, store refusing): the client retries, nothing to log as a bug
+      if (status >= 500 && status !== 503) this.logger.error('request failed', { path: url.pathname, error: e });
+      if (!res.headersSent) {
+        const retry = (e as { retryAfterS?: number }).retryAfterS;
+        if (retry !== undefined) res.setHeader('retry-after', String(retry));
+        const body =
+          e instanceof SondeError
+            ? { error: e.message, code: e.code, ...(e.hint ? { hint: e.hint } : {}) }
+            : (e as { status?: number }).status !== undefined
+              ? { error: (e as Error).message }
+              : errorBody('SONDE_ERR_INTERNAL', (e as Error).message);
+        sendJson(res, status, body);
+      } else res.end();
     }
   }
 
@@ -116,7 +128,10 @@ export class HttpServer {
     if ((this.auth.token || this.auth.basic) && timingSafeEqual === undefined) timingSafeEqual = (await import('node:crypto')).timingSafeEqual;
     return new Promise((resolve, reject) => {
       const server = createServer((req, res) => void this.handle(req, res));
-      server.keepAliveTimeout = 5000;
+      // Longer than any HTTP client's own idle timeout (undici's is 4 s): the client closes an idle
+      // connection first, so it never sends a request on a socket the server is closing at that moment
+      // (the POST would fail with ECONNRESET and fetch does not retry it).
+      server.keepAliveTimeout = 30_000;
       server.once('error', (e: NodeJS.ErrnoException) => {
         reject(
           new SondeError(

@@ -6,7 +6,7 @@ import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
 import { parseApacheStatus } from '../codecs/apache-status.js';
-import { httpAuthKeys, pollHttpStatus, ServerHealth, tlsKeys, tlsOptions, urlKey, urlLabel, zUrls } from './net/service-client.js';
+import { httpAuthKeys, pollHttpStatus, ServerHealth, tlsKeys, tlsOptions, urlKey, urlLabel, zUrls } from '../net/service-client.js';
 
 const schema = z.object({
   urls: zUrls(['http://127.0.0.1/server-status?auto'], 'mod_status pages, e.g. ["http://127.0.0.1/server-status?auto"] (?auto is added when missing)'),
@@ -40,7 +40,7 @@ export default defineInput({
         const lists = await Promise.all(
           targets.map((t) =>
             health.poll(t.key, now, t.tags, () =>
-              pollHttpStatus(t.url, opts, 'the URL must be the `SetHandler server-status` location', (body) => parseApacheStatus(body, now, t.tags)),
+              pollHttpStatus(t.url, opts, 'the URL must be the SetHandler server-status location', (body) => parseApacheStatus(body, now, t.tags)),
             ),
           ),
         );

@@ -9,7 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Socket as UdpSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { z } from 'zod/v3';
-import { defineInput, type Input } from '../core/plugin.js';
+import type { Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { zSize } from '../config/units.js';
 import { SondeError } from '../errors.js';
@@ -22,8 +22,11 @@ import {
   type TypesDb,
 } from '../codecs/collectd.js';
 import { DEFAULT_TYPES_DB_PATH } from '../codecs/collectd-types-db.js';
-import { bindUdp, boundAddress, closeUdp, formatHostPort, requireHostPort } from './net/listen.js';
-import { parseAuthFile } from './net/auth-file.js';
+import { bindUdp, closeUdp } from '../net/udp.js';
+import { boundAddress } from '../net/listen.js';
+import { formatHostPort, requireHostPort } from '../net/address.js';
+import { parseAuthFile } from '../net/auth-file.js';
+import { defineReceiver } from './receiver.js';
 
 const schema = z.object({
   listen: z
@@ -66,7 +69,7 @@ function loadTypesDb(paths: readonly string[], baseDir: string): TypesDb {
   return db;
 }
 
-export default defineInput({
+export default defineReceiver({
   name: 'collectd',
   description: "collectd network protocol server (UDP 25826; signed and encrypted data)",
   schema,
@@ -94,11 +97,13 @@ export default defineInput({
       if (pending.length === 0) return;
       const pts = pending;
       pending = [];
-      ctx.emit(pts);
+      // datagrams: nobody to slow down; what the pipeline cannot take is dropped and counted
+      ctx.offer(pts);
     };
 
     const onPacket = (buf: Buffer): void => {
       packets.inc();
+      ctx.counts.message(buf.length);
       const r = decodeCollectd(buf, {
         typesDb,
         securityLevel: config.security_level,
@@ -118,6 +123,7 @@ export default defineInput({
         if (other > 0) {
           badPackets.inc();
           invalid.inc(other);
+          ctx.counts.rejected('invalid', other);
         }
         const first = r.errors[0];
         log('collectd packet problems', { count: r.errors.length, first: first?.message, offset: first?.offset });

@@ -8,7 +8,7 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Server, Socket } from 'node:net';
 import { z } from 'zod/v3';
-import { defineInput, type Input } from '../core/plugin.js';
+import type { Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { zDuration, zSize } from '../config/units.js';
 import { parseGraphitePlaintext } from '../codecs/graphite.js';
@@ -16,8 +16,10 @@ import { applyTemplates, compileTemplates, type GraphiteTemplateResult, type Gra
 import { decodePickle, decodePickleFrames, MAX_PICKLE_FRAME } from '../codecs/pickle.js';
 import type { CodecError } from '../codecs/types.js';
 import { EMPTY_TAGS, type Point } from '../model/point.js';
-import { closeServer, closeUdp, openTcp, openUdp } from './net/listen.js';
-import { ConnectionSet, serveLines } from './net/lines.js';
+import { closeServer, openTcp } from '../net/listen.js';
+import { closeUdp, openUdp } from '../net/udp.js';
+import { ConnectionSet, serveLines } from '../net/lines.js';
+import { defineReceiver } from './receiver.js';
 
 const schema = z.object({
   listen: z.string().default('127.0.0.1:2003').describe('TCP address for plaintext lines; "" disables'),
@@ -45,7 +47,7 @@ export interface GraphiteInput extends Input {
   ports(): { tcp: number | undefined; udp: number | undefined; pickle: number | undefined };
 }
 
-export default defineInput({
+export default defineReceiver({
   name: 'graphite',
   description: 'Graphite/carbon receiver: plaintext (TCP/UDP) and pickle (TCP)',
   schema,
@@ -97,24 +99,29 @@ export default defineInput({
       return out;
     };
 
-    const emit = (items: Point[]): void => {
+    // from a connection: paused while the agent has no room; from UDP: taken or dropped and counted
+    const emit = (items: Point[], from?: Socket): void => {
       if (items.length === 0) return;
       received.inc(items.length);
-      ctx.emit(templates ? named(items, templates) : items);
+      const pts = templates ? named(items, templates) : items;
+      if (from) ctx.offerFrom(from, pts);
+      else ctx.offer(pts);
     };
     const logErrors = (what: string, errors: readonly CodecError[]): void => {
       const e = errors[0];
       if (e) log(what, { count: errors.length, first: e.message, sample: e.sample });
     };
 
-    const onText = (text: string): void => {
+    const onText = (text: string, from?: Socket): void => {
       const r = parseGraphitePlaintext(text);
+      ctx.counts.message(text.length);
       lines.inc(r.items.length + r.errors.length);
       if (r.errors.length > 0) {
         linesInvalid.inc(r.errors.length);
+        ctx.counts.rejected('invalid', r.errors.length);
         logErrors('invalid Graphite lines', r.errors);
       }
-      emit(r.items);
+      emit(r.items, from);
     };
 
     const onPlainConn = (s: Socket): void => {
@@ -123,7 +130,7 @@ export default defineInput({
       serveLines(s, {
         maxLineBytes: config.max_line_bytes,
         idleTimeoutMs: config.idle_timeout,
-        onLines: onText,
+        onLines: (text, sock) => onText(text, sock),
         onOverlong: (n) => {
           lines.inc(n);
           linesInvalid.inc(n);
@@ -142,14 +149,16 @@ export default defineInput({
         const r = decodePickleFrames(buf, config.max_frame_bytes);
         for (const f of r.frames) {
           frames.inc();
+          ctx.counts.message(f.length);
           const d = decodePickle(f);
           if (d.errors.length > 0) {
             if (d.items.length === 0 && d.errors.length === 1 && !(d.errors[0]?.message ?? '').startsWith('item ')) {
               framesInvalid.inc();
             } else itemsInvalid.inc(d.errors.length);
+            ctx.counts.rejected('invalid', d.errors.length);
             logErrors('invalid pickle data', d.errors);
           }
-          emit(d.items);
+          emit(d.items, s);
         }
         if (r.error) {
           framesTooLarge.inc();

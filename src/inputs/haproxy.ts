@@ -7,7 +7,7 @@ import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
 import { compileGlobs } from '../core/glob.js';
-import { parseHaproxyCsv } from '../codecs/haproxy-csv.js';
+import { parseHaproxyCsv, parseHaproxyInfo } from '../codecs/haproxy-csv.js';
 import type { Point } from '../model/point.js';
 import {
   exchange,
@@ -21,7 +21,7 @@ import {
   urlKey,
   urlLabel,
   type Address,
-} from './net/service-client.js';
+} from '../net/service-client.js';
 
 const isHttp = (s: string): boolean => /^https?:\/\//i.test(s.trim());
 
@@ -40,6 +40,7 @@ const schema = z.object({
       }
     })
     .describe('Stats sockets ("/run/haproxy/admin.sock", "unix:///...", "tcp://host:port") or stats pages ("http://host:8404/stats"; ;csv is added)'),
+  process_info: z.boolean().default(true).describe('From a stats socket, also `show info`: process-wide connections, rates, memory (haproxy.process.*)'),
   proxies: z.array(z.string()).default([]).describe('Only these frontends/backends (pxname globs, e.g. ["web*", "api"]); empty: all'),
   ...httpAuthKeys,
   timeout: zDuration().default('5s').describe('Connect + answer deadline per server'),
@@ -76,16 +77,18 @@ export default defineInput({
 
     const pollOne = async (t: Target, now: number): Promise<Point[]> => {
       if (t.kind === 'http') {
-        return pollHttpStatus(t.url, httpOpts, 'the URL must be the `stats uri` of a frontend with `stats enable`', (body) => parseHaproxyCsv(body, now, t.tags, keep));
+        return pollHttpStatus(t.url, httpOpts, 'the URL must be the stats uri of a frontend with stats enable', (body) => parseHaproxyCsv(body, now, t.tags, keep));
       }
-      // the socket answers one command and closes the connection (non-interactive mode)
-      const buf = await exchange(t.addr, { timeoutMs, tls, request: 'show stat\n', signal: ctx.signal });
+      // the socket answers the commands of one line and closes the connection (non-interactive mode)
+      const buf = await exchange(t.addr, { timeoutMs, tls, request: config.process_info ? 'show info;show stat\n' : 'show stat\n', signal: ctx.signal });
       const text = buf.toString('utf8');
       if (/permission denied/i.test(text)) throw new ServiceError('auth_failed', `stats socket: ${text.trim().slice(0, 120)} (needs level user or higher)`);
-      const r = parseHaproxyCsv(text, now, t.tags, keep);
-      if (r.items.length === 0 && r.errors.length === 0) return [];
-      if (r.items.length === 0) throw new ServiceError('bad_response', `${r.errors[0]?.message ?? 'no rows'} (is this a HAProxy stats socket?)`);
-      return r.items;
+      const at = text.indexOf('# pxname,');
+      if (at < 0) throw new ServiceError('bad_response', `not HAProxy stats CSV: ${JSON.stringify(text.slice(0, 60))} (is this a HAProxy stats socket?)`);
+      const r = parseHaproxyCsv(text.slice(at), now, t.tags, keep);
+      if (r.items.length === 0 && r.errors.length > 0) throw new ServiceError('bad_response', `${r.errors[0]?.message ?? 'no rows'} (is this a HAProxy stats socket?)`);
+      if (!config.process_info) return r.items;
+      return [...parseHaproxyInfo(text.slice(0, at), now, t.tags).items, ...r.items];
     };
 
     return {

@@ -9,7 +9,8 @@
  * - read-back mode: the probe is queried back from the backend and the end-to-end latency recorded.
  */
 import { z } from 'zod/v3';
-import { defineInput, type Input } from '../core/plugin.js';
+import type { Input } from '../core/plugin.js';
+import { defineReceiver, replyRefused } from './receiver.js';
 import { rateLimited } from '../core/logger.js';
 import { readBody, sendJson } from '../http/router.js';
 import { zDuration } from '../config/units.js';
@@ -52,7 +53,7 @@ export function heartbeatRuleName(probe: string): string {
   return `sonde_heartbeat_${probe}`;
 }
 
-export default defineInput({
+export default defineReceiver({
   name: 'heartbeat',
   description: 'End-to-end canary: emits a probe metric, receives the backend\'s alert notifications, reads the probe back.',
   schema,
@@ -119,13 +120,16 @@ export default defineInput({
               body = await readBody(req, 1 << 20);
             } catch (e) {
               invalid.inc();
+              ctx.counts.rejected('invalid');
               sendJson(res, (e as { status?: number }).status ?? 400, { error: (e as Error).message });
               return;
             }
+            ctx.counts.message(body.length);
             const text = body.toString('utf8');
             const n = parseHeartbeatNotification(text);
             if (!n.ok) {
               invalid.inc();
+              ctx.counts.rejected('invalid');
               warn('invalid heartbeat notification', { error: n.error });
               sendJson(res, 400, { error: n.error });
               return;
@@ -134,7 +138,12 @@ export default defineInput({
             const now = Date.now();
             if (n.alive) {
               lastReceived.set(now / 1000);
-              ctx.emit([{ name: `${config.name}.received`, tags: { probe: config.probe, format: n.format }, value: 1, ts: now, kind: 'gauge' }]);
+              // answered once stored: a backend whose notification we could not keep retries it
+              const a = await ctx.accept([{ name: `${config.name}.received`, tags: { probe: config.probe, format: n.format }, value: 1, ts: now, kind: 'gauge' }]);
+              if (!a.ok) {
+                replyRefused(res, a);
+                return;
+              }
             }
             // echo the notification back, as monasca-monitor does
             res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length });

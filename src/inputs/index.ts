@@ -26,6 +26,7 @@ export const inputs: PluginEntry[] = [
   input('graphite', false, () => import('./graphite.js')),
   input('influxdb', false, () => import('./influxdb.js')),
   input('prometheus', false, () => import('./prometheus.js')),
+  input('remote_write', false, () => import('./remote-write.js')),
   input('redis', false, () => import('./redis.js')),
   input('memcached', false, () => import('./memcached.js')),
   input('nginx', false, () => import('./nginx.js')),

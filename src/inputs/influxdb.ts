@@ -7,27 +7,27 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod/v3';
-import { defineInput, type Input } from '../core/plugin.js';
+import type { Ack, Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
-import { zDuration, zSize } from '../config/units.js';
-import { parseInfluxLines, type InfluxPrecision } from '../codecs/influx.js';
+import { influxLineCut, parseInfluxLines, type InfluxPrecision } from '../codecs/influx.js';
 import type { Point } from '../model/point.js';
 import { sanitizeTagValue } from '../model/sanitize.js';
-import { closeServer, openServer } from './net/listen.js';
-import { ConnectionSet } from './net/lines.js';
-import { createHttpServer, reply } from './net/http.js';
-import { readRequestBody } from './net/http-body.js';
+import { closeServer, openServer } from '../net/listen.js';
+import { ConnectionSet } from '../net/lines.js';
+import { createHttpServer, reply } from '../net/http-server.js';
+import { streamRequestBody, type BodyFailure } from '../net/body.js';
+import { ackStatus, defineReceiver, receiverFields } from './receiver.js';
 
 const schema = z.object({
-  listen: z.string().default('127.0.0.1:8086').describe('HTTP address'),
+  ...receiverFields({ listen: '127.0.0.1:8086', listenHelp: 'HTTP address' }),
   username: z.string().default('').describe('When set (with password), v1 writes must authenticate (u/p or Basic)'),
   password: z.string().default(''),
   token: z.string().default('').describe('When set, v2 writes must send "Authorization: Token <token>"'),
   database_tag: z.string().default('').describe('Tag that receives the db (v1) or bucket (v2) name; "" for none'),
-  max_body_size: zSize().default(32 * 1024 * 1024).describe('Largest body after decompression; larger gets 413'),
-  idle_timeout: zDuration().default('5m').describe('Idle keep-alive connections are closed after this'),
-  max_connections: z.number().int().positive().default(1000).describe('Most connections at once'),
 });
+
+/** Decoded bytes parsed and stored as one slice of a large body. */
+const SLICE_BYTES = 1 << 20;
 
 export interface InfluxInput extends Input {
   port(): number | undefined;
@@ -52,7 +52,7 @@ function basicAuth(req: IncomingMessage): { user: string; pass: string } | undef
   return colon < 0 ? undefined : { user: dec.slice(0, colon), pass: dec.slice(colon + 1) };
 }
 
-export default defineInput({
+export default defineReceiver({
   name: 'influxdb',
   description: 'InfluxDB line protocol receiver (HTTP /write and /api/v2/write)',
   schema,
@@ -70,35 +70,81 @@ export default defineInput({
     let described: string[] = [];
     let boundPort: number | undefined;
 
+    /**
+     * Streams the body: every ~1 MiB of complete lines is parsed and stored (acknowledged) before the
+     * next is read, so memory stays bounded by the slice and the answer means stored.
+     */
     const write = async (
       req: IncomingMessage,
       res: ServerResponse,
       precision: InfluxPrecision,
       db: string,
-      fail: (status: number, msg: string) => void,
+      fail: (status: number, msg: string, headers?: Record<string, string>) => void,
     ): Promise<void> => {
-      const body = await readRequestBody(req, config.max_body_size);
-      if (!body.ok) {
-        fail(body.status, body.message);
+      const now = Date.now();
+      const dbValue = config.database_tag !== '' && db !== '' ? sanitizeTagValue(db) : '';
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      let stored = 0;
+      let invalid = 0;
+      let firstError: { message: string; sample?: string | undefined } | undefined;
+      let refused: (Ack & { ok: false }) | undefined;
+      const REFUSED: BodyFailure = { ok: false, status: 503, code: 'SONDE_ERR_UNAVAILABLE', message: 'refused' };
+      const parseAndStore = async (text: Buffer): Promise<BodyFailure | undefined> => {
+        const r = parseInfluxLines(text, { precision, now, strings: 'drop' });
+        if (r.droppedStrings > 0) strings.inc(r.droppedStrings);
+        if (r.errors.length > 0) {
+          invalid += r.errors.length;
+          firstError ??= r.errors[0];
+          ctx.counts.rejected('invalid', r.errors.length);
+        }
+        let items: Point[] = r.items;
+        if (dbValue !== '') items = items.map((p) => ({ ...p, tags: { ...p.tags, [config.database_tag]: dbValue } }));
+        if (items.length === 0) return undefined;
+        const a = await ctx.accept(items);
+        if (!a.ok) {
+          refused = a;
+          return REFUSED;
+        }
+        stored += items.length;
+        received.inc(items.length);
+        return undefined;
+      };
+      const body = await streamRequestBody(req, { limit: config.max_body_size }, async (chunk) => {
+        ctx.counts.bytes(chunk.length);
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes < SLICE_BYTES) return undefined;
+        const buf = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
+        const cut = influxLineCut(buf);
+        if (cut <= 0) {
+          pending = [buf];
+          return undefined;
+        }
+        // copy the tail: a view would keep the whole slice's memory alive
+        pending = cut < buf.length ? [Buffer.from(buf.subarray(cut))] : [];
+        pendingBytes = buf.length - cut;
+        return parseAndStore(buf.subarray(0, cut));
+      });
+      ctx.counts.message();
+      if (!body.ok && refused === undefined) {
+        if (body.status === 413) ctx.counts.rejected('too_large');
+        fail(body.status, body.message, body.retryAfterS !== undefined ? { 'retry-after': String(body.retryAfterS) } : {});
         return;
       }
-      const r = parseInfluxLines(body.body, { precision, now: Date.now(), strings: 'drop' });
-      if (r.droppedStrings > 0) strings.inc(r.droppedStrings);
-      let items: Point[] = r.items;
-      if (config.database_tag !== '' && db !== '') {
-        const v = sanitizeTagValue(db);
-        if (v !== '') items = items.map((p) => ({ ...p, tags: { ...p.tags, [config.database_tag]: v } }));
+      if (refused === undefined && pendingBytes > 0) await parseAndStore(Buffer.concat(pending));
+      pending = [];
+      if (refused !== undefined) {
+        const s = ackStatus(refused);
+        log('write refused; the client is told to retry', { status: s.status, reason: refused.reason, stored_before: stored });
+        fail(s.status, s.message, s.headers);
+        return;
       }
-      if (items.length > 0) {
-        received.inc(items.length);
-        ctx.emit(items);
-      }
-      if (r.errors.length > 0) {
-        linesInvalid.inc(r.errors.length);
-        const e = r.errors[0];
-        log('invalid line protocol', { count: r.errors.length, first: e?.message, sample: e?.sample });
-        const msg = `unable to parse '${e?.sample ?? ''}': ${e?.message ?? 'invalid line'}`;
-        fail(400, items.length > 0 ? 'partial write: ' + msg : msg);
+      if (invalid > 0) {
+        linesInvalid.inc(invalid);
+        log('invalid line protocol', { count: invalid, first: firstError?.message, sample: firstError?.sample });
+        const msg = `unable to parse '${firstError?.sample ?? ''}': ${firstError?.message ?? 'invalid line'}`;
+        fail(400, stored > 0 ? 'partial write: ' + msg : msg);
         return;
       }
       reply(res, 204);
@@ -119,9 +165,9 @@ export default defineInput({
       }
       if (path === '/write') {
         requests.inc();
-        const fail = (status: number, msg: string): void => {
-          requestsInvalid.inc();
-          reply(res, status, { error: msg }, hdr);
+        const fail = (status: number, msg: string, headers: Record<string, string> = {}): void => {
+          if (status < 429) requestsInvalid.inc();
+          reply(res, status, { error: msg }, { ...hdr, ...headers });
         };
         if (req.method !== 'POST') return fail(405, 'method not allowed');
         if (needV1Auth) {
@@ -145,10 +191,11 @@ export default defineInput({
       }
       if (path === '/api/v2/write') {
         requests.inc();
-        const fail = (status: number, msg: string): void => {
-          requestsInvalid.inc();
-          const code = status === 401 ? 'unauthorized' : status === 413 ? 'request too large' : status === 404 ? 'not found' : 'invalid';
-          reply(res, status, { code, message: msg }, hdr);
+        const fail = (status: number, msg: string, headers: Record<string, string> = {}): void => {
+          if (status < 429) requestsInvalid.inc();
+          const code =
+            status === 401 ? 'unauthorized' : status === 413 ? 'request too large' : status === 404 ? 'not found' : status === 429 ? 'too many requests' : status === 503 ? 'unavailable' : 'invalid';
+          reply(res, status, { code, message: msg }, { ...hdr, ...headers });
         };
         if (req.method !== 'POST') return fail(405, 'method not allowed');
         if (config.token !== '') {

@@ -1,13 +1,14 @@
 /**
  * The `memcached` input: the text protocol's `stats` (and, when `slabs` is set, `stats slabs`) from
- * each server every interval, over TCP or a unix socket, parsed by codecs/memcached-stats.ts.
+ * each server every interval, over TCP or a unix socket, parsed by codecs/memcached-stats.ts. A server
+ * started with `-Y` gets the text protocol's authentication first (a `set` of "user password").
  */
 import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
 import { parseMemcachedStats, splitStats } from '../codecs/memcached-stats.js';
 import type { Point } from '../model/point.js';
-import { exchange, parseAddress, ServerHealth, ServiceError } from './net/service-client.js';
+import { exchange, parseAddress, ServerHealth, ServiceError } from '../net/service-client.js';
 
 const schema = z.object({
   servers: z
@@ -23,6 +24,8 @@ const schema = z.object({
       }
     })
     .describe('Servers: "host:port", "tcp://host:port" or "unix:///run/memcached/memcached.sock"'),
+  username: z.string().default('').describe('User of a server started with -Y (text-protocol authentication, memcached 1.5.15+)'),
+  password: z.string().default('').describe('Password of that user'),
   slabs: z.boolean().default(false).describe('Also read `stats slabs`: per-slab-class memory and hit counters (memcached.slab.*)'),
   timeout: zDuration().default('5s').describe('Connect + answer deadline per server'),
 });
@@ -34,7 +37,13 @@ export default defineInput({
   create(config, ctx): Input {
     const health = new ServerHealth(ctx, 'memcached');
     const timeoutMs = Math.max(1, Math.min(config.timeout, ctx.interval));
-    const request = config.slabs ? 'stats\r\nstats slabs\r\n' : 'stats\r\n';
+    const stats = config.slabs ? 'stats\r\nstats slabs\r\n' : 'stats\r\n';
+    // -Y authentication: a `set` of "user password" to any key, answered STORED
+    const auth = config.username !== '' || config.password !== '' ? `${config.username} ${config.password}` : '';
+    const authCmd = auth === '' ? '' : `set auth 0 0 ${Buffer.byteLength(auth)}\r\n${auth}\r\n`;
+    const request = authCmd + stats;
+    /** The answer after the STORED of the authentication, or the whole answer. */
+    const body = (text: string): string => (authCmd !== '' && text.startsWith('STORED\r\n') ? text.slice(8) : text);
     const blocks = config.slabs ? 2 : 1;
     const servers = config.servers.map((s) => {
       const addr = parseAddress(s, 11211);
@@ -46,14 +55,17 @@ export default defineInput({
         timeoutMs,
         request,
         complete: (b) => {
-          const r = splitStats(b.toString('latin1'));
+          const text = b.toString('latin1');
+          if (authCmd !== '' && 'STORED\r\n'.startsWith(text)) return false;
+          const r = splitStats(body(text));
           return r.blocks.length >= blocks || r.serverError !== undefined || r.errors.length > 0;
         },
         signal: ctx.signal,
       });
-      const r = parseMemcachedStats(buf.toString('utf8'), now, s.tags, config.slabs);
+      const r = parseMemcachedStats(body(buf.toString('utf8')), now, s.tags, config.slabs);
       if (r.serverError !== undefined && /unauthenticated|auth/i.test(r.serverError)) {
-        throw new ServiceError('auth_failed', `memcached answered ${JSON.stringify(r.serverError.slice(0, 120))}: it requires authentication (-Y), which this input does not speak`);
+        const why = authCmd === '' ? 'the server requires authentication (-Y): set username and password' : 'wrong username or password';
+        throw new ServiceError('auth_failed', `memcached answered ${JSON.stringify(r.serverError.slice(0, 120))}: ${why}`);
       }
       if (r.serverError !== undefined) throw new ServiceError('bad_response', `memcached answered ${JSON.stringify(r.serverError.slice(0, 120))}`);
       if (r.errors.length > 0 || !r.complete || r.items.length === 0) {

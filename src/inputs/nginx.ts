@@ -5,7 +5,7 @@ import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
 import { parseNginxStubStatus } from '../codecs/nginx-stub-status.js';
-import { httpAuthKeys, pollHttpStatus, ServerHealth, tlsKeys, tlsOptions, urlKey, urlLabel, zUrls } from './net/service-client.js';
+import { httpAuthKeys, pollHttpStatus, ServerHealth, tlsKeys, tlsOptions, urlKey, urlLabel, zUrls } from '../net/service-client.js';
 
 const schema = z.object({
   urls: zUrls(['http://127.0.0.1/nginx_status'], 'stub_status pages, e.g. ["http://127.0.0.1/nginx_status"]'),
@@ -32,7 +32,7 @@ export default defineInput({
         const lists = await Promise.all(
           targets.map((t) =>
             health.poll(t.key, now, t.tags, () =>
-              pollHttpStatus(t.url, opts, 'the URL must be a location with `stub_status;`', (body) => parseNginxStubStatus(body, now, t.tags)),
+              pollHttpStatus(t.url, opts, 'the URL must be a location with stub_status', (body) => parseNginxStubStatus(body, now, t.tags)),
             ),
           ),
         );

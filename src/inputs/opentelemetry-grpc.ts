@@ -10,7 +10,7 @@ import { timingSafeEqual } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { SondeError } from '../errors.js';
 import { decodeMetricsRequest, encodeMetricsResponse } from '../codecs/otlp/index.js';
-import { formatHostPort, requireHostPort } from './net/listen.js';
+import { formatHostPort, requireHostPort } from '../net/address.js';
 import type { OtlpInputConfig, OtlpReceiver } from './opentelemetry.js';
 
 export const METRICS_EXPORT_PATH = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';

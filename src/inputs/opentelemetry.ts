@@ -35,10 +35,11 @@ import {
   type MetricsResponse,
   type RejectReason,
 } from '../codecs/otlp/index.js';
-import { closeServer, openServer, requireHostPort } from './net/listen.js';
-import { ConnectionSet } from './net/lines.js';
-import { createHttpServer } from './net/http.js';
-import { readRequestBody } from './net/http-body.js';
+import { closeServer, openServer } from '../net/listen.js';
+import { requireHostPort } from '../net/address.js';
+import { ConnectionSet } from '../net/lines.js';
+import { createHttpServer } from '../net/http-server.js';
+import { readRequestBody } from '../net/body.js';
 import { isLoopback } from '../http/server.js';
 
 const schema = z.object({

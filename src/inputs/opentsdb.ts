@@ -7,25 +7,23 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import { z } from 'zod/v3';
-import { defineInput, type Input } from '../core/plugin.js';
+import type { Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
-import { zDuration, zSize } from '../config/units.js';
+import { zSize } from '../config/units.js';
 import { VERSION } from '../version.js';
 import { openTsdbPutResponse, parseOpenTsdbJson, parseOpenTsdbTelnet } from '../codecs/opentsdb.js';
-import { closeServer, openServer, openTcp } from './net/listen.js';
-import { ConnectionSet, serveLines } from './net/lines.js';
-import { createHttpServer, looksLikeHttp, reply, SNIFF_BYTES } from './net/http.js';
-import { readRequestBody } from './net/http-body.js';
+import { closeServer, openServer, openTcp } from '../net/listen.js';
+import { ConnectionSet, serveLines } from '../net/lines.js';
+import { createHttpServer, looksLikeHttp, reply, SNIFF_BYTES } from '../net/http-server.js';
+import { readRequestBody } from '../net/body.js';
+import { ackStatus, defineReceiver, receiverFields } from './receiver.js';
 
 const schema = z.object({
-  listen: z.string().default('127.0.0.1:4242').describe('TCP address for telnet `put` lines and HTTP /api/put'),
+  ...receiverFields({ listen: '127.0.0.1:4242', listenHelp: 'TCP address for telnet `put` lines and HTTP /api/put' }),
   http_listen: z.string().default('').describe('Extra HTTP-only address; "" for none'),
   require_tags: z.boolean().default(true).describe('Refuse points without tags, as OpenTSDB does'),
   max_tags: z.number().int().positive().default(8).describe('Most tags per point (tsd.storage.max_tags)'),
   max_line_bytes: zSize().default(1024).describe('Longest telnet line (OpenTSDB: 1024)'),
-  max_body_size: zSize().default(32 * 1024 * 1024).describe('Largest HTTP body after decompression; larger gets 413'),
-  idle_timeout: zDuration().default('5m').describe('Connections silent this long are closed; 0 never'),
-  max_connections: z.number().int().positive().default(1000).describe('Most connections at once'),
 });
 
 export interface OpenTsdbInput extends Input {
@@ -39,7 +37,7 @@ function tsdError(code: number, message: string, details?: string): unknown {
   return { error: { code, message, ...(details !== undefined ? { details } : {}) } };
 }
 
-export default defineInput({
+export default defineReceiver({
   name: 'opentsdb',
   description: 'OpenTSDB receiver: telnet put lines and HTTP /api/put on one port',
   schema,
@@ -63,9 +61,11 @@ export default defineInput({
     const onTelnet = (text: string, socket: Socket): void => {
       const r = parseOpenTsdbTelnet(text, { ...codecOpts, maxLineBytes: config.max_line_bytes });
       lines.inc(r.items.length + r.errors.length + r.commands.length);
+      ctx.counts.message(text.length);
+      if (r.errors.length > 0) ctx.counts.rejected('invalid', r.errors.length);
       if (r.items.length > 0) {
         received.inc(r.items.length);
-        ctx.emit(r.items);
+        ctx.offerFrom(socket, r.items);
       }
       let out = '';
       if (r.errors.length > 0) {
@@ -92,9 +92,9 @@ export default defineInput({
     const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
       requests.inc();
       const url = new URL(req.url ?? '/', 'http://localhost');
-      const fail = (status: number, message: string, details?: string): void => {
-        requestsInvalid.inc();
-        reply(res, status, tsdError(status, message, details));
+      const fail = (status: number, message: string, details?: string, headers: Record<string, string> = {}): void => {
+        if (status < 429) requestsInvalid.inc();
+        reply(res, status, tsdError(status, message, details), headers);
       };
       if (url.pathname === '/api/version' || url.pathname === '/api/version/') {
         reply(res, 200, { version: `sonde-${VERSION}`, short_revision: 'sonde', full_revision: 'sonde', repo_status: 'MINT' });
@@ -109,8 +109,10 @@ export default defineInput({
         return;
       }
       const body = await readRequestBody(req, config.max_body_size);
+      ctx.counts.message(body.ok ? body.body.length : 0);
       if (!body.ok) {
-        fail(body.status, body.message);
+        if (body.status === 413) ctx.counts.rejected('too_large');
+        fail(body.status, body.message, undefined, body.retryAfterS !== undefined ? { 'retry-after': String(body.retryAfterS) } : {});
         return;
       }
       if (body.body.length === 0) {
@@ -123,10 +125,18 @@ export default defineInput({
         return;
       }
       if (r.points.length > 0) {
+        // answered only once stored (or queued by every output); a refusal tells the client to retry
+        const a = await ctx.accept(r.points);
+        if (!a.ok) {
+          const s = ackStatus(a);
+          log('write refused; the client is told to retry', { status: s.status, reason: a.reason });
+          fail(s.status, s.message, undefined, s.headers);
+          return;
+        }
         received.inc(r.points.length);
-        ctx.emit(r.points);
       }
       if (r.errors.length > 0) {
+        ctx.counts.rejected('invalid', r.errors.length);
         pointsInvalid.inc(r.errors.length);
         requestsInvalid.inc();
         log('invalid OpenTSDB datapoints', { count: r.errors.length, first: r.errors[0]?.error });

@@ -10,7 +10,7 @@ import { zDuration } from '../config/units.js';
 import { decodeReplies, encodeCommand, RespError } from '../codecs/resp.js';
 import { parseRedisInfo } from '../codecs/redis-info.js';
 import type { Point } from '../model/point.js';
-import { exchange, parseAddress, ServerHealth, ServiceError, tlsKeys, tlsOptions, type Address } from './net/service-client.js';
+import { exchange, parseAddress, ServerHealth, ServiceError, tlsKeys, tlsOptions, type Address } from '../net/service-client.js';
 
 const SCHEMES = { plain: ['redis'], tls: ['rediss'] } as const;
 

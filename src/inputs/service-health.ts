@@ -1,6 +1,6 @@
 /**
  * What the service collectors (postgresql, mysql, ...) share about the servers they poll: each
- * failure is classified (`auth_failed`, `unreachable`, `timeout`, `wrong_endpoint`, `query_failed`), counted in the
+ * failure is classified (`auth_failed`, `unreachable`, `timeout`, `bad_response`, `query_failed`), counted in the
  * plugin's `errors{reason}` self-metric, recorded as its last error, and logged once per server and
  * reason — a server that stays down is not logged every interval. When it answers again one
  * `recovered` line is logged. A gather never throws because of a server.
@@ -8,9 +8,9 @@
 import type { PluginContext } from '../core/plugin.js';
 import type { Counter } from '../core/self-metrics.js';
 
-export type FailureReason = 'auth_failed' | 'unreachable' | 'timeout' | 'wrong_endpoint' | 'query_failed';
+export type FailureReason = 'auth_failed' | 'unreachable' | 'timeout' | 'bad_response' | 'query_failed';
 
-export const FAILURE_REASONS: readonly FailureReason[] = ['auth_failed', 'unreachable', 'timeout', 'wrong_endpoint', 'query_failed'];
+export const FAILURE_REASONS: readonly FailureReason[] = ['auth_failed', 'unreachable', 'timeout', 'bad_response', 'query_failed'];
 
 export interface Failure {
   readonly reason: FailureReason;
@@ -117,8 +117,8 @@ function describeReason(r: FailureReason): string {
       return 'not reachable';
     case 'timeout':
       return 'timed out';
-    case 'wrong_endpoint':
-      return 'is not what was configured';
+    case 'bad_response':
+      return 'gave an unexpected answer (wrong address or database?)';
     case 'query_failed':
       return 'query failed';
   }

@@ -2,7 +2,7 @@
  * The SQL clients the service collectors poll through, shared with user checks (`sonde.postgres()` /
  * `sonde.mysql()` in a check module): one connection per server kept between uses, connect and query
  * timeouts, and failures thrown as a `ServiceFailure` that says why (`auth_failed`, `unreachable`,
- * `timeout`, `wrong_endpoint`, `query_failed`). A failure of the connection drops it and the next use
+ * `timeout`, `bad_response`, `query_failed`). A failure of the connection drops it and the next use
  * opens a new one, so a restarted server is picked up again; a failed statement leaves it usable.
  *
  * `pg` and `mysql2` are imported on first use only, so an agent that polls neither never loads them.
@@ -93,7 +93,7 @@ export function classifyPgError(err: unknown): ServiceFailure {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && SQLSTATE.test(code)) {
     if (code === '28P01' || code === '28000') return new ServiceFailure('auth_failed', message);
-    if (code === '3D000') return new ServiceFailure('wrong_endpoint', message);
+    if (code === '3D000') return new ServiceFailure('bad_response', message);
     if (code === '57014') return new ServiceFailure('timeout', message, true);
     if (code.startsWith('57P') || code.startsWith('08')) return new ServiceFailure('unreachable', message);
     return new ServiceFailure('query_failed', message, true);
@@ -221,12 +221,12 @@ export function classifyMysqlError(err: unknown): ServiceFailure {
   const e = (err ?? {}) as MysqlError;
   const message = messageOf(err);
   if (e.errno === 1045 || e.errno === 1044 || e.errno === 1698 || e.errno === 1862 || e.code === 'ER_ACCESS_DENIED_ERROR') return new ServiceFailure('auth_failed', message);
-  if (e.errno === 1049) return new ServiceFailure('wrong_endpoint', message);
+  if (e.errno === 1049) return new ServiceFailure('bad_response', message);
   if (e.code === 'PROTOCOL_SEQUENCE_TIMEOUT' || e.code === 'ETIMEDOUT') return new ServiceFailure('timeout', message);
   const net = networkFailure(err);
   if (net) return new ServiceFailure(net.reason, net.message);
   if (e.fatal !== true && typeof e.errno === 'number' && typeof e.sqlState === 'string') return new ServiceFailure('query_failed', message, true);
-  if (e.code !== undefined && e.code.startsWith('PROTOCOL_') && e.code !== 'PROTOCOL_CONNECTION_LOST') return new ServiceFailure('wrong_endpoint', message);
+  if (e.code !== undefined && e.code.startsWith('PROTOCOL_') && e.code !== 'PROTOCOL_CONNECTION_LOST') return new ServiceFailure('bad_response', message);
   return new ServiceFailure('unreachable', message);
 }
 
@@ -307,9 +307,4 @@ export function mysqlClient(url: string, opts: SqlClientOptions): SqlClient {
       if (c) await withTimeout(c.end(), 2000, 'close').catch(() => c.destroy());
     },
   };
-}
-
-/** True for an error of one statement that left the connection usable. */
-export function isStatementFailure(err: unknown, classify: (e: unknown) => ServiceFailure): boolean {
-  return classify(err).statement;
 }

@@ -7,14 +7,15 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { z } from 'zod/v3';
-import { defineInput, type Input, type PluginContext } from '../core/plugin.js';
+import type { Input, PluginContext } from '../core/plugin.js';
+import { defineReceiver, type ReceiverContext } from './receiver.js';
 import { rateLimited } from '../core/logger.js';
 import { startWorker } from '../core/worker.js';
 import { zDuration, zSize } from '../config/units.js';
 import { SondeError, type ErrorCode } from '../errors.js';
 import { StatsdServer, type StatsdCounts, type StatsdFlush, type StatsdListening, type StatsdServerConfig } from './statsd/server.js';
 import type { FromReceiver, ReceiverConfig, ReceiverListening, ToReceiver } from './statsd/protocol.js';
-import { readUdpDrops } from './net/udp-drops.js';
+import { readUdpDrops } from '../net/udp.js';
 
 const schema = z.object({
   udp: z.string().default('127.0.0.1:8125').describe('UDP listen address ("host:port"); "" disables'),
@@ -245,12 +246,12 @@ const COUNT_HELP: Record<keyof StatsdCounts, [string, string, Record<string, str
   ],
 };
 
-export default defineInput({
+export default defineReceiver({
   name: 'statsd',
   description: 'statsd / DogStatsD receiver (UDP, TCP, Unix socket) with etsy-compatible aggregation',
   schema,
   defaultEnabled: true,
-  create(config, ctx: PluginContext): StatsdInput {
+  create(config, ctx: ReceiverContext): StatsdInput {
     const all = config.delete_idle;
     const serverCfg: StatsdServerConfig = {
       udp: config.udp,
@@ -301,7 +302,12 @@ export default defineInput({
       }
       if (f.badSamples.length > 0) logBad('invalid statsd lines', { count: f.counts.linesInvalid, first: f.badSamples[0] });
       if (f.counts.backlogDropped > 0) logErr('statsd datagrams dropped: parsing fell behind', { dropped: f.counts.backlogDropped });
-      if (f.points.length > 0) ctx.emit(f.points);
+      if (f.counts.packets > 0) ctx.counts.message(f.counts.bytes, f.counts.packets);
+      if (f.counts.linesInvalid > 0) ctx.counts.rejected('invalid', f.counts.linesInvalid);
+      if (f.counts.seriesOverflow > 0) ctx.counts.dropped('max_series', f.counts.seriesOverflow);
+      if (f.counts.backlogDropped > 0) ctx.counts.dropped('backlog', f.counts.backlogDropped);
+      // aggregates, once per flush: what the pipeline cannot take is dropped and counted
+      if (f.points.length > 0) ctx.offer(f.points);
     };
 
     const checkDrops = async (): Promise<void> => {

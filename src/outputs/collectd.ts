@@ -18,7 +18,7 @@ import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
 import { encodeCollectdPackets, type ValueList } from '../codecs/collectd.js';
-import { parseHostPort } from './lib/tcp.js';
+import { parseTarget } from '../net/address.js';
 
 const SAFE = /[^A-Za-z0-9_.\-]+/g;
 // '/' and '-' separate identifier parts in file names: keep them out of single parts
@@ -63,7 +63,7 @@ export default defineOutput({
     plugin_instance_tag: z.string().default('').describe('Tag whose value is the plugin instance (default: all non-host tag values joined by `-`).'),
   }),
   create(config, ctx) {
-    const target = parseHostPort(config.server, 25826);
+    const target = parseTarget(config.server, 25826);
     if (!target) ctx.logger.error('bad server address; nothing will be sent', { server: config.server });
     if (config.security_level !== 'none' && !config.username) ctx.logger.error('security_level needs username and password');
     const warn = rateLimited((m, f) => ctx.logger.warn(m, f), 5, 60_000);

@@ -11,7 +11,8 @@ import type { Point } from '../model/point.js';
 import { formatGraphitePlaintext, graphitePath, graphiteTaggedPath } from '../codecs/graphite.js';
 import { encodePickle, MAX_PICKLE_FRAME, type PickleDatapoint } from '../codecs/pickle.js';
 import { zDuration } from '../config/units.js';
-import { parseHostPort, TcpSender, type HostPort } from './lib/tcp.js';
+import { parseTarget, type HostPort } from '../net/address.js';
+import { TcpSender } from '../net/tcp-client.js';
 
 export default defineOutput({
   name: 'graphite',
@@ -28,7 +29,7 @@ export default defineOutput({
   create(config, ctx) {
     const hosts: HostPort[] = [];
     for (const h of config.hosts) {
-      const hp = parseHostPort(h, config.protocol === 'pickle' ? 2004 : 2003);
+      const hp = parseTarget(h, config.protocol === 'pickle' ? 2004 : 2003);
       if (hp) hosts.push(hp);
       else ctx.logger.error('ignoring bad host', { host: h });
     }

@@ -8,7 +8,7 @@ import { defineOutput, type WriteResult } from '../core/plugin.js';
 import type { Point } from '../model/point.js';
 import { encodeInfluxLine, type InfluxPrecision } from '../codecs/influx.js';
 import { zDuration } from '../config/units.js';
-import { joinUrl, post, resultForStatus } from './lib/http.js';
+import { joinUrl, post, resultForStatus } from '../net/http-client.js';
 
 export default defineOutput({
   name: 'influxdb',

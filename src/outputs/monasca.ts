@@ -9,7 +9,7 @@ import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { encodeMonascaMetrics, validateMonascaValueMeta } from '../codecs/monasca.js';
 import { zDuration } from '../config/units.js';
-import { joinUrl, post, resultForStatus } from './lib/http.js';
+import { joinUrl, post, resultForStatus } from '../net/http-client.js';
 
 export default defineOutput({
   name: 'monasca',

@@ -9,23 +9,14 @@
  * (and RESOURCE_EXHAUSTED) are retried, honouring Retry-After; any other error status drops the
  * batch. The disk queue and backoff are the output runner's, as for every output.
  */
-import { gzipSync } from 'node:zlib';
 import { z } from 'zod/v3';
 import { defineOutput, type WriteResult } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
 import type { Point } from '../model/point.js';
-import {
-  CounterStarts,
-  decodeMetricsResponse,
-  decodeRpcStatus,
-  encodeMetricsRequest,
-  pointsToRequest,
-  type KeyValue,
-  type MetricsResponse,
-} from '../codecs/otlp/index.js';
+import { CounterStarts, decodeMetricsResponse, encodeMetricsRequest, pointsToRequest, type KeyValue } from '../codecs/otlp/index.js';
 import { VERSION } from '../version.js';
 import { SondeError } from '../errors.js';
-import { retryAfterMs } from './lib/http.js';
+import { errorText, exportOtlpHttp, resultOfResponse } from '../net/otlp-http.js';
 
 const schema = z.strictObject({
   protocol: z.enum(['http/protobuf', 'grpc']).default('http/protobuf').describe('OTLP transport.'),
@@ -42,65 +33,8 @@ const schema = z.strictObject({
     .describe('Resource attributes sent with every export (e.g. `{ "service.name" = "edge-agent" }`).'),
 });
 
-/** HTTP statuses the OTLP spec says to retry. */
-const RETRY_HTTP = new Set([429, 502, 503, 504]);
 /** gRPC codes the OTLP spec says to retry (RESOURCE_EXHAUSTED too: sonde's receiver uses it for limits). */
 const RETRY_GRPC = new Set([1, 4, 8, 10, 11, 14, 15]);
-
-/** The write result for a decoded success response (partial_success counts as rejected points). */
-export function resultOfResponse(r: MetricsResponse, sent: number): WriteResult {
-  const p = r.partialSuccess;
-  if (p === undefined || (p.rejectedDataPoints === 0 && p.errorMessage === '')) return { ok: true };
-  const rejected = Math.min(sent, Math.max(0, p.rejectedDataPoints));
-  const error = `otlp: partial success, ${p.rejectedDataPoints} data points rejected${p.errorMessage ? ': ' + p.errorMessage : ''}`;
-  return rejected > 0 ? { ok: true, rejected, error } : { ok: true, error };
-}
-
-function errorText(e: unknown): string {
-  const err = e as Error & { cause?: { code?: string; message?: string } };
-  if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'timed out';
-  const cause = err.cause;
-  if (cause && (cause.code || cause.message)) return `${err.message}: ${cause.code ?? cause.message}`;
-  return err.message;
-}
-
-/** One OTLP/HTTP protobuf export; never throws. */
-export async function exportHttp(
-  url: string,
-  body: Uint8Array,
-  opts: { headers: Record<string, string>; gzip: boolean; timeoutMs: number; points: number },
-): Promise<WriteResult> {
-  const headers: Record<string, string> = { 'user-agent': `sonde/${VERSION}`, ...opts.headers, 'content-type': 'application/x-protobuf' };
-  let data = body;
-  if (opts.gzip) {
-    data = gzipSync(body);
-    headers['content-encoding'] = 'gzip';
-  }
-  let res: Response;
-  let bytes: Uint8Array;
-  try {
-    res = await fetch(url, { method: 'POST', headers, body: data, signal: AbortSignal.timeout(opts.timeoutMs) });
-    bytes = new Uint8Array(await res.arrayBuffer());
-  } catch (e) {
-    return { ok: false, retryable: true, error: `otlp: ${url}: ${errorText(e)}` };
-  }
-  if (res.status >= 200 && res.status < 300) {
-    const ct = res.headers.get('content-type') ?? '';
-    if (bytes.length === 0 || !ct.includes('protobuf')) return { ok: true };
-    const r = decodeMetricsResponse(bytes);
-    return r.ok ? resultOfResponse(r.value, opts.points) : { ok: true };
-  }
-  // the body is a google.rpc.Status in protobuf, or text from a proxy
-  let message = '';
-  if ((res.headers.get('content-type') ?? '').includes('protobuf')) {
-    const s = decodeRpcStatus(bytes);
-    if (s.ok) message = s.value.message;
-  } else message = Buffer.from(bytes).toString('utf8').slice(0, 300).trim();
-  const error = `otlp: HTTP ${res.status}${message ? ' ' + message : ''}`;
-  if (!RETRY_HTTP.has(res.status)) return { ok: false, retryable: false, error };
-  const ra = retryAfterMs(res.headers.get('retry-after'));
-  return ra !== undefined ? { ok: false, retryable: true, error, retryAfterMs: ra } : { ok: false, retryable: true, error };
-}
 
 interface GrpcExporter {
   send(body: Uint8Array, points: number): Promise<WriteResult>;
@@ -170,7 +104,7 @@ export default defineOutput({
         if (points.length === 0) return { ok: true };
         const body = encodeMetricsRequest(pointsToRequest(points, scope, starts));
         requests.inc();
-        if (!grpcMode) return exportHttp(url, body, { ...opts, points: points.length });
+        if (!grpcMode) return exportOtlpHttp(url, body, { ...opts, points: points.length, userAgent: `sonde/${VERSION}` });
         try {
           grpc ??= grpcExporter(url, opts);
           return await (await grpc).send(body, points.length);

@@ -9,8 +9,9 @@ import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
 import { encodeOpenTsdbJson, formatOpenTsdbPut, isOpenTsdbWritable, parseOpenTsdbDetails } from '../codecs/opentsdb.js';
 import { zDuration } from '../config/units.js';
-import { chunks, joinUrl, post, resultForStatus } from './lib/http.js';
-import { parseHostPort, TcpSender, type HostPort } from './lib/tcp.js';
+import { chunks, joinUrl, post, resultForStatus } from '../net/http-client.js';
+import { parseTarget, type HostPort } from '../net/address.js';
+import { TcpSender } from '../net/tcp-client.js';
 
 export default defineOutput({
   name: 'opentsdb',
@@ -75,7 +76,7 @@ export default defineOutput({
 
     const hosts: HostPort[] = [];
     for (const h of config.hosts) {
-      const hp = parseHostPort(h, 4242);
+      const hp = parseTarget(h, 4242);
       if (hp) hosts.push(hp);
       else ctx.logger.error('ignoring bad host', { host: h });
     }

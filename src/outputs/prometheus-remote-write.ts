@@ -7,7 +7,7 @@ import { z } from 'zod/v3';
 import { defineOutput } from '../core/plugin.js';
 import { encodeWriteRequest, pointsToTimeSeries, REMOTE_WRITE_HEADERS, snappyCompress } from '../codecs/remote-write.js';
 import { zDuration } from '../config/units.js';
-import { post, retryAfterMs } from './lib/http.js';
+import { post, retryAfterMs } from '../net/http-client.js';
 
 export default defineOutput({
   name: 'prometheus_remote_write',

@@ -13,7 +13,7 @@ import { seriesKey } from '../model/series.js';
 import { encodePrometheusText, negotiatePrometheusFormat } from '../codecs/prometheus-text.js';
 import { zDuration } from '../config/units.js';
 import { sendText, type Handler } from '../http/router.js';
-import { parseHostPort } from './lib/tcp.js';
+import { parseTarget } from '../net/address.js';
 
 interface Entry {
   point: Point;
@@ -60,7 +60,7 @@ export default defineOutput({
     return {
       async start() {
         if (!config.listen) return;
-        const hp = parseHostPort(config.listen, 9273);
+        const hp = parseTarget(config.listen, 9273);
         if (!hp) {
           ctx.logger.error('bad listen address; only the agent HTTP server serves the exposition', { listen: config.listen });
           return;

@@ -13,7 +13,7 @@ import type { Point } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
 import { formatStatsd, packStatsdLines, type StatsdSample } from '../codecs/statsd.js';
 import { graphitePath } from '../codecs/graphite.js';
-import { parseHostPort } from './lib/tcp.js';
+import { parseTarget } from '../net/address.js';
 
 export default defineOutput({
   name: 'statsd',
@@ -26,7 +26,7 @@ export default defineOutput({
     max_series: z.number().int().positive().default(100_000).describe('Counter series whose last value is remembered (oldest forgotten beyond it).'),
   }),
   create(config, ctx) {
-    const target = parseHostPort(config.server, 8125);
+    const target = parseTarget(config.server, 8125);
     if (!target) ctx.logger.error('bad server address; nothing will be sent', { server: config.server });
     const warn = rateLimited((m, f) => ctx.logger.warn(m, f), 5, 60_000);
     const last = new Map<string, number>();

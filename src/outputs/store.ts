@@ -14,6 +14,7 @@ export default defineOutput({
   schema: z.strictObject({}),
   create(_config, ctx) {
     return {
+      ackAfterWrite: true,
       async write(points) {
         const store = ctx.store;
         if (!store) return { ok: false, retryable: false, error: 'the embedded store is disabled ([store] enabled = false)' };

@@ -6,7 +6,7 @@ import { z } from 'zod/v3';
 import type { Point } from '../model/point.js';
 import { sanitizeName } from '../model/sanitize.js';
 import { defineProcessor } from '../core/plugin.js';
-import { compileGlobs } from '../core/glob.js';
+import { compileGlobs, globToRegExp } from '../core/glob.js';
 
 const rule = z.object({
   from: z.string().min(1).describe('Exact name, glob (`proc.stat.*`) or, with regex = true, a regular expression'),
@@ -26,21 +26,11 @@ const schema = z.object({
 
 type Rewrite = (name: string) => string | undefined;
 
-function globToRegExp(glob: string): RegExp {
-  let src = '';
-  for (const ch of glob) {
-    if (ch === '*') src += '(.*)';
-    else if (ch === '?') src += '(.)';
-    else src += ch.replace(/[\\^$+.()[\]{}|]/g, '\\$&');
-  }
-  return new RegExp(`^${src}$`, 's');
-}
-
 function compileRule(from: string, to: string, regex: boolean): Rewrite {
   if (!regex && !/[*?]/.test(from)) return (name) => (name === from ? to : undefined);
   let re: RegExp;
   try {
-    re = regex ? new RegExp(`^(?:${from})$`, 's') : globToRegExp(from);
+    re = regex ? new RegExp(`^(?:${from})$`, 's') : globToRegExp(from, { alternatives: false, capture: true });
   } catch {
     return () => undefined; // a bad regex matches nothing; the schema cannot check regex syntax
   }

@@ -77,6 +77,8 @@ export class BucketAccumulator implements Sink {
     /** Samples before this only prime the previous value for `rate`. */
     readonly start: number,
     readonly end: number,
+    /** `rate` leaves a counter reset out instead of counting from zero. */
+    readonly dropResets = false,
   ) {
     this.acc = new Float64Array(nb);
     this.cnt = new Float64Array(nb);
@@ -96,6 +98,7 @@ export class BucketAccumulator implements Sink {
       const p = this.prev;
       this.prev = v;
       if (ts < this.start || ts >= this.end || p !== p) return;
+      if (v < p && this.dropResets) return;
       const i = this.index(ts);
       this.acc[i] = (this.acc[i] as number) + (v >= p ? v - p : v);
       this.cnt[i] = (this.cnt[i] as number) + 1;
@@ -219,6 +222,7 @@ class RawCollector implements Sink {
     private readonly start: number,
     private readonly end: number,
     private readonly room = Infinity,
+    private readonly dropResets = false,
   ) {}
   private push(ts: number, v: number): void {
     if (this.timestamps.length >= this.room) {
@@ -241,6 +245,8 @@ class RawCollector implements Sink {
     this.pts = ts;
     this.pv = v;
     if (ts < this.start || ts >= this.end || pv !== pv || ts <= pt) return;
+    // a reset: OpenTSDB's dropResets leaves the point out; otherwise the counter restarted from zero
+    if (v < pv && this.dropResets) return;
     this.push(ts, ((v >= pv ? v - pv : v) * 1000) / (ts - pt));
   }
   bucket(ts: number, width: number, _min: number, _max: number, sum: number, count: number): void {
@@ -373,14 +379,15 @@ function* evaluateQuery<S extends SeriesRef>(req: QueryRequest, src: QuerySource
   const limit = Math.max(0, Math.floor(req.limit ?? 1000));
   const matched = src.matchSeries(req.name, tagMatcher(req.tags));
   const grouped = req.groupBy !== undefined;
-  const res: Resolution = step > 0 ? src.resolution(req.start, req.end, step) : 'raw';
+  // rollup buckets cannot tell a reset's own increase apart, so dropResets reads raw data where it exists
+  const res: Resolution = step > 0 ? src.resolution(req.start, req.end, req.dropResets && agg === 'rate' ? 1 : step) : 'raw';
   const budget = step <= 0 && req.maxPoints !== undefined ? new PointBudget(Math.max(1, Math.floor(req.maxPoints)), req.end) : undefined;
 
   const evaluate = (s: S): SeriesResult => {
     if (step <= 0) {
       const end = budget ? budget.cut : req.end;
       // one series alone may fill the cap; `budget.hold` then cuts them all to fit
-      const c = new RawCollector(agg === 'rate', req.start, end, budget?.cap);
+      const c = new RawCollector(agg === 'rate', req.start, end, budget?.cap, req.dropResets === true);
       if (agg === 'rate') {
         // the first point in the range is a rate too
         const p = src.previous?.(s, req.start);
@@ -393,7 +400,7 @@ function* evaluateQuery<S extends SeriesRef>(req: QueryRequest, src: QuerySource
     }
     const b0 = Math.floor(req.start / step) * step;
     const nb = Math.ceil((req.end - b0) / step);
-    const acc = new BucketAccumulator(agg, b0, step, nb, req.start, req.end);
+    const acc = new BucketAccumulator(agg, b0, step, nb, req.start, req.end, req.dropResets === true);
     // rate needs the sample before the range to count the first bucket's increase.
     src.scan(s, agg === 'rate' ? req.start - step : req.start, req.end, res, acc);
     const timestamps = new Array<number>(nb);

@@ -205,7 +205,8 @@ export function parseMParam(m: string): Parsed<TsdbSubQuery> {
 function withRate(r: Parsed<TsdbSubQuery>, opts: string): Parsed<TsdbSubQuery> {
   if (!r.ok) return r;
   const [counter, max, reset] = opts.split(',');
-  const ro: NonNullable<TsdbSubQuery['rateOptions']> = { counter: counter === 'counter' };
+  const ro: NonNullable<TsdbSubQuery['rateOptions']> = { counter: counter === 'counter' || counter === 'dropcounter' };
+  if (counter === 'dropcounter') ro.dropResets = true;
   if (max) ro.counterMax = Number(max);
   if (reset) ro.resetValue = Number(reset);
   return ok({ ...r.value, rate: true, rateOptions: ro });
@@ -376,6 +377,7 @@ export async function planSubQuery(store: StoreHandle, q: TsdbSubQuery, start: n
     req.agg = q.rate ? 'rate' : (ds?.agg ?? 'avg');
   } else if (q.rate) req.agg = 'rate';
   const groupBy = gagg === 'none' ? undefined : filters.filter((f) => f.groupBy).map((f) => f.tagk).filter((k, i, a) => a.indexOf(k) === i);
+  if (q.rate && q.rateOptions?.dropResets === true) req.dropResets = true;
   req.limit = 10_000;
   if (groupBy && step === 0) {
     // zimsum, mimmin and mimmax take missing values as absent instead of interpolating them
@@ -541,6 +543,72 @@ export async function suggest(store: StoreHandle, type: string, q: string, max: 
   return fail(`bad suggest type ${JSON.stringify(type)}; one of metrics, tagk, tagv`);
 }
 
+
+export interface LookupRequest {
+  /** Metric name, or `*` / empty for every metric. */
+  metric: string;
+  /** Tag pairs; a value (or key) of `*` matches any. */
+  tags: Array<{ key: string; value: string }>;
+  limit: number;
+}
+
+/** `/api/search/lookup` input: a JSON body or the `m=metric{k=v,...}` and `limit` parameters. */
+export function parseLookup(body: unknown, url: URL): Parsed<LookupRequest> {
+  let metric = '';
+  let tags: Array<{ key: string; value: string }> = [];
+  let limit = Number(url.searchParams.get('limit') ?? 25);
+  if (body && typeof body === 'object' && !Array.isArray(body)) {
+    const b = body as Record<string, unknown>;
+    metric = typeof b['metric'] === 'string' ? b['metric'] : '';
+    if (Array.isArray(b['tags'])) {
+      for (const t of b['tags'] as unknown[]) {
+        const o = (t ?? {}) as Record<string, unknown>;
+        tags.push({ key: String(o['key'] ?? '*'), value: String(o['value'] ?? '*') });
+      }
+    }
+    if (b['limit'] !== undefined) limit = Number(b['limit']);
+  } else {
+    const m = url.searchParams.get('m') ?? '';
+    const brace = m.indexOf('{');
+    metric = (brace < 0 ? m : m.slice(0, brace)).trim();
+    if (brace >= 0) {
+      if (!m.endsWith('}')) return fail(`bad m parameter ${JSON.stringify(m)} (write metric{tagk=tagv,...})`);
+      tags = splitTopLevel(m.slice(brace + 1, -1))
+        .filter((p) => p.trim() !== '')
+        .map((p) => {
+          const eq = p.indexOf('=');
+          return eq < 0 ? { key: p.trim(), value: '*' } : { key: p.slice(0, eq).trim() || '*', value: p.slice(eq + 1).trim() || '*' };
+        });
+    }
+  }
+  if (metric === '' && tags.length === 0) return fail('a lookup needs a metric or at least one tag (m=metric{tagk=tagv})');
+  if (!Number.isInteger(limit) || limit <= 0) limit = 25;
+  return ok({ metric, tags, limit: Math.min(limit, 100_000) });
+}
+
+/** Series matching a lookup, as OpenTSDB's `/api/search/lookup` answers (sonde has no UIDs: no tsuid). */
+export async function lookup(store: StoreHandle, r: LookupRequest): Promise<Record<string, unknown>> {
+  const t0 = Date.now();
+  const name = r.metric === '' || r.metric === '*' ? '*' : r.metric;
+  const list = await store.series({ name, limit: 10_000_000 });
+  const matched = list.filter((s) =>
+    r.tags.every(({ key, value }) => {
+      if (key === '*') return value === '*' || Object.values(s.tags).includes(value);
+      const v = s.tags[key];
+      return v !== undefined && (value === '*' || v === value);
+    }),
+  );
+  return {
+    type: 'LOOKUP',
+    metric: r.metric === '' ? '*' : r.metric,
+    tags: r.tags,
+    limit: r.limit,
+    time: Date.now() - t0,
+    totalResults: matched.length,
+    results: matched.slice(0, r.limit).map((s) => ({ metric: s.name, tags: s.tags })),
+    startIndex: 0,
+  };
+}
 
 export function tsdbError(code: number, message: string): { status: number; body: unknown } {
   return { status: code, body: { error: { code, message } } };

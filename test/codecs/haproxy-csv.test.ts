@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { haproxyUp, parseHaproxyCsv } from '../../src/codecs/haproxy-csv.js';
+import { haproxyInfoName, haproxyUp, parseHaproxyCsv, parseHaproxyInfo } from '../../src/codecs/haproxy-csv.js';
 import type { Point } from '../../src/model/point.js';
 import { mutatedWindow } from '../helpers/fuzz.js';
 
@@ -12,6 +12,7 @@ const TAGS = { server: '127.0.0.1:18404' };
 const fixture = (f: string): string => readFileSync(new URL(`../fixtures/services/${f}`, import.meta.url), 'latin1');
 const http = fixture('haproxy-2.6-stat.csv');
 const socket = fixture('haproxy-2.6-show-stat.csv');
+const info = fixture('haproxy-2.6-show-info.txt');
 const find = (pts: Point[], name: string, tags: Record<string, string> = {}): Point | undefined =>
   pts.find((p) => p.name === name && Object.entries(tags).every(([k, v]) => p.tags[k] === v));
 
@@ -59,6 +60,25 @@ test('rows can be selected by proxy name', () => {
   assert.deepEqual(parseHaproxyCsv(http, TS, TAGS, () => false), { items: [], errors: [] });
 });
 
+test('golden `show info`: process-wide gauges and totals', () => {
+  assert.equal(haproxyInfoName('CurrConns'), 'curr_conns');
+  assert.equal(haproxyInfoName('Memmax_MB'), 'memmax_mb');
+  assert.equal(haproxyInfoName('Ulimit-n'), 'ulimit_n');
+  assert.equal(haproxyInfoName('Unstoppable Jobs'), 'unstoppable_jobs');
+  assert.equal(haproxyInfoName('SslFrontendSessionReuse_pct'), 'ssl_frontend_session_reuse_pct');
+  const r = parseHaproxyInfo(info, TS, TAGS);
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(find(r.items, 'haproxy.process.cum_conns'), { name: 'haproxy.process.cum_conns', tags: TAGS, value: 10, ts: TS, kind: 'counter' });
+  assert.equal(find(r.items, 'haproxy.process.cum_req')?.value, 4);
+  assert.equal(find(r.items, 'haproxy.process.curr_conns')?.kind, 'gauge');
+  assert.equal(find(r.items, 'haproxy.process.maxconn')?.value, 9984);
+  assert.equal(find(r.items, 'haproxy.process.uptime_sec')?.value, 1);
+  assert.equal(find(r.items, 'haproxy.process.idle_pct')?.value, 100);
+  assert.equal(find(r.items, 'haproxy.process.pool_alloc_bytes')?.value, 140728);
+  for (const f of ['name', 'version', 'uptime', 'node', 'build_info', 'pid', 'release_date']) assert.equal(find(r.items, 'haproxy.process.' + f), undefined, f);
+  assert.equal(parseHaproxyInfo('Unknown command\n', TS, TAGS).errors.length, 1);
+});
+
 test('status words', () => {
   for (const s of ['UP', 'UP 1/3', 'OPEN', 'no check', 'DRAIN', 'NOLB']) assert.equal(haproxyUp(s), 1, s);
   for (const s of ['DOWN', 'DOWN 1/2', 'MAINT', 'MAINT (via app/s1)', 'STOP']) assert.equal(haproxyUp(s), 0, s);
@@ -69,6 +89,16 @@ test('the HTML stats page is an error', () => {
   const r = parseHaproxyCsv('<!DOCTYPE html>\n<html><body>Statistics Report</body>', TS, TAGS);
   assert.equal(r.items.length, 0);
   assert.match(r.errors[0]?.message ?? '', /not HAProxy stats CSV/);
+});
+
+test('fuzz: show info never throws', () => {
+  const mutated = mutatedWindow(info, fc.string({ unit: fc.constantFrom(': ', '\n', '_', '-', '9', '.', 'Name'), maxLength: 6 }), 30);
+  fc.assert(
+    fc.property(fc.oneof(fc.string({ maxLength: 200 }), mutated), (s) => {
+      for (const p of parseHaproxyInfo(s, TS, TAGS).items) assert.ok(p.name.startsWith('haproxy.process.') && Number.isFinite(p.value));
+    }),
+    { numRuns: RUNS / 8 },
+  );
 });
 
 test('fuzz: never throws; every point is finite with proxy/sv/type tags', () => {

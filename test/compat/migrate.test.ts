@@ -49,7 +49,13 @@ test('migrate PuyPuy: detected from config.ini or its directory; TOML equals the
   assert.deepEqual(plain(parse(r.toml)), plain(r.config));
   assert.match(r.toml, /\[agent\.tags\]\ncluster = "netangels"/);
   assert.match(r.toml, /\[\[outputs\.opentsdb\]\]\nurl = "http:\/\/opentsdb_address:4242"/);
-  assert.match(r.toml, /# - Python checks in checks_enabled/);
+  assert.match(r.toml, /\[\[inputs\.exec\]\]\npuypuy_checks = ".*checks_enabled"/);
+  assert.match(r.toml, /# Not converted .*\n(# - .*\n)*# - \[SelfConfig\] log_file: sonde logs to stderr/);
+  assert.ok(r.dropped.includes('[TSDB] user: not used by tsdtype OpenTSDB'), r.dropped.join('\n'));
+  // no host checks enabled (only check_mysql.py): sonde's host inputs, and the store as an extra output
+  assert.match(r.toml, /\[\[inputs\.cpu\]\]\n\n/);
+  assert.match(r.toml, /\[\[outputs\.store\]\]\n$/);
+  assert.equal(migrate(join(FIX, 'puypuy'), { noStore: true }).toml.includes('outputs.store'), false);
 });
 
 test('migrate tcollector and a missing path', () => {

@@ -25,12 +25,15 @@ test('booleans are booleans: False is false (PuyPuy read bool("False") as true)'
 });
 
 test('the README example config: interval, global tags, exec input over scripts_enabled, OpenTSDB without auth', () => {
-  const { config, warnings } = readPuypuyConfig(join(FIX, 'config.ini'));
+  const { config, warnings, dropped } = readPuypuyConfig(join(FIX, 'config.ini'));
   assert.deepEqual(config.agent, { interval: '5s', flush_interval: '5s', tags: { cluster: 'netangels', group: 'testing', location: 'dc1' } });
-  assert.deepEqual(config.inputs['exec'], [{ puypuy_dir: join(FIX, 'scripts_enabled'), protocol: 'puypuy', interval: '5s' }]);
+  assert.deepEqual(config.inputs['exec'], [
+    { puypuy_dir: join(FIX, 'scripts_enabled'), protocol: 'puypuy', interval: '5s' },
+    { puypuy_checks: join(FIX, 'checks_enabled'), puypuy_home: FIX, interval: '5s' },
+  ]);
   assert.deepEqual(config.outputs, { opentsdb: [{ url: 'http://opentsdb_address:4242' }] });
-  assert.ok(warnings.some((w) => w.includes('check_mysql.py')));
-  assert.ok(warnings.some((w) => w.includes('tmpdir')));
+  assert.deepEqual(warnings, []);
+  assert.ok(dropped.some((w) => w.startsWith('[SelfConfig] tmpdir:')));
   // The generated input section is valid for the exec input (common keys aside).
   const { interval: _i, ...own } = config.inputs['exec']?.[0] ?? {};
   assert.equal(execSpec.schema.safeParse(own).success, true);
@@ -45,12 +48,19 @@ test('each tsdtype maps to its output', () => {
   assert.deepEqual(out('tsdtype: KairosDB\naddress: http://k:8088/\nauth: True\nuser: u\npass: p'), {
     kairosdb: [{ url: 'http://k:8088', username: 'u', password: 'p' }],
   });
-  assert.deepEqual(out('tsdtype: InfluxDB2\naddress: influx:8086\ndatabase: netangels\npass: tok'), {
-    influxdb: [{ url: 'http://influx:8086', version: '2', bucket: 'netangels', token: 'tok' }],
+  assert.deepEqual(out('tsdtype: InfluxDB2\naddress: http://influx:8086\norganization: netangels\nbucket: metrics\ntoken: tok'), {
+    influxdb: [{ url: 'http://influx:8086', version: '2', org: 'netangels', bucket: 'metrics', token: 'tok' }],
   });
-  assert.deepEqual(out('tsdtype: InfluxDB\naddress: influx:8086\ndatabase: netangels\nuser: u\npass: p'), {
+  assert.deepEqual(out('tsdtype: InfluxDB\naddress: influx:8086\ndatabase: netangels\nauth: True\nuser: u\npass: p'), {
     influxdb: [{ url: 'http://influx:8086', database: 'netangels', username: 'u', password: 'p' }],
   });
+  assert.deepEqual(out('tsdtype: InfluxDB\naddress: influx:8086\ndatabase: netangels\nauth: False\nuser: u\npass: p'), {
+    influxdb: [{ url: 'http://influx:8086', database: 'netangels' }],
+  });
+  assert.deepEqual(out('tsdtype: Prometheus'), { prometheus: [{ listen: '0.0.0.0:9898', path: '/metrics' }] });
+  const prom = convertPuypuyConfig('[SelfConfig]\n[WebServer]\nwebserver: no\nwebaddress: 127.0.0.1:9999\napikey: k\n[TSDB]\ntsdtype: Prometheus\naddress: x\n', '/opt/puypuy');
+  assert.deepEqual(prom.config.outputs, { prometheus: [{ listen: '127.0.0.1:9999', path: '/metrics' }] });
+  assert.deepEqual(prom.dropped, ['[TSDB] address: not used by tsdtype Prometheus', "[WebServer] apikey: use sonde's [http] token to protect its HTTP API"]);
   assert.deepEqual(out('tsdtype: Carbon\naddress: carbon_host:2004'), {
     graphite: [{ hosts: ['carbon_host:2004'], protocol: 'pickle', template: '{cluster}.{group}.{host}.{location}.{type}.{name}' }],
   });

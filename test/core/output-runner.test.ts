@@ -306,3 +306,67 @@ test('sent points are released: the memory queue keeps no reference once everyth
   await r.stop(100);
   assert.equal(alive, 0, `${alive} written points still reachable`);
 });
+
+test('acknowledged pushes to an ackAfterWrite output settle after the write, written at once (group commit)', async () => {
+  const writes: number[][] = [];
+  let release: (() => void) | undefined;
+  const { r } = runner(
+    {
+      ackAfterWrite: true,
+      write: async (b) => {
+        writes.push(b.map((p) => p.value));
+        // the first write waits until released: pushes meanwhile go into the next write together
+        if (writes.length === 1) await new Promise<void>((res) => (release = res));
+        return { ok: true };
+      },
+    },
+    { flushInterval: 60_000, batchSize: 1000, bufferSize: 1000 },
+  );
+  r.start();
+  let firstDone = false;
+  const a1 = r.pushAcked(pts(3)).then((a) => ((firstDone = true), a));
+  await wait(10);
+  assert.deepEqual(writes, [[0, 1, 2]], 'written without waiting for the flush interval');
+  assert.equal(firstDone, false, 'not acknowledged before the write resolved');
+  const a2 = r.pushAcked(pts(2, 3));
+  const a3 = r.pushAcked(pts(2, 5));
+  release?.();
+  assert.deepEqual(await a1, { ok: true });
+  assert.deepEqual(await a2, { ok: true });
+  assert.deepEqual(await a3, { ok: true });
+  assert.deepEqual(writes, [[0, 1, 2], [3, 4, 5, 6]], 'what arrived during a write goes in the next one');
+  await r.stop(1000);
+});
+
+test('a failing ackAfterWrite output answers 503 to waiting and new acknowledged pushes; a full queue answers 429', async () => {
+  let fail = true;
+  const { r, sm } = runner(
+    { ackAfterWrite: true, write: async () => (fail ? { ok: false, retryable: true, error: 'disk full' } : { ok: true }) },
+    { flushInterval: 60_000, batchSize: 1000, bufferSize: 5 },
+  );
+  r.start();
+  const a = await r.pushAcked(pts(2));
+  assert.equal(a.ok, false);
+  assert.equal(a.ok === false && a.status, 503);
+  assert.match(a.ok === false ? a.reason : '', /disk full/);
+  const failing = r.refuses(1);
+  assert.equal(failing?.ok === false ? failing.status : 0, 503);
+  fail = false;
+  // the queued points are retried; once a write succeeds the output takes acknowledged pushes again
+  for (let i = 0; i < 100 && r.refuses(1) !== undefined; i++) await wait(50);
+  assert.equal(r.refuses(1), undefined);
+  assert.equal(sm.byPlugin()[0]?.metrics['points_written'], 2);
+  // a queue that cannot hold the points refuses with 429 instead of dropping older ones
+  r.push(pts(4, 10));
+  const full = r.refuses(3);
+  assert.equal(full?.ok === false ? full.status : 0, 429);
+  await r.stop(1000);
+});
+
+test('outputs without ackAfterWrite acknowledge once queued', async () => {
+  const { r } = runner({ write: async () => ({ ok: true }) }, { flushInterval: 60_000, batchSize: 1000 });
+  r.start();
+  assert.deepEqual(await r.pushAcked(pts(3)), { ok: true });
+  assert.equal(r.length, 3, 'queued, not yet written');
+  await r.stop(1000);
+});

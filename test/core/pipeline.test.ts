@@ -109,3 +109,51 @@ test('TagMerger: the table starts over at its limit', () => {
   assert.notEqual(again, first);
   assert.deepEqual(again, first);
 });
+
+test('emitAcked settles once the acknowledging sinks took the points; other sinks are pushed as usual', async () => {
+  const plain = sink();
+  let settle: ((a: { ok: true }) => void) | undefined;
+  const acked: Point[] = [];
+  const ackSink = {
+    push: () => assert.fail('acknowledged points go through pushAcked'),
+    pushAcked: (p: readonly Point[]) => {
+      acked.push(...p);
+      return new Promise<{ ok: true }>((res) => (settle = res));
+    },
+  };
+  const pl = new Pipeline([], [plain.runner, ackSink as unknown as OutputRunner], 100, new SelfMetrics(), silentLogger);
+  let done = false;
+  const p = pl.emitAcked({ id: 'i', tags: {}, namePrefix: '' }, [point('a', 1, 1)]).then((a) => ((done = true), a));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(acked.length, 1);
+  assert.equal(plain.got.length, 1);
+  assert.equal(done, false);
+  settle?.({ ok: true });
+  assert.deepEqual(await p, { ok: true });
+});
+
+test('emitAcked waits for room instead of dropping, and answers 429 when none comes', async () => {
+  const s = sink();
+  const sm = new SelfMetrics();
+  const pl = new Pipeline([], [s.runner], 10, sm, silentLogger);
+  const src = { id: 'inputs.h', tags: {}, namePrefix: '' };
+  assert.equal(pl.emit(src, Array.from({ length: 8 }, (_, i) => point('a', i, i))), true);
+  // 5 more do not fit now; the drain on the next turn makes room and they are taken
+  assert.deepEqual(await pl.emitAcked(src, Array.from({ length: 5 }, (_, i) => point('b', i, i)), 1000), { ok: true });
+  assert.equal(s.got.length, 13);
+  // an output that stays full: refused after the wait
+  const blocked = new Pipeline([], [{ push() {}, refuses: () => ({ ok: false, status: 429, reason: 'full', retryAfterS: 1 }) } as unknown as OutputRunner], 10, sm, silentLogger);
+  const a = await blocked.emitAcked(src, [point('d', 1, 1)], 50);
+  assert.equal(a.ok === false && a.status, 429);
+});
+
+test('the pipeline drains in slices, not all queued points in one turn', async () => {
+  const s = sink();
+  const pl = new Pipeline([], [s.runner], 1_000_000, new SelfMetrics(), silentLogger);
+  const src = { id: 'i', tags: {}, namePrefix: '' };
+  for (let b = 0; b < 20; b++) pl.emit(src, Array.from({ length: 5000 }, (_, i) => point('a', i, i)));
+  await new Promise((r) => setImmediate(r));
+  assert.ok(s.got.length > 0 && s.got.length < 100_000, `one turn forwarded ${s.got.length} of 100000`);
+  for (let i = 0; i < 50 && s.got.length < 100_000; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(s.got.length, 100_000);
+});

@@ -52,7 +52,10 @@ test('every local link in the README points at a file that exists', () => {
 // - js: run as a module with `sonde/client` mapped to the source; a `// the agent stores: a, b{k=v}`
 //   comment lists series the agent must then have.
 // - no language, starting with `$ CMD`: a transcript; CMD runs on the fixture below and its output must
-//   be the block's. The code-layout block: every path it lists exists.
+//   be the block's. The code-layout block: every path it lists exists. Other plain blocks are output
+//   samples (log lines), not code.
+// - nginx, apache: snippets for those servers' configs; `nginx -t` / `apache2 -t` must accept them.
+// Any other language fails the test until it is taught here.
 
 interface Block {
   lang: string;
@@ -287,6 +290,28 @@ test('every README code block runs and shows what it does', { timeout: 240_000 }
         if ((m[1] as string).length === 0 && m[2] === 'src/') under = 'src/';
       }
       void under;
+    } else if (b.lang === '') {
+      // an output sample (log lines, a listing): shown, not run
+    } else if (b.lang === 'nginx' || b.lang === 'apache') {
+      // a snippet for the service's own config: its own syntax check must accept it
+      const sdir = join(dir, `${b.lang}-${b.line}`);
+      mkdirSync(sdir);
+      const conf = join(sdir, 'test.conf');
+      if (b.lang === 'nginx') {
+        writeFileSync(conf, `pid ${sdir}/nginx.pid;\nerror_log ${sdir}/error.log;\nevents {}\nhttp {\n  access_log off;\n  server {\n    listen 127.0.0.1:1;\n${b.body}\n  }\n}\n`);
+        const r = spawnSync('/usr/sbin/nginx', ['-t', '-q', '-p', sdir, '-c', conf], { encoding: 'utf8', timeout: 10_000 });
+        if (r.error) t.diagnostic(`${where}: nginx not installed (apt-get install nginx-light); snippet not checked`);
+        else assert.equal(r.status, 0, `${where}: nginx -t accepts it\n${r.stderr}`);
+      } else {
+        const mods = '/usr/lib/apache2/modules';
+        writeFileSync(
+          conf,
+          `ServerRoot ${sdir}\nPidFile ${sdir}/httpd.pid\nListen 127.0.0.1:1\nLoadModule mpm_event_module ${mods}/mod_mpm_event.so\nLoadModule authz_core_module ${mods}/mod_authz_core.so\nLoadModule authz_host_module ${mods}/mod_authz_host.so\nLoadModule status_module ${mods}/mod_status.so\nErrorLog ${sdir}/error.log\n${b.body}\n`,
+        );
+        const r = spawnSync('/usr/sbin/apache2', ['-t', '-f', conf], { encoding: 'utf8', timeout: 10_000 });
+        if (r.error) t.diagnostic(`${where}: apache2 not installed (apt-get install apache2); snippet not checked`);
+        else assert.equal(r.status, 0, `${where}: apache2 -t accepts it\n${r.stderr}`);
+      }
     } else {
       assert.fail(`${where}: a \`${b.lang || 'plain'}\` block this test does not know how to run; teach test/docs/readme.test.ts`);
     }

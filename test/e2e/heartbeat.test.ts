@@ -59,7 +59,7 @@ test('heartbeat through Prometheus + Alertmanager; sonde alerts when Prometheus 
       void output?.write(points);
       return true;
     };
-    const ctx: PluginContext = { ...base, emit: deliver };
+    const ctx: PluginContext = { ...base, emit: deliver, emitAcked: async (points) => (deliver(points), { ok: true }) };
     const http = new HttpServer(base.router, { listen: '127.0.0.1:0', token: '', basic_auth: '' }, base.logger);
     base.router.route('GET', '/metrics', (_req, res) => {
       sendText(res, 200, encodePrometheusText(base.selfMetrics.snapshot(Date.now()), { format: '0.0.4' }));

@@ -28,7 +28,7 @@ export async function serveApi(store: StoreHandle, dataDir: string, register?: (
       metrics: new SelfMetrics(),
       storeHandle: store,
       describePlugins: () => [],
-      ingest: () => true,
+      ingest: () => Promise.resolve({ ok: true }),
     });
   }
   const http = new HttpServer(router, { listen: '127.0.0.1:0', token: '', basic_auth: '' }, silentLogger);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Point } from '../../src/model/point.js';
-import type { PluginContext } from '../../src/core/plugin.js';
+import type { Ack, PluginContext } from '../../src/core/plugin.js';
 import { SelfMetrics } from '../../src/core/self-metrics.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { Router } from '../../src/http/router.js';
@@ -26,8 +26,12 @@ export function testContext(
     logger?: Logger;
     store?: StoreHandle;
     baseDir?: string;
-    /** emit returns false (queue full) when this returns true */
+    /** emit returns false (queue full) and emitAcked answers 429 when this returns true */
     full?: () => boolean;
+    /** emitAcked answers this (after recording the points when ok); default ok */
+    ack?: () => Ack | Promise<Ack>;
+    /** ctx.room answers this (backpressure); default always room */
+    room?: (n: number) => Promise<void> | undefined;
   } = {},
 ): TestContext {
   const selfMetrics = new SelfMetrics();
@@ -51,6 +55,13 @@ export function testContext(
       for (const p of points) emitted.push(p);
       return true;
     },
+    async emitAcked(points: Point[]): Promise<Ack> {
+      if (opts.full?.()) return { ok: false, status: 429, reason: 'pipeline queue full', retryAfterS: 1 };
+      const a = opts.ack ? await opts.ack() : { ok: true as const };
+      if (a.ok) for (const p of points) emitted.push(p);
+      return a;
+    },
+    room: (n: number) => opts.room?.(n),
     signal: controller.signal,
     http: router,
     router,

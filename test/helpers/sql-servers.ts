@@ -91,6 +91,50 @@ export async function startPostgres(): Promise<Postgres> {
   });
 }
 
+/**
+ * A streaming standby of `primary`: pg_basebackup over the primary's socket (-R writes the
+ * primary_conninfo and standby.signal), then a server on its own port and socket.
+ */
+export async function startPostgresStandby(primary: Postgres): Promise<Postgres> {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-pg-standby-'));
+  const who = ids('postgres');
+  const socketDir = join(dir, 'sock');
+  mkdirSync(socketDir);
+  if (who) {
+    chmodSync(dir, 0o755);
+    for (const p of [dir, socketDir]) chownSync(p, who.uid, who.gid);
+  }
+  const r = spawnSync(
+    join(PG_BIN ?? '/usr/bin', 'pg_basebackup'),
+    ['-h', primary.socketDir, '-p', String(primary.port), '-U', 'postgres', '-D', join(dir, 'data'), '-R', '-X', 'stream', '-c', 'fast'],
+    { encoding: 'utf8', timeout: 60_000, ...(who ?? {}) },
+  );
+  if (r.status !== 0) throw new Error(`pg_basebackup failed: ${r.stderr || r.error?.message}`);
+  // the connection string -R wrote names the primary's socket; name the standby too
+  writeFileSync(join(dir, 'data', 'postgresql.auto.conf'), `primary_conninfo = 'host=${primary.socketDir} port=${primary.port} user=postgres application_name=standby1'\n`);
+  if (who) chownSync(join(dir, 'data', 'postgresql.auto.conf'), who.uid, who.gid);
+  const port = await freePort();
+  const s = new RunningServer(
+    {
+      name: 'postgres standby',
+      bin: POSTGRES,
+      args: ['-D', join(dir, 'data'), '-p', String(port), '-k', socketDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'log_min_messages=warning'],
+      ready: (out) => out.includes('ready to accept read-only connections'),
+      stopSignal: 'SIGINT',
+      ...(who ?? {}),
+    },
+    dir,
+    { port },
+  );
+  await s.start();
+  return Object.assign(s, {
+    port,
+    socketDir,
+    password: primary.password,
+    url: (user = 'postgres', pw = primary.password, db = 'postgres') => `postgres://${encodeURIComponent(user)}:${encodeURIComponent(pw)}@127.0.0.1:${port}/${db}`,
+  });
+}
+
 /** Runs SQL through psql over the trusted socket; returns stdout (tuples only, unaligned). */
 export function psql(pg: Postgres, sql: string, db = 'postgres'): string {
   const bin = join(PG_BIN ?? '/usr/bin', 'psql');
@@ -109,13 +153,13 @@ export interface Mariadb extends RunningServer {
   sql(statement: string): string;
 }
 
-/** A MariaDB server with an empty data dir; root reaches it over the socket. `extraArgs`: more server options. */
+/** A MariaDB server with an empty data dir; root (no password) reaches it over the socket, whoever runs the test. `extraArgs`: more server options. */
 export async function startMariadb(extraArgs: readonly string[] = []): Promise<Mariadb> {
   const dir = mkdtempSync(join(tmpdir(), 'sonde-mariadb-'));
   const asRoot = process.getuid?.() === 0;
   const datadir = join(dir, 'data');
   const install = which('mariadb-install-db') ?? which('mysql_install_db') ?? 'mariadb-install-db';
-  const r = spawnSync(install, ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=socket', '--skip-test-db', ...(asRoot ? ['--user=root'] : [])], {
+  const r = spawnSync(install, ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...(asRoot ? ['--user=root'] : [])], {
     encoding: 'utf8',
     timeout: 60_000,
   });

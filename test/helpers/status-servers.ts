@@ -4,6 +4,7 @@
  * 127.0.0.1 with free ports, in its own temp dir, stopped by `stop()`. See servers.ts for the runner.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -124,6 +125,9 @@ export async function startMemcached(opts: { unix?: boolean; authUser?: string }
   if (opts.unix) args.push('-s', socket, '-a', '700');
   else args.push('-l', '127.0.0.1', '-p', String(port));
   const s = new RunningServer({ name: 'memcached', bin: 'memcached', args, ready: () => canConnect(opts.unix ? socket : port) }, dir, { memcached: port });
+  // memcached takes a second to exit on SIGTERM and keeps nothing on disk: kill it
+  const kill = s.kill.bind(s);
+  s.kill = (signal: NodeJS.Signals = 'SIGKILL') => kill(signal);
   await s.start();
   return Object.assign(s, { port, socket });
 }
@@ -184,7 +188,10 @@ ${tlsServer}}
 
 export type ApacheServer = RunningServer & { port: number; url: string; statusUrl: string };
 
-/** `apache2 -X` (one process, event MPM) with mod_status at /server-status and a 100 kB file at /big.bin. */
+/**
+ * `apache2 -X` (one process, event MPM) with mod_status at /server-status, and at /secure-status behind
+ * basic auth (user `monitor`, password `m0n`), and a 100 kB file at /big.bin.
+ */
 export async function startApache(): Promise<ApacheServer> {
   const dir = tempDir('apache');
   const port = await freePort();
@@ -198,6 +205,10 @@ export async function startApache(): Promise<ApacheServer> {
       `LoadModule mpm_event_module ${mods}/mod_mpm_event.so`,
       `LoadModule authz_core_module ${mods}/mod_authz_core.so`,
       `LoadModule status_module ${mods}/mod_status.so`,
+      `LoadModule auth_basic_module ${mods}/mod_auth_basic.so`,
+      `LoadModule authn_core_module ${mods}/mod_authn_core.so`,
+      `LoadModule authn_file_module ${mods}/mod_authn_file.so`,
+      `LoadModule authz_user_module ${mods}/mod_authz_user.so`,
       'ServerName 127.0.0.1',
       `Listen 127.0.0.1:${port}`,
       `PidFile ${dir}/httpd.pid`,
@@ -207,9 +218,11 @@ export async function startApache(): Promise<ApacheServer> {
       'ExtendedStatus On',
       ...(isRoot ? ['User nobody', 'Group nogroup'] : []),
       '<Location /server-status>\n  SetHandler server-status\n</Location>',
+      `<Location /secure-status>\n  SetHandler server-status\n  AuthType Basic\n  AuthName status\n  AuthUserFile ${dir}/htpasswd\n  Require valid-user\n</Location>`,
       '',
     ].join('\n'),
   );
+  writeFileSync(join(dir, 'htpasswd'), `monitor:{SHA}${createHash('sha1').update('m0n').digest('base64')}\n`);
   mkdirSync(join(dir, 'htdocs'));
   writeFileSync(join(dir, 'htdocs', 'big.bin'), Buffer.alloc(100_000, 120));
   writeFileSync(join(dir, 'htdocs', 'index.html'), 'ok\n');

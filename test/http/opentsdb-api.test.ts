@@ -292,3 +292,39 @@ test('queries from arbitrary request objects answer 200 or 400, never throw', as
     { numRuns: Math.max(1, Math.floor(RUNS / 200)) },
   );
 });
+
+test('rate with rateOptions.dropResets leaves the reset point out, as OpenTSDB does', async () => {
+  const t0 = T + 3_600_000;
+  await store.write([100, 110, 120, 5, 15, 25].map((v, i) => ({ name: 'r.ctr', tags: { host: 'a' }, value: v, ts: t0 + i * 10_000, kind: 'counter' as const })));
+  const q = (rateOptions: Record<string, unknown>, downsample?: string) =>
+    post({ start: t0, end: t0 + 60_000, msResolution: true, queries: [{ metric: 'r.ctr', aggregator: 'sum', rate: true, rateOptions, ...(downsample ? { downsample } : {}) }] });
+  const kept = (await q({ counter: true })).json as Result[];
+  assert.deepEqual(kept[0]?.dps, { [t0 + 10_000]: 1, [t0 + 20_000]: 1, [t0 + 30_000]: 0.5, [t0 + 40_000]: 1, [t0 + 50_000]: 1 });
+  const dropped = (await q({ counter: true, dropResets: true })).json as Result[];
+  assert.deepEqual(dropped[0]?.dps, { [t0 + 10_000]: 1, [t0 + 20_000]: 1, [t0 + 40_000]: 1, [t0 + 50_000]: 1 });
+  // downsampled: the reset's own increase is not counted in its bucket
+  const ds = (await q({ counter: true, dropResets: true }, '20s-avg')).json as Result[];
+  assert.deepEqual(ds[0]?.dps, { [t0]: 0.5, [t0 + 20_000]: 0.5, [t0 + 40_000]: 1 });
+  const m = (await (await fetch(`${base}/api/query?start=${t0}&end=${t0 + 60_000}&ms&m=sum:rate{dropcounter}:r.ctr`)).json()) as Result[];
+  assert.deepEqual(m[0]?.dps, dropped[0]?.dps);
+});
+
+test('/api/search/lookup answers Grafana tag_names and tag_values lookups', async () => {
+  type Lookup = { type: string; metric: string; totalResults: number; results: Array<{ metric: string; tags: Record<string, string> }> };
+  const names = (await (await fetch(`${base}/api/search/lookup?m=sys.cpu.0&limit=1000`)).json()) as Lookup;
+  assert.equal(names.type, 'LOOKUP');
+  assert.equal(names.totalResults, 4);
+  assert.deepEqual([...new Set(names.results.flatMap((r) => Object.keys(r.tags)))].sort(), ['dc', 'host']);
+  const values = (await (await fetch(`${base}/api/search/lookup?${new URLSearchParams({ m: 'sys.cpu.0{dc=lga}', limit: '1000' })}`)).json()) as Lookup;
+  assert.deepEqual(values.results.map((r) => r.tags['host']).sort(), ['web01', 'web02']);
+  const post = (await (
+    await fetch(`${base}/api/search/lookup`, { method: 'POST', body: JSON.stringify({ metric: 'sys.cpu.0', tags: [{ key: 'host', value: 'web03' }], limit: 5 }) })
+  ).json()) as Lookup;
+  assert.deepEqual(post.results, [{ metric: 'sys.cpu.0', tags: { host: 'web03', dc: 'sjc' } }]);
+  const limited = (await (await fetch(`${base}/api/search/lookup?m=sys.cpu.0&limit=1`)).json()) as Lookup;
+  assert.equal(limited.results.length, 1);
+  assert.equal(limited.totalResults, 4);
+  const bad = await fetch(`${base}/api/search/lookup`);
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { error: { message: string } }).error.message, /needs a metric or at least one tag/);
+});

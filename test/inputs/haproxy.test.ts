@@ -64,7 +64,10 @@ describe('haproxy input against haproxy', { skip }, () => {
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
     backendPort = (backend.address() as { port: number }).port;
     srv = await startHaproxy(backendPort, { statsAuth: 'admin:adm1n' });
-    await until('s1 UP', async () => (await showStat(srv.socket)).get('app/s1')?.get('status') === 'UP');
+    await until('s1 UP, s2 DOWN', async () => {
+      const st = await showStat(srv.socket);
+      return st.get('app/s1')?.get('status') === 'UP' && (st.get('app/s2')?.get('status') ?? '').startsWith('DOWN');
+    });
   });
   after(async () => {
     await srv?.stop();
@@ -73,6 +76,8 @@ describe('haproxy input against haproxy', { skip }, () => {
 
   test('stats socket and stats page: per frontend/backend/server counters match show stat', async () => {
     await requests(srv.frontendUrl, 20);
+    // a stream is counted when it ends, just after its response went out
+    await until('20 sessions on s1', async () => (await showStat(srv.socket)).get('app/s1')?.get('stot') === '20');
     const socketUrl = `unix://${srv.socket}`;
     const run = runInput(haproxy, { servers: [socketUrl, srv.statsUrl], username: 'admin', password: 'adm1n' });
     try {
@@ -92,6 +97,12 @@ describe('haproxy input against haproxy', { skip }, () => {
         assert.equal(rowOf(pts, server, 'haproxy.scur', 'web', 'FRONTEND')?.kind, 'gauge');
         assert.equal(rowOf(pts, server, 'haproxy.stot', 'app', 'BACKEND')?.tags['type'], 'backend');
       }
+      // show info, from the socket only
+      const cum = pick(pts, 'haproxy.process.cum_req', { server: srv.socket });
+      assert.equal(cum?.kind, 'counter');
+      assert.ok((cum?.value ?? 0) >= 20, `cum_req ${cum?.value}`);
+      assert.ok(pick(pts, 'haproxy.process.maxconn', { server: srv.socket }));
+      assert.equal(pick(pts, 'haproxy.process.maxconn', { server: httpServer }), undefined);
       assert.deepEqual(run.logs, []);
     } finally {
       run.cleanup();
@@ -131,8 +142,11 @@ describe('haproxy input against haproxy', { skip }, () => {
     const s1 = { proxy: 'app', sv: 's1' };
     try {
       const t0 = Date.now();
+      const stot = async (): Promise<number> => Number((await showStat(srv.socket)).get('app/s1')?.get('stot'));
+      const before = await stot();
       rate.process(await run.gather(t0), t0);
       await requests(srv.frontendUrl, 5);
+      await until('5 more sessions on s1', async () => (await stot()) === before + 5);
       const r1 = rate.process(await run.gather(t0 + 1000), t0 + 1000);
       assert.equal(pick(r1, 'haproxy.stot', s1)?.value, 5);
       await srv.kill();

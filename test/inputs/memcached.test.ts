@@ -111,18 +111,28 @@ describe('memcached input against memcached', { skip }, () => {
     }
   });
 
-  test('a server that requires authentication (-Y): auth_failed with a hint', async () => {
-    const srv = await startMemcached({ authUser: 'user:pass' });
-    const run = runInput(memcached, { servers: [`127.0.0.1:${srv.port}`] });
+  test('a server with authentication (-Y): the right password works; a wrong or no password is auth_failed', async () => {
+    const srv = await startMemcached({ authUser: 'monitor:m0n' });
+    const ok = runInput(memcached, { servers: [`127.0.0.1:${srv.port}`], username: 'monitor', password: 'm0n', slabs: true });
+    const wrong = runInput(memcached, { servers: [`127.0.0.1:${srv.port}`], username: 'monitor', password: 'nope' });
+    const none = runInput(memcached, { servers: [`127.0.0.1:${srv.port}`] });
     try {
-      await run.gather();
-      await run.gather();
-      assert.equal(run.self('errors{reason=auth_failed}'), 2);
-      const lines = linesWith(run.logs, 'memcached server refused the credentials');
+      const pts = await ok.gather();
+      assert.equal(pick(pts, 'memcached.up')?.value, 1, ok.logs.join('\n'));
+      assert.ok(pick(pts, 'memcached.total_malloced'), 'the slabs block after stats');
+      assert.equal(pick(pts, 'memcached.curr_items')?.value, 0, 'authentication stores no item');
+      await wrong.gather();
+      await wrong.gather();
+      assert.equal(wrong.self('errors{reason=auth_failed}'), 2);
+      const lines = linesWith(wrong.logs, 'memcached server refused the credentials');
       assert.equal(lines.length, 1);
-      assert.match(lines[0] ?? '', /unauthenticated/);
+      assert.match(lines[0] ?? '', /unauthenticated.*wrong username or password/);
+      await none.gather();
+      assert.match(linesWith(none.logs, 'reason=auth_failed')[0] ?? '', /requires authentication \(-Y\): set username and password/);
     } finally {
-      run.cleanup();
+      ok.cleanup();
+      wrong.cleanup();
+      none.cleanup();
       await srv.stop();
     }
   });

@@ -124,10 +124,10 @@ test('wrong password: up=0, errors{reason=auth_failed}, logged once', { skip }, 
   assert.match(p.logs[0] ?? '', /WARN {2}mysql server refused the credentials server=127\.0\.0\.1:\d+ reason=auth_failed error="Access denied for user 'sonde'@'127\.0\.0\.1' \(using password: YES\)"/);
 });
 
-test('an unknown database is a wrong endpoint', { skip }, async () => {
+test('an unknown database is a bad_response (the address answers, the endpoint is wrong)', { skip }, async () => {
   const p = collector({ servers: [url('sonde', 'sonde-pw', 'nosuchdb')] });
   await p.gather();
-  assert.equal(selfMetric(p.ctx, 'errors{reason=wrong_endpoint}'), 1);
+  assert.equal(selfMetric(p.ctx, 'errors{reason=bad_response}'), 1);
   assert.match(p.logs[0] ?? '', /Unknown database 'nosuchdb'/);
 });
 

@@ -75,7 +75,7 @@ describe('nginx input against nginx', { skip }, () => {
       const pts = await run.gather();
       assert.deepEqual(pts.map((p) => [p.name, p.value]), [['nginx.up', 0], ['nginx.up', 0]]);
       assert.equal(run.self('errors{reason=bad_response}'), 2);
-      assert.match(linesWith(run.logs, `server=${srv.url}/ `)[0] ?? '', /not an nginx stub_status page.*stub_status;/);
+      assert.match(linesWith(run.logs, `server=${srv.url}/ `)[0] ?? '', /not an nginx stub_status page.*a location with stub_status/);
       assert.match(linesWith(run.logs, '/status_typo')[0] ?? '', /HTTP 404/);
     } finally {
       run.cleanup();

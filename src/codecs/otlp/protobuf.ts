@@ -101,6 +101,16 @@ class Reader {
     return v;
   }
 
+  /** A fixed64 nanosecond time as milliseconds: exact when it is a whole number of milliseconds. */
+  timeMs(end: number): number {
+    if (this.pos + 8 > end) throw new DecodeError('truncated fixed64', this.pos);
+    const lo = this.view.getUint32(this.pos, true);
+    const hi = this.view.getUint32(this.pos + 4, true);
+    this.pos += 8;
+    // hi * 2^32 = hi * 4294 * 1e6 + hi * 967296: the remainder part stays below 2^53
+    return hi * 4294 + (hi * 967296 + lo) / 1e6;
+  }
+
   sfixed64(end: number): number {
     if (this.pos + 8 > end) throw new DecodeError('truncated fixed64', this.pos);
     const v = this.view.getUint32(this.pos, true) + this.view.getInt32(this.pos + 4, true) * TWO32;
@@ -263,10 +273,10 @@ function numberPoint(r: Reader, end: number): NumberPoint {
         attribute(r, end, attributes);
         break;
       case (2 << 3) | I64:
-        startMs = r.fixed64(end) / 1e6;
+        startMs = r.timeMs(end);
         break;
       case (3 << 3) | I64:
-        timeMs = r.fixed64(end) / 1e6;
+        timeMs = r.timeMs(end);
         break;
       case (4 << 3) | I64:
         value = r.double(end);
@@ -326,10 +336,10 @@ function histogramPoint(r: Reader, end: number): HistogramPoint {
         attribute(r, end, attributes);
         break;
       case (2 << 3) | I64:
-        startMs = r.fixed64(end) / 1e6;
+        startMs = r.timeMs(end);
         break;
       case (3 << 3) | I64:
-        timeMs = r.fixed64(end) / 1e6;
+        timeMs = r.timeMs(end);
         break;
       case (4 << 3) | I64:
         count = r.fixed64(end);
@@ -402,10 +412,10 @@ function expHistogramPoint(r: Reader, end: number): ExpHistogramPoint {
         attribute(r, end, attributes);
         break;
       case (2 << 3) | I64:
-        startMs = r.fixed64(end) / 1e6;
+        startMs = r.timeMs(end);
         break;
       case (3 << 3) | I64:
-        timeMs = r.fixed64(end) / 1e6;
+        timeMs = r.timeMs(end);
         break;
       case (4 << 3) | I64:
         count = r.fixed64(end);
@@ -467,10 +477,10 @@ function summaryPoint(r: Reader, end: number): SummaryPoint {
         attribute(r, end, attributes);
         break;
       case (2 << 3) | I64:
-        startMs = r.fixed64(end) / 1e6;
+        startMs = r.timeMs(end);
         break;
       case (3 << 3) | I64:
-        timeMs = r.fixed64(end) / 1e6;
+        timeMs = r.timeMs(end);
         break;
       case (4 << 3) | I64:
         count = r.fixed64(end);

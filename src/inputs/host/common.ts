@@ -9,6 +9,7 @@ import type { Counter } from '../../core/self-metrics.js';
 import { rateLimited } from '../../core/logger.js';
 import type { Point } from '../../model/point.js';
 import { sanitizeTagValue } from '../../model/sanitize.js';
+import { globToRegExp as compileShellGlob } from '../../core/glob.js';
 
 const MAX_LOGGED = 256;
 
@@ -147,33 +148,7 @@ export function lines(text: string): string[] {
 
 /** Compiles a shell-style glob (`*`, `?`, `[abc]`) into an anchored regular expression. */
 export function globToRegExp(glob: string): RegExp {
-  let re = '^';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string;
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end < 0) {
-        re += '\\[';
-        continue;
-      }
-      let body = glob.slice(i + 1, end);
-      if (body.startsWith('!')) body = '^' + body.slice(1);
-      re += '[' + body.replace(/[\\\]]/g, '\\$&') + ']';
-      i = end;
-    } else re += escapeRegExp(c);
-  }
-  try {
-    return new RegExp(re + '$');
-  } catch {
-    // An impossible class such as `[z-a]`: match the pattern literally rather than fail.
-    return new RegExp('^' + escapeRegExp(glob) + '$');
-  }
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return compileShellGlob(glob, { alternatives: false, classes: true, dotAll: false });
 }
 
 /**

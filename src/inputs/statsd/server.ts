@@ -13,8 +13,9 @@ import { parseStatsd } from '../../codecs/statsd.js';
 import type { CodecError } from '../../codecs/types.js';
 import type { Point } from '../../model/point.js';
 import { StatsdAggregator, type StatsdAggregatorOptions } from '../../aggregate/statsd.js';
-import { closeServer, closeUdp, listenUnix, openTcp, openUdp } from '../net/listen.js';
-import { ConnectionSet, serveLines } from '../net/lines.js';
+import { closeServer, listenUnix, openTcp } from '../../net/listen.js';
+import { closeUdp, openUdp } from '../../net/udp.js';
+import { ConnectionSet, serveLines } from '../../net/lines.js';
 import { StatsdBatchParser } from './batch.js';
 import { DatagramBatch } from './datagrams.js';
 

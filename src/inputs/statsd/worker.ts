@@ -10,7 +10,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Socket as UdpSocket } from 'node:dgram';
-import { closeUdp, openUdp } from '../net/listen.js';
+import { closeUdp, openUdp } from '../../net/udp.js';
 import { DatagramBatch, MIN_BATCH_BYTES } from './datagrams.js';
 import type { FromReceiver, ReceiverConfig, ToReceiver } from './protocol.js';
 

@@ -456,9 +456,9 @@ export class Evaluator {
     if (l.kind === 'scalar' && r.kind === 'scalar') {
       const vals = new Float64Array(n);
       for (let i = 0; i < n; i++) {
-        const [v] = binop(e.op, l.vals[i] as number, r.vals[i] as number);
-        vals[i] = isComparison(e.op) ? (v ? 1 : 0) : (v as number);
-        if (isComparison(e.op)) vals[i] = compare(e.op, l.vals[i] as number, r.vals[i] as number) ? 1 : 0;
+        const a = l.vals[i] as number;
+        const b = r.vals[i] as number;
+        vals[i] = isComparison(e.op) ? (compare(e.op, a, b) ? 1 : 0) : binop(e.op, a, b)[0];
       }
       return { kind: 'scalar', vals };
     }
@@ -723,14 +723,25 @@ export class Evaluator {
     }
     const out: GSeries[] = [];
     for (const grp of groups.values()) {
+      this.tick();
       const vals = new Float64Array(n);
       const has = new Uint8Array(n);
       let any = false;
+      // members in bucket order once, so each step's buckets arrive sorted
+      grp.members.sort((a, b) => goFloatOrder(a.le, b.le));
+      const buckets: Bucket[] = grp.members.map((m) => ({ upper: m.le, count: 0 }));
       for (let i = 0; i < n; i++) {
-        const buckets: Bucket[] = [];
-        for (const m of grp.members) if (m.s.has[i]) buckets.push({ upper: m.le, count: m.s.vals[i] as number });
-        if (buckets.length === 0) continue;
-        vals[i] = bucketQuantile(q[i] as number, buckets);
+        let k = 0;
+        for (const m of grp.members) {
+          if (!m.s.has[i]) continue;
+          const b = buckets[k++] as Bucket;
+          b.upper = m.le;
+          b.count = m.s.vals[i] as number;
+        }
+        if (k === 0) continue;
+        buckets.length = k;
+        vals[i] = bucketQuantile(q[i] as number, buckets, true);
+        for (let j = k; j < grp.members.length; j++) buckets.push({ upper: 0, count: 0 });
         has[i] = 1;
         any = true;
       }
@@ -1065,9 +1076,14 @@ function vectorScalar(e: Binary, vs: GSeries[], sc: Float64Array, scalarLeft: bo
       has[i] = 1;
       any = true;
     }
-    if (any) out.push({ labels: !cmp || e.bool ? dropName(s.labels) : s.labels, vals, has });
+    if (any) out.push({ labels: dropsName(e.op) || e.bool ? dropName(s.labels) : s.labels, vals, has });
   }
   return out;
+}
+
+/** Arithmetic drops the metric name; comparisons (without bool), atan2 and set operators keep it (Prometheus 2.x). */
+function dropsName(op: string): boolean {
+  return op === '+' || op === '-' || op === '*' || op === '/' || op === '%' || op === '^';
 }
 
 function signature(l: Labels, on: boolean, names: readonly string[]): string {
@@ -1139,7 +1155,7 @@ function vectorVector(e: Binary, lhs: GSeries[], rhs: GSeries[], n: number): GSe
   const oneBySig = new Map<string, number[]>();
   oneSig.forEach((sig, j) => oneBySig.set(sig, [...(oneBySig.get(sig) ?? []), j]));
   const out = new Map<string, GSeries>();
-  const dropN = !cmp || e.bool;
+  const dropN = dropsName(e.op) || e.bool;
   const resultCache = new Map<string, { labels: Labels; key: string }>();
   for (let i = 0; i < n; i++) {
     const seenOne = new Map<string, number>();

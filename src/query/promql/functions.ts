@@ -363,12 +363,12 @@ export interface Bucket {
   count: number;
 }
 
-/** Prometheus' bucketQuantile (classic histograms). Sorts and edits `buckets`. */
-export function bucketQuantile(q: number, buckets: Bucket[]): number {
+/** Prometheus' bucketQuantile (classic histograms). Sorts (unless `sorted`) and reads `buckets`. */
+export function bucketQuantile(q: number, buckets: Bucket[], sorted = false): number {
   if (q !== q) return NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;
-  buckets.sort((a, b) => goFloatOrder(a.upper, b.upper));
+  if (!sorted) buckets.sort((a, b) => goFloatOrder(a.upper, b.upper));
   if (buckets.length === 0 || (buckets[buckets.length - 1] as Bucket).upper !== Infinity) return NaN;
   // coalesce equal bounds
   const bs: Bucket[] = [];

@@ -320,7 +320,8 @@ class Builder {
 
   private call(n: SyntaxNode): Expr {
     const idNode = n.getChild('FunctionIdentifier');
-    const fn = idNode ? this.text(idNode) : '';
+    const name = idNode ? this.text(idNode) : '';
+    const fn = name === 'double_exponential_smoothing' ? 'holt_winters' : name;
     const sig = FUNCTIONS[fn];
     if (!sig) throw new PromParseError(`unknown function with name ${JSON.stringify(fn)}`);
     const body = n.getChild('FunctionCallBody');
@@ -357,8 +358,10 @@ class Builder {
     if (isComparison(op) && !bool && lt === 'scalar' && rt === 'scalar') throw new PromParseError('comparisons between scalars must use BOOL modifier');
     if (isSetOp(op) && (lt === 'scalar' || rt === 'scalar')) throw new PromParseError(`set operator ${JSON.stringify(op)} not allowed in binary scalar expression`);
     let matching: VectorMatching | undefined;
-    if (mm) {
-      if (lt !== 'vector' || rt !== 'vector') throw new PromParseError('vector matching only allowed between instant vectors');
+    if (mm && (lt !== 'vector' || rt !== 'vector')) {
+      // Prometheus ignores a matching clause without labels beside a scalar and refuses one with labels
+      if (groupingLabels(mm.getChild('GroupingLabels'), this.src).length > 0) throw new PromParseError('vector matching only allowed between instant vectors');
+    } else if (mm) {
       const on = !!mm.getChild('On');
       const groups = children(mm).filter((c) => c.name === 'GroupingLabels');
       const labels = groupingLabels(groups[0] ?? null, this.src);
@@ -433,8 +436,44 @@ export function matchesEmpty(m: LabelMatcherNode): boolean {
   }
 }
 
-export function parsePromQL(src: string): Expr {
-  if (src.trim() === '') throw new PromParseError('no expression found in input');
+/**
+ * Prometheus 3 renamed `holt_winters` to `double_exponential_smoothing` and its grammar knows only the
+ * new name; 2.x queries say `holt_winters(`. The old name is rewritten outside strings and comments.
+ */
+function renameHoltWinters(src: string): string {
+  if (!src.includes('holt_winters')) return src;
+  let out = '';
+  for (let i = 0; i < src.length; ) {
+    const c = src[i] as string;
+    if (c === '"' || c === "'" || c === '`') {
+      let j = i + 1;
+      while (j < src.length && src[j] !== c) j += src[j] === '\\' && c !== '`' ? 2 : 1;
+      out += src.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    if (c === '#') {
+      const j = src.indexOf('\n', i);
+      const end = j < 0 ? src.length : j;
+      out += src.slice(i, end);
+      i = end;
+      continue;
+    }
+    const m = /^holt_winters(?=\s*\()/.exec(src.slice(i, i + 40));
+    if (m && !/[a-zA-Z0-9_:]/.test(src[i - 1] ?? '')) {
+      out += 'double_exponential_smoothing';
+      i += m[0].length;
+      continue;
+    }
+    out += c;
+    i++;
+  }
+  return out;
+}
+
+export function parsePromQL(input: string): Expr {
+  if (input.trim() === '') throw new PromParseError('no expression found in input');
+  const src = renameHoltWinters(input);
   const tree = parser.parse(src);
   const err = firstError(tree.topNode);
   if (err) {

@@ -7,28 +7,8 @@
  * probe (a request the server must answer, like OpenTSDB's `version`) finds half-dead connections.
  */
 import { connect, type Socket } from 'node:net';
-import type { WriteResult } from '../../core/plugin.js';
-
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** Parses `host:port`, `[v6]:port` or `host` (with `defaultPort`). */
-export function parseHostPort(s: string, defaultPort: number): HostPort | undefined {
-  const t = s.trim().replace(/^[a-z]+:\/\//, '');
-  let m = /^\[([^\]]+)\](?::(\d+))?$/.exec(t);
-  if (m) return check(m[1] as string, m[2], defaultPort);
-  m = /^([^:]+)(?::(\d+))?$/.exec(t);
-  if (m) return check(m[1] as string, m[2], defaultPort);
-  return undefined;
-}
-
-function check(host: string, port: string | undefined, def: number): HostPort | undefined {
-  const p = port === undefined ? def : Number(port);
-  if (!Number.isInteger(p) || p < 1 || p > 65535 || host === '') return undefined;
-  return { host, port: p };
-}
+import type { WriteResult } from '../model/write-result.js';
+import type { HostPort } from './address.js';
 
 export interface TcpSenderOptions {
   readonly hosts: readonly HostPort[];

@@ -19,9 +19,9 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { z } from 'zod/v3';
-import type { PluginContext } from '../../core/plugin.js';
-import type { Counter } from '../../core/self-metrics.js';
-import type { Point } from '../../model/point.js';
+import type { PluginContext } from '../core/plugin.js';
+import type { Counter } from '../core/self-metrics.js';
+import type { Point } from '../model/point.js';
 
 export type FailureReason = 'auth_failed' | 'unreachable' | 'timeout' | 'bad_response';
 export const FAILURE_REASONS: readonly FailureReason[] = ['auth_failed', 'unreachable', 'timeout', 'bad_response'];
@@ -211,6 +211,7 @@ export function exchange(addr: Address, opts: ExchangeOptions): Promise<Buffer> 
       finish(new ServiceError('timeout', connected ? `no complete answer within ${opts.timeoutMs} ms` : `could not connect within ${opts.timeoutMs} ms`));
     }, opts.timeoutMs);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
     sock.once(addr.kind === 'tcp' && addr.tls ? 'secureConnect' : 'connect', () => {
       connected = true;
       sock.write(opts.request);
@@ -284,6 +285,7 @@ export function httpGet(url: URL, opts: HttpGetOptions): Promise<HttpAnswer> {
       opts.timeoutMs,
     );
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
     req.on('error', (err) => finish(asServiceError(err)));
     req.on('response', (res: IncomingMessage) => {
       answered = true;

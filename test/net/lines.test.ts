@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { LineSplitter } from '../../../src/inputs/net/lines.js';
+import { LineSplitter } from '../../src/net/lines.js';
 
 const RUNS = Number(process.env.SONDE_FUZZ_RUNS ?? 20000);
 

@@ -4,7 +4,7 @@
  * Nothing here throws: network errors and timeouts become retryable results.
  */
 import { gzipSync } from 'node:zlib';
-import type { WriteResult } from '../../core/plugin.js';
+import type { WriteResult } from '../model/write-result.js';
 
 export interface PostOptions {
   readonly headers?: Record<string, string>;

@@ -2,12 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { closeUdp, openServer, openTcp, openUdp, parseHostPort, formatHostPort, listenTcp } from '../../../src/inputs/net/listen.js';
-import { parseUdpDrops } from '../../../src/inputs/net/udp-drops.js';
-import { readRequestBody, type BodyResult } from '../../../src/inputs/net/http-body.js';
-import { parseAuthFile } from '../../../src/inputs/net/auth-file.js';
-import { looksLikeHttp } from '../../../src/inputs/net/http.js';
-import { SondeError } from '../../../src/errors.js';
+import { closeUdp, openUdp } from '../../src/net/udp.js';
+import { openServer, openTcp, listenTcp } from '../../src/net/listen.js';
+import { parseHostPort, formatHostPort } from '../../src/net/address.js';
+import { parseUdpDrops } from '../../src/net/udp.js';
+import { readRequestBody, type BodyResult } from '../../src/net/body.js';
+import { parseAuthFile } from '../../src/net/auth-file.js';
+import { looksLikeHttp } from '../../src/net/http-server.js';
+import { SondeError } from '../../src/errors.js';
 
 test('listen addresses', () => {
   assert.deepEqual(parseHostPort('127.0.0.1:8125'), { host: '127.0.0.1', port: 8125 });

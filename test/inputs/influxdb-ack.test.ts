@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { Agent } from '../../src/agent.js';
+import { loadConfig } from '../../src/config/load.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { registryForConfig } from '../../src/plugins.js';
+import type { QueryResult } from '../../src/store/handle.js';
+import { freePort } from '../helpers/spawn.js';
+
+async function startAgent(extra: string, t: { after: (fn: () => unknown) => void }) {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-influx-ack-'));
+  const port = await freePort();
+  const influx = await freePort();
+  const toml =
+    `[agent]\ndata_dir = ${JSON.stringify(dir)}\nself_metrics = false\n${extra}\n[http]\nlisten = "127.0.0.1:${port}"\n` +
+    `[inputs]\n[[inputs.influxdb]]\nlisten = "127.0.0.1:${influx}"\n`;
+  const cfg = loadConfig({ text: toml, file: 'test.toml', registry: await registryForConfig(toml) });
+  const agent = new Agent(cfg, { logger: silentLogger, version: 'test' });
+  t.after(async () => {
+    await agent.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await agent.start();
+  return { agent, api: `http://127.0.0.1:${port}`, influx: `http://127.0.0.1:${influx}` };
+}
+
+async function count(api: string, name: string, start: number, end: number): Promise<number> {
+  const r = await fetch(`${api}/api/v1/query?name=${name}&start=${start}&end=${end}&max_points=1000000`);
+  const q = (await r.json()) as QueryResult;
+  return q.series.reduce((n, s) => n + s.values.filter((v) => v !== null).length, 0);
+}
+
+test('one /write of 51,000 lines (more than queue_size) is answered 204 only with every point stored', { timeout: 60_000 }, async (t) => {
+  const { api, influx } = await startAgent('queue_size = 10000', t);
+  const t0 = Date.now() - 3_600_000;
+  const lines: string[] = [];
+  for (let i = 0; i < 51_000; i++) lines.push(`big,host=h${i % 50} value=${i} ${t0 + i}`);
+  const body = lines.join('\n') + '\n';
+  assert.ok(body.length > 1_500_000);
+  const r = await fetch(`${influx}/write?db=x&precision=ms`, { method: 'POST', body });
+  assert.equal(r.status, 204, await r.text());
+  // acknowledged means stored: queryable at once, no waiting for a flush
+  assert.equal(await count(api, 'big', t0 - 1, t0 + 51_001), 51_000);
+});
+
+test('a gzip body of many lines is stored in slices; the answer comes after the store has them', { timeout: 60_000 }, async (t) => {
+  const { api, influx } = await startAgent('queue_size = 2000', t);
+  const t0 = Date.now() - 7_200_000;
+  const body = gzipSync(Array.from({ length: 20_000 }, (_, i) => `gz value=${i} ${t0 + i}`).join('\n'));
+  const r = await fetch(`${influx}/api/v2/write?bucket=b&precision=ms`, { method: 'POST', body, headers: { 'content-encoding': 'gzip' } });
+  assert.equal(r.status, 204, await r.text());
+  assert.equal(await count(api, 'gz', t0 - 1, t0 + 20_001), 20_000);
+});
+
+test('while the store refuses writes, Influx writes get 503 with Retry-After, and are taken again after', { timeout: 60_000 }, async (t) => {
+  const { agent, api, influx } = await startAgent('', t);
+  const store = agent.storeHandle;
+  assert.ok(store);
+  const realWrite = store.write.bind(store);
+  let failing = true;
+  store.write = async (points) => {
+    if (failing) throw new Error('database or disk is full');
+    return realWrite(points);
+  };
+  const t0 = Date.now() - 60_000;
+  const r1 = await fetch(`${influx}/write?db=x&precision=ms`, { method: 'POST', body: `fail value=1 ${t0}` });
+  assert.equal(r1.status, 503, await r1.text());
+  assert.ok(Number(r1.headers.get('retry-after')) > 0);
+  // the output retries in the background and then recovers; a client retry is then acknowledged
+  failing = false;
+  let status = 0;
+  for (let i = 0; i < 100 && status !== 204; i++) {
+    const r = await fetch(`${influx}/write?db=x&precision=ms`, { method: 'POST', body: `fail value=2 ${t0 + 1}` });
+    await r.arrayBuffer();
+    status = r.status;
+    if (status !== 204) await new Promise((res) => setTimeout(res, 200));
+  }
+  assert.equal(status, 204);
+  assert.ok((await count(api, 'fail', t0 - 1, t0 + 2)) >= 1);
+});
