@@ -181,7 +181,7 @@ export class Agent {
   private async startAlerting(): Promise<void> {
     const cfg = this.config;
     if (cfg.alerting.rules.length === 0 && cfg.alerting.notifiers.length === 0 && !hasContributedRules(this.dataDir)) {
-      this.router.route('GET', '/api/v1/alerts', (_req, res) => sendJson(res, 200, { alerts: [] }));
+      this.router.route('GET', '/api/v1/alerts', (_req, res) => sendJson(res, 200, { alerts: [], rules: [] }));
       return;
     }
     const { createAlerting } = await import('./alerting/index.js');
@@ -303,6 +303,7 @@ export class Agent {
         hostname: this.hostname,
         status: () => statusDocument(this),
         services: () => this.inputs.map((ri) => ri.inst.name),
+        intervalMs: cfg.agent.interval,
       });
       registerOpenTsdbApi(this.router, this.store);
       if (cfg.http.prometheus_prefix !== '') {

@@ -123,12 +123,12 @@ export async function storedPoints(agent: Agent, name: string): Promise<Array<{ 
 }
 
 /** Waits for `cond`; gives up after `timeoutMs` stretched by `patience` (loaded machines). */
-export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, detail?: () => string): Promise<void> {
   const end = Date.now() + patience(timeoutMs);
   while (Date.now() < end) {
     if (await cond()) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   if (await cond()) return;
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}${detail ? `: ${detail()}` : ''}`);
 }

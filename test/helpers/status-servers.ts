@@ -38,6 +38,16 @@ async function httpOk(url: string): Promise<boolean> {
   return res.status === 200;
 }
 
+/** Starts the server; when it does not come up, its temp dir goes too (the test's after hook has no handle). */
+async function started(s: RunningServer): Promise<void> {
+  try {
+    await s.start();
+  } catch (err) {
+    await s.stop();
+    throw err;
+  }
+}
+
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
 /** A self-signed certificate for 127.0.0.1 / localhost (openssl), as file paths. */
@@ -65,6 +75,8 @@ export interface RedisOptions {
   readonly unixSocket?: boolean;
   /** Also listen with TLS on `ports.tls`; the certificate is `cert`. */
   readonly tls?: boolean;
+  /** With tls: clients must present a certificate signed by `cert` (itself, with `key`, will do). */
+  readonly tlsClientCerts?: boolean;
 }
 
 export type RedisServer = RunningServer & { port: number; socket: string; cert: string; key: string };
@@ -82,7 +94,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
   let key = '';
   if (opts.tls) {
     ({ cert, key } = selfSignedCert(dir));
-    lines.push(`tls-port ${tlsPort}`, `tls-cert-file ${cert}`, `tls-key-file ${key}`, `tls-ca-cert-file ${cert}`, 'tls-auth-clients no');
+    lines.push(`tls-port ${tlsPort}`, `tls-cert-file ${cert}`, `tls-key-file ${key}`, `tls-ca-cert-file ${cert}`, `tls-auth-clients ${opts.tlsClientCerts ? 'yes' : 'no'}`);
   }
   writeFileSync(join(dir, 'redis.conf'), lines.join('\n') + '\n');
   const s = new RunningServer(
@@ -95,7 +107,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
     dir,
     { redis: port, tls: tlsPort },
   );
-  await s.start();
+  await started(s);
   return Object.assign(s, { port, socket, cert, key });
 }
 
@@ -128,7 +140,7 @@ export async function startMemcached(opts: { unix?: boolean; authUser?: string }
   // memcached takes a second to exit on SIGTERM and keeps nothing on disk: kill it
   const kill = s.kill.bind(s);
   s.kill = (signal: NodeJS.Signals = 'SIGKILL') => kill(signal);
-  await s.start();
+  await started(s);
   return Object.assign(s, { port, socket });
 }
 
@@ -179,7 +191,7 @@ ${tlsServer}}
     dir,
     { http: port },
   );
-  await s.start();
+  await started(s);
   return Object.assign(s, { port, url, statusUrl: `${url}/status`, httpsUrl: opts.tls ? `https://127.0.0.1:${tlsPort}/status` : '', cert });
 }
 
@@ -231,7 +243,7 @@ export async function startApache(): Promise<ApacheServer> {
     dir,
     { http: port },
   );
-  await s.start();
+  await started(s);
   return Object.assign(s, { port, url, statusUrl: `${url}/server-status` });
 }
 
@@ -285,6 +297,6 @@ backend app
     dir,
     { stats, web },
   );
-  await s.start();
+  await started(s);
   return Object.assign(s, { statsUrl, socket, frontendUrl: `http://127.0.0.1:${web}/` });
 }
