@@ -133,7 +133,8 @@ export class Agent {
       throw new SondeError('SONDE_ERR_DATA_DIR', `data directory ${this.dataDir} is not writable`, 'pass --data-dir with a directory you can write to');
     }
     try {
-      this.lock = DirLock.acquire(this.dataDir);
+      // a holder killed a moment ago still holds it while its threads exit
+      this.lock = DirLock.acquire(this.dataDir, 2000);
     } catch (e) {
       if (e instanceof DirLockedError) throw new SondeError('SONDE_ERR_DATA_DIR', e.message, 'stop it first, or give this agent its own --data-dir');
       throw e;
@@ -180,7 +181,7 @@ export class Agent {
   private async startAlerting(): Promise<void> {
     const cfg = this.config;
     if (cfg.alerting.rules.length === 0 && cfg.alerting.notifiers.length === 0 && !hasContributedRules(this.dataDir)) {
-      this.router.route('GET', '/api/v1/alerts', (_req, res) => sendJson(res, 200, { alerts: [] }));
+      this.router.route('GET', '/api/v1/alerts', (_req, res) => sendJson(res, 200, { alerts: [], rules: [] }));
       return;
     }
     const { createAlerting } = await import('./alerting/index.js');
@@ -302,6 +303,7 @@ export class Agent {
         hostname: this.hostname,
         status: () => statusDocument(this),
         services: () => this.inputs.map((ri) => ri.inst.name),
+        intervalMs: cfg.agent.interval,
       });
       registerOpenTsdbApi(this.router, this.store);
       if (cfg.http.prometheus_prefix !== '') {

@@ -26,6 +26,7 @@ export const ERRORS = {
   SONDE_ERR_DATA_DIR: { message: 'data directory {dir}: {detail}', hint: 'pass --data-dir with a directory you can write to that no other agent uses' },
   SONDE_ERR_STORE: { message: 'store: {detail}', hint: 'see the store log lines above; `sonde status` shows the store state' },
   SONDE_ERR_USAGE: { message: '{detail}', hint: 'run `sonde --help`' },
+  SONDE_ERR_NO_DATA: { message: 'nothing matches {query}', hint: 'check the name with `sonde query NAME --since 1h` (globs: cpu.*), the tags, and the time range' },
   // requests (HTTP API and receivers)
   SONDE_ERR_BAD_REQUEST: { message: '{detail}', hint: 'see the API reference in the README for the expected body', status: 400 },
   SONDE_ERR_BAD_JSON: { message: 'body is not valid JSON: {detail}', hint: 'send a JSON document (Content-Type: application/json)', status: 400 },

@@ -32,7 +32,7 @@ test('no rules, notifiers or contributing plugins: alerting is not loaded and th
   const { base } = await startAgent('[alerting]\ndefault_rules = false\n[inputs]\n[store]\nenabled = false\n[outputs]\n', t);
   const r = await fetch(`${base}/api/v1/alerts`);
   assert.equal(r.status, 200);
-  assert.deepEqual(await r.json(), { alerts: [] });
+  assert.deepEqual(await r.json(), { alerts: [], rules: [] });
 });
 
 test('a heartbeat input with expect_within brings alerting up on its own, and its absence rule fires', { timeout: 30_000 }, async (t) => {

@@ -26,6 +26,7 @@ import { noticeOf } from './payloads.js';
 import { compileRule, validateAlerting, type alertingSchema, type CompiledRule, type RuleConfig } from './schema.js';
 
 export { alertingSchema, validateAlerting, AlertingConfigError } from './schema.js';
+import type { AlertInfo, AlertRuleInfo, AlertsResponse } from './api-types.js';
 export type { AlertState } from './engine.js';
 
 export interface AlertingDeps {
@@ -221,9 +222,41 @@ export class Alerting implements AlertingHandle {
     }
   }
 
+  /** Every rule with what the Alerts page shows of it (`GET /api/v1/alerts` answers both lists). */
+  ruleList(): AlertRuleInfo[] {
+    return [...this.runners.values()].map((r) => {
+      const c = r.rule.config;
+      const e = r.rule.expr;
+      let state: AlertRuleInfo['state'] = 'OK';
+      let changed: number | null = null;
+      for (const a of r.alerts.values()) {
+        if (a.state === 'ALARM' || (a.state === 'UNDETERMINED' && state === 'OK')) state = a.state;
+        if (changed === null || a.since > changed) changed = a.since;
+      }
+      if (r.alerts.size === 0) state = 'UNDETERMINED';
+      return {
+        name: c.name,
+        expr: c.expr,
+        severity: c.severity,
+        description: c.description,
+        for_ms: c.for,
+        group_by: [...c.group_by],
+        labels: { ...c.labels },
+        state,
+        last_change: changed,
+        alerts: r.alerts.size,
+        series: { name: e.selector.name, tags: { ...e.selector.tags } },
+        agg: e.kind === 'threshold' ? e.agg : null,
+        window_ms: e.window,
+        op: e.kind === 'threshold' ? e.op : null,
+        threshold: e.kind === 'threshold' ? e.threshold : null,
+      };
+    });
+  }
+
   /** Current alerts, for the API. */
-  list(): Array<Record<string, unknown>> {
-    const out: Array<Record<string, unknown>> = [];
+  list(): AlertInfo[] {
+    const out: AlertInfo[] = [];
     for (const r of this.runners.values()) {
       for (const a of r.alerts.values()) {
         out.push({ rule: r.rule.config.name, expr: r.rule.config.expr, group: a.group, state: a.state, since: a.since, value: a.value, fired_at: a.firedAt });
@@ -236,7 +269,10 @@ export class Alerting implements AlertingHandle {
     this.load();
     this.deps.http.route('GET', '/api/v1/alerts', (_req, res, url) => {
       const rule = url.searchParams.get('rule');
-      sendJson(res, 200, { alerts: this.list().filter((a) => rule === null || a['rule'] === rule) });
+      sendJson(res, 200, {
+        alerts: this.list().filter((a) => rule === null || a['rule'] === rule),
+        rules: this.ruleList().filter((r) => rule === null || r.name === rule),
+      } satisfies AlertsResponse);
     });
     const ev = setInterval(() => {
       if (this.runners.size === 0) return;

@@ -7,6 +7,7 @@ import { QUERY_FLAGS, pointsCutWarning, queryFromFlags, runQuery } from './query
 import { renderChart } from '../graph/index.js';
 import { stepFor } from '../graph/ticks.js';
 import { SondeError } from '../errors.js';
+import { commonUnit, unitOfQuery } from '../model/units.js';
 
 export const GRAPH_HELP = `Usage: sonde graph NAME_GLOB [options] -o FILE
 
@@ -67,9 +68,18 @@ export async function graphCommand(argv: string[]): Promise<number> {
 
   const cfg = await resolveConfig({ config: values.config, dataDir: values['data-dir'] });
   const q = queryFromFlags('graph', positionals[0], values, '20');
-  // a chart never needs more than about one bucket per two pixels
-  q.step ??= stepFor(q.start, q.end, Math.round(width / 2), 1000);
+  // a chart never needs more than about one bucket per two pixels, and never buckets finer than the
+  // collection interval: most would be empty, and a short window (--since 5m) would draw dots, not lines
+  q.step ??= stepFor(q.start, q.end, Math.round(width / 2), Math.max(1000, cfg.agent.interval));
   const result = await runQuery(cfg, q, values.url);
+  if (result.series.length === 0) {
+    throw new SondeError(
+      'SONDE_ERR_NO_DATA',
+      `graph: nothing matches ${q.name}${q.tags ? ' ' + Object.entries(q.tags).map(([k, v]) => `${k}=${v}`).join(' ') : ''} between ${new Date(q.start).toISOString()} and ${new Date(q.end).toISOString()}`,
+      'check the name with `sonde query NAME --since 1h` (globs: cpu.*), the tags, and the time range',
+    );
+  }
+  const unit = commonUnit(result.series.map((s) => unitOfQuery(s.name, q.agg))) ?? '';
   // `truncated` below counts series only; points cut by the raw point cap get their own warning
   const cut = pointsCutWarning(result);
   if (cut) process.stderr.write(cut + '\n');
@@ -82,6 +92,7 @@ export async function graphCommand(argv: string[]): Promise<number> {
     start: q.start,
     end: q.end,
     tzOffsetMs: -new Date().getTimezoneOffset() * 60_000,
+    unit,
   });
   if (out === '-') process.stdout.write(body);
   else {

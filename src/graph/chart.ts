@@ -4,7 +4,7 @@
  * outputs always agree.
  */
 import { ADVANCE, GLYPH_H } from './font.js';
-import { formatTimeTick, formatValue, niceTicks, timeTicks } from './ticks.js';
+import { binaryScale, formatTimeTick, formatWithUnit, niceTicks, timeTicks } from './ticks.js';
 
 export interface ChartSeries {
   label: string;
@@ -24,6 +24,8 @@ export interface ChartOptions {
   end?: number;
   /** Added to UTC before labelling time ticks (e.g. the local offset). */
   tzOffsetMs?: number;
+  /** Unit of the value axis (`%`, `bytes`, `bytes/s`, `ops/s`, `s`, `ms`); '' plain numbers. */
+  unit?: string;
 }
 
 export type Shape =
@@ -100,12 +102,16 @@ export function layoutChart(series: readonly ChartSeries[], opts: ChartOptions =
   if (xMax <= xMin) xMax = xMin + 1000;
   // a chart of non-negative data starts at zero: usage and rates read wrong on a floating baseline
   if (Number.isFinite(vMin) && vMin > 0 && vMin < vMax * 0.5) vMin = 0;
-  const yt = niceTicks(Number.isFinite(vMin) ? vMin : 0, Number.isFinite(vMax) ? vMax : 1, Math.max(2, Math.floor(height / 70)));
+  const unit = opts.unit ?? '';
+  // byte axes tick on round binary values (512 MiB, 1 GiB), not on 1e9
+  const bscale = unit === 'bytes' || unit === 'bytes/s' ? binaryScale(Math.max(Math.abs(Number.isFinite(vMin) ? vMin : 0), Math.abs(Number.isFinite(vMax) ? vMax : 1))) : 1;
+  const yts = niceTicks((Number.isFinite(vMin) ? vMin : 0) / bscale, (Number.isFinite(vMax) ? vMax : 1) / bscale, Math.max(2, Math.floor(height / 70)));
+  const yt = { ticks: yts.ticks.map((t) => t * bscale), min: yts.min * bscale, max: yts.max * bscale };
 
   const pad = 10;
   const titleScale = 2;
   const titleH = opts.title ? GLYPH_H * titleScale + 10 : 0;
-  const yLabels = yt.ticks.map(formatValue);
+  const yLabels = yt.ticks.map((v) => formatWithUnit(v, unit, bscale > 1 ? bscale : undefined));
   const yLabelW = Math.max(...yLabels.map((l) => textWidth(l))) + 8;
 
   // legend rows: color swatch + label, wrapped to the width

@@ -1,7 +1,8 @@
 /**
  * A 5x7 bitmap font for printable ASCII (32..126), drawn for sonde's PNG charts so that rendering needs
  * no font files and no native code. Each glyph is 7 rows of 5 bits (most significant bit on the left),
- * written as 14 hex digits (spaces are for reading only).
+ * written as 14 hex digits (spaces are for reading only). The cell is 9 rows high: two rows below the
+ * baseline hold the descenders of g, j, p, q and y (drawn within 7 rows, "usage" read as "usa9e").
  */
 const GLYPHS =
   '00000000000000 04040404000004 0a0a0a00000000 0a0a1f0a1f0a0a 040f140e051e04 18190204081303 0c12140815120d 0c040800000000' +
@@ -28,16 +29,28 @@ const TABLE: readonly (readonly number[])[] = (() => {
   return out;
 })();
 
-/** A hollow box for characters outside the table. */
-const MISSING: readonly number[] = [0x1f, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1f];
+/** Letters that go below the baseline, in 9 rows: x-height body on rows 2-6, descender on rows 7-8. */
+const DESCENDERS: Readonly<Record<string, readonly number[]>> = {
+  g: [0x00, 0x00, 0x0f, 0x11, 0x11, 0x11, 0x0f, 0x01, 0x0e],
+  j: [0x02, 0x00, 0x06, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0c],
+  p: [0x00, 0x00, 0x1e, 0x11, 0x11, 0x11, 0x1e, 0x10, 0x10],
+  q: [0x00, 0x00, 0x0f, 0x11, 0x11, 0x11, 0x0f, 0x01, 0x01],
+  y: [0x00, 0x00, 0x11, 0x11, 0x11, 0x11, 0x0f, 0x01, 0x0e],
+};
 
-/** Rows of the glyph for the first character of `ch`. */
+/** A hollow box for characters outside the table. */
+const MISSING: readonly number[] = [0x1f, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1f, 0x00, 0x00];
+
+const CELLS: readonly (readonly number[])[] = TABLE.map((rows, i) => DESCENDERS[String.fromCharCode(32 + i)] ?? [...rows, 0x00, 0x00]);
+
+/** The 9 rows of the glyph for the first character of `ch`. */
 export function glyph(ch: string): readonly number[] {
-  return TABLE[ch.charCodeAt(0) - 32] ?? MISSING;
+  return CELLS[ch.charCodeAt(0) - 32] ?? MISSING;
 }
 
 export const GLYPH_W = 5;
-export const GLYPH_H = 7;
+/** Rows of a cell: 7 above the baseline, 2 for descenders. */
+export const GLYPH_H = 9;
 /** Horizontal advance per character in font pixels: the glyph plus one column of spacing. */
 export const ADVANCE = 6;
 export const GLYPH_COUNT = TABLE.length;

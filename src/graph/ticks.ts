@@ -95,6 +95,37 @@ const SI = [
   [1e3, 'k'],
 ] as const;
 
+const BIN = [
+  [1024 ** 5, 'PiB'],
+  [1024 ** 4, 'TiB'],
+  [1024 ** 3, 'GiB'],
+  [1024 ** 2, 'MiB'],
+  [1024, 'KiB'],
+] as const;
+
+/** The binary prefix factor for byte values up to `max` (1 below 1 KiB). */
+export function binaryScale(max: number): number {
+  for (const [f] of BIN) if (Math.abs(max) >= f) return f;
+  return 1;
+}
+
+/**
+ * A value label with its unit: bytes with binary prefixes (`1.5 GiB`, `512 KiB/s`), `42%`, `1.5k ops/s`,
+ * `250ms`, `30s`; without a unit as formatValue.
+ */
+export function formatWithUnit(v: number, unit: string, scale?: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (unit === 'bytes' || unit === 'bytes/s') {
+    const f = scale ?? binaryScale(v);
+    const name = BIN.find(([x]) => x === f)?.[1] ?? 'B';
+    return `${trim((v / f).toFixed(Math.abs(v / f) >= 100 ? 0 : 2))} ${name}${unit === 'bytes/s' ? '/s' : ''}`;
+  }
+  if (unit === '%') return formatValue(v) + '%';
+  if (unit === 's' || unit === 'ms') return formatValue(v) + unit;
+  if (unit === 'ops/s' || unit === '/s') return formatValue(v) + (unit === 'ops/s' ? ' ops/s' : '/s');
+  return formatValue(v);
+}
+
 /** Short value label: 1.5k, 2.25M, 0.05, 120. */
 export function formatValue(v: number): string {
   if (!Number.isFinite(v)) return String(v);

@@ -12,6 +12,8 @@ import { buildQuery, QueryParamError, parseTime } from './query-params.js';
 import { PAGE_HEADERS, safeJoin, sendFile, uplotDist, webRoot } from './static.js';
 import { DashboardStore } from './dashboards-store.js';
 import { stepFor } from '../graph/ticks.js';
+import { unitTable } from '../model/units.js';
+import type { UiInfo } from './ui-types.js';
 import { servicePanels, servicesOf } from './service-panels.js';
 
 export interface DashboardDeps {
@@ -24,6 +26,8 @@ export interface DashboardDeps {
   webDir?: string;
   /** Names of the inputs this agent runs: configured services get an overview panel. */
   services?: () => readonly string[];
+  /** The collection interval ([agent] interval): the overview refreshes and the pipeline page takes rates over it. */
+  intervalMs?: number;
 }
 
 /** At most this many queries in one batch: one overview page needs about ten. */
@@ -281,8 +285,17 @@ export function registerDashboard(router: Router, deps: DashboardDeps): void {
   });
 
   router.route('GET', '/api/v1/ui', async (_req, res) => {
-    const status = (await deps.status().catch(() => null)) as { version?: unknown } | null;
-    sendJson(res, 200, { hostname: deps.hostname, store: deps.store !== undefined, version: status?.version ?? null, now: Date.now() });
+    const status = (await deps.status().catch(() => null)) as { version?: unknown; warnings?: UiInfo['warnings'] } | null;
+    const info: UiInfo = {
+      hostname: deps.hostname,
+      store: deps.store !== undefined,
+      version: typeof status?.version === 'string' ? status.version : null,
+      now: Date.now(),
+      interval_ms: deps.intervalMs ?? 10_000,
+      units: unitTable(),
+      warnings: Array.isArray(status?.warnings) ? status.warnings : [],
+    };
+    sendJson(res, 200, info);
   });
 
   router.route('GET', '/api/v1/ui/overview', async (_req, res, url) => {

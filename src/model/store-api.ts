@@ -1,4 +1,4 @@
-import type { Point, Tags } from './point.js';
+import type { MetricKind, Point, Tags } from './point.js';
 
 /**
  * The embedded store as the rest of sonde sees it: an async interface, so the store itself can live in
@@ -88,6 +88,8 @@ export interface SeriesInfo {
   tags: Tags;
   /** Last sample time known for the series, ms (0 if unknown). */
   lastTs: number;
+  /** The kind its points were written with (counters are shown as rates), when known. */
+  kind?: MetricKind;
 }
 
 export interface SeriesFilter {
@@ -139,7 +141,7 @@ export class StoreWriteError extends Error {
   constructor(cause: Error | string) {
     const msg = typeof cause === 'string' ? cause : cause.message;
     super(msg.startsWith(STORE_CANNOT_WRITE) ? msg : `${STORE_CANNOT_WRITE}: ${msg}`);
-    const c = cause as NodeJS.ErrnoException;
+    const c = cause as Error & { code?: string };
     if (typeof cause !== 'string' && c.code !== undefined) this.errno = c.code;
   }
   /** The system error code behind it (`ENOSPC`, `EIO`, `SQLITE_FULL`), when known. */

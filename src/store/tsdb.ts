@@ -361,7 +361,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
   seriesSync(filter: SeriesFilter = {}): SeriesInfo[] {
     const list = this.index.match(filter.name ?? '*', tagMatcher(filter.tags));
     const limit = filter.limit ?? list.length;
-    return list.slice(0, limit).map((s) => ({ name: s.name, tags: s.tags, lastTs: s.lastTs }));
+    return list.slice(0, limit).map((s) => ({ name: s.name, tags: s.tags, lastTs: s.lastTs, ...(s.kind !== undefined ? { kind: s.kind } : {}) }));
   }
 
   async series(filter?: SeriesFilter): Promise<SeriesInfo[]> {

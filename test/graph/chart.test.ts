@@ -71,8 +71,12 @@ test('font has every printable ASCII glyph, distinct for digits', () => {
   assert.equal(GLYPH_COUNT, 95);
   const digits = new Set([...'0123456789'].map((d) => glyph(d).join(',')));
   assert.equal(digits.size, 10);
-  assert.deepEqual(glyph(' '), [0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(glyph(' '), [0, 0, 0, 0, 0, 0, 0, 0, 0]);
   for (const r of glyph('A')) assert.ok(r < 32);
+  // g has a descender and is not a 9: "usage" reads as usage
+  assert.notDeepEqual(glyph('g'), glyph('9'));
+  for (const c of 'gjpqy') assert.ok((glyph(c)[7] ?? 0) + (glyph(c)[8] ?? 0) > 0, `${c} goes below the baseline`);
+  for (const c of 'aeuxsU9') assert.equal((glyph(c)[7] ?? 0) + (glyph(c)[8] ?? 0), 0, `${c} does not`);
 });
 
 test('niceTicks covers the range with round steps', () => {

@@ -83,3 +83,39 @@ test('sonde graph refuses unknown formats and bad sizes with usage errors', asyn
   assert.equal((await run([])).code, 2);
   assert.equal((await run(['--help'])).code, 0);
 });
+
+test('short windows draw connected lines at the default step', async () => {
+  for (const since of ['5m', '15m']) {
+    const r = await run(['cpu.usage', '--tag', 'mode=user', '--tag', 'host=alpha', '--since', since, '-o', '-', '--url', srv.url]);
+    assert.equal(r.code, 0);
+    const d = /<path class="series"[^>]* d="([^"]+)"/.exec(r.stdout)?.[1] ?? '';
+    const moves = (d.match(/M/g) ?? []).length;
+    const vertices = (d.match(/[ML]/g) ?? []).length;
+    // the fixture has a point every 10 s: the step is never finer, so one unbroken line
+    assert.equal(moves, 1, `${since}: one unbroken line, not dots (${d.slice(0, 80)})`);
+    assert.ok(vertices >= (since === '5m' ? 25 : 85), `${since}: ${vertices} vertices`);
+  }
+});
+
+test('units on the value axis from the metric: %, binary bytes, bytes/s', async () => {
+  const labels = async (args: string[]) => {
+    const r = await run([...args, '--since', '1h', '-o', '-', '--url', srv.url]);
+    assert.equal(r.code, 0);
+    return [...r.stdout.matchAll(/<text class="tick-y"[^>]*>([^<]+)<\/text>/g)].map((m) => m[1] as string);
+  };
+  const pct = await labels(['cpu.usage', '--tag', 'mode=user']);
+  assert.ok(pct.every((l) => /^\d+(\.\d+)?%$/.test(l)), pct.join(' '));
+  const mem = await labels(['mem.used', '--tag', 'host=alpha']);
+  assert.ok(mem.every((l) => /^\d+(\.\d+)? GiB$/.test(l) || l === '0 GiB'), mem.join(' '));
+  assert.ok(mem.includes('8 GiB') || mem.includes('4 GiB') || mem.includes('2 GiB'), `round binary ticks: ${mem.join(' ')}`);
+  const net = await labels(['net.rx_bytes', '--tag', 'iface=eth0', '--agg', 'rate', '--step', '1m']);
+  assert.ok(net.every((l) => /^\d+(\.\d+)? (B|KiB|MiB)\/s$/.test(l)), net.join(' '));
+});
+
+test('a query that matches nothing exits non-zero with a message', async () => {
+  await assert.rejects(
+    run(['no.such.metric', '--since', '1h', '-o', join(out, 'none.png'), '--url', srv.url]),
+    (e: unknown) => e instanceof SondeError && e.code === 'SONDE_ERR_NO_DATA' && /nothing matches no\.such\.metric/.test(e.message),
+  );
+  assert.throws(() => readFileSync(join(out, 'none.png')), 'no file written');
+});

@@ -4,17 +4,19 @@
  */
 import { api, initToken } from './api.js';
 import { currentRoute, h } from './util.js';
+import { setUnitTable } from './units.js';
 import * as overview from './pages/overview.js';
 import * as browser from './pages/browser.js';
 import * as graph from './pages/graph.js';
 import * as dashboards from './pages/dashboards.js';
 import * as pipeline from './pages/pipeline.js';
+import * as alerts from './pages/alerts.js';
 
-/** @typedef {{ hostname: string, store: boolean, version: string | null }} Info */
+/** @typedef {import('../../src/http/ui-types.js').UiInfo} Info */
 /** @typedef {(root: HTMLElement, params: URLSearchParams, info: Info) => (void | (() => void)) | Promise<void | (() => void)>} Page */
 
 /** @type {Record<string, { render: Page }>} */
-const PAGES = { overview, browser, graph, dashboards, dashboard: dashboards, pipeline };
+const PAGES = { overview, browser, graph, dashboards, dashboard: dashboards, alerts, pipeline };
 
 const THEME_KEY = 'sonde.theme';
 
@@ -34,7 +36,7 @@ function toggleTheme() {
 }
 
 /** @type {Info} */
-let info = { hostname: '', store: true, version: null };
+let info = { hostname: '', store: true, version: null, now: 0, interval_ms: 10_000, units: { exact: {}, patterns: [] }, warnings: [] };
 /** @type {(() => void) | void} */
 let cleanup;
 let generation = 0;
@@ -65,6 +67,30 @@ async function route() {
   }
 }
 
+/**
+ * What did not start (a default port taken) stays in view above every page.
+ * @param {Info['warnings']} warnings
+ */
+function showWarnings(warnings) {
+  if (!warnings.length) return;
+  const box = h('div', { class: 'notice warn', id: 'agent-warnings' }, warnings.map((w) => h('div', null, h('strong', null, w.id), `: ${w.message}`, w.hint ? h('span', { class: 'muted' }, ` (${w.hint})`) : null)));
+  document.querySelector('main')?.before(box);
+}
+
+/** The number of alerts in ALARM next to the Alerts link, on every page. */
+async function pollAlerts() {
+  const el = document.getElementById('alerts-count');
+  if (!el) return;
+  try {
+    /** @type {import('../../src/alerting/api-types.js').AlertsResponse} */
+    const r = await api('/api/v1/alerts');
+    const n = r.alerts.filter((a) => a.state === 'ALARM').length;
+    el.textContent = n > 0 ? String(n) : '';
+  } catch {
+    el.textContent = '';
+  }
+}
+
 async function main() {
   initToken();
   applyTheme();
@@ -72,6 +98,8 @@ async function main() {
   document.getElementById('theme-toggle')?.addEventListener('click', toggleTheme);
   try {
     info = await api('/api/v1/ui');
+    setUnitTable(info.units);
+    showWarnings(info.warnings);
     const label = document.getElementById('host-label');
     if (label) label.textContent = `${info.hostname}${info.version ? ' · sonde ' + info.version : ''}`;
   } catch (e) {
@@ -80,6 +108,8 @@ async function main() {
     return;
   }
   window.addEventListener('hashchange', () => route());
+  pollAlerts();
+  setInterval(pollAlerts, 30_000);
   await route();
 }
 

@@ -7,7 +7,7 @@ import uPlot from 'uplot';
 import { color, cssVar, fmt, h, seriesKey } from './util.js';
 
 /**
- * @typedef {{ label: string, timestamps: number[], values: (number|null)[] }} Line
+ * @typedef {{ label: string, timestamps: number[], values: (number|null)[], unit?: string }} Line
  */
 
 /**
@@ -65,13 +65,15 @@ export function drawChart(el, lines, opts = {}) {
     el.append(h('div', { class: 'empty' }, 'no data in this range'));
     return { destroy() {} };
   }
-  const unit = opts.unit ?? '';
+  const unit = opts.unit ?? lines[0]?.unit ?? '';
+  const start = opts.start || undefined;
+  const end = opts.end || undefined;
   const spark = !!opts.spark;
-  // lines orders of magnitude apart (a percentage next to bytes/s) get a second axis on the right
-  const peaks = lines.map((l) => l.values.reduce((m, v) => (v !== null && Math.abs(v) > m ? Math.abs(v) : m), 0));
-  const top = Math.max(...peaks);
-  const small = peaks.map((p) => !spark && top > 0 && p > 0 && p * 50 < top);
-  const dual = small.some(Boolean);
+  // lines in another unit (a percentage next to bytes/s) get a second axis on the right; lines that
+  // share a unit share one axis, however far apart their values are
+  const unit2 = spark ? undefined : lines.map((l) => l.unit).find((u) => u !== undefined && u !== unit);
+  const small = lines.map((l) => unit2 !== undefined && l.unit === unit2);
+  const dual = unit2 !== undefined;
   const axisStroke = cssVar('--axis');
   const grid = { stroke: cssVar('--grid'), width: 1 };
   const width = Math.max(120, el.clientWidth || 400);
@@ -84,9 +86,9 @@ export function drawChart(el, lines, opts = {}) {
     select: { show: !spark },
     padding: spark ? [2, 0, 2, 0] : [8, 8, 0, 0],
     scales: {
-      x: { time: true, ...(opts.start && opts.end ? { range: () => [opts.start / 1000, opts.end / 1000] } : {}) },
+      x: { time: true, ...(start !== undefined && end !== undefined ? { range: () => [start / 1000, end / 1000] } : {}) },
       y: { range: (/** @type {any} */ _u, /** @type {number} */ min, /** @type {number} */ max) => yRange(min, max, unit) },
-      y2: { range: (/** @type {any} */ _u, /** @type {number} */ min, /** @type {number} */ max) => yRange(min, max, '') },
+      y2: { range: (/** @type {any} */ _u, /** @type {number} */ min, /** @type {number} */ max) => yRange(min, max, unit2 ?? '') },
     },
     axes: spark
       ? [{ show: false }, { show: false }]
@@ -99,10 +101,11 @@ export function drawChart(el, lines, opts = {}) {
             ...(unit === 'bytes' || unit === 'bytes/s' ? { incrs: BINARY_INCRS } : {}),
             // wide enough for the longest label, so "11.6 GiB" is not clipped
             size: axisSize,
-            values: (/** @type {any} */ _u, /** @type {number[]} */ vals) => vals.map((v) => fmt(v, unit)),
+            // the labels are drawn on the canvas; the element keeps them for tests and screen readers
+            values: (/** @type {any} */ _u, /** @type {number[]} */ vals) => label(el, 'yLabels', vals.map((v) => fmt(v, unit))),
           },
           ...(dual
-            ? [{ scale: 'y2', side: 1, stroke: axisStroke, grid: { show: false }, ticks: grid, size: axisSize, values: (/** @type {any} */ _u, /** @type {number[]} */ vals) => vals.map((v) => fmt(v)) }]
+            ? [{ scale: 'y2', side: 1, stroke: axisStroke, grid: { show: false }, ticks: grid, size: axisSize, ...(unit2 === 'bytes' || unit2 === 'bytes/s' ? { incrs: BINARY_INCRS } : {}), values: (/** @type {any} */ _u, /** @type {number[]} */ vals) => label(el, 'y2Labels', vals.map((v) => fmt(v, unit2))) }]
             : []),
         ],
     series: [
@@ -113,8 +116,9 @@ export function drawChart(el, lines, opts = {}) {
         stroke: color(i),
         width: spark ? 1.25 : 1.5,
         spanGaps: true,
-        points: { show: false },
-        value: (/** @type {any} */ _u, /** @type {number} */ v) => fmt(v, unit),
+        // a line of one or two values would be invisible: mark its points
+        points: { show: l.values.filter((v) => v !== null).length <= 2, size: 6 },
+        value: (/** @type {any} */ _u, /** @type {number} */ v) => fmt(v, small[i] ? unit2 : unit),
       })),
     ],
     hooks: {
@@ -144,10 +148,19 @@ export function drawChart(el, lines, opts = {}) {
 }
 
 /**
- * Width of a value axis: enough for its longest label (uPlot passes the formatted labels).
- * @param {any} u @param {string[] | null} vals
+ * Keeps an axis' labels on the chart element (`data-y-labels`), then hands them to uPlot.
+ * @param {HTMLElement} el @param {string} key @param {string[]} labels
  */
-function axisSize(u, vals) {
+function label(el, key, labels) {
+  el.dataset[key] = labels.join(' | ');
+  return labels;
+}
+
+/**
+ * Width of a value axis: enough for its longest label (uPlot passes the formatted labels).
+ * @param {any} _u @param {string[] | null} vals
+ */
+function axisSize(_u, vals) {
   return 24 + 7.5 * Math.max(3, ...(vals ?? []).map((v) => String(v).length));
 }
 

@@ -1,6 +1,6 @@
 /**
  * Time range state kept in the URL: `range=1h` (relative, follows now) or `from`/`to` (epoch ms, after
- * a zoom or a custom pick), plus `live=1` for auto refresh.
+ * a zoom or a custom pick), plus `live=1` / `live=0` for auto refresh (a page may be live by default).
  */
 import { h } from './util.js';
 
@@ -37,17 +37,35 @@ function localInput(ms) {
 }
 
 /**
+ * Whether a view refreshes itself: `live=1` or `live=0` in the URL, else the page's default for
+ * relative ranges (a zoomed from/to range stays still).
+ * @param {URLSearchParams} params @param {boolean} [byDefault]
+ */
+export function isLive(params, byDefault = false) {
+  const v = params.get('live');
+  if (v === '1') return true;
+  if (v === '0') return false;
+  return byDefault && !params.get('from');
+}
+
+/** How often a live view refreshes: the collection interval, at least 1 s. @param {number} [intervalMs] */
+export function refreshMs(intervalMs) {
+  return Math.max(1000, intervalMs ?? 10_000);
+}
+
+/**
  * The range bar: presets, custom from/to, live refresh toggle.
  * @param {URLSearchParams} params
  * @param {(changes: Record<string, string | null>) => void} onChange
- * @param {{ live?: boolean }} [opts]
+ * @param {{ live?: boolean, liveByDefault?: boolean, intervalMs?: number }} [opts]
  */
 export function rangeBar(params, onChange, opts = {}) {
   const cur = resolveRange(params);
   const active = params.get('from') ? null : (params.get('range') ?? '1h');
   const from = h('input', { type: 'datetime-local', value: localInput(cur.start), 'aria-label': 'from' });
   const to = h('input', { type: 'datetime-local', value: localInput(cur.end), 'aria-label': 'to' });
-  const live = params.get('live') === '1';
+  const live = isLive(params, opts.liveByDefault);
+  const every = refreshMs(opts.intervalMs) / 1000;
   return h(
     'div',
     { class: 'toolbar range' },
@@ -80,9 +98,9 @@ export function rangeBar(params, onChange, opts = {}) {
           {
             type: 'button',
             class: live ? 'on' : '',
-            title: 'Refresh every 10 s (relative ranges)',
+            title: `Refresh every ${every} s, the collection interval (relative ranges)`,
             'data-live': live ? '1' : '0',
-            onclick: () => onChange(live ? { live: null } : { live: '1', from: null, to: null }),
+            onclick: () => onChange(live ? { live: '0' } : { live: '1', from: null, to: null }),
           },
           live ? '● Live' : '○ Live',
         ),

@@ -4,9 +4,10 @@
  * what is under them, tag filters as chips, and one series as a full chart at the end.
  */
 import { api, batch } from '../api.js';
+import { unitOfQuery } from '../units.js';
 import { drawChart, linesOf } from '../chart.js';
 import { rangeBar, resolveRange, withChanges } from '../range.js';
-import { formatTags, h, link, parseTags, seriesKey, setRoute } from '../util.js';
+import { fmt, formatTags, h, link, parseTags, seriesKey, setRoute } from '../util.js';
 
 const MAX_CARDS = 60;
 
@@ -50,7 +51,7 @@ function renderTree(node, current, href, open) {
   return ul;
 }
 
-/** A name under the node, to know whether the current metric lies inside. @param {any} node */
+/** A name under the node, to know whether the current metric lies inside. @param {any} node @returns {string | undefined} */
 function childPrefix(node) {
   if (node.name) return node.name.split('.').slice(0, -1).join('.') + '.';
   for (const c of node.children.values()) {
@@ -145,7 +146,10 @@ export async function render(root, params) {
   for (const [k, v] of Object.entries(tags)) qs.append('tag', `${k}=${v}`);
   if (metric) qs.set('name', metric);
   else if (plugin) qs.set('name', `${plugin}.*`);
-  const list = /** @type {{ name: string, tags: Record<string, string> }[]} */ (await api(`/api/v1/series?${qs}`));
+  const list = /** @type {import('../../../src/model/store-api.js').SeriesInfo[]} */ (await api(`/api/v1/series?${qs}`));
+  /** Counters are shown as per-second rates: their raw totals say little. */
+  const counters = new Set(list.filter((s) => s.kind === 'counter').map((s) => s.name));
+  const aggOf = (/** @type {string} */ name) => (counters.has(name) ? 'rate' : undefined);
 
   // level 1: plugins of a host
   if (!plugin && !metric) {
@@ -158,7 +162,7 @@ export async function render(root, params) {
     }
     const items = [...byPlugin.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([p, ms]) => {
       const first = [...ms].sort()[0] ?? p;
-      return { title: p, sub: `${ms.size} metrics · ${first}`, href: nav({ plugin: p }), query: { name: first, tags, group_by: [] } };
+      return { title: p, sub: `${ms.size} metrics · ${first}`, href: nav({ plugin: p }), query: { name: first, tags, group_by: [], ...(aggOf(first) ? { agg: 'rate' } : {}) } };
     });
     await cards(main, items, range, charts);
     return cleanup;
@@ -178,7 +182,7 @@ export async function render(root, params) {
       title: n,
       sub: `${e.n} series${e.keys.size ? ' · ' + [...e.keys].join(', ') : ''}`,
       href: nav({ metric: n }),
-      query: { name: n, tags, group_by: [] },
+      query: { name: n, tags, group_by: [], ...(aggOf(n) ? { agg: 'rate', group_agg: 'sum' } : {}) },
     }));
     await cards(main, items, range, charts);
     return cleanup;
@@ -204,7 +208,7 @@ export async function render(root, params) {
       title: formatTags(Object.fromEntries(Object.entries(s.tags).filter(([k]) => !(k in tags)))) || s.name,
       sub: seriesKey(s.name, s.tags),
       href: nav({ series: seriesKey(s.name, s.tags) }),
-      query: { name: s.name, tags: exact(s.tags) },
+      query: { name: s.name, tags: exact(s.tags), ...(s.kind === 'counter' ? { agg: 'rate' } : {}) },
     }));
     await cards(main, items, range, charts);
     return cleanup;
@@ -256,6 +260,15 @@ async function cards(main, items, range, charts) {
   const results = await batch(shown.map((it) => ({ ...it.query, start: range.start, end: range.end, points: 60, limit: 20 })));
   results.forEach((r, i) => {
     const slot = slots[i];
-    if (slot) charts.push(drawChart(slot, linesOf(r), { spark: true, start: range.start, end: range.end }));
+    const it = shown[i];
+    if (!slot || !it) return;
+    const unit = unitOfQuery(it.query.name, it.query.agg);
+    charts.push(drawChart(slot, linesOf(r), { spark: true, start: range.start, end: range.end, unit }));
+    // the last value of the (first) series, in its unit; counters as their rate
+    const s0 = r?.series?.[0];
+    let last = null;
+    for (let j = (s0?.values?.length ?? 0) - 1; j >= 0 && last === null; j--) last = s0.values[j];
+    const value = h('div', { class: 'value', 'data-unit': unit, 'data-rate': it.query.agg === 'rate' ? '1' : '0' }, last === null ? '–' : fmt(last, unit));
+    slot.before(value);
   });
 }

@@ -3,7 +3,7 @@
  * panels with a shared time range. Dashboards live on the agent in <data_dir>/dashboards/<id>.json.
  */
 import { api } from '../api.js';
-import { rangeBar, resolveRange, withChanges } from '../range.js';
+import { rangeBar, refreshMs, resolveRange, withChanges } from '../range.js';
 import { currentRoute, downloadJson, fmtAgo, h, link, setRoute } from '../util.js';
 import { drawSpecs, normalize } from './graph.js';
 
@@ -28,8 +28,8 @@ function slug(title) {
 }
 
 /** @type {import('../app.js').Page} */
-export async function render(root, params) {
-  if (currentRoute().page === 'dashboard' && params.get('id')) return renderOne(root, params);
+export async function render(root, params, info) {
+  if (currentRoute().page === 'dashboard' && params.get('id')) return renderOne(root, params, info);
   const msg = h('div', { id: 'dash-msg' });
   const list = /** @type {any[]} */ (await api('/api/v1/dashboards'));
   const file = h('input', {
@@ -122,7 +122,8 @@ export async function render(root, params) {
 }
 
 /** @param {HTMLElement} root @param {URLSearchParams} params */
-async function renderOne(root, params) {
+/** @param {HTMLElement} root @param {URLSearchParams} params @param {import('../app.js').Info} info */
+async function renderOne(root, params, info) {
   const id = params.get('id') ?? '';
   let d;
   try {
@@ -179,7 +180,7 @@ async function renderOne(root, params) {
     charts = next;
   };
   await load();
-  const timer = p.get('live') === '1' ? setInterval(load, 10_000) : undefined;
+  const timer = p.get('live') === '1' ? setInterval(load, refreshMs(info.interval_ms)) : undefined;
   return () => {
     if (timer) clearInterval(timer);
     for (const c of charts) c.destroy();

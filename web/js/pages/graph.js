@@ -5,8 +5,9 @@
  */
 import { api, batch } from '../api.js';
 import { drawChart, linesOf } from '../chart.js';
-import { rangeBar, resolveRange, withChanges } from '../range.js';
+import { rangeBar, refreshMs, resolveRange, withChanges } from '../range.js';
 import { color, formatTags, h, link, parseTags, setRoute } from '../util.js';
+import { unitOfQuery } from '../units.js';
 
 const AGGS = ['avg', 'min', 'max', 'sum', 'count', 'last', 'first'];
 const GROUP_AGGS = ['avg', 'sum', 'min', 'max', 'count'];
@@ -70,7 +71,12 @@ export async function fetchSpecs(specs, r) {
  */
 export function drawFetched(el, f, r, opts = {}) {
   const errors = f.results.map((x, i) => (x?.error ? `${f.valid[i]?.name}: ${x.error}` : null)).filter(Boolean);
-  const lines = f.results.flatMap((x, i) => linesOf(x, f.valid[i]?.label ?? null));
+  // each line carries its unit (from the metric name, per second for rates): one axis per unit
+  const lines = f.results.flatMap((x, i) => {
+    const spec = f.valid[i];
+    const unit = spec ? unitOfQuery(spec.name, spec.rate ? 'rate' : spec.agg) : '';
+    return linesOf(x, spec?.label ?? null).map((l) => ({ ...l, unit }));
+  });
   const chart = drawChart(el, lines, { height: opts.height ?? 360, start: r.start, end: r.end, ...(opts.onZoom ? { onZoom: opts.onZoom } : {}) });
   if (errors.length) el.append(h('div', { class: 'error' }, errors.join('; ')));
   return chart;
@@ -86,7 +92,7 @@ export async function drawSpecs(el, specs, r, opts = {}) {
 }
 
 /** @type {import('../app.js').Page} */
-export async function render(root, initial) {
+export async function render(root, initial, info) {
   let params = initial;
   let specs = parseSpecs(params.get('s'));
   if (specs.length === 0) specs = [normalize({ name: '' })];
@@ -197,7 +203,7 @@ export async function render(root, initial) {
     chart = drawFetched(chartEl, fetched, r, { onZoom: (f, t) => go({ from: String(f), to: String(t), range: null, live: null }) });
   }
   await load();
-  const timer = params.get('live') === '1' ? setInterval(load, 10_000) : undefined;
+  const timer = params.get('live') === '1' ? setInterval(load, refreshMs(info.interval_ms)) : undefined;
   return () => {
     if (timer) clearInterval(timer);
     chart?.destroy();

@@ -1,14 +1,16 @@
 /**
  * Host overview: cpu by mode with the busy total, memory, load, disk usage, disk I/O and network rates
- * of one host, last hour by default. One request fetches every panel.
+ * of one host, last hour by default, live by default: it refreshes every collection interval
+ * (`[agent] interval`, from /api/v1/ui). One request fetches every panel.
  */
 import { api } from '../api.js';
 import { drawChart, linesOf } from '../chart.js';
-import { rangeBar, resolveRange, withChanges } from '../range.js';
+import { isLive, rangeBar, refreshMs, resolveRange, withChanges } from '../range.js';
 import { h, setRoute } from '../util.js';
 
 /** @param {any} panel */
 function panelLines(panel) {
+  /** @type {import('../chart.js').Line[]} */
   let lines = panel.results.flatMap((/** @type {any} */ r) => linesOf(r.result, r.label));
   if (panel.id === 'cpu') {
     // "idle" dwarfs the rest; show busy = 100 - idle instead, then the busy modes
@@ -33,7 +35,7 @@ export async function render(root, params, info) {
   );
   root.append(
     h('div', { class: 'toolbar' }, h('h1', { style: { margin: '0 12px 0 0' } }, 'Host overview'), h('label', { class: 'muted' }, 'host ', picker)),
-    rangeBar(params, go),
+    rangeBar(params, go, { liveByDefault: true, intervalMs: info.interval_ms }),
   );
   const grid = h('div', { class: 'grid', id: 'overview-grid' });
   const status = h('div');
@@ -76,7 +78,12 @@ export async function render(root, params, info) {
     }
   };
   await load();
-  const timer = params.get('live') === '1' ? setInterval(load, 10_000) : undefined;
+  let refreshes = 0;
+  const timer = isLive(params, true)
+    ? setInterval(() => {
+        void load().then(() => (grid.dataset.refreshes = String(++refreshes)));
+      }, refreshMs(info.interval_ms))
+    : undefined;
   return () => {
     if (timer) clearInterval(timer);
     for (const c of charts) c.destroy();

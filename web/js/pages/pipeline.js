@@ -1,7 +1,8 @@
 /**
  * Pipeline: every input, processor and output with its throughput, drops, queue length, errors and
- * last error, from /api/v1/status polled every 2 s. Status holds counters; rates are their
- * differences between two polls divided by the time between them.
+ * last error, from /api/v1/status polled every 2 s. Status holds counters, which move once per
+ * collection interval: a rate is the difference to the poll at least one interval older, divided by
+ * the time between them (between two polls 2 s apart most counters have not moved: 0/s).
  */
 import { api } from '../api.js';
 import { fmt, fmtAgo, h } from '../util.js';
@@ -42,14 +43,27 @@ function errorsOf(m) {
   return n;
 }
 
+/**
+ * The poll a rate is taken against: the newest one at least `windowMs` before `at`, else the oldest.
+ * @template {{ at: number }} T
+ * @param {T[]} history oldest first @param {number} at @param {number} windowMs
+ * @returns {T | undefined}
+ */
+export function baseline(history, at, windowMs) {
+  let pick = history[0];
+  for (const hs of history) if (at - hs.at >= windowMs) pick = hs;
+  return pick;
+}
+
 /** @type {import('../app.js').Page} */
-export async function render(root) {
+export async function render(root, _params, info) {
   const summary = h('div', { class: 'toolbar', id: 'pipeline-summary' });
   const table = h('table', { class: 'data', id: 'pipeline-table' });
-  const note = h('p', { class: 'muted' }, 'Rates need two polls; they appear after 2 seconds.');
+  const windowMs = Math.max(POLL_MS, info.interval_ms ?? 10_000);
+  const note = h('p', { class: 'muted' }, `Rates are taken over the collection interval (${windowMs / 1000} s); they appear after the first one.`);
   root.append(h('h1', null, 'Pipeline'), summary, table, note);
-  /** @type {{ at: number, status: any } | null} */
-  let prev = null;
+  /** @type {{ at: number, status: any }[]} */
+  const history = [];
 
   const tick = async () => {
     let status;
@@ -60,7 +74,9 @@ export async function render(root) {
       return;
     }
     const at = performance.now();
-    const dt = prev ? at - prev.at : 0;
+    const prev = baseline(history, at, windowMs) ?? null;
+    // no rate before a whole interval has been seen
+    const dt = prev && at - prev.at >= windowMs ? at - prev.at : 0;
     /** @type {Map<string, any>} */
     const before = new Map((prev?.status.metrics ?? []).map((/** @type {any} */ p) => [p.id, p]));
     /** @type {Map<string, any>} */
@@ -101,8 +117,9 @@ export async function render(root) {
       h('thead', null, h('tr', null, ['Kind', 'Plugin', 'Rate', 'Total', 'Dropped', 'Queue', 'Errors', 'Last error'].map((t) => h('th', null, t)))),
       h('tbody', null, rows.length ? rows : h('tr', null, h('td', { colspan: '8', class: 'muted' }, 'No plugins configured.'))),
     );
-    if (prev) note.remove();
-    prev = { at, status };
+    if (dt > 0) note.remove();
+    history.push({ at, status });
+    while (history.length > 2 && at - (history[1]?.at ?? at) >= windowMs) history.shift();
   };
   await tick();
   const timer = setInterval(tick, POLL_MS);
