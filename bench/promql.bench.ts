@@ -102,13 +102,22 @@ async function main(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'sonde-bench-promql-'));
   const promDir = mkdtempSync(join(tmpdir(), 'sonde-bench-prom-'));
+  try {
+    await run(dir, promDir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(promDir, { recursive: true, force: true });
+  }
+}
+
+async function run(dir: string, promDir: string): Promise<void> {
   const series = [...counters(), ...histograms()];
   const samples = series.reduce((a, s) => a + s.ts.length, 0);
   process.stderr.write(`${series.length} series, ${samples} samples\n`);
   const file = join(dir, 'data.om');
   await writeOpenMetrics(file, series);
   let t = performance.now();
-  promtoolBlocks(file, join(promDir, 'data'));
+  promtoolBlocks(file, join(promDir, 'data'), 900_000);
   process.stderr.write(`promtool: ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
   const prom = await startPrometheusOn(promDir, join(promDir, 'data'));
   const stores: Array<[string, StoreHandle]> = [
@@ -148,8 +157,7 @@ async function main(): Promise<void> {
   } finally {
     for (const h of servers) await h.close();
     for (const [, st] of stores) await st.close();
-    await prom.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await prom.kill();
   }
 }
 

@@ -25,7 +25,7 @@ const WARMUP = 10;
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
 
-async function time(fn: () => Promise<Point[]>): Promise<{ runs: number; points: number; mean: number; p99: number }> {
+async function time(fn: () => Promise<Point[]>): Promise<{ runs: number; points: number; mean: number; median: number; p99: number }> {
   for (let i = 0; i < WARMUP; i++) await fn();
   const times: number[] = [];
   let points = 0;
@@ -36,12 +36,12 @@ async function time(fn: () => Promise<Point[]>): Promise<{ runs: number; points:
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  return { runs: times.length, points, mean: times.reduce((a, b) => a + b, 0) / times.length, p99: quantile(times, 0.99) };
+  return { runs: times.length, points, mean: times.reduce((a, b) => a + b, 0) / times.length, median: quantile(times, 0.5), p99: quantile(times, 0.99) };
 }
 
 const rows: string[] = [];
 const row = (plugin: string, how: string, r: Awaited<ReturnType<typeof time>>): void => {
-  rows.push(`| ${plugin} | ${how} | ${r.runs} | ${r.points} | ${r.mean.toFixed(3)} | ${r.p99.toFixed(3)} |`);
+  rows.push(`| ${plugin} | ${how} | ${r.runs} | ${r.points} | ${r.median.toFixed(3)} | ${r.mean.toFixed(3)} | ${r.p99.toFixed(3)} |`);
 };
 
 async function sonde(name: string, config: Record<string, unknown>): Promise<() => Promise<Point[]>> {
@@ -98,7 +98,7 @@ try {
     closers.push(() => backend.close());
     const srv = await startHaproxy((backend.address() as { port: number }).port);
     servers.push(srv);
-    row('haproxy', 'sonde, stats socket (show stat)', await time(await sonde('haproxy', { servers: [srv.socket] })));
+    row('haproxy', 'sonde, stats socket (show info;show stat)', await time(await sonde('haproxy', { servers: [srv.socket] })));
     row('haproxy', 'sonde, stats page CSV (node:http)', await time(await sonde('haproxy', { servers: [srv.statsUrl] })));
     const tags = { server: `127.0.0.1:${srv.ports['stats']}` };
     row('haproxy', 'fetch() (undici), same parser', await time(async () => parseHaproxyCsv(await (await fetch(srv.statsUrl + ';csv')).text(), Date.now(), tags).items));
@@ -109,6 +109,6 @@ try {
 }
 
 console.log(`status collectors, one server each on 127.0.0.1, node ${process.version}, up to ${RUNS} gathers per row (max ${BUDGET_MS / 1000} s)\n`);
-console.log('| plugin | how | runs | points | mean ms | p99 ms |');
-console.log('|---|---|---:|---:|---:|---:|');
+console.log('| plugin | how | runs | points | median ms | mean ms | p99 ms |');
+console.log('|---|---|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(r);

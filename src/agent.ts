@@ -133,7 +133,8 @@ export class Agent {
       throw new SondeError('SONDE_ERR_DATA_DIR', `data directory ${this.dataDir} is not writable`, 'pass --data-dir with a directory you can write to');
     }
     try {
-      this.lock = DirLock.acquire(this.dataDir);
+      // a holder killed a moment ago still holds it while its threads exit
+      this.lock = DirLock.acquire(this.dataDir, 2000);
     } catch (e) {
       if (e instanceof DirLockedError) throw new SondeError('SONDE_ERR_DATA_DIR', e.message, 'stop it first, or give this agent its own --data-dir');
       throw e;

@@ -11,6 +11,7 @@ and the others go on. The checks dir is rescanned every run: new, changed and re
 picked up.
 """
 import argparse
+import signal
 import sys
 
 sys.dont_write_bytecode = True  # never litter checks_enabled/ or the installed package with __pycache__
@@ -33,6 +34,7 @@ def main():
     ap.add_argument('--checks')
     ap.add_argument('--interval', type=float)
     ap.add_argument('--once', action='store_true')
+    ap.add_argument('--timeout', type=float, help='seconds a check may run (default: 3 intervals, at least 30)')
     args = ap.parse_args()
     home = os.path.abspath(args.home)
     checks_dir = os.path.abspath(args.checks or os.path.join(home, 'checks_enabled'))
@@ -60,12 +62,13 @@ def main():
         except ValueError:
             interval = 10.0
     interval = max(interval, 0.05)
+    timeout = args.timeout if args.timeout is not None else max(30.0, 3 * interval)
     if os.path.isdir(checks_dir):
         os.chdir(checks_dir)  # PuyPuy ran its checks from checks_enabled/
     loaded = {}  # file -> (mtime, module or None)
     while True:
         started = time.time()
-        run_all(checks_dir, loaded, state)
+        run_all(checks_dir, loaded, state, timeout)
         out.flush()
         if args.once:
             return 0
@@ -135,7 +138,15 @@ def state_cluster():
     return state.cluster_name
 
 
-def run_all(checks_dir, loaded, state):
+class CheckTimeout(BaseException):  # not caught by a check's own "except Exception"
+    pass
+
+
+def _alarm(signum, frame):
+    raise CheckTimeout()
+
+
+def run_all(checks_dir, loaded, state, timeout=0):
     try:
         names = sorted(n for n in os.listdir(checks_dir) if n.startswith('check_') and n.endswith('.py'))
     except OSError as e:
@@ -173,15 +184,24 @@ def run_all(checks_dir, loaded, state):
         fn = loaded[fname][1]
         if fn is None:
             continue  # failed to load: reported once per version of the file
+        # a check that hangs is interrupted (SIGALRM) so the others still run
+        if timeout > 0:
+            signal.signal(signal.SIGALRM, _alarm)
+            signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
             fn()
+            signal.setitimer(signal.ITIMER_REAL, 0)
             pushdata.JonSon().put_json()  # points a check generated without put_json()
             report(state, name, True)
         except BaseException as e:  # noqa: B036
+            signal.setitimer(signal.ITIMER_REAL, 0)
             if isinstance(e, KeyboardInterrupt):
                 raise
             pushdata.JonSon().truncate_data()
-            stage, msg = classify(e)
+            if isinstance(e, CheckTimeout):
+                stage, msg = 'timeout', 'still running after %g s: interrupted' % timeout
+            else:
+                stage, msg = classify(e)
             report(state, name, False, stage or 'run', msg)
             sys.stderr.write('%s failed\n%s' % (name, traceback.format_exc(limit=3)))
         state.flush()

@@ -26,6 +26,7 @@ Options:
       --repeat-interval DUR   Alertmanager: how often the firing heartbeat is re-sent (default 1m)
       --monasca-url URL       monasca: create the notification and alarm definition through this API
       --token TOKEN           monasca: Keystone token (X-Auth-Token)
+      --compat NAME           monasca: monasca-monitor (keep its alarm, probe name and webhook)
 `;
 
 export interface SetupOptions {
@@ -164,6 +165,32 @@ export async function createMonascaResources(o: SetupOptions, apiUrl: string, to
   return { notificationId, alarmDefinitionId: String(d['id'] ?? '') };
 }
 
+/**
+ * The `[[outputs.monasca]]` block the heartbeat needs: the probe must reach Monasca for its alarm to
+ * fire. Only the probe is sent (include), unless the output already carries everything.
+ */
+export function monascaOutputBlock(o: SetupOptions, apiUrl: string | undefined, token: string | undefined): string {
+  return [
+    '# the output that takes the probe to Monasca (its alarm fires on it and notifies sonde);',
+    '# drop `include` to send all metrics there',
+    '[[outputs.monasca]]',
+    `  url = ${JSON.stringify(apiUrl ?? 'http://127.0.0.1:8070')}`,
+    `  token = ${JSON.stringify(token ?? '')}   # a Keystone token: openstack token issue -f value -c id`,
+    `  include = [${JSON.stringify(o.metric)}]`,
+    '',
+  ].join('\n');
+}
+
+/** monasca-monitor's setup, for `--compat monasca-monitor`: its alarm expression and webhook. */
+export function monascaMonitorCommands(webhookUrl: string): string {
+  return [
+    "# monasca-monitor's notification and alarm, unchanged: sonde answers them with compat = \"monasca-monitor\"",
+    `monasca notification-create heartbeat_webhook webhook ${webhookUrl}`,
+    "monasca alarm-definition-create heartbeat 'sum(monascamonitor.heartbeat{}) >= 50' --description \"Heartbeat\" --severity LOW --alarm-actions $NOTIFICATION_ID",
+    '',
+  ].join('\n');
+}
+
 function sondeSnippet(o: SetupOptions, expectWithin: number): string {
   return [
     '# the matching sonde config',
@@ -186,6 +213,7 @@ const FLAGS = {
   'repeat-interval': { type: 'string' },
   'monasca-url': { type: 'string' },
   token: { type: 'string' },
+  compat: { type: 'string' },
 } as const;
 
 function durationFlag(name: string, v: string | undefined, def: number): number {
@@ -213,7 +241,18 @@ export async function heartbeatCommand(argv: string[], out: (s: string) => void 
     window: durationFlag('window', values.window, DEFAULT_SETUP.window),
     repeatInterval: durationFlag('repeat-interval', values['repeat-interval'], DEFAULT_SETUP.repeatInterval),
   };
+  if (values.compat !== undefined && (values.compat !== 'monasca-monitor' || backend !== 'monasca')) {
+    throw new SondeError('SONDE_ERR_USAGE', `--compat ${values.compat}: only monasca-monitor, with --backend monasca`, 'see `sonde heartbeat --help`');
+  }
+  if (backend === 'monasca' && values.compat === 'monasca-monitor') {
+    const url = values['webhook-url'] ?? 'http://127.0.0.1:8000/heartbeat';
+    out(monascaMonitorCommands(url) + '\n');
+    out(monascaOutputBlock({ ...o, metric: 'monascamonitor.heartbeat' }, values['monasca-url'], values.token) + '\n');
+    out(['# the matching sonde config', '[[inputs.heartbeat]]', '  compat = "monasca-monitor"', '  interval = "1s"', `  listen = ${JSON.stringify(new URL(url).host.replace(/^127\.0\.0\.1/, '0.0.0.0'))}`, ''].join('\n'));
+    return 0;
+  }
   if (backend === 'monasca') {
+    out(monascaOutputBlock(o, values['monasca-url'], values.token) + '\n');
     if (values['monasca-url']) {
       if (!values.token) throw new SondeError('SONDE_ERR_USAGE', '--monasca-url needs --token', 'get one with `openstack token issue -f value -c id`');
       const r = await createMonascaResources(o, values['monasca-url'], values.token);

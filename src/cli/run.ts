@@ -70,7 +70,9 @@ Options:
 `;
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const { rest, tcollector } = splitMigrateArgs(argv, 'converted');
+  // tcollector's flags (-H -p -t ...) only mean something next to --tcollector-dir
+  const withTcollector = argv.some((a) => a === '--tcollector-dir' || a.startsWith('--tcollector-dir='));
+  const { rest, tcollector } = withTcollector ? splitMigrateArgs(argv, 'converted') : { rest: argv, tcollector: {} };
   const { values } = parse('run', rest, {
     config: { type: 'string', short: 'c' },
     'data-dir': { type: 'string', short: 'd' },

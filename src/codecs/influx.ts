@@ -174,6 +174,33 @@ function tsToMs(s: string, from: number, to: number, precision: InfluxPrecision)
 }
 
 /**
+ * The end of the line starting at `pos` as influxd's scanner finds it: after the first unescaped
+ * space (the field set) and once an `=` was seen there, every unescaped `"` opens or closes a quoted
+ * string, and the line ends at the first newline outside quotes (or at the end of the text).
+ */
+function scanLineEnd(text: string, pos: number, n: number): number {
+  let fields = false;
+  let eq = false;
+  let quoted = false;
+  for (let i = pos; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === BACKSLASH && i + 2 < n) {
+      i++;
+      continue;
+    }
+    if (c === SPACE) fields = true;
+    if (fields) {
+      if (!quoted && c === EQUALS) {
+        eq = true;
+        continue;
+      } else if (c === QUOTE && eq) quoted = !quoted;
+    }
+    if (c === NL && !quoted) return i;
+  }
+  return n;
+}
+
+/**
  * Parses line protocol text. One error per rejected line (1-based line numbers); lines before and after
  * it still decode.
  */
@@ -189,6 +216,7 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
   const n = text.length;
   let pos = 0;
   let lineNo = 0;
+  let nextQuote = -1;
   // Fields of the current line, collected before the timestamp (which comes last) is known.
   const fKeys: string[] = [];
   const fVals: number[] = [];
@@ -226,6 +254,13 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
     const lineStart = pos;
     let end = text.indexOf('\n', pos);
     if (end < 0) end = n;
+    // A quoted string field may run over newlines: where a line holds a quote, its end is found the
+    // way influxd finds it (scanLineEnd), so an unterminated quote is one bad line to the end, as there.
+    if (nextQuote < pos) {
+      nextQuote = text.indexOf('"', pos);
+      if (nextQuote < 0) nextQuote = n;
+    }
+    if (nextQuote < end) end = scanLineEnd(text, pos, n);
     let i = pos;
     // leading whitespace
     let c = text.charCodeAt(i);
@@ -345,19 +380,17 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
           // String value: may run over newlines, ends at the first unescaped quote.
           i++;
           esc = false;
-          while (i < n) {
+          while (i < end) {
             c = text.charCodeAt(i);
-            if (c === BACKSLASH && i + 1 < n) {
+            if (c === BACKSLASH && i + 1 < end) {
               esc = true;
               i += 2;
               continue;
             }
             if (c === QUOTE) break;
-            if (c === NL) lineNo++;
             i++;
           }
-          if (i >= n) {
-            end = n;
+          if (i >= end) {
             error = 'unbalanced quotes';
             break parse;
           }
@@ -451,6 +484,8 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
       } else ts = opts.now;
     }
     pos = end + 1;
+    // a line that ran over newlines (inside quotes) counts them
+    for (let k = text.indexOf('\n', lineStart); k >= 0 && k < end; k = text.indexOf('\n', k + 1)) lineNo++;
     if (error !== undefined) {
       errors.push({ message: error, line: startLine, sample: sampleOf(text.slice(lineStart, end)) });
       continue;
@@ -613,41 +648,31 @@ export function encodeInfluxLines(points: readonly Point[], opts: InfluxEncodeOp
 export function influxLineCut(bytes: Uint8Array): number {
   const lastNl = bytes.lastIndexOf(NL);
   if (lastNl < 0) return -1;
-  if (bytes.indexOf(34 /* " */) < 0) return lastNl + 1;
+  if (bytes.indexOf(QUOTE) < 0) return lastNl + 1;
+  // scanLineEnd's rule, over bytes
   let cut = -1;
-  let i = 0;
   const n = bytes.length;
-  while (i < n) {
-    // one line: measurement and tags, fields (strings quoted), timestamp
-    let sec = 0;
-    let afterEq = false;
-    let lineEnded = false;
-    while (i < n) {
-      const c = bytes[i] as number;
-      if (c === BACKSLASH) {
-        afterEq = false;
-        i += 2;
-        continue;
-      }
-      if (c === NL) {
-        i++;
-        lineEnded = true;
-        break;
-      }
-      if (c === SPACE && sec < 2) {
-        // runs of spaces separate sections once
-        while (i + 1 < n && bytes[i + 1] === SPACE) i++;
-        sec++;
-      } else if (c === 34 && sec === 1 && afterEq) {
-        // a string value: up to the next unescaped quote, newlines included
-        i++;
-        while (i < n && bytes[i] !== 34) i += bytes[i] === BACKSLASH ? 2 : 1;
-        if (i >= n) return cut;
-      }
-      afterEq = c === 61 /* = */ && sec === 1;
+  let fields = false;
+  let eq = false;
+  let quoted = false;
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i] as number;
+    if (c === BACKSLASH && i + 2 < n) {
       i++;
+      continue;
     }
-    if (lineEnded) cut = i;
+    if (c === SPACE) fields = true;
+    if (fields) {
+      if (!quoted && c === EQUALS) {
+        eq = true;
+        continue;
+      } else if (c === QUOTE && eq) quoted = !quoted;
+    }
+    if (c === NL && !quoted) {
+      cut = i + 1;
+      fields = false;
+      eq = false;
+    }
   }
   return cut;
 }

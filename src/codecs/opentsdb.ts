@@ -6,6 +6,7 @@
 import type { Point, Tags } from '../model/point.js';
 import { EMPTY_TAGS } from '../model/point.js';
 import { sanitizeName, sanitizeTagKey, sanitizeTagValue } from '../model/sanitize.js';
+import { seriesKey } from '../model/series.js';
 import { sampleOf, type CodecError, type Decoded, setOwn } from './types.js';
 
 export interface OpenTsdbTelnetOptions {
@@ -514,6 +515,27 @@ function encodeTs(ts: number, precision: 's' | 'ms' | 'auto'): number {
   if (precision === 's') return Math.floor(ts / 1000);
   if (precision === 'ms') return ts;
   return ts % 1000 === 0 ? ts / 1000 : ts;
+}
+
+/**
+ * The series a point becomes in OpenTSDB (`seriesKey` of the cleaned name and tags) when cleaning
+ * changed anything, else undefined (the usual case, checked without building keys). Outputs feed it to
+ * a CollisionWatch: two series that clean to the same one would overwrite each other there.
+ */
+export function openTsdbMappedKey(p: Point): string | undefined {
+  let changed = !TSDB_PLAIN.test(p.name);
+  if (!changed) {
+    for (const k in p.tags) {
+      if (!TSDB_PLAIN.test(k) || !TSDB_PLAIN.test(p.tags[k] as string)) {
+        changed = true;
+        break;
+      }
+    }
+  }
+  if (!changed) return undefined;
+  const tags: Record<string, string> = {};
+  for (const [k, v] of cleanTags(p.tags)) setOwn(tags, k, v);
+  return seriesKey(tsdbClean(p.name, 'name'), tags);
 }
 
 /** True when a point can be written to OpenTSDB at all (finite value, positive time, a usable name). */

@@ -89,6 +89,14 @@ export function migrate(path: string, opts: MigrateOptions = {}): MigrateResult 
   const dropped = conv.dropped ?? [];
   const comments = { ...conv.comments };
   const config = conv.config;
+  // exactly the listed plugins: no statsd receiver nobody asked for, no host inputs beside the old
+  // install's own host collectors (the same numbers twice)
+  config.agent['default_inputs'] = false;
+  config.agent['default_outputs'] = false;
+  comments['agent'] = [
+    ...(comments['agent'] ?? []),
+    'default_inputs/default_outputs = false: sonde runs exactly the plugins listed here.',
+  ];
   if (conv.hostCollectors.length === 0) {
     for (const name of HOST_INPUTS) config.inputs[name] = [{}];
     comments[`inputs.${HOST_INPUTS[0]}.0`] = [

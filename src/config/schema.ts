@@ -19,7 +19,7 @@ export const agentSchema = z
     jitter: zDuration().default('0s').describe('Random delay added to each collection, up to this much.'),
     flush_interval: zDuration().default('10s').describe('How often outputs and aggregators flush.'),
     queue_size: z.number().int().positive().default(100_000).describe('Points the pipeline ingress queue holds before it drops (counted); acknowledged receivers wait for room instead, then answer 429.'),
-    max_decode_bytes: zSize().default('256MiB').describe('Request body bytes being read and decoded at once, all receivers together; past it a request gets 503 with Retry-After.'),
+    max_decode_bytes: zSize().default('64MiB').describe('Request body bytes being read and decoded at once, all receivers together; past it a request gets 503 with Retry-After.'),
     log_level: z.enum(LOG_LEVELS as [string, ...string[]]).default('info').describe('debug, info, warn, error or silent.'),
     log_format: z.enum(['text', 'json']).default('text').describe('Log line format on stderr.'),
     tags: tagMap.default({}).describe('Global tags added to every point (e.g. cluster, group, location).'),

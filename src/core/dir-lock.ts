@@ -30,8 +30,24 @@ export class DirLock {
     private readonly pidFile: string,
   ) {}
 
-  /** Takes the lock of `dir` (which must exist) or throws `DirLockedError`. */
-  static acquire(dir: string): DirLock {
+  /**
+   * Takes the lock of `dir` (which must exist) or throws `DirLockedError`. `waitMs`: how long a held
+   * lock is retried (a holder killed a moment ago still holds it until its last thread has exited).
+   */
+  static acquire(dir: string, waitMs = 0): DirLock {
+    const until = Date.now() + waitMs;
+    for (;;) {
+      try {
+        return DirLock.tryAcquire(dir);
+      } catch (err) {
+        if (!(err instanceof DirLockedError) || Date.now() >= until) throw err;
+        // a synchronous pause: the agent takes the lock before anything else runs
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      }
+    }
+  }
+
+  private static tryAcquire(dir: string): DirLock {
     const pidFile = join(dir, 'agent.pid');
     // no busy timeout: a held lock fails at once instead of waiting
     const db = new Database(join(dir, 'agent.lock'), { timeout: 0 });

@@ -8,28 +8,19 @@
  * Record: `u32 payload length | u32 point count | f64 append time ms | u32 CRC-32 | payload` (all
  * big-endian, CRC over count + time + payload), payload = JSON array of compact points.
  *
- * Appends use synchronous write(2): once `append` returns the record is in the kernel's page cache and
- * survives the process being killed (`kill -9`, crash, OOM); `fsync: true` also makes it survive power
- * loss. The cursor is saved (write + rename) after every delivered batch, so delivery is at least once:
- * a batch delivered just before a crash may be sent again.
+ * Appends are batched and written asynchronously through core/segment-log.ts (shared with the store's
+ * WAL): `append` queues the record and returns; one write call per batch hands it to the kernel a
+ * moment later, off the event loop. `flushed()` resolves once every record appended so far is with the
+ * OS (then it survives `kill -9`, a crash, OOM); `fsync: true` also makes it survive power loss (one
+ * fsync per batch). While the disk cannot be written (full), `append` refuses new records (the ones
+ * queued are retried). The cursor is a ledger written in batches (at most every `cursorIntervalMs`,
+ * write + rename, and at close), so delivery is at least once: batches delivered shortly before a
+ * crash may be sent again.
  */
-import {
-  closeSync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from './crc32.js';
+import { Ledger, SegmentWriter } from './segment-log.js';
 import { METRIC_KINDS, type MetricKind, type Point } from '../model/point.js';
 
 const HEADER = 20;
@@ -45,6 +36,8 @@ export interface DiskQueueOptions {
   fsync?: boolean;
   /** Points kept in memory as a read-ahead copy of the newest records (default 100 000). */
   memoryPoints?: number;
+  /** How often at most the read cursor is written (default 200 ms; always at close). */
+  cursorIntervalMs?: number;
 }
 
 /** A position in the queue: record at `offset` of segment `seq`, `skip` points of it already sent. */
@@ -79,6 +72,8 @@ interface Segment {
 interface CachedRecord {
   points: Point[];
   next: number;
+  /** Append time, ms. */
+  at: number;
 }
 
 type Encoded = [string, Point['tags'], number | string, number, number, number?];
@@ -123,7 +118,10 @@ export class DiskQueue {
   private cursor: QueueCursor = { seq: 0, offset: 0, skip: 0 };
   /** Points of the head segment before the cursor (delivered or skipped). */
   private consumedInHead = 0;
-  private writeFd: number | null = null;
+  private writer: SegmentWriter | null = null;
+  private readonly ledger: Ledger<QueueCursor>;
+  /** The last write error while the disk cannot be written. */
+  private writeError: string | null = null;
   private readFd: { seq: number; fd: number } | null = null;
   private readonly cache = new Map<string, CachedRecord>();
   private cachedPoints = 0;
@@ -139,6 +137,33 @@ export class DiskQueue {
   private constructor(private readonly opts: DiskQueueOptions) {
     this.segmentBytes = Math.floor(opts.segmentBytes ?? Math.min(16 << 20, Math.max(64 << 10, opts.maxBytes / 8)));
     this.memoryPoints = opts.memoryPoints ?? 100_000;
+    this.ledger = new Ledger(join(opts.dir, 'cursor.json'), opts.cursorIntervalMs ?? 200, opts.fsync ?? false);
+  }
+
+  /** Resolves once every record appended so far is with the OS (survives kill -9). */
+  flushed(): Promise<void> {
+    return this.writer ? this.writer.flushed() : Promise.resolve();
+  }
+
+  private openWriter(seg: Segment): void {
+    this.writer = new SegmentWriter(seg.path, {
+      fsync: this.opts.fsync ?? false,
+      size: seg.size,
+      onError: (err) => (this.writeError = err.message),
+      onRecover: () => (this.writeError = null),
+    });
+  }
+
+  /** Makes the bytes of `seg` up to `end` readable from the file (a record still queued for writing). */
+  private readable(seg: Segment, end: number): boolean {
+    const w = this.writer;
+    if (!w || seg !== this.segments[this.segments.length - 1] || end <= w.durable) return true;
+    try {
+      w.flushSync();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Opens (or creates) the queue in `dir`, recovering from torn writes. Throws only on I/O setup errors. */
@@ -152,8 +177,11 @@ export class DiskQueue {
   get length(): number {
     return this.totalPoints - this.consumedInHead;
   }
+  /** Bytes of the records waiting (a delivered prefix of the head segment, kept until rotation, excluded). */
   get bytes(): number {
-    return this.totalBytes;
+    const head = this.segments[0];
+    const done = head && this.cursor.seq === head.seq ? Math.min(this.cursor.offset, head.size) : 0;
+    return this.totalBytes - done;
   }
   /** Points of the waiting records that are also held in memory. */
   get memoryLength(): number {
@@ -216,8 +244,7 @@ export class DiskQueue {
       this.totalBytes += s.size;
       this.totalPoints += s.points;
     }
-    const tail = this.segments[this.segments.length - 1] as Segment;
-    this.writeFd = openSync(tail.path, 'a');
+    this.openWriter(this.segments[this.segments.length - 1] as Segment);
     this.refreshHeadTime();
     this.gc();
   }
@@ -285,6 +312,8 @@ export class DiskQueue {
    */
   append(points: readonly Point[]): string | null {
     if (points.length === 0 || this.closed) return null;
+    // the disk is failing: queued records are being retried; take no more until they are written
+    if (this.writer?.failed) return `disk queue cannot write: ${this.writeError ?? 'write failed'}`;
     let tail = this.segments[this.segments.length - 1] as Segment;
     if (tail.size >= this.segmentBytes) tail = this.rotate();
     const payload = encodePoints(points);
@@ -298,26 +327,14 @@ export class DiskQueue {
     const crcBuf = Buffer.concat([rec.subarray(4, 16), payload]);
     rec.writeUInt32BE(crc32(crcBuf), 16);
     const offset = tail.size;
-    try {
-      let done = 0;
-      while (done < rec.length) done += writeSync(this.writeFd as number, rec, done, rec.length - done);
-      if (this.opts.fsync) fsyncSync(this.writeFd as number);
-    } catch (e) {
-      // a partial record would be read as torn: cut it off
-      try {
-        ftruncateSync(this.writeFd as number, offset);
-      } catch {
-        // nothing more to do; the next open truncates the torn record
-      }
-      return (e as Error).message;
-    }
+    (this.writer as SegmentWriter).append(rec);
     tail.size += rec.length;
     tail.points += points.length;
     this.totalBytes += rec.length;
     this.totalPoints += points.length;
     if (this.length === points.length) this.headAppendedAt = now;
     if (this.cachedPoints + points.length <= this.memoryPoints) {
-      this.cache.set(tail.seq + ':' + offset, { points: points.slice(), next: offset + rec.length });
+      this.cache.set(tail.seq + ':' + offset, { points: points.slice(), next: offset + rec.length, at: now });
       this.cachedPoints += points.length;
     }
     this.enforceCap();
@@ -326,10 +343,17 @@ export class DiskQueue {
 
   private rotate(): Segment {
     const tail = this.segments[this.segments.length - 1] as Segment;
-    if (this.writeFd !== null) closeSync(this.writeFd);
+    try {
+      // what is queued goes into this segment first; if it cannot be written, keep appending here
+      this.writer?.flushSync();
+      this.writer?.close();
+    } catch (e) {
+      this.writeError = (e as Error).message;
+      return tail;
+    }
     const seg = this.newSegment(tail.seq + 1);
     this.segments.push(seg);
-    this.writeFd = openSync(seg.path, 'a');
+    this.openWriter(seg);
     this.gc();
     return seg;
   }
@@ -403,7 +427,7 @@ export class DiskQueue {
     if (crc32(rec) !== head.readUInt32BE(16)) return null;
     const points = decodePoints(rec.subarray(12));
     if (!points || points.length !== head.readUInt32BE(4)) return null;
-    return { points, next: offset + HEADER + len };
+    return { points, next: offset + HEADER + len, at: head.readDoubleBE(8) };
   }
 
   private refreshHeadTime(): void {
@@ -420,6 +444,9 @@ export class DiskQueue {
   }
 
   private appendTimeAt(seg: Segment, offset: number): number | null {
+    const cached = this.cache.get(seg.seq + ':' + offset);
+    if (cached) return cached.at;
+    if (!this.readable(seg, offset + HEADER)) return null;
     try {
       const fd = this.fdFor(seg);
       const b = Buffer.allocUnsafe(HEADER);
@@ -450,6 +477,8 @@ export class DiskQueue {
       let offset = start.offset;
       let skip = start.skip;
       while (points.length < max && offset < seg.size) {
+        // a record still queued for writing is read from memory, or written first
+        if (!this.cache.has(seg.seq + ':' + offset) && !this.readable(seg, offset + HEADER + 1)) break;
         const rec = this.readRecord(seg, offset);
         if (!rec) {
           if (points.length > 0) break; // deliver what came before; the fault is met again next read
@@ -458,6 +487,7 @@ export class DiskQueue {
           if (this.segments.length === 1) {
             // tail: forget its contents and continue appending in a fresh segment
             this.rotate();
+            if (this.segments.length === 1) return null; // cannot start one now (disk full): later
           }
           this.removeHead();
           break;
@@ -471,7 +501,10 @@ export class DiskQueue {
           skip = 0;
         }
       }
-      if (points.length === 0) continue;
+      if (points.length === 0) {
+        if (this.segments[0] === seg && this.cursor.offset === start.offset && this.cursor.seq === seg.seq) return null;
+        continue;
+      }
       return { points, start, end: { seq: seg.seq, offset, skip } };
     }
   }
@@ -497,34 +530,29 @@ export class DiskQueue {
     this.saveCursor();
     this.gc();
     this.refreshHeadTime();
-    // a fully delivered tail can be emptied, so an idle queue holds no bytes
-    if (this.segments.length === 1 && this.cursor.offset >= seg.size && seg.size > 0 && this.length === 0) {
+    // a fully delivered tail is replaced by an empty one once it holds a MiB (or a segment's worth), so
+    // an idle queue holds little on disk without a file created and deleted at every delivery
+    if (this.segments.length === 1 && this.cursor.offset >= seg.size && seg.size >= Math.min(1 << 20, this.segmentBytes) && this.length === 0) {
       this.rotate();
     }
   }
 
+  /** The cursor goes to the ledger, written in batches (a stale one only re-sends: at least once). */
   private saveCursor(): void {
-    const path = join(this.opts.dir, 'cursor.json');
-    const tmp = path + '.tmp';
-    try {
-      writeFileSync(tmp, JSON.stringify(this.cursor));
-      if (this.opts.fsync) {
-        const fd = openSync(tmp, 'r+');
-        fsyncSync(fd);
-        closeSync(fd);
-      }
-      renameSync(tmp, path);
-    } catch {
-      // the old cursor stays: those points are sent again after a restart (at least once)
-    }
+    this.ledger.set(this.cursor);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.writeFd !== null) closeSync(this.writeFd);
+    this.ledger.flushSync();
+    try {
+      this.writer?.close();
+    } catch {
+      // what could not be written is lost with the process; the next open cuts a torn record off
+    }
     if (this.readFd) closeSync(this.readFd.fd);
-    this.writeFd = null;
+    this.writer = null;
     this.readFd = null;
     this.cache.clear();
     this.cachedPoints = 0;

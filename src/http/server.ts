@@ -128,7 +128,10 @@ export class HttpServer {
     if ((this.auth.token || this.auth.basic) && timingSafeEqual === undefined) timingSafeEqual = (await import('node:crypto')).timingSafeEqual;
     return new Promise((resolve, reject) => {
       const server = createServer((req, res) => void this.handle(req, res));
-      server.keepAliveTimeout = 5000;
+      // Longer than any HTTP client's own idle timeout (undici's is 4 s): the client closes an idle
+      // connection first, so it never sends a request on a socket the server is closing at that moment
+      // (the POST would fail with ECONNRESET and fetch does not retry it).
+      server.keepAliveTimeout = 30_000;
       server.once('error', (e: NodeJS.ErrnoException) => {
         reject(
           new SondeError(

@@ -6,7 +6,8 @@ import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
 import { parseApacheStatus } from '../codecs/apache-status.js';
-import { httpAuthKeys, pollHttpStatus, ServerHealth, tlsKeys, tlsOptions, urlKey, urlLabel, zUrls } from '../net/service-client.js';
+import { httpAuthKeys, pollHttpStatus, tlsKeys, tlsOptions, urlKey, urlLabel, zUrls } from '../net/service-client.js';
+import { ServerPoller } from './status-poll.js';
 
 const schema = z.object({
   urls: zUrls(['http://127.0.0.1/server-status?auto'], 'mod_status pages, e.g. ["http://127.0.0.1/server-status?auto"] (?auto is added when missing)'),
@@ -27,7 +28,7 @@ export default defineInput({
   description: 'Apache httpd workers, requests, traffic and scoreboard from mod_status (?auto)',
   schema,
   create(config, ctx): Input {
-    const health = new ServerHealth(ctx, 'apache');
+    const health = new ServerPoller(ctx, 'apache');
     const tls = tlsOptions(config, ctx.baseDir);
     const timeoutMs = Math.max(1, Math.min(config.timeout, ctx.interval));
     const targets = config.urls.map((u) => {

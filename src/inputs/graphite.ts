@@ -130,6 +130,7 @@ export default defineReceiver({
       serveLines(s, {
         maxLineBytes: config.max_line_bytes,
         idleTimeoutMs: config.idle_timeout,
+        conns: connSet,
         onLines: (text, sock) => onText(text, sock),
         onOverlong: (n) => {
           lines.inc(n);
@@ -145,6 +146,7 @@ export default defineReceiver({
       s.on('error', () => {});
       if (config.idle_timeout > 0) s.setTimeout(config.idle_timeout, () => s.destroy());
       s.on('data', (chunk: Buffer) => {
+        connSet.touch(s);
         const buf = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
         const r = decodePickleFrames(buf, config.max_frame_bytes);
         for (const f of r.frames) {

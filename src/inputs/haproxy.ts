@@ -14,7 +14,6 @@ import {
   httpAuthKeys,
   parseAddress,
   pollHttpStatus,
-  ServerHealth,
   ServiceError,
   tlsKeys,
   tlsOptions,
@@ -22,13 +21,13 @@ import {
   urlLabel,
   type Address,
 } from '../net/service-client.js';
+import { ServerPoller } from './status-poll.js';
 
 const isHttp = (s: string): boolean => /^https?:\/\//i.test(s.trim());
 
 const schema = z.object({
   servers: z
     .array(z.string())
-    .default(['/run/haproxy/admin.sock'])
     .superRefine((list, ctx) => {
       for (const [i, s] of list.entries()) {
         try {
@@ -39,6 +38,7 @@ const schema = z.object({
         }
       }
     })
+    .default(['/run/haproxy/admin.sock'])
     .describe('Stats sockets ("/run/haproxy/admin.sock", "unix:///...", "tcp://host:port") or stats pages ("http://host:8404/stats"; ;csv is added)'),
   process_info: z.boolean().default(true).describe('From a stats socket, also `show info`: process-wide connections, rates, memory (haproxy.process.*)'),
   proxies: z.array(z.string()).default([]).describe('Only these frontends/backends (pxname globs, e.g. ["web*", "api"]); empty: all'),
@@ -61,7 +61,7 @@ export default defineInput({
   description: 'HAProxy frontend, backend and server statistics (stats socket `show stat`, or the stats page CSV)',
   schema,
   create(config, ctx): Input {
-    const health = new ServerHealth(ctx, 'haproxy');
+    const health = new ServerPoller(ctx, 'haproxy');
     const tls = tlsOptions(config, ctx.baseDir);
     const timeoutMs = Math.max(1, Math.min(config.timeout, ctx.interval));
     const targets: Target[] = config.servers.map((s) => {

@@ -19,6 +19,7 @@ import { contributeRule } from '../alerting/bus.js';
 import { ruleSchema } from '../alerting/schema.js';
 import { parseHeartbeatNotification } from './heartbeat/notification.js';
 import { defaultQuery, holdsProbe, readBack, type ReadbackConfig } from './heartbeat/readback.js';
+import { MONASCA_MONITOR_LISTEN, MONASCA_MONITOR_METRIC, MonascaMonitorHeartbeat } from '../compat/monasca-monitor.js';
 
 const readbackSchema = z.strictObject({
   kind: z
@@ -44,6 +45,11 @@ const schema = z.strictObject({
   expect_within: zDuration().default('0s').describe('Alert when no notification arrived for this long (0 = off); uses [alerting] notifiers.'),
   notifiers: z.array(z.string()).default([]).describe('Notifiers for the `expect_within` alert (empty = all).'),
   readback: readbackSchema.optional().describe('Read the probe back from the backend and record the end-to-end latency.'),
+  compat: z
+    .enum(['none', 'monasca-monitor'])
+    .default('none')
+    .describe('`monasca-monitor`: its probe (`monascamonitor.heartbeat{hostname}`), any POST body accepted and echoed as `Received: <body>`, counter `monasca_monitor_heartbeat` at /metrics on `listen`.'),
+  listen: z.string().default('').describe('compat = "monasca-monitor": address of its heartbeat server (POST `path`, GET /metrics); empty = 0.0.0.0:8000 as monasca-monitor.'),
 });
 
 export type HeartbeatConfig = z.output<typeof schema>;
@@ -67,9 +73,19 @@ export default defineReceiver({
     const readSkipped = m.counter('heartbeat_readback_skipped', {}, 'Probes not read back because the previous read-back was still running.');
     const warn = rateLimited((msg, f) => ctx.logger.warn(msg, f), 5, 60_000);
     const rb: (ReadbackConfig & { poll_interval: number; give_up_after: number }) | undefined = config.readback;
-    const rbQuery = rb ? rb.query || defaultQuery(rb.kind, config.name, config.probe) : '';
     let reading: Promise<void> | null = null;
     let withdraw: (() => void) | null = null;
+    const mm =
+      config.compat === 'monasca-monitor'
+        ? new MonascaMonitorHeartbeat(config.path, ctx.logger, () => {
+            received('monasca-monitor').inc();
+            lastReceived.set(Date.now() / 1000);
+            ctx.emit([{ name: `${probeName}.received`, tags: { probe: config.probe, format: 'monasca-monitor' }, value: 1, ts: Date.now(), kind: 'gauge' }]);
+          })
+        : undefined;
+    const probeName = mm && config.name === 'sonde.heartbeat' ? MONASCA_MONITOR_METRIC : config.name;
+    const probeTag = mm ? { key: 'hostname', value: ctx.hostname } : { key: 'probe', value: config.probe };
+    const rbQuery = rb ? rb.query || defaultQuery(rb.kind, probeName, config.probe) : '';
 
     const sleep = (ms: number): Promise<void> =>
       new Promise((r) => {
@@ -83,7 +99,7 @@ export default defineReceiver({
       if (!rb) return;
       let lastError = 'probe not found';
       while (!ctx.signal.aborted && Date.now() - sentAt < rb.give_up_after) {
-        const r = await readBack(rb, rbQuery, { key: 'probe', value: config.probe }, Date.now(), ctx.store);
+        const r = await readBack(rb, rbQuery, probeTag, Date.now(), ctx.store);
         if (r.ok && holdsProbe(r.samples, sentAt, config.value === 'timestamp', rb.kind)) {
           latency.set(Date.now() - sentAt);
           return;
@@ -109,7 +125,7 @@ export default defineReceiver({
             });
           }
         }
-        return [{ name: config.name, tags: { probe: config.probe }, value, ts: now, kind: 'gauge' }];
+        return [{ name: probeName, tags: { [probeTag.key]: probeTag.value }, value, ts: now, kind: 'gauge' }];
       },
 
       async start() {
@@ -125,6 +141,7 @@ export default defineReceiver({
               return;
             }
             ctx.counts.message(body.length);
+            if (mm) return mm.answer(res, body); // monasca-monitor took any body
             const text = body.toString('utf8');
             const n = parseHeartbeatNotification(text);
             if (!n.ok) {
@@ -150,8 +167,9 @@ export default defineReceiver({
             res.end(body);
           });
         }
+        if (mm) await mm.listen(config.listen || MONASCA_MONITOR_LISTEN);
         if (config.expect_within > 0) {
-          const selector = `${config.name}.received{probe=${JSON.stringify(config.probe)}}`;
+          const selector = `${probeName}.received{probe=${JSON.stringify(config.probe)}}`;
           withdraw = contributeRule(
             ctx.dataDir,
             ruleSchema.parse({
@@ -171,6 +189,7 @@ export default defineReceiver({
       async stop() {
         withdraw?.();
         withdraw = null;
+        await mm?.close();
         await reading;
       },
 
@@ -178,6 +197,7 @@ export default defineReceiver({
         const out: string[] = [];
         if (config.webhook) out.push(`webhook POST ${config.path}${config.expect_within > 0 ? ` (expect within ${config.expect_within / 1000}s)` : ''}`);
         if (rb) out.push(`read-back ${rb.kind} ${rb.url}`.trim());
+        if (mm) out.push(`monasca-monitor heartbeat server ${mm.bound ?? config.listen}`);
         return out;
       },
     };

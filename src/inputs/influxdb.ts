@@ -11,11 +11,12 @@ import type { Ack, Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { influxLineCut, parseInfluxLines, type InfluxPrecision } from '../codecs/influx.js';
 import type { Point } from '../model/point.js';
-import { sanitizeTagValue } from '../model/sanitize.js';
 import { closeServer, openServer } from '../net/listen.js';
+import { requireHostPort } from '../net/address.js';
+import { requireAuthOffLoopback } from '../net/auth.js';
 import { ConnectionSet } from '../net/lines.js';
 import { createHttpServer, reply } from '../net/http-server.js';
-import { streamRequestBody, type BodyFailure } from '../net/body.js';
+import { sharedDecodeBudget, streamRequestBody, type BodyFailure } from '../net/body.js';
 import { ackStatus, defineReceiver, receiverFields } from './receiver.js';
 
 const schema = z.object({
@@ -82,7 +83,7 @@ export default defineReceiver({
       fail: (status: number, msg: string, headers?: Record<string, string>) => void,
     ): Promise<void> => {
       const now = Date.now();
-      const dbValue = config.database_tag !== '' && db !== '' ? sanitizeTagValue(db) : '';
+      const dbValue = config.database_tag !== '' && db !== '' ? db : '';
       let pending: Buffer[] = [];
       let pendingBytes = 0;
       let stored = 0;
@@ -90,8 +91,11 @@ export default defineReceiver({
       let firstError: { message: string; sample?: string | undefined } | undefined;
       let refused: (Ack & { ok: false }) | undefined;
       const REFUSED: BodyFailure = { ok: false, status: 503, code: 'SONDE_ERR_UNAVAILABLE', message: 'refused' };
+      const BUSY: BodyFailure = { ok: false, status: 503, code: 'SONDE_ERR_BUSY', message: 'too many request bytes being decoded at once; retry later', retryAfterS: 1 };
+      let held = 0;
       const parseAndStore = async (text: Buffer): Promise<BodyFailure | undefined> => {
-        const r = parseInfluxLines(text, { precision, now, strings: 'drop' });
+        // names and tags as sent (`loc=a\\ b` and `loc=a_b` stay two series); outputs that cannot carry them report collisions
+        const r = parseInfluxLines(text, { precision, now, strings: 'drop', sanitize: false });
         if (r.droppedStrings > 0) strings.inc(r.droppedStrings);
         if (r.errors.length > 0) {
           invalid += r.errors.length;
@@ -112,6 +116,10 @@ export default defineReceiver({
       };
       const body = await streamRequestBody(req, { limit: config.max_body_size }, async (chunk) => {
         ctx.counts.bytes(chunk.length);
+        // bytes waiting for a complete line count against the decode budget too (one huge line must
+        // not hold max_body_size per request unaccounted)
+        if (!sharedDecodeBudget.tryTake(chunk.length)) return BUSY;
+        held += chunk.length;
         pending.push(chunk);
         pendingBytes += chunk.length;
         if (pendingBytes < SLICE_BYTES) return undefined;
@@ -124,16 +132,26 @@ export default defineReceiver({
         // copy the tail: a view would keep the whole slice's memory alive
         pending = cut < buf.length ? [Buffer.from(buf.subarray(cut))] : [];
         pendingBytes = buf.length - cut;
-        return parseAndStore(buf.subarray(0, cut));
+        const r = await parseAndStore(buf.subarray(0, cut));
+        sharedDecodeBudget.give(cut);
+        held -= cut;
+        return r;
       });
       ctx.counts.message();
       if (!body.ok && refused === undefined) {
+        sharedDecodeBudget.give(held);
+        held = 0;
         if (body.status === 413) ctx.counts.rejected('too_large');
         fail(body.status, body.message, body.retryAfterS !== undefined ? { 'retry-after': String(body.retryAfterS) } : {});
         return;
       }
-      if (refused === undefined && pendingBytes > 0) await parseAndStore(Buffer.concat(pending));
-      pending = [];
+      try {
+        if (body.ok && refused === undefined && pendingBytes > 0) await parseAndStore(Buffer.concat(pending));
+      } finally {
+        pending = [];
+        sharedDecodeBudget.give(held);
+        held = 0;
+      }
       if (refused !== undefined) {
         const s = ackStatus(refused);
         log('write refused; the client is told to retry', { status: s.status, reason: refused.reason, stored_before: stored });
@@ -219,12 +237,13 @@ export default defineReceiver({
     const http = createHttpServer(
       handle,
       (err) => log('InfluxDB handler failed', { error: err instanceof Error ? err.message : String(err) }),
-      { idleTimeoutMs: config.idle_timeout },
+      { idleTimeoutMs: config.idle_timeout, conns },
     );
-    http.on('connection', (s) => conns.add(s));
 
     return {
       async start() {
+        // the API's rule: off loopback only with credentials (v1 user/password or a v2 token)
+        requireAuthOffLoopback(requireHostPort(config.listen, 'listen'), needV1Auth || config.token !== '', 'the InfluxDB receiver', '`username` + `password` or `token`');
         const l = await openServer(http, config.listen, 'listen');
         boundPort = l.port;
         described = [`http ${l.where}`];

@@ -8,12 +8,12 @@ import { defineInput, type Input } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
 import { parseMemcachedStats, splitStats } from '../codecs/memcached-stats.js';
 import type { Point } from '../model/point.js';
-import { exchange, parseAddress, ServerHealth, ServiceError } from '../net/service-client.js';
+import { exchange, parseAddress, ServiceError } from '../net/service-client.js';
+import { ServerPoller } from './status-poll.js';
 
 const schema = z.object({
   servers: z
     .array(z.string())
-    .default(['127.0.0.1:11211'])
     .superRefine((list, ctx) => {
       for (const [i, s] of list.entries()) {
         try {
@@ -23,6 +23,7 @@ const schema = z.object({
         }
       }
     })
+    .default(['127.0.0.1:11211'])
     .describe('Servers: "host:port", "tcp://host:port" or "unix:///run/memcached/memcached.sock"'),
   username: z.string().default('').describe('User of a server started with -Y (text-protocol authentication, memcached 1.5.15+)'),
   password: z.string().default('').describe('Password of that user'),
@@ -35,7 +36,7 @@ export default defineInput({
   description: 'memcached statistics from `stats` and optionally `stats slabs` (TCP or unix socket)',
   schema,
   create(config, ctx): Input {
-    const health = new ServerHealth(ctx, 'memcached');
+    const health = new ServerPoller(ctx, 'memcached');
     const timeoutMs = Math.max(1, Math.min(config.timeout, ctx.interval));
     const stats = config.slabs ? 'stats\r\nstats slabs\r\n' : 'stats\r\n';
     // -Y authentication: a `set` of "user password" to any key, answered STORED

@@ -5,7 +5,8 @@ import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
 import { parseNginxStubStatus } from '../codecs/nginx-stub-status.js';
-import { httpAuthKeys, pollHttpStatus, ServerHealth, tlsKeys, tlsOptions, urlKey, urlLabel, zUrls } from '../net/service-client.js';
+import { httpAuthKeys, pollHttpStatus, tlsKeys, tlsOptions, urlKey, urlLabel, zUrls } from '../net/service-client.js';
+import { ServerPoller } from './status-poll.js';
 
 const schema = z.object({
   urls: zUrls(['http://127.0.0.1/nginx_status'], 'stub_status pages, e.g. ["http://127.0.0.1/nginx_status"]'),
@@ -19,7 +20,7 @@ export default defineInput({
   description: 'nginx connections and requests from the stub_status page',
   schema,
   create(config, ctx): Input {
-    const health = new ServerHealth(ctx, 'nginx');
+    const health = new ServerPoller(ctx, 'nginx');
     const tls = tlsOptions(config, ctx.baseDir);
     const timeoutMs = Math.max(1, Math.min(config.timeout, ctx.interval));
     const targets = config.urls.map((u) => {

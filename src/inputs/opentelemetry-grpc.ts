@@ -6,20 +6,15 @@
  * pipeline is full (retryable per the OTLP spec), UNAUTHENTICATED without the token,
  * RESOURCE_EXHAUSTED for a message over `max_body_size`.
  */
-import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { SondeError } from '../errors.js';
+import { checkAuth } from '../net/auth.js';
 import { decodeMetricsRequest, encodeMetricsResponse } from '../codecs/otlp/index.js';
 import { formatHostPort, requireHostPort } from '../net/address.js';
 import type { OtlpInputConfig, OtlpReceiver } from './opentelemetry.js';
 
 export const METRICS_EXPORT_PATH = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
-
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 const identity = (b: Buffer): Buffer => b;
 
@@ -45,24 +40,25 @@ export async function startGrpc(listen: string, config: OtlpInputConfig, r: Otlp
   const impl: grpc.UntypedServiceImplementation = {
     Export(call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) {
       r.requests.grpc.inc();
-      if (config.token !== '') {
-        const h = String(call.metadata.get('authorization')[0] ?? '');
-        if (!h.startsWith('Bearer ') || !sameText(h.slice(7).trim(), config.token)) {
-          r.authFailed.inc();
-          r.invalid.inc();
-          callback({ code: grpc.status.UNAUTHENTICATED, details: 'send "authorization: Bearer <token>" metadata' });
-          return;
-        }
+      // the same credentials as HTTP, from the authorization metadata
+      const h = String(call.metadata.get('authorization')[0] ?? '');
+      if (!checkAuth({ headers: { authorization: h } } as unknown as IncomingMessage, r.auth)) {
+        r.counts.rejected('auth');
+        callback({ code: grpc.status.UNAUTHENTICATED, details: 'send "authorization: Bearer <token>" metadata' });
+        return;
       }
-      try {
-        const out = r.handle(decodeMetricsRequest(call.request));
-        if (out.kind === 'invalid') callback({ code: grpc.status.INVALID_ARGUMENT, details: out.message });
-        else if (out.kind === 'busy') callback({ code: grpc.status.UNAVAILABLE, details: out.message });
-        else callback(null, Buffer.from(encodeMetricsResponse(out.response)));
-      } catch (err) {
-        r.log('OTLP/gRPC handler failed', { error: err instanceof Error ? err.message : String(err) });
-        callback({ code: grpc.status.INTERNAL, details: 'internal error' });
-      }
+      r.handle(decodeMetricsRequest(call.request), call.request.length).then(
+        (out) => {
+          if (out.kind === 'invalid') callback({ code: grpc.status.INVALID_ARGUMENT, details: out.message });
+          // UNAVAILABLE is what OTLP clients retry (RESOURCE_EXHAUSTED only with RetryInfo)
+          else if (out.kind === 'busy') callback({ code: grpc.status.UNAVAILABLE, details: out.message });
+          else callback(null, Buffer.from(encodeMetricsResponse(out.response)));
+        },
+        (err: unknown) => {
+          r.log('OTLP/gRPC handler failed', { error: err instanceof Error ? err.message : String(err) });
+          callback({ code: grpc.status.INTERNAL, details: 'internal error' });
+        },
+      );
     },
   };
   server.addService(metricsServiceDefinition, impl);

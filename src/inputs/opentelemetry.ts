@@ -3,9 +3,11 @@
  * gzip) on 127.0.0.1:4318 and OTLP/gRPC `opentelemetry.proto.collector.metrics.v1.MetricsService/Export`
  * (gzip) on 127.0.0.1:4317, answering as the OTLP specification says: 200 / OK with an
  * ExportMetricsServiceResponse whose `partial_success` counts the rejected data points, 400 /
- * INVALID_ARGUMENT for a body that cannot be decoded, 413 for a body over the limit, 503 with
- * Retry-After / UNAVAILABLE while the pipeline is full (the client retries). Bound off loopback, a token
- * is required (`Authorization: Bearer <token>`), like the agent's HTTP API.
+ * INVALID_ARGUMENT for a body that cannot be decoded, 413 for a body over the limit, and success only
+ * once the points are stored (or queued by every output): while the agent cannot take them, 429 or 503
+ * with Retry-After / UNAVAILABLE (the client retries). Bound off loopback, a token or Basic auth is
+ * required, like the agent's HTTP API. Built on the receiver shape (inputs/receiver.ts): the same
+ * receiver_* self-metrics as every receiver, plus requests by transport and exemplars dropped.
  *
  * The mapping to points is the codec's (src/codecs/otlp/points.ts). Running totals of delta streams are
  * kept in `<data_dir>/<id>/`: a snapshot plus a journal appended after every accepted request, so the
@@ -14,12 +16,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod/v3';
-import { defineInput, type Input, type PluginContext } from '../core/plugin.js';
+import type { Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
-import { zDuration, zSize } from '../config/units.js';
-import { SondeError } from '../errors.js';
+import { zDuration } from '../config/units.js';
 import {
   decodeMetricsRequest,
   decodeMetricsRequestJson,
@@ -40,12 +40,14 @@ import { requireHostPort } from '../net/address.js';
 import { ConnectionSet } from '../net/lines.js';
 import { createHttpServer } from '../net/http-server.js';
 import { readRequestBody } from '../net/body.js';
-import { isLoopback } from '../http/server.js';
+import { challenge, checkAuth, requireAuthOffLoopback, type HttpAuth } from '../net/auth.js';
+import { defineReceiver, receiverFields, type ReceiverContext } from './receiver.js';
 
 const schema = z.object({
-  http: z.string().default('127.0.0.1:4318').describe('OTLP/HTTP address ("" to disable)'),
+  ...receiverFields({ listen: '127.0.0.1:4318', listenHelp: 'OTLP/HTTP address of POST /v1/metrics ("" to disable)', maxBodySize: 16 * 1024 * 1024 }),
   grpc: z.string().default('127.0.0.1:4317').describe('OTLP/gRPC address ("" to disable)'),
-  token: z.string().default('').describe('When set, requests must send "Authorization: Bearer <token>"; required off loopback'),
+  token: z.string().default('').describe('When set, requests must send "Authorization: Bearer <token>" (gRPC: authorization metadata)'),
+  basic_auth: z.string().default('').describe('When set ("user:password"), requests may authenticate with Basic auth'),
   resource_attributes: z
     .array(z.string())
     .default([...DEFAULT_RESOURCE_ATTRIBUTES])
@@ -58,11 +60,7 @@ const schema = z.object({
     .max(20)
     .default(0)
     .describe('Exponential histograms become le buckets at this scale (bounds are powers of 2^(2^-scale))'),
-  max_body_size: zSize().default(16 * 1024 * 1024).describe('Largest request after decompression; larger gets 413 / RESOURCE_EXHAUSTED'),
-  retry_after: zDuration().default('1s').describe('Retry-After sent while the pipeline is full'),
   delta_ttl: zDuration().default('24h').describe('Running totals of delta streams idle this long are forgotten'),
-  idle_timeout: zDuration().default('5m').describe('Idle keep-alive connections are closed after this'),
-  max_connections: z.number().int().positive().default(1000).describe('Most HTTP connections at once'),
 });
 
 export interface OpenTelemetryInput extends Input {
@@ -73,16 +71,10 @@ export interface OpenTelemetryInput extends Input {
 type Outcome =
   | { readonly kind: 'ok'; readonly response: MetricsResponse }
   | { readonly kind: 'invalid'; readonly message: string }
-  | { readonly kind: 'busy'; readonly message: string };
+  | { readonly kind: 'busy'; readonly status: 429 | 503; readonly retryAfterS: number; readonly message: string };
 
 const JOURNAL_LIMIT = 4 * 1024 * 1024;
 const CUMULATIVE_TTL = 60 * 60 * 1000;
-
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 /** Running totals of delta streams on disk: `deltas.jsonl` (snapshot) and `deltas.journal`. */
 class DeltaStore {
@@ -142,35 +134,23 @@ class DeltaStore {
   }
 }
 
-/** The receiver logic shared by both transports: decode, map, emit, answer. */
-export function otlpReceiver(config: z.output<typeof schema>, ctx: PluginContext) {
+/** The receiver logic shared by both transports: decode, map, accept (acknowledged), answer. */
+export function otlpReceiver(config: z.output<typeof schema>, ctx: ReceiverContext) {
   const m = ctx.metrics;
   const requests = { http: m.counter('requests', { transport: 'http' }, 'OTLP export requests'), grpc: m.counter('requests', { transport: 'grpc' }) };
-  const invalid = m.counter('requests_invalid', {}, 'OTLP requests rejected as a whole (undecodable, wrong type, auth)');
-  const busy = m.counter('requests_throttled', {}, 'OTLP requests answered 503 / UNAVAILABLE because the pipeline was full');
-  const authFailed = m.counter('auth_failures', {}, 'OTLP requests with a missing or wrong token');
-  const received = m.counter('points_received', {}, 'Points produced from OTLP data points');
-  const dataPoints = m.counter('data_points_received', {}, 'OTLP data points received');
   const exemplars = m.counter('exemplars_dropped', {}, 'OTLP exemplars ignored');
-  const rejectedBy = new Map<RejectReason, ReturnType<typeof m.counter>>();
-  const rejected = (reason: RejectReason, n: number): void => {
-    let c = rejectedBy.get(reason);
-    if (c === undefined) {
-      c = m.counter('data_points_rejected', { reason }, 'OTLP data points rejected, by reason');
-      rejectedBy.set(reason, c);
-    }
-    c.inc(n);
-  };
   const log = rateLimited((msg, f) => ctx.logger.warn(msg, f), 5, 60_000);
   const streams = new OtlpStreams();
   const deltas = new DeltaStore(join(ctx.dataDir, ctx.id.replace(/[^A-Za-z0-9._#-]/g, '_')), streams, (msg, err) =>
     log(msg, { error: err instanceof Error ? err.message : String(err) }),
   );
+  const auth: HttpAuth = { token: config.token, basic: config.basic_auth };
   let lastPrune = Date.now();
 
-  const handle = (decoded: DecodeResult<MetricsRequest>): Outcome => {
+  const handle = async (decoded: DecodeResult<MetricsRequest>, bytes: number): Promise<Outcome> => {
+    ctx.counts.message(bytes);
     if (!decoded.ok) {
-      invalid.inc();
+      ctx.counts.rejected('invalid');
       log('undecodable OTLP request', { error: decoded.error, offset: decoded.offset });
       return { kind: 'invalid', message: `cannot decode the request: ${decoded.error}` };
     }
@@ -184,17 +164,16 @@ export function otlpReceiver(config: z.output<typeof schema>, ctx: PluginContext
       { resourceAttributes: config.resource_attributes, scopeTags: config.scope_tags, exponentialScale: config.exponential_scale, now },
       streams,
     );
-    if (mapped.points.length > 0 && !ctx.emit(mapped.points)) {
+    const ack = await ctx.accept(mapped.points);
+    if (!ack.ok) {
+      // the client retries the whole request: take back the delta sums it added
       mapped.rollback();
-      busy.inc();
-      return { kind: 'busy', message: 'the pipeline is full; retry later' };
+      return { kind: 'busy', status: ack.status, retryAfterS: ack.retryAfterS, message: ack.reason };
     }
     mapped.commit();
     deltas.append();
-    dataPoints.inc(mapped.dataPoints);
-    received.inc(mapped.points.length);
     if (mapped.exemplars > 0) exemplars.inc(mapped.exemplars);
-    for (const [reason, n] of Object.entries(mapped.rejected)) rejected(reason as RejectReason, n);
+    for (const [reason, n] of Object.entries(mapped.rejected)) ctx.counts.rejected(reason, n);
     if (mapped.rejectedTotal > 0) {
       log('OTLP data points rejected', { count: mapped.rejectedTotal, first: mapped.firstError });
       return { kind: 'ok', response: { partialSuccess: { rejectedDataPoints: mapped.rejectedTotal, errorMessage: mapped.firstError } } };
@@ -202,13 +181,12 @@ export function otlpReceiver(config: z.output<typeof schema>, ctx: PluginContext
     return { kind: 'ok', response: {} };
   };
 
-  return { requests, invalid, authFailed, handle, deltas, log };
+  return { requests, auth, counts: ctx.counts, handle, deltas, log };
 }
 
 type Receiver = ReturnType<typeof otlpReceiver>;
 
 function httpHandler(config: z.output<typeof schema>, r: Receiver) {
-  const retryAfter = String(Math.max(1, Math.ceil(config.retry_after / 1000)));
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const ct = String(req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
@@ -223,61 +201,50 @@ function httpHandler(config: z.output<typeof schema>, r: Receiver) {
       send(status, json ? JSON.stringify({ code, message }) : encodeRpcStatus(code, message), headers);
     };
     if (url.pathname !== '/v1/metrics') {
-      r.invalid.inc();
+      req.resume();
       fail(404, 5, `no OTLP endpoint at ${url.pathname}; metrics go to POST /v1/metrics`);
       return;
     }
     r.requests.http.inc();
     if (req.method !== 'POST') {
-      r.invalid.inc();
       req.resume();
       fail(405, 3, 'use POST', { allow: 'POST' });
       return;
     }
-    if (config.token !== '') {
-      const h = req.headers.authorization ?? '';
-      if (!h.startsWith('Bearer ') || !same(h.slice(7).trim(), config.token)) {
-        r.authFailed.inc();
-        r.invalid.inc();
-        req.resume();
-        fail(401, 16, 'unauthorized: send "Authorization: Bearer <token>"', { 'www-authenticate': 'Bearer' });
-        return;
-      }
+    if (!checkAuth(req, r.auth)) {
+      r.counts.rejected('auth');
+      req.resume();
+      fail(401, 16, 'unauthorized: send "Authorization: Bearer <token>" (or Basic auth)', { 'www-authenticate': challenge(r.auth) });
+      return;
     }
     if (ct !== 'application/x-protobuf' && ct !== 'application/json') {
-      r.invalid.inc();
+      r.counts.rejected('invalid');
       req.resume();
       fail(415, 3, `unsupported Content-Type "${ct}"; send application/x-protobuf or application/json`);
       return;
     }
-    const body = await readRequestBody(req, config.max_body_size);
+    const body = await readRequestBody(req, { limit: config.max_body_size });
     if (!body.ok) {
-      r.invalid.inc();
-      fail(body.status, body.status === 413 ? 8 : 3, body.message);
+      if (body.status === 413) r.counts.rejected('too_large');
+      const headers: Record<string, string> = body.retryAfterS !== undefined ? { 'retry-after': String(body.retryAfterS) } : {};
+      fail(body.status, body.status === 413 ? 8 : body.status === 503 ? 14 : 3, body.message, headers);
       return;
     }
-    const out = r.handle(json ? decodeMetricsRequestJson(body.body) : decodeMetricsRequest(body.body));
+    const out = await r.handle(json ? decodeMetricsRequestJson(body.body) : decodeMetricsRequest(body.body), body.body.length);
     if (out.kind === 'invalid') fail(400, 3, out.message);
-    else if (out.kind === 'busy') fail(503, 14, out.message, { 'retry-after': retryAfter });
+    else if (out.kind === 'busy') fail(out.status, out.status === 429 ? 8 : 14, out.message, { 'retry-after': String(out.retryAfterS) });
     else send(200, json ? encodeMetricsResponseJson(out.response) : encodeMetricsResponse(out.response));
   };
 }
 
-export default defineInput({
+export default defineReceiver({
   name: 'opentelemetry',
   description: 'OTLP metrics receiver (OTLP/HTTP protobuf and JSON, OTLP/gRPC)',
   schema,
   create(config, ctx): OpenTelemetryInput {
-    for (const [key, value] of [['http', config.http], ['grpc', config.grpc]] as const) {
-      if (value === '') continue;
-      const a = requireHostPort(value, key);
-      if (!isLoopback(a.host) && config.token === '') {
-        throw new SondeError(
-          'SONDE_ERR_UNSAFE_BIND',
-          `refusing to receive OTLP on ${value} (${key}) without authentication`,
-          `set token = "..." in [[inputs.opentelemetry]], or listen on 127.0.0.1`,
-        );
-      }
+    const hasAuth = config.token !== '' || config.basic_auth !== '';
+    for (const [key, value] of [['listen', config.listen], ['grpc', config.grpc]] as const) {
+      if (value !== '') requireAuthOffLoopback(requireHostPort(value, key), hasAuth, `OTLP (${key})`, '`token` or `basic_auth`');
     }
     const r = otlpReceiver(config, ctx);
     const conns = new ConnectionSet(config.max_connections);
@@ -295,8 +262,8 @@ export default defineInput({
       async start() {
         const bad = r.deltas.load(Date.now());
         if (bad > 0) r.log('unreadable lines in the delta state were skipped', { count: bad });
-        if (config.http !== '') {
-          const l = await openServer(http, config.http, 'http');
+        if (config.listen !== '') {
+          const l = await openServer(http, config.listen, 'listen');
           httpPort = l.port;
           described.push(`otlp/http http://${l.where}/v1/metrics`);
         }

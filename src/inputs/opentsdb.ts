@@ -152,11 +152,8 @@ export default defineReceiver({
     const http: HttpServer = createHttpServer(
       handle,
       (err) => log('OpenTSDB HTTP handler failed', { error: err instanceof Error ? err.message : String(err) }),
-      { idleTimeoutMs: config.idle_timeout },
+      { idleTimeoutMs: config.idle_timeout, conns: connSet },
     );
-    http.on('connection', (s: Socket) => {
-      if (!connSet.sockets.has(s)) connSet.add(s);
-    });
 
     // Telnet or HTTP: decided by the first bytes of the connection.
     const onConnection = (socket: Socket): void => {
@@ -175,6 +172,7 @@ export default defineReceiver({
           serveLines(socket, {
             maxLineBytes: config.max_line_bytes,
             idleTimeoutMs: config.idle_timeout,
+            conns: connSet,
             onLines: (text, s) => onTelnet(text, s),
             onOverlong: (n) => {
               lines.inc(n);

@@ -10,14 +10,14 @@ import { zDuration } from '../config/units.js';
 import { decodeReplies, encodeCommand, RespError } from '../codecs/resp.js';
 import { parseRedisInfo } from '../codecs/redis-info.js';
 import type { Point } from '../model/point.js';
-import { exchange, parseAddress, ServerHealth, ServiceError, tlsKeys, tlsOptions, type Address } from '../net/service-client.js';
+import { exchange, parseAddress, ServiceError, tlsKeys, tlsOptions, type Address } from '../net/service-client.js';
+import { ServerPoller } from './status-poll.js';
 
 const SCHEMES = { plain: ['redis'], tls: ['rediss'] } as const;
 
 const schema = z.object({
   servers: z
     .array(z.string())
-    .default(['tcp://127.0.0.1:6379'])
     .superRefine((list, ctx) => {
       for (const [i, s] of list.entries()) {
         try {
@@ -27,6 +27,7 @@ const schema = z.object({
         }
       }
     })
+    .default(['tcp://127.0.0.1:6379'])
     .describe('Servers: "host:port", "tcp://host:port", "redis://[user:pass@]host:port", "rediss://host:port" (TLS), "unix:///run/redis/redis.sock"'),
   username: z.string().default('').describe('ACL user (Redis 6+): sends AUTH username password; empty: the default user'),
   password: z.string().default('').describe('Password (requirepass or the ACL user\'s); a password in a server URL wins'),
@@ -64,7 +65,7 @@ export default defineInput({
   description: 'Redis server statistics from INFO ALL (memory, clients, keyspace, replication, per-command stats)',
   schema,
   create(config, ctx): Input {
-    const health = new ServerHealth(ctx, 'redis');
+    const health = new ServerPoller(ctx, 'redis');
     const tls = tlsOptions(config, ctx.baseDir);
     const timeoutMs = Math.max(1, Math.min(config.timeout, ctx.interval));
     const servers = config.servers.map((s) => {

@@ -6,7 +6,6 @@
  * (Prometheus retries those).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { z } from 'zod/v3';
 import type { Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
@@ -76,8 +75,8 @@ export default defineReceiver({
 
     const http = createHttpServer(handle, (err) => log('remote_write handler failed', { error: err instanceof Error ? err.message : String(err) }), {
       idleTimeoutMs: config.idle_timeout,
+      conns,
     });
-    http.on('connection', (s: Socket) => conns.add(s));
 
     return {
       async start() {

@@ -118,7 +118,7 @@ function describeReason(r: FailureReason): string {
     case 'timeout':
       return 'timed out';
     case 'bad_response':
-      return 'gave an unexpected answer (wrong address or database?)';
+      return 'gave an unexpected answer (wrong address, endpoint or database?)';
     case 'query_failed':
       return 'query failed';
   }

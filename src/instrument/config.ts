@@ -188,7 +188,7 @@ export function parseInstrumentConfig(text: string, file: string): InstrumentCon
     const methE = get(s, 'method');
     const metE = get(s, 'metric');
     if (!modE) issue(s.line, at('module'), 'missing module', 'a package name (express) or a path relative to the config (./lib/app.js), optionally :Export');
-    if (!methE) issue(s.line, at('method'), 'missing method', 'Class.method (static), Class.prototype.method, or an exported function name');
+    if (!methE) issue(s.line, at('method'), 'missing method', 'Class.method (the static, else the instance method), Class.prototype.method, or an exported function name');
     if (!metE) issue(s.line, at('metric'), 'missing metric', 'exec_time, increment or errors');
 
     let module = '';

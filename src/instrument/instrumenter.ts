@@ -222,16 +222,27 @@ function locate(exports: unknown, m: MethodConfig): { owner: Record<string, unkn
   }
   if (obj === null || (typeof obj !== 'object' && typeof obj !== 'function')) return `"${m.methodPath.join('.')}" not found`;
   let owner = obj as Record<string, unknown>;
-  // `module = x:Class` + `method = m`, as in Tach: an instance method when the prototype has it.
-  if (m.exportPath.length > 0 && path.length === 0 && typeof owner === 'function') {
+  // `Class.method` (or `module = x:Class` + `method = m`, as in Tach) names an instance method when the
+  // class has no static of that name: the prototype is patched, so every instance is timed.
+  const className = path.length > 0 ? path.join('.') : (m.exportPath[m.exportPath.length - 1] ?? '');
+  if (typeof owner === 'function' && (path.length > 0 || m.exportPath.length > 0) && !hasStatic(owner, prop)) {
     const proto = (owner as { prototype?: Record<string, unknown> }).prototype;
-    if (proto && typeof proto[prop] === 'function' && !Object.prototype.hasOwnProperty.call(owner, prop)) owner = proto;
+    if (proto && findDescriptor(proto, prop) !== undefined) owner = proto;
+    else return `"${m.methodPath.join('.')}" not found: ${className} has no static ${prop} and ${className}.prototype has no ${prop} (a method assigned in the constructor is an instance field and cannot be patched)`;
   }
   const desc = findDescriptor(owner, prop);
   if (desc === undefined) return `"${m.methodPath.join('.')}" not found`;
   if (desc.get || desc.set) return `"${m.methodPath.join('.')}" is an accessor, not a method`;
   if (typeof owner[prop] !== 'function') return `"${m.methodPath.join('.')}" is not a function`;
   return { owner, prop };
+}
+
+/** A static member of a class (own, or inherited from a parent class), not Function.prototype's call/bind/... */
+function hasStatic(cls: object, prop: string): boolean {
+  for (let cur: object | null = cls; cur !== null && cur !== Function.prototype && cur !== Object.prototype; cur = Object.getPrototypeOf(cur) as object | null) {
+    if (Object.prototype.hasOwnProperty.call(cur, prop)) return true;
+  }
+  return false;
 }
 
 function findDescriptor(o: object, prop: string): PropertyDescriptor | undefined {

@@ -4,10 +4,11 @@
  * method never costs one packet per call.
  *
  * statsd: `key:<ms>|ms` per timing, `key:<n>|c` per key and flush, packed into datagrams.
- * graphite: plaintext over TCP, `key <mean ms> <ts>` per timed key and `key <n> <ts>` per counted key.
+ * graphite: plaintext over one TCP connection, one `label value ts` line per call as Tach sent (seconds
+ * for timings, n for counts).
  * print: one line per key and flush on stderr. sonde: a tagged client posting to an agent.
  */
-import { connect } from 'node:net';
+import { TcpSender } from '../net/tcp-client.js';
 import { rateLimited, type Logger } from '../core/logger.js';
 import { SelfMetrics } from '../core/self-metrics.js';
 import { formatStatsd, packStatsdLines } from '../codecs/statsd.js';
@@ -166,26 +167,47 @@ function means(keys: string[], values: number[]): Map<string, number> {
   return new Map([...sum].map(([k, [t, n]]) => [k, t / n]));
 }
 
+/**
+ * Graphite, as Tach sent it: one plaintext line per call, `label value now`, with the value in Tach's
+ * units (seconds for timings, the count for increments), over one kept-open TCP connection that is
+ * redialed when it breaks. Lines are still batched per flush (one write, not one packet per call).
+ * A send is failed only when the connection or the write is: a server that keeps the connection open,
+ * or closes it after reading, is not an error.
+ */
 class GraphiteNotifier extends Batching {
+  private readonly tcp: TcpSender;
+  /** One entry per counted call (the base class sums counts per key; Graphite wants each call). */
+  private calls: Array<[string, number]> = [];
+
   constructor(cfg: NotifierConfig, logger: Logger) {
     super(cfg, logger, 64 * 1024);
+    this.tcp = new TcpSender({ hosts: [{ host: cfg.host, port: cfg.port }], connectTimeoutMs: 5000, writeTimeoutMs: 5000, minDelayMs: 200, maxDelayMs: 30_000 });
   }
-  protected send(keys: string[], values: number[], counts: Map<string, number>): Promise<void> {
+
+  override count(key: string, n: number): void {
+    this.calls.push([key, n]);
+    super.count(key, n);
+    if (this.calls.length >= 10_000) void this.flush();
+  }
+
+  protected async send(keys: string[], values: number[]): Promise<void> {
     const ts = Math.floor(Date.now() / 1000);
+    const calls = this.calls;
+    this.calls = [];
     let body = '';
-    for (const [k, v] of means(keys, values)) body += formatGraphitePlaintext(this.key(k), v, ts);
-    for (const [k, n] of counts) body += formatGraphitePlaintext(this.key(k), n, ts);
-    return new Promise((resolve) => {
-      const sock = connect({ host: this.cfg.host, port: this.cfg.port });
-      sock.setTimeout(5000, () => sock.destroy(new Error('timeout')));
-      sock.on('error', (e) => {
-        this.errors.inc();
-        this.warn('graphite send failed', { host: this.cfg.host, port: this.cfg.port, error: e.message });
-        resolve();
-      });
-      sock.on('close', () => resolve());
-      sock.end(body);
-    });
+    for (let i = 0; i < keys.length; i++) body += formatGraphitePlaintext(this.key(keys[i] as string), (values[i] as number) / 1000, ts);
+    for (const [k, n] of calls) body += formatGraphitePlaintext(this.key(k), n, ts);
+    if (body === '') return;
+    const r = await this.tcp.send(body);
+    if (!r.ok) {
+      this.errors.inc();
+      this.warn('graphite send failed', { host: this.cfg.host, port: this.cfg.port, error: r.error });
+    }
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    this.tcp.close();
   }
 }
 

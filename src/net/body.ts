@@ -54,8 +54,8 @@ export class DecodeBudget {
   }
 }
 
-/** The budget every reader uses unless given its own: 256 MiB by default ([agent] max_decode_bytes). */
-export const sharedDecodeBudget = new DecodeBudget(256 * 1024 * 1024);
+/** The budget every reader uses unless given its own: 64 MiB by default ([agent] max_decode_bytes). */
+export const sharedDecodeBudget = new DecodeBudget(64 * 1024 * 1024);
 
 export interface BodyOptions {
   /** Largest decoded body, bytes. */

@@ -4,6 +4,11 @@
  * into answers, and the sniffing test itself.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionSet } from './lines.js';
+
+/** How long a client may take to send a request's headers (Node's default is 60 s). */
+export const HEADERS_TIMEOUT_MS = 10_000;
 
 /** True when a connection's first bytes start an HTTP/1.x request line (`GET /`, `POST /`...). */
 export function looksLikeHttp(head: Buffer): boolean {
@@ -21,9 +26,16 @@ export const SNIFF_BYTES = 8;
 export function createHttpServer(
   handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
   onError: (err: unknown) => void,
-  opts: { idleTimeoutMs: number },
+  opts: { idleTimeoutMs: number; conns?: ConnectionSet },
 ): Server {
+  const conns = opts.conns;
   const srv = createServer((req, res) => {
+    if (conns) {
+      // a request in progress keeps its connection from being closed to make room
+      const sock = req.socket as Socket;
+      conns.busy(sock, true);
+      res.once('close', () => conns.busy(sock, false));
+    }
     handler(req, res).catch((err: unknown) => {
       onError(err);
       if (!res.headersSent) {
@@ -32,8 +44,13 @@ export function createHttpServer(
       } else res.destroy();
     });
   });
-  srv.keepAliveTimeout = Math.min(opts.idleTimeoutMs || 5000, 60_000);
-  srv.requestTimeout = 60_000;
+  srv.keepAliveTimeout = Math.min(opts.idleTimeoutMs || 5000, 5000);
+  srv.headersTimeout = HEADERS_TIMEOUT_MS;
+  // a whole request (a large body from a slow client included) within this
+  srv.requestTimeout = 120_000;
+  if (conns) srv.on('connection', (s: Socket) => {
+    if (!conns.sockets.has(s)) conns.add(s);
+  });
   if (opts.idleTimeoutMs > 0) srv.setTimeout(opts.idleTimeoutMs);
   srv.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

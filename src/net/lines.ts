@@ -89,6 +89,8 @@ export interface LineServeOptions {
   /** Called with each block of complete lines (and the unterminated tail at end of stream). */
   onLines(text: string, socket: Socket): void;
   onOverlong(count: number): void;
+  /** The listener's connections: reading marks this one active (idle ones are closed first at the limit). */
+  readonly conns?: ConnectionSet;
 }
 
 /** Reads newline-delimited text from a connection until it ends, with cap and idle timeout. */
@@ -99,6 +101,7 @@ export function serveLines(socket: Socket, opts: LineServeOptions): void {
   }
   socket.on('error', () => {});
   socket.on('data', (chunk: Buffer) => {
+    opts.conns?.touch(socket);
     const b = splitter.push(chunk);
     if (b.overlong > 0) opts.onOverlong(b.overlong);
     if (b.text.length > 0) opts.onLines(b.text, socket);
@@ -110,18 +113,64 @@ export function serveLines(socket: Socket, opts: LineServeOptions): void {
   });
 }
 
-/** Tracks open connections so stop() can close them. */
+/**
+ * Open connections of one listener, so stop() can close them and so there are never more than `max`.
+ * At the limit a new connection does not get refused while idle ones hold the slots: the connection
+ * idle the longest (no request in progress, no bytes for the longest time) is closed to make room, so
+ * thousands of silent connections cannot lock real clients out. Only when every connection is busy is
+ * the new one refused. Activity comes from `touch` (every chunk read) and `busy` (an HTTP request in
+ * progress); `createHttpServer` and `serveLines` report both when given the set.
+ */
 export class ConnectionSet {
   readonly sockets = new Set<Socket>();
+  private readonly lastActive = new Map<Socket, number>();
+  private readonly inRequest = new Set<Socket>();
+  /** Connections closed to make room for new ones. */
+  evicted = 0;
+  /** Connections refused because every slot was busy. */
+  refused = 0;
   constructor(private readonly max = 10_000) {}
-  /** Adds a connection; false (and the connection destroyed) when at the limit. */
+  /** Adds a connection; false (and the connection destroyed) when at the limit and nothing is idle. */
   add(s: Socket): boolean {
     if (this.sockets.size >= this.max) {
-      s.destroy();
-      return false;
+      const victim = this.longestIdle();
+      if (victim === undefined) {
+        this.refused++;
+        s.destroy();
+        return false;
+      }
+      this.evicted++;
+      this.forget(victim);
+      victim.destroy();
     }
     this.sockets.add(s);
-    s.once('close', () => this.sockets.delete(s));
+    this.lastActive.set(s, Date.now());
+    s.once('close', () => this.forget(s));
     return true;
+  }
+  touch(s: Socket): void {
+    if (this.lastActive.has(s)) this.lastActive.set(s, Date.now());
+  }
+  busy(s: Socket, on: boolean): void {
+    if (!this.sockets.has(s)) return;
+    if (on) this.inRequest.add(s);
+    else this.inRequest.delete(s);
+    this.touch(s);
+  }
+  private forget(s: Socket): void {
+    this.sockets.delete(s);
+    this.lastActive.delete(s);
+    this.inRequest.delete(s);
+  }
+  private longestIdle(): Socket | undefined {
+    let best: Socket | undefined;
+    let bestAt = Infinity;
+    for (const [s, at] of this.lastActive) {
+      if (at < bestAt && !this.inRequest.has(s)) {
+        best = s;
+        bestAt = at;
+      }
+    }
+    return best;
   }
 }

@@ -5,9 +5,8 @@
  *   a bare absolute socket path) and the `server` tag each gives;
  * - one request/answer exchange over TCP, TLS or a unix socket (`exchange`), and an HTTP(S) GET
  *   (`httpGet`), both with one deadline for connect + answer and a cap on the answer's size;
- * - failures as values with a reason (`auth_failed`, `unreachable`, `timeout`, `bad_response`), counted
- *   in the plugin's `errors{reason}` self-metric and logged once per server and reason (`ServerHealth`):
- *   a server that stays down is not logged every interval, and one line says when it answers again.
+ * - failures as values with a reason (`auth_failed`, `unreachable`, `timeout`, `bad_response`), which
+ *   inputs/status-poll.ts hands to the service collectors' shared accounting (inputs/service-health.ts).
  *
  * Only node's own net/tls/http modules are used; nothing here is loaded unless one of these plugins is
  * configured.
@@ -19,12 +18,9 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { z } from 'zod/v3';
-import type { PluginContext } from '../core/plugin.js';
-import type { Counter } from '../core/self-metrics.js';
 import type { Point } from '../model/point.js';
 
 export type FailureReason = 'auth_failed' | 'unreachable' | 'timeout' | 'bad_response';
-export const FAILURE_REASONS: readonly FailureReason[] = ['auth_failed', 'unreachable', 'timeout', 'bad_response'];
 
 /** A failed poll, as a value. */
 export class ServiceError extends Error {
@@ -59,7 +55,7 @@ export function asServiceError(err: unknown): ServiceError {
   const e = err as { code?: unknown; message?: unknown; errors?: unknown };
   const inner = Array.isArray(e?.errors) && e.errors.length > 0 ? (e.errors[0] as { code?: unknown; message?: unknown }) : undefined;
   const code = typeof e?.code === 'string' ? e.code : typeof inner?.code === 'string' ? inner.code : undefined;
-  let message = typeof e?.message === 'string' && e.message !== '' ? e.message : typeof inner?.message === 'string' ? inner.message : String(err);
+  let message = (typeof e?.message === 'string' && e.message !== '' ? e.message : typeof inner?.message === 'string' ? inner.message : String(err)).trim();
   if (code === 'ETIMEDOUT') return new ServiceError('timeout', message);
   if (code !== undefined && UNREACHABLE.has(code)) return new ServiceError('unreachable', message);
   if (code !== undefined && (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT')) {
@@ -312,82 +308,12 @@ export function httpStatusError(status: number, hint: string): ServiceError {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Failure accounting
-
-function describe(r: FailureReason): string {
-  switch (r) {
-    case 'auth_failed':
-      return 'refused the credentials';
-    case 'unreachable':
-      return 'not reachable';
-    case 'timeout':
-      return 'timed out';
-    case 'bad_response':
-      return 'gave an answer that is not its status (wrong address or endpoint?)';
-  }
-}
-
-/**
- * Failure accounting of one plugin instance over the servers it polls: `server_polls` and
- * `errors{reason}` self-metrics, the last error, and one warning per server and reason.
- */
-export class ServerHealth {
-  private readonly errors = new Map<FailureReason, Counter>();
-  private readonly failing = new Map<string, FailureReason>();
-  private readonly polls: Counter;
-
-  constructor(
-    private readonly ctx: PluginContext,
-    private readonly service: string,
-  ) {
-    for (const r of FAILURE_REASONS) this.errors.set(r, ctx.metrics.counter('errors', { reason: r }, `${service} polls that failed, by reason`));
-    this.polls = ctx.metrics.counter('server_polls', {}, `${service} server polls attempted`);
-  }
-
-  /**
-   * Polls one server (`server`: its name in logs): runs `poll`, marks it up or down, and returns the points with a
-   * `<service>.up` gauge (1 or 0) for it. Never throws.
-   */
-  async poll(server: string, now: number, tags: Readonly<Record<string, string>>, poll: () => Promise<Point[]>): Promise<Point[]> {
-    this.polls.inc();
-    let points: Point[];
-    let up = 1;
-    try {
-      points = await poll();
-      this.ok(server);
-    } catch (err) {
-      this.failed(server, asServiceError(err));
-      points = [];
-      up = 0;
-    }
-    points.push({ name: this.service + '.up', tags, value: up, ts: now, kind: 'gauge' });
-    return points;
-  }
-
-  failed(server: string, e: ServiceError): void {
-    this.errors.get(e.reason)?.inc();
-    this.ctx.metrics.lastError(`${server}: ${e.message}`);
-    if (this.failing.get(server) === e.reason) return;
-    this.failing.set(server, e.reason);
-    this.ctx.logger.warn(`${this.service} server ${describe(e.reason)}`, { server, reason: e.reason, error: e.message });
-  }
-
-  ok(server: string): void {
-    const was = this.failing.get(server);
-    if (was === undefined) return;
-    this.failing.delete(server);
-    this.ctx.logger.info(`${this.service} server recovered`, { server, after: was });
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Config keys of the HTTP status pages
 
 /** A list of http(s) URLs, checked at config time. */
 export function zUrls(defaults: readonly string[], description: string) {
   return z
     .array(z.string())
-    .default([...defaults])
     .superRefine((list, ctx) => {
       for (const [i, s] of list.entries()) {
         let u: URL | undefined;
@@ -401,6 +327,7 @@ export function zUrls(defaults: readonly string[], description: string) {
         }
       }
     })
+    .default([...defaults])
     .describe(description);
 }
 

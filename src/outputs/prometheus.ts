@@ -13,7 +13,8 @@ import { seriesKey } from '../model/series.js';
 import { encodePrometheusText, negotiatePrometheusFormat } from '../codecs/prometheus-text.js';
 import { zDuration } from '../config/units.js';
 import { sendText, type Handler } from '../http/router.js';
-import { parseTarget } from '../net/address.js';
+import { parseHostPort } from '../net/address.js';
+import { challenge, checkAuth, requireAuthOffLoopback } from '../net/auth.js';
 
 interface Entry {
   point: Point;
@@ -26,7 +27,9 @@ export default defineOutput({
   description: 'Serves the newest value of every series for Prometheus to scrape (text 0.0.4 or OpenMetrics).',
   schema: z.strictObject({
     path: z.string().default('/prometheus').describe('Path of the exposition on the agent HTTP server (and on `listen`); `/metrics` is the agent\'s own.'),
-    listen: z.string().default('').describe('`host:port` of a separate listener for scrapers (empty = only the agent HTTP server).'),
+    listen: z.string().default('').describe('`host:port` of a separate listener for scrapers (empty = only the agent HTTP server); non-loopback needs `token` or `basic_auth`.'),
+    token: z.string().default('').describe('On `listen`: scrapes must send `Authorization: Bearer <token>` (Prometheus `authorization.credentials`).'),
+    basic_auth: z.string().default('').describe('On `listen`: `user:password` scrapes may send as Basic auth.'),
     expiration: zDuration().default('5m').describe('Series not updated for this long are no longer exposed.'),
     max_series: z.number().int().positive().default(100_000).describe('Most series exposed; points of further series are dropped and counted.'),
     export_timestamp: z.boolean().default(false).describe('Write sample timestamps (default: the scraper stamps them).'),
@@ -60,12 +63,20 @@ export default defineOutput({
     return {
       async start() {
         if (!config.listen) return;
-        const hp = parseTarget(config.listen, 9273);
+        const parsed = parseHostPort(config.listen);
+        const hp = 'error' in parsed ? undefined : parsed;
         if (!hp) {
           ctx.logger.error('bad listen address; only the agent HTTP server serves the exposition', { listen: config.listen });
           return;
         }
+        // the agent API's rule holds for every listener: off loopback only with credentials
+        const auth = { token: config.token, basic: config.basic_auth };
+        requireAuthOffLoopback(hp, auth.token !== '' || auth.basic !== '', 'the Prometheus exposition', '`token` or `basic_auth` in [[outputs.prometheus]]');
         const srv = createServer((req, res) => {
+          if (!checkAuth(req, auth)) {
+            res.setHeader('www-authenticate', challenge(auth));
+            return sendText(res, 401, 'unauthorized\n');
+          }
           const path = (req.url ?? '/').split('?')[0];
           if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'method not allowed\n');
           if (path !== config.path && path !== '/metrics') return sendText(res, 404, 'not found\n');

@@ -9,6 +9,9 @@
  * points than the cap (DEFAULT_MAX_POINTS) fails as a whole with 413 instead of answering a cut series:
  * Grafana shows the message, where a silently shortened line would look like missing data. Downsampled
  * sub-queries are not capped.
+ *
+ * Over 500 lines on purpose: OpenTSDB's request grammar (`m=` syntax, filter types, downsample specs,
+ * times), its planning onto the native engine and its answer shapes are one front end.
  */
 import { DEFAULT_MAX_POINTS, type Aggregate, type GroupAggregate, type QueryRequest, type SeriesInfo, type SeriesResult, type StoreHandle } from '../store/handle.js';
 import { globToRegExp } from '../core/glob.js';

@@ -5,25 +5,14 @@
  * - SERIES: varint id, name, tags JSON (a series created after the last checkpoint);
  * - SAMPLES: varint count, float64 base timestamp, then per sample varint series id, zigzag varint
  *   (ts - base), float64 value.
- * A write is acknowledged once its records are handed to the OS (one `writeSync` per batch; optional
- * fsync). On replay, a torn or corrupt record is detected by its length or CRC and the segment is cut
- * there.
+ * A write is acknowledged once its records are handed to the OS (one synchronous write per batch,
+ * optional fsync; files and torn-write handling are core/segment-log.ts, shared with the disk queue).
+ * On replay, a torn or corrupt record is detected by its length or CRC and the segment is cut there.
  */
-import {
-  closeSync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  truncateSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { readFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from '../core/crc32.js';
+import { SegmentFiles, SegmentWriter } from '../core/segment-log.js';
 import { ByteWriter, unzigzag } from './bits.js';
 
 export const REC_SERIES = 1;
@@ -192,14 +181,11 @@ export function decodeSamplesRecord(
 
 export type FsyncPolicy = 'never' | 'batch';
 
-function segName(seq: number): string {
-  return String(seq).padStart(8, '0') + '.wal';
-}
-
 /** The segment files of one store. Not thread-safe: one owner appends. */
 export class Wal {
   readonly dir: string;
-  private fd = -1;
+  private readonly files: SegmentFiles;
+  private writer: SegmentWriter | null = null;
   seq = 0;
   /** Bytes in all live segments. */
   bytes = 0;
@@ -210,17 +196,12 @@ export class Wal {
     private readonly fsync: FsyncPolicy = 'never',
   ) {
     this.dir = join(dir, 'wal');
-    mkdirSync(this.dir, { recursive: true });
+    this.files = new SegmentFiles(this.dir, 'wal', 8);
   }
 
   /** Sequence numbers of the segments on disk, ascending. */
   segments(): number[] {
-    const out: number[] = [];
-    for (const f of readdirSync(this.dir)) {
-      const m = /^(\d{8,})\.wal$/.exec(f);
-      if (m) out.push(Number(m[1]));
-    }
-    return out.sort((a, b) => a - b);
+    return this.files.list();
   }
 
   /**
@@ -232,7 +213,7 @@ export class Wal {
     let records = 0;
     for (const seq of this.segments()) {
       if (seq < from) continue;
-      const path = join(this.dir, segName(seq));
+      const path = this.files.path(seq);
       let buf: Buffer;
       try {
         buf = readFileSync(path);
@@ -246,7 +227,7 @@ export class Wal {
         records++;
       }
       if (parsed.error !== undefined) {
-        errors.push(`${segName(seq)}: ${parsed.error}; truncated ${buf.length - parsed.validEnd} bytes`);
+        errors.push(`${this.files.name(seq)}: ${parsed.error}; truncated ${buf.length - parsed.validEnd} bytes`);
         try {
           truncateSync(path, parsed.validEnd);
         } catch (err) {
@@ -263,65 +244,34 @@ export class Wal {
 
   /** Starts a new segment (after replay, and at every checkpoint); returns its number. */
   rotate(): number {
-    if (this.fd >= 0) {
-      const fd = this.fd;
-      this.fd = -1;
-      try {
-        if (this.fsync === 'batch') fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    }
+    const w = this.writer;
+    this.writer = null;
+    w?.close();
     // a failed open (disk full, no inodes) leaves no segment open; the next append tries again
     const seq = this.seq + 1;
-    this.fd = openSync(join(this.dir, segName(seq)), 'a');
+    this.writer = new SegmentWriter(this.files.path(seq), { fsync: this.fsync === 'batch' });
     this.seq = seq;
     this.segBytes.set(seq, 0);
     return seq;
   }
 
   /**
-   * Appends the records of one batch; throws on I/O errors (the write is then not acknowledged). A
-   * failed write leaves nothing behind: the partial record is cut off again (or, when even that fails,
-   * the segment is closed and the next append starts a new one), so records acknowledged later are
-   * never behind a torn one, where replay would stop.
+   * Appends the records of one batch; throws on I/O errors (the write is then not acknowledged, and
+   * nothing of it stays in the segment: see `SegmentWriter.appendSync`).
    */
   append(buf: Uint8Array, len: number): void {
-    if (this.fd < 0) this.rotate();
-    const at = this.segBytes.get(this.seq) ?? 0;
-    let off = 0;
-    try {
-      while (off < len) off += writeSync(this.fd, buf, off, len - off);
-      if (this.fsync === 'batch') fsyncSync(this.fd);
-    } catch (err) {
-      if (off > 0 || this.fsync === 'batch') {
-        try {
-          ftruncateSync(this.fd, at);
-        } catch {
-          const fd = this.fd;
-          this.fd = -1;
-          try {
-            closeSync(fd);
-          } catch {
-            // closed either way
-          }
-        }
-      }
-      throw err;
-    }
+    if (!this.writer || this.writer.isClosed) this.rotate();
+    const w = this.writer as SegmentWriter;
+    w.appendSync(buf, len);
     this.bytes += len;
-    this.segBytes.set(this.seq, at + len);
+    this.segBytes.set(this.seq, w.size);
   }
 
   /** Deletes segments numbered below `seq` (their content is in SQLite). */
   removeBefore(seq: number): void {
     for (const s of this.segments()) {
       if (s >= seq) continue;
-      try {
-        unlinkSync(join(this.dir, segName(s)));
-      } catch {
-        // already gone
-      }
+      this.files.remove(s);
       this.bytes -= this.segBytes.get(s) ?? 0;
       this.segBytes.delete(s);
     }
@@ -333,7 +283,7 @@ export class Wal {
     let total = 0;
     for (const s of this.segments()) {
       try {
-        total += statSync(join(this.dir, segName(s))).size;
+        total += statSync(this.files.path(s)).size;
       } catch {
         // removed concurrently
       }
@@ -342,13 +292,8 @@ export class Wal {
   }
 
   close(): void {
-    if (this.fd >= 0) {
-      try {
-        if (this.fsync === 'batch') fsyncSync(this.fd);
-      } finally {
-        closeSync(this.fd);
-        this.fd = -1;
-      }
-    }
+    const w = this.writer;
+    this.writer = null;
+    w?.close();
   }
 }

@@ -15,10 +15,20 @@ for (const worker of [true, false]) test(`kill -9 during writes loses no acknowl
   const cfg = join(dir, 'sonde.toml');
   writeFileSync(cfg, `[agent]\ninterval = "1s"\ndata_dir = "data"\nself_metrics = false\n[store]\nworker = ${worker}\n[http]\nlisten = "127.0.0.1:${port}"\n[[inputs.load]]\n`);
   const base = `http://127.0.0.1:${port}`;
+  // every agent this test starts is killed when it ends, however it ends (a timeout included)
+  const agents: ReturnType<typeof sondeSpawn>[] = [];
+  t.after(async () => {
+    writing = false;
+    for (const x of agents) {
+      if (x.child.exitCode === null && x.child.signalCode === null) {
+        x.child.kill('SIGKILL');
+        await exited(x.child);
+      }
+    }
+  });
   const start = async () => {
     const a = sondeSpawn(['run', '-c', cfg]);
-    // killed whatever happens (a timeout or a failed assertion must not leave it running)
-    t.after(() => a.child.kill('SIGKILL'));
+    agents.push(a);
     await waitFor(() => a.out.stdout.includes('stop with Ctrl-C'), 20_000, 'agent start');
     return a;
   };
@@ -29,14 +39,14 @@ for (const worker of [true, false]) test(`kill -9 during writes loses no acknowl
   };
 
   const t0 = Date.now();
+  let writing = true;
   let a = await start();
   let seq = 0;
-  let writing = true;
   const writer = (async () => {
     while (writing) {
       const batch = Array.from({ length: 50 }, () => ({ name: 'test.kill9', value: seq, ts: t0 + seq++ }));
       try {
-        await fetch(`${base}/api/v1/write`, { method: 'POST', body: JSON.stringify(batch) });
+        await fetch(`${base}/api/v1/write`, { method: 'POST', body: JSON.stringify(batch), signal: AbortSignal.timeout(5000) });
       } catch {
         /* the agent is gone: keep going until told to stop */
       }

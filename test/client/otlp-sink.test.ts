@@ -68,7 +68,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
   test(`otlpSink (${protocol}) -> sonde's OTLP receiver`, async (t) => {
     const ctx = testContext({ id: 'inputs.opentelemetry' });
     t.after(() => ctx.cleanup());
-    const inp = input.create(input.schema.parse({ http: '127.0.0.1:0', grpc: '' }), ctx) as OpenTelemetryInput;
+    const inp = input.create(input.schema.parse({ listen: '127.0.0.1:0', grpc: '' }), ctx) as OpenTelemetryInput;
     await inp.start?.();
     t.after(() => inp.stop?.());
     const c = createClient({ sink: otlpSink({ url: `http://127.0.0.1:${inp.httpPort()}/v1/metrics`, protocol, resource: { 'service.name': 'shop' } }), flushInterval: 0, percentiles: [50] });

@@ -186,3 +186,30 @@ test('fuzz: the parser never throws and only yields finite points', () => {
     { numRuns: RUNS },
   );
 });
+
+test('property: parsing the two sides of influxLineCut gives what parsing the whole body gives', async () => {
+  const { influxLineCut } = await import('../../src/codecs/influx.js');
+  const fc = (await import('fast-check')).default;
+  const unit = fc.constantFrom('m', ',', 't=a', ' ', 'v=1', 's="', '"', '\n', '\\', '=', 'x', ' 1000');
+  fc.assert(
+    fc.property(fc.array(unit, { maxLength: 60 }), (parts) => {
+      const text = parts.join('');
+      const bytes = Buffer.from(text);
+      const cut = influxLineCut(bytes);
+      const opts = { precision: 's' as const, now: 0, strings: 'keep' as const, sanitize: false };
+      const whole = parseInfluxLines(text, opts);
+      const joined =
+        cut <= 0
+          ? whole
+          : (() => {
+              const a = parseInfluxLines(bytes.subarray(0, cut), opts);
+              const b = parseInfluxLines(bytes.subarray(cut), opts);
+              return { items: [...a.items, ...b.items], strings: [...a.strings, ...b.strings], errors: [...a.errors, ...b.errors] };
+            })();
+      assert.deepEqual(joined.items, whole.items);
+      assert.deepEqual(joined.strings.map((s) => s.value), whole.strings.map((s) => s.value));
+      assert.equal(joined.errors.length, whole.errors.length);
+    }),
+    { numRuns: Number(process.env.SONDE_FUZZ_RUNS ?? 5000) },
+  );
+});

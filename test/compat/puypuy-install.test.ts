@@ -322,9 +322,11 @@ test('Python checks run unchanged: InfluxDB 2 API and the store get what the che
   assert.ok(lines().some((l) => l.startsWith('bash_value,') && / value=42 /.test(l)));
 
   // the store has the same points
-  const stored = new Set(
-    (await storedPoints(agent, '*')).filter((p) => checkNames.has(p.name)).map((p) => key(p.name, p.ts, p.value, p.tags)),
-  );
+  let stored = new Set<string>();
+  await waitUntil(async () => {
+    stored = new Set((await storedPoints(agent, '*')).filter((p) => checkNames.has(p.name)).map((p) => key(p.name, p.ts, p.value, p.tags)));
+    return want.every((w) => stored.has(w));
+  }, 10_000, 'every generated point in the store');
   for (const w of want) assert.ok(stored.has(w), `stored: ${w}`);
 
   // the failing check and the Python 2 one are counted, the runner went on

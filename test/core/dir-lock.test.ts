@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,14 @@ function procState(pid: number): string | undefined {
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   } catch {
     return undefined;
+  }
+}
+
+function threads(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/task`).length;
+  } catch {
+    return 0;
   }
 }
 
@@ -69,8 +77,12 @@ test('kill -9 of the holder frees the lock at once, before the holder is reaped'
     }
   });
   assert.throws(() => DirLock.acquire(dir), DirLockedError, 'held while the holder runs');
+  const t0 = Date.now();
+  assert.throws(() => DirLock.acquire(dir, 300), DirLockedError, 'still held after waiting');
+  assert.ok(Date.now() - t0 >= 250, 'waited for the holder');
   process.kill(pid, 'SIGKILL');
-  await waitFor(() => procState(pid) === 'Z', 10_000, 'the holder to be a zombie');
+  // a zombie whose threads have all exited (the leader shows Z while the others still unwind)
+  await waitFor(() => procState(pid) === 'Z' && threads(pid) <= 1, 10_000, 'the holder to be a zombie');
   assert.doesNotThrow(() => process.kill(pid, 0), 'the zombie pid still answers kill(0)');
   const l = DirLock.acquire(dir);
   l.release();

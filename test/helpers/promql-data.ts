@@ -193,10 +193,10 @@ export function* sondePoints(series: readonly GenSeries[], batch = 50_000): Gene
 }
 
 /** Builds TSDB blocks from an OpenMetrics file with promtool; throws with its output on failure. */
-export function promtoolBlocks(file: string, dataDir: string): void {
+export function promtoolBlocks(file: string, dataDir: string, timeoutMs = 120_000): void {
   mkdirSync(dataDir, { recursive: true });
-  const r = spawnSync(which('promtool') ?? 'promtool', ['tsdb', 'create-blocks-from', 'openmetrics', file, dataDir], { encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`promtool failed (${r.status}): ${r.stderr}${r.stdout}`);
+  const r = spawnSync(which('promtool') ?? 'promtool', ['tsdb', 'create-blocks-from', 'openmetrics', file, dataDir], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`promtool failed (${r.status ?? r.signal}): ${r.stderr}${r.stdout.slice(-2000)}`);
 }
 
 /** Prometheus serving a data dir of blocks (no scraping), with retention long enough for old data. */

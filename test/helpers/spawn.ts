@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
+import { patience } from './patience.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = fileURLToPath(new URL('./sonde-cli.ts', import.meta.url));
@@ -31,14 +32,14 @@ export function sondeSpawn(args: string[], opts: { cwd?: string; env?: NodeJS.Pr
   return { child, out };
 }
 
-/** Waits until `pred()` is true, polling; throws after `timeoutMs`. */
+/** Waits until `pred()` is true, polling; throws after `timeoutMs` (stretched by `patience`). */
 export async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
+  const end = Date.now() + patience(timeoutMs);
   while (Date.now() < end) {
     if (await pred()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  throw new Error(`timed out after ${patience(timeoutMs)} ms waiting for ${what}`);
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {

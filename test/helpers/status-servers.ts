@@ -65,6 +65,8 @@ export interface RedisOptions {
   readonly unixSocket?: boolean;
   /** Also listen with TLS on `ports.tls`; the certificate is `cert`. */
   readonly tls?: boolean;
+  /** With tls: clients must present a certificate signed by `cert` (itself, with `key`, will do). */
+  readonly tlsClientCerts?: boolean;
 }
 
 export type RedisServer = RunningServer & { port: number; socket: string; cert: string; key: string };
@@ -82,7 +84,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
   let key = '';
   if (opts.tls) {
     ({ cert, key } = selfSignedCert(dir));
-    lines.push(`tls-port ${tlsPort}`, `tls-cert-file ${cert}`, `tls-key-file ${key}`, `tls-ca-cert-file ${cert}`, 'tls-auth-clients no');
+    lines.push(`tls-port ${tlsPort}`, `tls-cert-file ${cert}`, `tls-key-file ${key}`, `tls-ca-cert-file ${cert}`, `tls-auth-clients ${opts.tlsClientCerts ? 'yes' : 'no'}`);
   }
   writeFileSync(join(dir, 'redis.conf'), lines.join('\n') + '\n');
   const s = new RunningServer(

@@ -121,7 +121,8 @@ describe('haproxy input against haproxy', { skip }, () => {
 
   test('a wrong stats password is auth_failed (HTTP 401); a page that is not the stats URI is bad_response', async () => {
     const run = runInput(haproxy, { servers: [srv.statsUrl], username: 'admin', password: 'nope' });
-    const wrong = runInput(haproxy, { servers: [srv.frontendUrl] });
+    // the backend itself: a web page that is not the stats CSV (and no session on haproxy's counters)
+    const wrong = runInput(haproxy, { servers: [`http://127.0.0.1:${backendPort}/`] });
     try {
       await run.gather();
       await run.gather();

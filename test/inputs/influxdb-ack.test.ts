@@ -82,3 +82,28 @@ test('while the store refuses writes, Influx writes get 503 with Retry-After, an
   assert.equal(status, 204);
   assert.ok((await count(api, 'fail', t0 - 1, t0 + 2)) >= 1);
 });
+
+test('escaped characters are kept: loc=a\\ b, a\\,b, a\\=b and a_b are four series, stored as sent', { timeout: 60_000 }, async (t) => {
+  const { api, influx } = await startAgent('', t);
+  const t0 = Date.now() - 60_000;
+  const body = [`esc,loc=a\\ b value=1 ${t0}`, `esc,loc=a\\,b value=2 ${t0}`, `esc,loc=a\\=b value=3 ${t0}`, `esc,loc=a_b value=4 ${t0}`, `my\\ meas,k\\=x=v value=5 ${t0}`].join('\n');
+  const r = await fetch(`${influx}/write?db=x&precision=ms`, { method: 'POST', body });
+  assert.equal(r.status, 204, await r.text());
+  const q = (await (await fetch(`${api}/api/v1/query?name=esc&start=${t0 - 1}&end=${t0 + 1}`)).json()) as QueryResult;
+  const byLoc = Object.fromEntries(q.series.map((s) => [s.tags['loc'], s.values[0]]));
+  assert.deepEqual(byLoc, { 'a b': 1, 'a,b': 2, 'a=b': 3, a_b: 4 });
+  const q2 = (await (await fetch(`${api}/api/v1/query?name=${encodeURIComponent('my meas')}&start=${t0 - 1}&end=${t0 + 1}`)).json()) as QueryResult;
+  assert.deepEqual(q2.series.map((s) => [s.name, s.tags['k=x'], s.values[0]]), [['my meas', 'v', 5]]);
+});
+
+test('the InfluxDB receiver bound off loopback needs credentials (the API rule)', async (t) => {
+  const { default: influxdb } = await import('../../src/inputs/influxdb.js');
+  const { testContext } = await import('../helpers/context.js');
+  const ctx = testContext();
+  t.after(() => ctx.cleanup());
+  const open = influxdb.create(influxdb.schema.parse({ listen: '0.0.0.0:0' }), ctx);
+  await assert.rejects(open.start?.() ?? Promise.resolve(), (e: unknown) => (e as { code?: string }).code === 'SONDE_ERR_UNSAFE_BIND');
+  const withToken = influxdb.create(influxdb.schema.parse({ listen: '0.0.0.0:0', token: 't' }), ctx);
+  await withToken.start?.();
+  await withToken.stop?.();
+});

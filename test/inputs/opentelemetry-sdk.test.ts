@@ -139,8 +139,8 @@ test('OpenTelemetry JS SDK, every OTLP exporter, cumulative and delta: sonde que
   const cfg = join(dir, 'sonde.toml');
   writeFileSync(
     cfg,
-    `[agent]\nflush_interval = "200ms"\ndata_dir = "data"\n[http]\nlisten = "127.0.0.1:${api}"\n` +
-      `[[inputs.opentelemetry]]\nhttp = "127.0.0.1:${http}"\ngrpc = "127.0.0.1:${grpc}"\n[[outputs.store]]\n`,
+    `[agent]\nflush_interval = "200ms"\ndata_dir = "data"\ndefault_inputs = false\n[http]\nlisten = "127.0.0.1:${api}"\n` +
+      `[[inputs.opentelemetry]]\nlisten = "127.0.0.1:${http}"\ngrpc = "127.0.0.1:${grpc}"\n[[outputs.store]]\n`,
   );
   const { child, out } = sondeSpawn(['run', '-c', cfg]);
   t.after(async () => {

@@ -26,7 +26,7 @@ const request = (...metrics: Metric[]): MetricsRequest => ({
 });
 
 async function start(t: import('node:test').TestContext, ctx: TestContext, cfg: Record<string, unknown> = {}): Promise<OpenTelemetryInput & { url: string }> {
-  const inp = input.create(input.schema.parse({ http: '127.0.0.1:0', grpc: '127.0.0.1:0', ...cfg }), ctx) as OpenTelemetryInput;
+  const inp = input.create(input.schema.parse({ listen: '127.0.0.1:0', grpc: '127.0.0.1:0', ...cfg }), ctx) as OpenTelemetryInput;
   await inp.start?.();
   t.after(() => inp.stop?.());
   return Object.assign(inp, { url: `http://127.0.0.1:${inp.httpPort()}/v1/metrics` });
@@ -57,9 +57,10 @@ test('OTLP/HTTP: 200 with an empty response, partial_success for rejected points
   assert.equal(json.headers.get('content-type'), 'application/json');
   assert.deepEqual(await json.json(), { partialSuccess: { rejectedDataPoints: '1', errorMessage: 'u: sum without aggregation temporality' } });
   const m = ctx.selfMetrics.byPlugin()[0]?.metrics ?? {};
-  assert.equal(m['data_points_rejected{reason=out_of_order_delta}'], 1);
-  assert.equal(m['data_points_rejected{reason=unspecified_temporality}'], 2);
+  assert.equal(m['receiver_points_rejected{reason=out_of_order_delta}'], 1);
+  assert.equal(m['receiver_points_rejected{reason=unspecified_temporality}'], 2);
   assert.equal(m['requests{transport=http}'], 3);
+  assert.equal(m['receiver_messages'], 3);
   assert.deepEqual(ctx.emitted.map((p) => [p.name, p.value]), [['reqs', 2], ['fresh', 1]]);
 });
 
@@ -84,14 +85,29 @@ test('OTLP/HTTP errors: 400 with a google.rpc.Status, 415, 404, 405, 413 over th
   assert.equal(ctx.emitted.length, 0);
 });
 
-test('backpressure: 503 with Retry-After and UNAVAILABLE; the retry counts the delta once', async (t) => {
+test('backpressure: 429/503 with Retry-After and UNAVAILABLE; the retry counts the delta once', async (t) => {
   let full = true;
-  const ctx = testContext({ id: 'inputs.opentelemetry', full: () => full });
+  let failing = false;
+  const ctx = testContext({
+    id: 'inputs.opentelemetry',
+    full: () => full,
+    ack: () => (failing ? { ok: false, status: 503, reason: 'the store cannot write', retryAfterS: 3 } : { ok: true }),
+  });
   t.after(() => ctx.cleanup());
-  const inp = await start(t, ctx, { retry_after: '3s' });
+  const inp = await start(t, ctx);
   const r1 = await post(inp.url, encodeMetricsRequest(request(delta(5, T0))));
-  assert.equal(r1.status, 503);
-  assert.equal(r1.headers.get('retry-after'), '3');
+  assert.equal(r1.status, 429);
+  assert.equal(r1.headers.get('retry-after'), '1');
+  full = false;
+  failing = true;
+  const r2 = await post(inp.url, encodeMetricsRequest(request(delta(5, T0))));
+  assert.equal(r2.status, 503);
+  assert.equal(r2.headers.get('retry-after'), '3');
+  const st = decodeRpcStatus(new Uint8Array(await r2.arrayBuffer()));
+  assert.ok(st.ok);
+  assert.equal(st.value.code, 14);
+  failing = false;
+  full = true;
   const Client = grpc.makeGenericClientConstructor(metricsServiceDefinition, 'MetricsService');
   const client = new Client(`127.0.0.1:${inp.grpcPort()}`, grpc.credentials.createInsecure());
   t.after(() => client.close());
@@ -108,7 +124,8 @@ test('backpressure: 503 with Retry-After and UNAVAILABLE; the retry counts the d
   assert.equal((await call(new Uint8Array([0xff]))).code, grpc.status.INVALID_ARGUMENT);
   assert.deepEqual(ctx.emitted.map((p) => p.value), [5, 6]);
   const m = ctx.selfMetrics.byPlugin()[0]?.metrics ?? {};
-  assert.equal(m['requests_throttled'], 2);
+  assert.equal(m['receiver_points_dropped{reason=queue_full}'], 2);
+  assert.equal(m['receiver_points_dropped{reason=unavailable}'], 1);
 });
 
 test('token auth: HTTP 401 and gRPC UNAUTHENTICATED without it; off loopback a token is required', async (t) => {
@@ -130,9 +147,9 @@ test('token auth: HTTP 401 and gRPC UNAUTHENTICATED without it; off loopback a t
   const md = new grpc.Metadata();
   md.set('authorization', 'Bearer s3cret');
   assert.equal(await code(md), 0);
-  assert.equal(ctx.selfMetrics.byPlugin()[0]?.metrics['auth_failures'], 3);
-  assert.throws(() => input.create(input.schema.parse({ http: '0.0.0.0:0', grpc: '' }), ctx), /without authentication/);
-  assert.throws(() => input.create(input.schema.parse({ http: '', grpc: '0.0.0.0:0' }), ctx), /without authentication/);
+  assert.equal(ctx.selfMetrics.byPlugin()[0]?.metrics['receiver_points_rejected{reason=auth}'], 3);
+  assert.throws(() => input.create(input.schema.parse({ listen: '0.0.0.0:0', grpc: '' }), ctx), /without authentication/);
+  assert.throws(() => input.create(input.schema.parse({ listen: '', grpc: '0.0.0.0:0' }), ctx), /without authentication/);
 });
 
 test('delta totals continue exactly after a clean restart and after a crash (journal only)', async (t) => {
@@ -141,7 +158,7 @@ test('delta totals continue exactly after a clean restart and after a crash (jou
   const state = join(ctx.dataDir, 'inputs.opentelemetry');
   const run = async (values: Array<[number, number]>, crash = false): Promise<number[]> => {
     ctx.emitted.length = 0;
-    const inp = input.create(input.schema.parse({ http: '127.0.0.1:0', grpc: '' }), ctx) as OpenTelemetryInput;
+    const inp = input.create(input.schema.parse({ listen: '127.0.0.1:0', grpc: '' }), ctx) as OpenTelemetryInput;
     await inp.start?.();
     const url = `http://127.0.0.1:${inp.httpPort()}/v1/metrics`;
     for (const [v, ts] of values) assert.equal((await post(url, encodeMetricsRequest(request(delta(v, ts))))).status, 200);

@@ -136,6 +136,23 @@ describe('redis input over TLS', { skip: skip || missingServer('openssl', 'opens
   });
 });
 
+test('TLS with client certificates (tls-auth-clients yes): tls_cert/tls_key are sent', { skip: skip || missingServer('openssl', 'openssl') }, async () => {
+  const srv = await startRedis({ tls: true, tlsClientCerts: true });
+  const withCert = runInput(redis, { servers: [`rediss://127.0.0.1:${srv.ports['tls']}`], tls_ca: srv.cert, tls_cert: srv.cert, tls_key: srv.key });
+  const without = runInput(redis, { servers: [`rediss://127.0.0.1:${srv.ports['tls']}`], tls_ca: srv.cert, timeout: '2s' });
+  try {
+    assert.equal(pick(await withCert.gather(), 'redis.up')?.value, 1, withCert.logs.join('\n'));
+    assert.equal(pick(await without.gather(), 'redis.up')?.value, 0);
+    const lines = linesWith(without.logs, 'WARN', 'redis server not reachable', 'reason=unreachable');
+    assert.equal(lines.length, 1, without.logs.join('\n'));
+    assert.match(lines[0] ?? '', /TLS: .*certificate required/);
+  } finally {
+    withCert.cleanup();
+    without.cleanup();
+    await srv.stop();
+  }
+});
+
 describe('redis input when the server goes away', { skip }, () => {
   let srv: RedisServer;
   before(async () => {
@@ -215,7 +232,7 @@ test('an address that is not a redis server (an HTTP server) is a bad_response',
   try {
     await run.gather();
     assert.equal(run.self('errors{reason=bad_response}'), 1, run.logs.join('\n'));
-    assert.equal(linesWith(run.logs, 'wrong address or endpoint').length, 1);
+    assert.equal(linesWith(run.logs, 'WARN', 'redis server gave an unexpected answer (wrong address, endpoint or database?)', 'reason=bad_response').length, 1);
   } finally {
     run.cleanup();
     http.close();

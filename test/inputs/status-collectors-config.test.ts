@@ -7,6 +7,7 @@ import { ConfigError } from '../../src/errors.js';
 import { builtinRegistry, registryForConfig } from '../../src/plugins.js';
 import { inputs } from '../../src/inputs/index.js';
 import { ROOT } from '../helpers/spawn.js';
+import { userDefault } from '../../src/config/reference.js';
 
 const SERVICES = ['redis', 'memcached', 'nginx', 'apache', 'haproxy'];
 
@@ -29,6 +30,18 @@ test('every example config under examples/services validates, with several insta
     const ids = cfg.inputs.map((i) => i.id);
     assert.ok(ids.includes(`inputs.${name}`), `${f}: ${ids.join(', ')}`);
     if (name !== 'apache') assert.ok(ids.includes(`inputs.${name}#2`), `${f} shows two instances`);
+  }
+});
+
+test('each has a default server list, shown in the docs and by config init', async () => {
+  const registry = await builtinRegistry();
+  for (const name of SERVICES) {
+    const spec = registry.get('input', name);
+    assert.ok(spec, name);
+    const key = 'servers' in spec.schema.shape ? 'servers' : 'urls';
+    const d = userDefault(spec.schema.shape[key]);
+    assert.ok(Array.isArray(d) && d.length === 1, `${name}.${key} default ${JSON.stringify(d)}`);
+    assert.deepEqual((spec.schema.parse({}) as Record<string, unknown>)[key], d);
   }
 });
 

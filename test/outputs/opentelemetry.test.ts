@@ -213,7 +213,7 @@ test('OTLP/gRPC: a grpc-js server built by @grpc/proto-loader from the official 
 test('output -> sonde input over OTLP/gRPC and OTLP/HTTP: the same points come out', async (t) => {
   const ctx = testContext({ id: 'inputs.opentelemetry' });
   t.after(() => ctx.cleanup());
-  const inp = input.create(input.schema.parse({ http: '127.0.0.1:0', grpc: '127.0.0.1:0', resource_attributes: [] }), ctx) as OpenTelemetryInput;
+  const inp = input.create(input.schema.parse({ listen: '127.0.0.1:0', grpc: '127.0.0.1:0', resource_attributes: [] }), ctx) as OpenTelemetryInput;
   await inp.start?.();
   t.after(() => inp.stop?.());
   const octx = testContext({ id: 'outputs.opentelemetry' });
@@ -250,11 +250,11 @@ test('agent -> agent: a scraping agent exports OTLP to a second agent, whose sto
   const tport = (target.address() as { port: number }).port;
   const [apiA, apiB, otlpB, grpcB] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const cfgB = join(dir, 'b.toml');
-  writeFileSync(cfgB, `[agent]\nflush_interval = "200ms"\ndata_dir = "b"\n[http]\nlisten = "127.0.0.1:${apiB}"\n[[inputs.opentelemetry]]\nhttp = "127.0.0.1:${otlpB}"\ngrpc = "127.0.0.1:${grpcB}"\n[[outputs.store]]\n`);
+  writeFileSync(cfgB, `[agent]\nflush_interval = "200ms"\ndata_dir = "b"\ndefault_inputs = false\n[http]\nlisten = "127.0.0.1:${apiB}"\n[[inputs.opentelemetry]]\nlisten = "127.0.0.1:${otlpB}"\ngrpc = "127.0.0.1:${grpcB}"\n[[outputs.store]]\n`);
   const cfgA = join(dir, 'a.toml');
   writeFileSync(
     cfgA,
-    `[agent]\ninterval = "1s"\nflush_interval = "200ms"\ndata_dir = "a"\n[http]\nlisten = "127.0.0.1:${apiA}"\n[store]\nenabled = false\n` +
+    `[agent]\ninterval = "1s"\nflush_interval = "200ms"\ndata_dir = "a"\ndefault_inputs = false\ndefault_outputs = false\n[http]\nlisten = "127.0.0.1:${apiA}"\n[store]\nenabled = false\n` +
       `[[inputs.prometheus]]\nurls = ["http://127.0.0.1:${tport}/metrics"]\njob = "j"\n` +
       `[[outputs.opentelemetry]]\nurl = "http://127.0.0.1:${otlpB}/v1/metrics"\nresource = { "service.name" = "agent-a" }\n`,
   );

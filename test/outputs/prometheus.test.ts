@@ -78,3 +78,18 @@ test('a real Prometheus scrapes the separate listener', { skip: missingServer('p
     ctx.cleanup();
   }
 });
+
+test('the separate listener follows the API rule: off loopback only with credentials, which are checked', async () => {
+  await assert.rejects(makeOutput(prometheus, { listen: '0.0.0.0:0' }), (e: unknown) => (e as { code?: string }).code === 'SONDE_ERR_UNSAFE_BIND');
+  const port = await freePort();
+  const { out } = await makeOutput(prometheus, { listen: `0.0.0.0:${port}`, token: 'scrape-me' });
+  try {
+    await out.write([point('up.m', 1, Date.now())]);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/prometheus`)).status, 401);
+    const r = await fetch(`http://127.0.0.1:${port}/prometheus`, { headers: { authorization: 'bearer scrape-me' } });
+    assert.equal(r.status, 200);
+    assert.match(await r.text(), /up_m/);
+  } finally {
+    await out.stop?.();
+  }
+});

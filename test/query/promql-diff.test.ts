@@ -167,3 +167,27 @@ test('invalid expressions are refused by both with the same error type', { skip 
     assert.equal(s.errorType, p.errorType, expr);
   }
 });
+
+test('series, labels and label values list what Prometheus lists', { skip }, async () => {
+  const calls: Array<[string, Record<string, string | string[]>]> = [
+    ['/api/v1/labels', {}],
+    ['/api/v1/labels', { 'match[]': 'diff_temp' }],
+    ['/api/v1/label/__name__/values', {}],
+    ['/api/v1/label/job/values', {}],
+    ['/api/v1/label/room/values', { 'match[]': 'diff_temp{dc="east"}' }],
+    ['/api/v1/label/le/values', { 'match[]': ['diff_latency_seconds_bucket{job="svc1"}', 'diff_latency_seconds_bucket{job="svc2"}'] }],
+    ['/api/v1/series', { 'match[]': 'diff_requests_total{job="api",code=~"5.."}' }],
+    ['/api/v1/series', { 'match[]': ['diff_level', '{__name__=~"diff_latency_seconds_(sum|count)",job="svc3"}'] }],
+  ];
+  const q = (base: string, path: string, params: Record<string, string | string[]>): Promise<Answer & { data?: unknown }> => {
+    const u = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : [v]) u.append(k, x);
+    return fetch(`${base}${path}?${u}`).then((r) => r.json() as Promise<Answer>);
+  };
+  for (const [path, params] of calls) {
+    const [p, s] = await Promise.all([q((prom as { url: string }).url, path, params), q(sondeBase, path, params)]);
+    assert.equal(p.status, 'success', path);
+    const norm = (d: unknown): unknown => (Array.isArray(d) ? d.map((x) => (typeof x === 'object' ? JSON.stringify(Object.entries(x as object).sort()) : x)).sort() : d);
+    assert.deepEqual(norm(s.data), norm(p.data), `${path} ${JSON.stringify(params)}`);
+  }
+});

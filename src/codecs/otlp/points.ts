@@ -115,6 +115,9 @@ export class OtlpStreams {
   private readonly deltas = new Map<string, { state: DeltaState; seenAt: number }>();
   private readonly cumulative = new Map<string, CumulativeState>();
   private readonly changed = new Set<string>();
+  private tagCache = new Map<string, Tags>();
+  private baseIds = new WeakMap<Tags, number>();
+  private nextBaseId = 0;
 
   get deltaStreams(): number {
     return this.deltas.size;
@@ -137,6 +140,25 @@ export class OtlpStreams {
 
   /** @internal */ markChanged(key: string): void {
     this.changed.add(key);
+  }
+
+  /** @internal */ baseId(base: Tags): number {
+    let id = this.baseIds.get(base);
+    if (id === undefined) {
+      id = this.nextBaseId++;
+      this.baseIds.set(base, id);
+    }
+    return id;
+  }
+
+  /** @internal */ cachedTags(sig: string): Tags | undefined {
+    return this.tagCache.get(sig);
+  }
+
+  /** @internal */ cacheTags(sig: string, tags: Tags): void {
+    // a bound on memory: the cache restarts when it holds this many tag sets
+    if (this.tagCache.size >= 50_000) this.tagCache = new Map();
+    this.tagCache.set(sig, tags);
   }
 
   /** @internal */ cumulativeOf(key: string): CumulativeState | undefined {
@@ -354,6 +376,9 @@ interface Ctx {
   rejectedTotal: number;
   firstError: string;
   exemplars: number;
+  /** Signature of the current scope's base tags, and of the last data point's tags. */
+  baseSig: string;
+  sig: string;
 }
 
 function reject(c: Ctx, reason: RejectReason, n: number, message: string): void {
@@ -363,11 +388,32 @@ function reject(c: Ctx, reason: RejectReason, n: number, message: string): void 
   if (c.firstError === '') c.firstError = message;
 }
 
-function pointTags(base: Tags, attrs: readonly KeyValue[]): Tags {
-  if (attrs.length === 0) return base;
-  const t: Record<string, string> = { ...base };
-  addAttributes(t, attrs);
-  return t;
+/**
+ * The tags of a data point: the base (resource and scope) tags plus its attributes. Tag sets repeat
+ * across metrics and exports, so they are cached by a signature of the raw attributes; the signature
+ * (with the metric name) also keys the in-memory state of cumulative streams.
+ */
+function pointTags(c: Ctx, base: Tags, attrs: readonly KeyValue[]): Tags {
+  let sig = c.baseSig;
+  if (attrs.length === 0) {
+    c.sig = sig;
+    return base;
+  }
+  for (let i = 0; i < attrs.length; i++) {
+    const kv = attrs[i] as KeyValue;
+    const v = kv.value;
+    sig += '\u0001' + kv.key + '\u0002' + (typeof v === 'string' ? v : attributeText(v));
+  }
+  let tags = c.streams.cachedTags(sig);
+  if (tags === undefined) {
+    const t: Record<string, string> = {};
+    for (const k of Object.keys(base)) setOwn(t, k, base[k] as string);
+    addAttributes(t, attrs);
+    tags = t;
+    c.streams.cacheTags(sig, tags);
+  }
+  c.sig = sig;
+  return tags;
 }
 
 function tsOf(c: Ctx, timeMs: number): number {
@@ -381,7 +427,7 @@ type Out = [name: string, tags: Tags, value: number, kind: MetricKind];
  * Cumulative reset detection: when the start time moved forward, 0s at the new start time go before the
  * new values (when that time lies after the stream's last point).
  */
-function cumulativeReset(c: Ctx, key: string, startMs: number, ts: number, series: Out[]): void {
+function cumulativeReset(c: Ctx, key: string, startMs: number, ts: number, series: Out[] | string, tags?: Tags, kind?: MetricKind): void {
   const s = c.streams.cumulativeOf(key);
   if (s === undefined) {
     c.streams.setCumulative(key, { startMs, lastMs: ts, seenAt: c.opts.now });
@@ -389,7 +435,10 @@ function cumulativeReset(c: Ctx, key: string, startMs: number, ts: number, serie
   }
   if (startMs > s.startMs && s.startMs !== 0) {
     const at = Math.ceil(startMs);
-    if (at > s.lastMs && at < ts) for (const [n, t, , k] of series) c.out.push({ name: n, tags: t, value: 0, ts: at, kind: k });
+    if (at > s.lastMs && at < ts) {
+      if (typeof series === 'string') c.out.push({ name: series, tags: tags as Tags, value: 0, ts: at, kind: kind as MetricKind });
+      else for (const [n, t, , k] of series) c.out.push({ name: n, tags: t, value: 0, ts: at, kind: k });
+    }
   }
   if (startMs !== 0) s.startMs = startMs;
   if (ts > s.lastMs) s.lastMs = ts;
@@ -405,19 +454,20 @@ function numberPoints(c: Ctx, name: string, m: Metric, base: Tags, pts: readonly
   if (d === undefined) return;
   for (const p of pts) {
     c.exemplars += p.exemplars;
-    const tags = pointTags(base, p.attributes);
+    const tags = pointTags(c, base, p.attributes);
     const ts = tsOf(c, p.timeMs);
     const stale = (p.flags & FLAG_NO_RECORDED_VALUE) !== 0;
     if (d.type === 'gauge') {
-      push(c, [[name, tags, stale ? NaN : p.value, 'gauge']], ts, p.isInt && !stale);
+      const value = stale ? NaN : p.value;
+      c.out.push(p.isInt && !stale ? { name, tags, value, ts, kind: 'gauge', int: true } : { name, tags, value, ts, kind: 'gauge' });
       continue;
     }
     if (d.type !== 'sum') continue;
     const kind: MetricKind = d.monotonic ? 'counter' : 'gauge';
     if (d.temporality === TEMPORALITY_CUMULATIVE) {
-      const series: Out[] = [[name, tags, stale ? NaN : p.value, kind]];
-      if (d.monotonic) cumulativeReset(c, seriesKey(name, tags), p.startMs, ts, series);
-      push(c, series, ts, p.isInt && !stale);
+      const value = stale ? NaN : p.value;
+      if (d.monotonic && p.startMs !== 0) cumulativeReset(c, name + '\u0000' + c.sig, p.startMs, ts, name, tags, kind);
+      c.out.push(p.isInt && !stale ? { name, tags, value, ts, kind, int: true } : { name, tags, value, ts, kind });
     } else if (d.temporality === TEMPORALITY_DELTA) {
       const key = 'sum:' + seriesKey(name, tags);
       const prev = c.streams.getDelta(key) as SumState | undefined;
@@ -459,7 +509,7 @@ function histogramLike(
   buckets: Array<[number, number]>,
 ): void {
   c.exemplars += p.exemplars;
-  const tags = pointTags(base, p.attributes);
+  const tags = pointTags(c, base, p.attributes);
   const ts = tsOf(c, p.timeMs);
   const stale = (p.flags & FLAG_NO_RECORDED_VALUE) !== 0;
   const extras: Out[] = [];
@@ -467,7 +517,7 @@ function histogramLike(
   if (p.max !== undefined) extras.push([name + '.max', tags, stale ? NaN : p.max, 'gauge']);
   if (temporality === TEMPORALITY_CUMULATIVE) {
     const series = bucketSeries(name, tags, buckets, p.count, p.sum, stale);
-    cumulativeReset(c, 'h:' + seriesKey(name, tags), p.startMs, ts, series);
+    if (p.startMs !== 0) cumulativeReset(c, 'h:' + name + '\u0000' + c.sig, p.startMs, ts, series);
     push(c, series, ts);
     push(c, extras, ts);
     return;
@@ -500,7 +550,7 @@ function histogramLike(
 
 function summaryPoints(c: Ctx, name: string, base: Tags, pts: readonly SummaryPoint[]): void {
   for (const p of pts) {
-    const tags = pointTags(base, p.attributes);
+    const tags = pointTags(c, base, p.attributes);
     const ts = tsOf(c, p.timeMs);
     const stale = (p.flags & FLAG_NO_RECORDED_VALUE) !== 0;
     const series: Out[] = [];
@@ -545,7 +595,7 @@ function metricPoints(c: Ctx, m: Metric, base: Tags): void {
 
 /** Maps a decoded request to points, adding delta streams up in `streams`. */
 export function requestToPoints(req: MetricsRequest, opts: ToPointsOptions, streams: OtlpStreams): MappedRequest {
-  const c: Ctx = { opts, streams, out: [], changes: [], rejected: {}, rejectedTotal: 0, firstError: '', exemplars: 0 };
+  const c: Ctx = { opts, streams, out: [], changes: [], rejected: {}, rejectedTotal: 0, firstError: '', exemplars: 0, baseSig: '', sig: '' };
   const all = opts.resourceAttributes.includes('*');
   const only = all ? undefined : new Set(opts.resourceAttributes);
   let dataPoints = 0;
@@ -562,6 +612,9 @@ export function requestToPoints(req: MetricsRequest, opts: ToPointsOptions, stre
         if (v !== '') t['otel.scope.version'] = v;
         base = t;
       }
+      c.baseSig = Object.keys(base)
+        .map((k) => k + '\u0002' + (base[k] as string))
+        .join('\u0001');
       for (const m of sm.metrics) {
         dataPoints += m.data?.points.length ?? 0;
         metricPoints(c, m, base);

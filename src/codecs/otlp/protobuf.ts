@@ -47,6 +47,14 @@ class DecodeError extends Error {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Interned short ASCII strings: attribute keys and values, metric names repeat across data points and
+ * requests; looking them up by their bytes avoids allocating (and later collecting) a string each time.
+ */
+const INTERN_SLOTS = 8192;
+const interned: Array<string | undefined> = new Array<string | undefined>(INTERN_SLOTS);
+const MAX_INTERNED = 48;
+
 class Reader {
   pos = 0;
   readonly view: DataView;
@@ -76,6 +84,16 @@ class Reader {
   /** A varint as the decimal text of an int64 (two's complement), exact. */
   int64Text(end: number): string {
     const start = this.pos;
+    // up to 7 bytes (49 bits) the value is a small non-negative number
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 7 && this.pos < end; i++) {
+      const b = this.buf[this.pos++] as number;
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return String(v);
+      mul *= 128;
+    }
+    this.pos = start;
     let big = 0n;
     for (let i = 0; i < 10; i++) {
       if (this.pos >= end) throw new DecodeError('truncated varint', this.pos);
@@ -139,6 +157,36 @@ class Reader {
     const s = this.pos;
     this.pos = e;
     const buf = this.buf;
+    const n = e - s;
+    if (n <= MAX_INTERNED) {
+      let h = n;
+      let ascii = true;
+      for (let i = s; i < e; i++) {
+        const b = buf[i] as number;
+        if (b >= 0x80) {
+          ascii = false;
+          break;
+        }
+        h = (Math.imul(h, 31) + b) | 0;
+      }
+      if (ascii) {
+        const slot = (h ^ (h >>> 13)) & (INTERN_SLOTS - 1);
+        const hit = interned[slot];
+        if (hit !== undefined && hit.length === n) {
+          let same = true;
+          for (let i = 0; i < n; i++) {
+            if (hit.charCodeAt(i) !== buf[s + i]) {
+              same = false;
+              break;
+            }
+          }
+          if (same) return hit;
+        }
+        const str = (buf as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(s, e);
+        interned[slot] = str;
+        return str;
+      }
+    }
     let ascii = true;
     for (let i = s; i < e; i++) {
       if ((buf[i] as number) >= 0x80) {
@@ -146,7 +194,7 @@ class Reader {
         break;
       }
     }
-    if (ascii) return buf.toString('latin1', s, e);
+    if (ascii) return (buf as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(s, e);
     try {
       return utf8.decode(buf.subarray(s, e));
     } catch {

@@ -89,7 +89,7 @@ export interface ExecInput extends Input {
 
 export default defineInput({
   name: 'exec',
-  description: 'Runs collector scripts (tcollector or PuyPuy protocol) and reads metrics from their output',
+  description: 'Runs collector scripts (tcollector or PuyPuy protocol) and PuyPuy Python checks, and reads metrics from their output',
   schema,
   create(config, ctx): ExecInput {
     const base = config.base_dir ?? process.cwd();

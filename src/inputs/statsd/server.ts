@@ -126,6 +126,7 @@ export class StatsdServer {
         serveLines(s, {
           maxLineBytes: this.cfg.maxLineBytes,
           idleTimeoutMs: this.cfg.idleTimeoutMs,
+          conns: this.conns,
           onLines: (text) => this.parse(text),
           onOverlong: (n) => {
             this.counts.linesTooLong += n;

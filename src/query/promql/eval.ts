@@ -8,49 +8,27 @@
  * Semantics are Prometheus 2.x: closed windows [t - range, t], lookback [t - 5m, t], staleness markers
  * end a series, `@`/offset, subqueries aligned to multiples of their step, vector matching with
  * on/ignoring/group_left/group_right, the metric name dropped by arithmetic and most functions.
+ *
+ * Over 500 lines on purpose: the node cases (selectors, subqueries, grouping, the function dispatch and
+ * the answer's shape) share the grid, the selectors' data and the limits of one evaluation; operators
+ * (binary.ts), reducers (aggregations.ts), kernels (functions.ts) and series shapes (series.ts) live
+ * beside it.
  */
-import type { AggOp, At, Binary, Call, Expr, MatrixSelector, Subquery, VectorSelector } from './ast.js';
+import type { At, Binary, Call, Expr, MatrixSelector, Subquery, VectorSelector } from './ast.js';
 import { compileRegex, isComparison, isSetOp, typeOf } from './parse.js';
 import { CALENDAR, MATH, RANGE, bucketQuantile, formatFloatF, holtWinters, type Bucket, type Window } from './functions.js';
-import { PromMean, goFloatOrder, quantile } from '../aggregate.js';
+import { goFloatOrder } from '../aggregate.js';
+import { PromError, dedupe, dropName, isStaleNaN, labelsKey, compareLabels, type GSeries, type Labels, type RawSeries, type SeriesSource } from './series.js';
+import { binop, compare, setOp, vectorScalar, vectorVector } from './binary.js';
+import { countValues, reduce } from './aggregations.js';
 
-export type Labels = Record<string, string>;
-
-/** Raw samples of one series, ascending. */
-export interface RawSeries {
-  readonly labels: Labels;
-  readonly ts: Float64Array;
-  readonly vs: Float64Array;
-}
-
-/** Reads series matching a selector's matchers with samples in [mint, maxt] (both inclusive). */
-export interface SeriesSource {
-  select(matchers: VectorSelector['matchers'], mint: number, maxt: number): Promise<RawSeries[]>;
-}
-
-/** An instant vector evaluated over the grid: a value per step where `has` is set. */
-interface GSeries {
-  labels: Labels;
-  vals: Float64Array;
-  has: Uint8Array;
-}
+export { PromError, isStaleNaN, labelsMatch, compareLabels, formatLabels, type Labels, type RawSeries, type SeriesSource, type ErrorType } from './series.js';
 
 type Value =
   | { kind: 'scalar'; vals: Float64Array }
   | { kind: 'vector'; series: GSeries[] }
   | { kind: 'matrix'; series: RawSeries[]; range: number; offset: number; at?: number | undefined; sel?: VectorSelector }
   | { kind: 'string'; v: string };
-
-export type ErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'internal';
-
-export class PromError extends Error {
-  constructor(
-    readonly type: ErrorType,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface EvalOptions {
   /** Query start, end and step (ms); an instant query has start = end. */
@@ -64,65 +42,13 @@ export interface EvalOptions {
   readonly deadline?: number;
   /** Default subquery step (Prometheus: the global evaluation interval, 1m). */
   readonly subqueryStep?: number;
-}
-
-export const STALE_NAN_BITS = 0x7ff0000000000002n;
-const f64 = new Float64Array(1);
-const u64 = new BigUint64Array(f64.buffer);
-export function isStaleNaN(v: number): boolean {
-  if (v === v) return false;
-  f64[0] = v;
-  return u64[0] === STALE_NAN_BITS;
+  /** Work (ms) between turns given to the event loop (default 10). */
+  readonly sliceMs?: number;
 }
 
 const DEFAULT_LOOKBACK = 300_000;
-
-function labelsKey(l: Labels): string {
-  const keys = Object.keys(l).sort();
-  let s = '';
-  for (const k of keys) s += k + '\x00' + l[k] + '\x01';
-  return s;
-}
-
-export function formatLabels(l: Labels): string {
-  const name = l['__name__'];
-  const rest = Object.keys(l)
-    .filter((k) => k !== '__name__')
-    .sort()
-    .map((k) => `${k}=${JSON.stringify(l[k])}`)
-    .join(', ');
-  return `${name ?? ''}{${rest}}`;
-}
-
-function dropName(l: Labels): Labels {
-  if (!('__name__' in l)) return l;
-  const out: Labels = {};
-  for (const k of Object.keys(l)) if (k !== '__name__') out[k] = l[k] as string;
-  return out;
-}
-
-function matcherTest(m: VectorSelector['matchers'][number]): (v: string) => boolean {
-  switch (m.op) {
-    case '=':
-      return (v) => v === m.value;
-    case '!=':
-      return (v) => v !== m.value;
-    case '=~': {
-      const re = compileRegex(m.value);
-      return (v) => re.test(v);
-    }
-    case '!~': {
-      const re = compileRegex(m.value);
-      return (v) => !re.test(v);
-    }
-  }
-}
-
-/** Predicate over a series' labels (an absent label reads as ""), as Prometheus' matchers. */
-export function labelsMatch(matchers: VectorSelector['matchers']): (l: Labels) => boolean {
-  const tests = matchers.map((m) => [m.name, matcherTest(m)] as const);
-  return (l) => tests.every(([k, t]) => t(l[k] ?? ''));
-}
+/** Evaluation yields to the event loop after this much work (the agent keeps receiving meanwhile). */
+const SLICE_MS = 10;
 
 interface Fetch {
   sel: VectorSelector;
@@ -149,6 +75,7 @@ export class Evaluator {
   private readonly subStep: number;
   private readonly warnings: string[] = [];
   private checks = 0;
+  private sliceEnd = 0;
 
   constructor(
     private readonly opts: EvalOptions,
@@ -246,13 +173,23 @@ export class Evaluator {
     if ((++this.checks & 1023) === 0) this.check();
   }
 
+  /** Gives the event loop a turn once the current slice of work is used up (between series). */
+  private async pause(): Promise<void> {
+    if (performance.now() < this.sliceEnd) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.check();
+    this.sliceEnd = performance.now() + (this.opts.sliceMs ?? SLICE_MS);
+  }
+
   /** Evaluates over the query's grid. */
-  run(e: Expr): Value {
+  run(e: Expr): Promise<Value> {
+    this.sliceEnd = performance.now() + (this.opts.sliceMs ?? SLICE_MS);
     return this.ev(e, makeGrid(this.opts.start, this.opts.end, this.opts.step));
   }
 
-  private ev(e: Expr, g: Grid): Value {
+  private async ev(e: Expr, g: Grid): Promise<Value> {
     this.tick();
+    await this.pause();
     switch (e.t) {
       case 'num': {
         const vals = new Float64Array(g.length).fill(e.v);
@@ -261,25 +198,25 @@ export class Evaluator {
       case 'str':
         return { kind: 'string', v: e.v };
       case 'paren':
-        return this.ev(e.expr, g);
+        return await this.ev(e.expr, g);
       case 'neg': {
-        const v = this.ev(e.expr, g);
+        const v = await this.ev(e.expr, g);
         if (v.kind === 'scalar') return { kind: 'scalar', vals: v.vals.map((x) => -x) };
         if (v.kind === 'vector') return { kind: 'vector', series: v.series.map((s) => ({ labels: dropName(s.labels), vals: s.vals.map((x) => -x), has: s.has })) };
         throw new PromError('bad_data', 'unary minus on a non-numeric value');
       }
       case 'vs':
-        return { kind: 'vector', series: this.selectVector(e, g, false) };
+        return { kind: 'vector', series: await this.selectVector(e, g, false) };
       case 'ms':
         return this.matrix(e);
       case 'sub':
-        return this.subquery(e, g);
+        return await this.subquery(e, g);
       case 'agg':
-        return this.aggregate(e, g);
+        return await this.aggregate(e, g);
       case 'bin':
-        return this.binary(e, g);
+        return await this.binary(e, g);
       case 'call':
-        return this.call(e, g);
+        return await this.call(e, g);
     }
   }
 
@@ -290,13 +227,14 @@ export class Evaluator {
   }
 
   /** Instant selector over the grid; `timestamps` answers each sample's own time (for timestamp()). */
-  private selectVector(e: VectorSelector, g: Grid, timestamps: boolean): GSeries[] {
+  private async selectVector(e: VectorSelector, g: Grid, timestamps: boolean): Promise<GSeries[]> {
     const raw = this.data.get(e) ?? [];
     const at = this.atTime(e.at);
     const out: GSeries[] = [];
     const n = g.length;
     for (const s of raw) {
       this.tick();
+      await this.pause();
       const vals = new Float64Array(n);
       const has = new Uint8Array(n);
       let any = false;
@@ -325,14 +263,14 @@ export class Evaluator {
     return out;
   }
 
-  private subquery(e: Subquery, g: Grid): Value {
+  private async subquery(e: Subquery, g: Grid): Promise<Value> {
     const at = this.atTime(e.at);
     const step = e.step || this.subStep;
     const lo = (at ?? (g[0] as number)) - e.offset;
     const hi = (at ?? (g[g.length - 1] as number)) - e.offset;
     const start = subStart(lo - e.range, step);
     const inner = start > hi ? new Float64Array(0) : makeGrid(start, hi - ((hi - start) % step), step);
-    const v = inner.length === 0 ? ({ kind: 'vector', series: [] } as Value) : this.ev(e.expr, inner);
+    const v = inner.length === 0 ? ({ kind: 'vector', series: [] } as Value) : await this.ev(e.expr, inner);
     if (v.kind !== 'vector') throw new PromError('bad_data', 'subquery is only allowed on instant vector');
     const series: RawSeries[] = [];
     for (const s of v.series) {
@@ -353,27 +291,27 @@ export class Evaluator {
     return { kind: 'matrix', series, range: e.range, offset: e.offset, at };
   }
 
-  private scalarArg(e: Expr, g: Grid): Float64Array {
-    const v = this.ev(e, g);
+  private async scalarArg(e: Expr, g: Grid): Promise<Float64Array> {
+    const v = await this.ev(e, g);
     if (v.kind !== 'scalar') throw new PromError('bad_data', 'expected a scalar');
     return v.vals;
   }
 
-  private vectorArg(e: Expr, g: Grid): GSeries[] {
-    const v = this.ev(e, g);
+  private async vectorArg(e: Expr, g: Grid): Promise<GSeries[]> {
+    const v = await this.ev(e, g);
     if (v.kind !== 'vector') throw new PromError('bad_data', 'expected an instant vector');
     return v.series;
   }
 
   // ---- aggregation ----
 
-  private aggregate(e: Extract<Expr, { t: 'agg' }>, g: Grid): Value {
-    const input = this.vectorArg(e.expr, g);
+  private async aggregate(e: Extract<Expr, { t: 'agg' }>, g: Grid): Promise<Value> {
+    const input = await this.vectorArg(e.expr, g);
     const n = g.length;
     let param: Float64Array | undefined;
     let label = '';
     if (e.param) {
-      const p = this.ev(e.param, g);
+      const p = await this.ev(e.param, g);
       if (p.kind === 'scalar') param = p.vals;
       else if (p.kind === 'string') label = p.v;
     }
@@ -403,6 +341,7 @@ export class Evaluator {
     const out: GSeries[] = [];
     for (const grp of groups.values()) {
       this.tick();
+      await this.pause();
       const vals = new Float64Array(n);
       const has = new Uint8Array(n);
       let any = false;
@@ -449,9 +388,9 @@ export class Evaluator {
 
   // ---- binary operators ----
 
-  private binary(e: Binary, g: Grid): Value {
-    const l = this.ev(e.lhs, g);
-    const r = this.ev(e.rhs, g);
+  private async binary(e: Binary, g: Grid): Promise<Value> {
+    const l = await this.ev(e.lhs, g);
+    const r = await this.ev(e.rhs, g);
     const n = g.length;
     if (l.kind === 'scalar' && r.kind === 'scalar') {
       const vals = new Float64Array(n);
@@ -473,24 +412,24 @@ export class Evaluator {
 
   // ---- functions ----
 
-  private call(e: Call, g: Grid): Value {
+  private async call(e: Call, g: Grid): Promise<Value> {
     const n = g.length;
     const fn = e.fn;
     if (fn === 'time') return { kind: 'scalar', vals: g.map((t) => t / 1000) };
     if (fn === 'pi') return { kind: 'scalar', vals: new Float64Array(n).fill(Math.PI) };
-    if (RANGE[fn] || fn === 'absent_over_time' || fn === 'holt_winters') return this.rangeCall(e, g);
+    if (RANGE[fn] || fn === 'absent_over_time' || fn === 'holt_winters') return await this.rangeCall(e, g);
     if (fn === 'timestamp') {
       let a = e.args[0] as Expr;
       while (a.t === 'paren') a = a.expr;
-      const series = a.t === 'vs' ? this.selectVector(a, g, true) : this.vectorArg(a, g).map((s) => ({ labels: s.labels, vals: g.map((t, i) => (s.has[i] ? t / 1000 : 0)), has: s.has }));
+      const series = a.t === 'vs' ? await this.selectVector(a, g, true) : (await this.vectorArg(a, g)).map((s) => ({ labels: s.labels, vals: g.map((t, i) => (s.has[i] ? t / 1000 : 0)), has: s.has }));
       return { kind: 'vector', series: dedupe(series.map((s) => ({ ...s, labels: dropName(s.labels) }))) };
     }
     if (fn === 'vector') {
-      const v = this.scalarArg(e.args[0] as Expr, g);
+      const v = await this.scalarArg(e.args[0] as Expr, g);
       return { kind: 'vector', series: [{ labels: {}, vals: v, has: new Uint8Array(n).fill(1) }] };
     }
     if (fn === 'scalar') {
-      const vs = this.vectorArg(e.args[0] as Expr, g);
+      const vs = await this.vectorArg(e.args[0] as Expr, g);
       const vals = new Float64Array(n);
       for (let i = 0; i < n; i++) {
         let c = 0;
@@ -504,7 +443,7 @@ export class Evaluator {
       return { kind: 'scalar', vals };
     }
     if (fn === 'absent') {
-      const vs = this.vectorArg(e.args[0] as Expr, g);
+      const vs = await this.vectorArg(e.args[0] as Expr, g);
       const vals = new Float64Array(n);
       const has = new Uint8Array(n);
       let any = false;
@@ -517,7 +456,7 @@ export class Evaluator {
       return { kind: 'vector', series: any ? [{ labels: absentLabels(e.args[0] as Expr), vals, has }] : [] };
     }
     if (fn === 'sort' || fn === 'sort_desc') {
-      const vs = this.vectorArg(e.args[0] as Expr, g);
+      const vs = await this.vectorArg(e.args[0] as Expr, g);
       if (n !== 1) return { kind: 'vector', series: vs };
       const sorted = [...vs].sort((a, b) => {
         const x = a.vals[0] as number;
@@ -529,13 +468,13 @@ export class Evaluator {
       });
       return { kind: 'vector', series: sorted };
     }
-    if (fn === 'label_replace') return { kind: 'vector', series: this.labelReplace(e, g) };
-    if (fn === 'label_join') return { kind: 'vector', series: this.labelJoin(e, g) };
-    if (fn === 'histogram_quantile') return { kind: 'vector', series: this.histogramQuantile(e, g) };
+    if (fn === 'label_replace') return { kind: 'vector', series: await this.labelReplace(e, g) };
+    if (fn === 'label_join') return { kind: 'vector', series: await this.labelJoin(e, g) };
+    if (fn === 'histogram_quantile') return { kind: 'vector', series: await this.histogramQuantile(e, g) };
     if (fn === 'round' || fn === 'clamp' || fn === 'clamp_min' || fn === 'clamp_max') {
-      const vs = this.vectorArg(e.args[0] as Expr, g);
-      const a1 = e.args[1] ? this.scalarArg(e.args[1], g) : undefined;
-      const a2 = e.args[2] ? this.scalarArg(e.args[2], g) : undefined;
+      const vs = await this.vectorArg(e.args[0] as Expr, g);
+      const a1 = e.args[1] ? await this.scalarArg(e.args[1], g) : undefined;
+      const a2 = e.args[2] ? await this.scalarArg(e.args[2], g) : undefined;
       const out: GSeries[] = [];
       for (const s of vs) {
         const vals = new Float64Array(n);
@@ -560,13 +499,13 @@ export class Evaluator {
     }
     const math = MATH[fn];
     if (math) {
-      const vs = this.vectorArg(e.args[0] as Expr, g);
+      const vs = await this.vectorArg(e.args[0] as Expr, g);
       return { kind: 'vector', series: dedupe(vs.map((s) => ({ labels: dropName(s.labels), vals: s.vals.map(math), has: s.has }))) };
     }
     const cal = CALENDAR[fn];
     if (cal) {
       const vs: GSeries[] = e.args[0]
-        ? this.vectorArg(e.args[0], g)
+        ? await this.vectorArg(e.args[0], g)
         : [{ labels: {}, vals: g.map((t) => t / 1000), has: new Uint8Array(n).fill(1) }];
       return {
         kind: 'vector',
@@ -582,13 +521,14 @@ export class Evaluator {
     throw new PromError('bad_data', `function ${fn} is not supported`);
   }
 
-  private rangeCall(e: Call, g: Grid): Value {
+  private async rangeCall(e: Call, g: Grid): Promise<Value> {
     const fn = e.fn;
     const n = g.length;
     const mIdx = fn === 'quantile_over_time' ? 1 : 0;
-    const m = this.ev(e.args[mIdx] as Expr, g);
+    const m = await this.ev(e.args[mIdx] as Expr, g);
     if (m.kind !== 'matrix') throw new PromError('bad_data', `expected a range vector in call to ${fn}`);
-    const scalarArgs = e.args.map((a, i) => (i === mIdx ? undefined : this.scalarArg(a, g)));
+    const scalarArgs: Array<Float64Array | undefined> = [];
+    for (const [i, a] of e.args.entries()) scalarArgs.push(i === mIdx ? undefined : await this.scalarArg(a, g));
     const kernel = RANGE[fn];
     const out: GSeries[] = [];
     if (fn === 'absent_over_time') {
@@ -612,6 +552,7 @@ export class Evaluator {
     const counterFn = fn === 'rate' || fn === 'increase';
     for (const s of m.series) {
       this.tick();
+      await this.pause();
       const vals = new Float64Array(n);
       const has = new Uint8Array(n);
       let any = false;
@@ -659,8 +600,8 @@ export class Evaluator {
     return { kind: 'vector', series: dedupe(out) };
   }
 
-  private labelReplace(e: Call, g: Grid): GSeries[] {
-    const vs = this.vectorArg(e.args[0] as Expr, g);
+  private async labelReplace(e: Call, g: Grid): Promise<GSeries[]> {
+    const vs = await this.vectorArg(e.args[0] as Expr, g);
     const str = (i: number): string => (e.args[i] as { v: string }).v;
     const dst = str(1);
     const repl = str(2);
@@ -684,8 +625,8 @@ export class Evaluator {
     return dedupe(out);
   }
 
-  private labelJoin(e: Call, g: Grid): GSeries[] {
-    const vs = this.vectorArg(e.args[0] as Expr, g);
+  private async labelJoin(e: Call, g: Grid): Promise<GSeries[]> {
+    const vs = await this.vectorArg(e.args[0] as Expr, g);
     const str = (i: number): string => (e.args[i] as { v: string }).v;
     const dst = str(1);
     const sep = str(2);
@@ -701,9 +642,9 @@ export class Evaluator {
     return dedupe(out);
   }
 
-  private histogramQuantile(e: Call, g: Grid): GSeries[] {
-    const q = this.scalarArg(e.args[0] as Expr, g);
-    const vs = this.vectorArg(e.args[1] as Expr, g);
+  private async histogramQuantile(e: Call, g: Grid): Promise<GSeries[]> {
+    const q = await this.scalarArg(e.args[0] as Expr, g);
+    const vs = await this.vectorArg(e.args[1] as Expr, g);
     const n = g.length;
     const groups = new Map<string, { labels: Labels; members: Array<{ s: GSeries; le: number }> }>();
     for (const s of vs) {
@@ -724,6 +665,7 @@ export class Evaluator {
     const out: GSeries[] = [];
     for (const grp of groups.values()) {
       this.tick();
+      await this.pause();
       const vals = new Float64Array(n);
       const has = new Uint8Array(n);
       let any = false;
@@ -797,22 +739,6 @@ export class Evaluator {
   }
 }
 
-/** Prometheus' label order: by the sorted label pairs. */
-export function compareLabels(a: Labels, b: Labels): number {
-  const ka = Object.keys(a).sort();
-  const kb = Object.keys(b).sort();
-  const n = Math.min(ka.length, kb.length);
-  for (let i = 0; i < n; i++) {
-    const x = ka[i] as string;
-    const y = kb[i] as string;
-    if (x !== y) return x < y ? -1 : 1;
-    const vx = a[x] as string;
-    const vy = b[y] as string;
-    if (vx !== vy) return vx < vy ? -1 : 1;
-  }
-  return ka.length - kb.length;
-}
-
 function subStart(from: number, step: number): number {
   // first multiple of step at or after `from` (Go's integer division truncates toward zero)
   let s = step * Math.trunc(from / step);
@@ -821,7 +747,7 @@ function subStart(from: number, step: number): number {
 }
 
 /** Index range [lo, hi) of samples with from <= t <= to. */
-function windowOf(ts: Float64Array, from: number, to: number): [number, number] {
+function windowOf(ts: ArrayLike<number>, from: number, to: number): [number, number] {
   let lo = 0;
   let hi = ts.length;
   while (lo < hi) {
@@ -853,33 +779,6 @@ function dropStale(s: RawSeries): RawSeries {
     k++;
   }
   return { labels: s.labels, ts, vs };
-}
-
-/** Series with equal labels merged; two of them present at one step is Prometheus' duplicate error. */
-function dedupe(series: GSeries[]): GSeries[] {
-  const byKey = new Map<string, GSeries>();
-  const out: GSeries[] = [];
-  for (const s of series) {
-    const key = labelsKey(s.labels);
-    const prev = byKey.get(key);
-    if (!prev) {
-      byKey.set(key, s);
-      out.push(s);
-      continue;
-    }
-    const vals = new Float64Array(prev.vals);
-    const has = new Uint8Array(prev.has);
-    for (let i = 0; i < has.length; i++) {
-      if (!s.has[i]) continue;
-      if (has[i]) throw new PromError('execution', 'vector cannot contain metrics with the same labelset');
-      has[i] = 1;
-      vals[i] = s.vals[i] as number;
-    }
-    const merged = { labels: prev.labels, vals, has };
-    byKey.set(key, merged);
-    out[out.indexOf(prev)] = merged;
-  }
-  return out;
 }
 
 function parseGoFloat(s: string): number | undefined {
@@ -916,332 +815,6 @@ function absentLabels(e: Expr): Labels {
   for (const k of empty) delete out[k];
   for (const k of Object.keys(out)) if (out[k] === '') delete out[k];
   return out;
-}
-
-function countValues(groups: Map<string, { labels: Labels; members: GSeries[] }>, label: string, n: number): GSeries[] {
-  const out = new Map<string, GSeries>();
-  for (const grp of groups.values()) {
-    for (let i = 0; i < n; i++) {
-      for (const s of grp.members) {
-        if (!s.has[i]) continue;
-        const l: Labels = { ...grp.labels, [label]: formatFloatF(s.vals[i] as number) };
-        const key = labelsKey(l);
-        let o = out.get(key);
-        if (!o) {
-          o = { labels: l, vals: new Float64Array(n), has: new Uint8Array(n) };
-          out.set(key, o);
-        }
-        o.vals[i] = (o.vals[i] as number) + 1;
-        o.has[i] = 1;
-      }
-    }
-  }
-  return [...out.values()];
-}
-
-function reduce(op: AggOp, members: GSeries[], i: number, param: number | undefined): number | undefined {
-  let c = 0;
-  switch (op) {
-    case 'sum': {
-      let s = 0;
-      for (const m of members) if (m.has[i]) {
-        s += m.vals[i] as number;
-        c++;
-      }
-      return c ? s : undefined;
-    }
-    case 'avg': {
-      const mean = new PromMean();
-      for (const m of members) if (m.has[i]) mean.add(m.vals[i] as number);
-      return mean.count ? mean.value : undefined;
-    }
-    case 'min':
-    case 'max': {
-      let v = NaN;
-      for (const m of members) {
-        if (!m.has[i]) continue;
-        const x = m.vals[i] as number;
-        if (c === 0) v = x;
-        else if (op === 'min' ? v > x || v !== v : v < x || v !== v) v = x;
-        c++;
-      }
-      return c ? v : undefined;
-    }
-    case 'count':
-    case 'group': {
-      for (const m of members) if (m.has[i]) c++;
-      return c ? (op === 'count' ? c : 1) : undefined;
-    }
-    case 'stddev':
-    case 'stdvar': {
-      let mean = 0;
-      let value = 0;
-      for (const m of members) {
-        if (!m.has[i]) continue;
-        const x = m.vals[i] as number;
-        c++;
-        if (c === 1) {
-          mean = x;
-          value = 0;
-          continue;
-        }
-        const delta = x - mean;
-        mean += delta / c;
-        value += delta * (x - mean);
-      }
-      if (!c) return undefined;
-      return op === 'stddev' ? Math.sqrt(value / c) : value / c;
-    }
-    case 'quantile': {
-      const vals: number[] = [];
-      for (const m of members) if (m.has[i]) vals.push(m.vals[i] as number);
-      return vals.length ? quantile(param as number, vals) : undefined;
-    }
-    default:
-      return undefined;
-  }
-}
-
-function compare(op: string, a: number, b: number): boolean {
-  switch (op) {
-    case '==':
-      return a === b;
-    case '!=':
-      return a !== b;
-    case '>':
-      return a > b;
-    case '<':
-      return a < b;
-    case '>=':
-      return a >= b;
-    case '<=':
-      return a <= b;
-    default:
-      return false;
-  }
-}
-
-/** Arithmetic or comparison of two values: [value, keep]. */
-function binop(op: string, a: number, b: number): [number, boolean] {
-  switch (op) {
-    case '+':
-      return [a + b, true];
-    case '-':
-      return [a - b, true];
-    case '*':
-      return [a * b, true];
-    case '/':
-      return [a / b, true];
-    case '%':
-      return [a % b, true];
-    case '^':
-      return [goPow(a, b), true];
-    case 'atan2':
-      return [Math.atan2(a, b), true];
-    default:
-      return [a, compare(op, a, b)];
-  }
-}
-
-/** Go's math.Pow differs from JS ** in two corners: 1 ** NaN and (-1) ** ±Inf are 1 in Go. */
-function goPow(a: number, b: number): number {
-  if (a === 1) return 1;
-  if (a === -1 && (b === Infinity || b === -Infinity)) return 1;
-  return a ** b;
-}
-
-function vectorScalar(e: Binary, vs: GSeries[], sc: Float64Array, scalarLeft: boolean, n: number): GSeries[] {
-  const cmp = isComparison(e.op);
-  const out: GSeries[] = [];
-  for (const s of vs) {
-    const vals = new Float64Array(n);
-    const has = new Uint8Array(n);
-    let any = false;
-    for (let i = 0; i < n; i++) {
-      if (!s.has[i]) continue;
-      const x = s.vals[i] as number;
-      const y = sc[i] as number;
-      const [l, r] = scalarLeft ? [y, x] : [x, y];
-      let [v, keep] = binop(e.op, l, r);
-      if (cmp) {
-        // a comparison filters; its value is the vector's (or with bool 0/1)
-        v = x;
-        if (e.bool) {
-          v = keep ? 1 : 0;
-          keep = true;
-        }
-      }
-      if (!keep) continue;
-      vals[i] = v;
-      has[i] = 1;
-      any = true;
-    }
-    if (any) out.push({ labels: dropsName(e.op) || e.bool ? dropName(s.labels) : s.labels, vals, has });
-  }
-  return out;
-}
-
-/** Arithmetic drops the metric name; comparisons (without bool), atan2 and set operators keep it (Prometheus 2.x). */
-function dropsName(op: string): boolean {
-  return op === '+' || op === '-' || op === '*' || op === '/' || op === '%' || op === '^';
-}
-
-function signature(l: Labels, on: boolean, names: readonly string[]): string {
-  if (on) {
-    let s = '';
-    for (const k of [...names].sort()) s += k + '\x00' + (l[k] ?? '') + '\x01';
-    return s;
-  }
-  const keys = Object.keys(l)
-    .filter((k) => k !== '__name__' && !names.includes(k))
-    .sort();
-  let s = '';
-  for (const k of keys) s += k + '\x00' + l[k] + '\x01';
-  return s;
-}
-
-function setOp(e: Binary, lhs: GSeries[], rhs: GSeries[], n: number): GSeries[] {
-  const m = e.matching ?? { card: 'many-to-many', on: false, labels: [], include: [] };
-  const rsig = rhs.map((s) => signature(s.labels, m.on, m.labels));
-  const lsig = lhs.map((s) => signature(s.labels, m.on, m.labels));
-  const present = (sigs: string[], series: GSeries[], i: number): Set<string> => {
-    const set = new Set<string>();
-    series.forEach((s, j) => {
-      if (s.has[i]) set.add(sigs[j] as string);
-    });
-    return set;
-  };
-  const mk = (s: GSeries): GSeries => ({ labels: s.labels, vals: new Float64Array(n), has: new Uint8Array(n) });
-  const outL = lhs.map(mk);
-  const outR = rhs.map(mk);
-  for (let i = 0; i < n; i++) {
-    const rs = present(rsig, rhs, i);
-    if (e.op === 'and' || e.op === 'unless') {
-      lhs.forEach((s, j) => {
-        if (!s.has[i]) return;
-        const hit = rs.has(lsig[j] as string);
-        if (e.op === 'and' ? hit : !hit) {
-          (outL[j] as GSeries).vals[i] = s.vals[i] as number;
-          (outL[j] as GSeries).has[i] = 1;
-        }
-      });
-    } else {
-      const ls = present(lsig, lhs, i);
-      lhs.forEach((s, j) => {
-        if (!s.has[i]) return;
-        (outL[j] as GSeries).vals[i] = s.vals[i] as number;
-        (outL[j] as GSeries).has[i] = 1;
-      });
-      rhs.forEach((s, j) => {
-        if (!s.has[i] || ls.has(rsig[j] as string)) return;
-        (outR[j] as GSeries).vals[i] = s.vals[i] as number;
-        (outR[j] as GSeries).has[i] = 1;
-      });
-    }
-  }
-  const all = e.op === 'or' ? [...outL, ...outR] : outL;
-  return all.filter((s) => s.has.some((x) => x));
-}
-
-function vectorVector(e: Binary, lhs: GSeries[], rhs: GSeries[], n: number): GSeries[] {
-  const m = e.matching ?? { card: 'one-to-one', on: false, labels: [], include: [] };
-  const cmp = isComparison(e.op);
-  const oneToMany = m.card === 'one-to-many';
-  // `many` is the side whose labels the result keeps; `one` the side matched against
-  const many = oneToMany ? rhs : lhs;
-  const one = oneToMany ? lhs : rhs;
-  const oneSig = one.map((s) => signature(s.labels, m.on, m.labels));
-  const manySig = many.map((s) => signature(s.labels, m.on, m.labels));
-  const oneBySig = new Map<string, number[]>();
-  oneSig.forEach((sig, j) => oneBySig.set(sig, [...(oneBySig.get(sig) ?? []), j]));
-  const out = new Map<string, GSeries>();
-  const dropN = dropsName(e.op) || e.bool;
-  const resultCache = new Map<string, { labels: Labels; key: string }>();
-  for (let i = 0; i < n; i++) {
-    const seenOne = new Map<string, number>();
-    for (const [sig, js] of oneBySig) {
-      let found = -1;
-      for (const j of js) {
-        if (!(one[j] as GSeries).has[i]) continue;
-        if (found >= 0) {
-          const side = oneToMany ? 'left' : 'right';
-          throw new PromError(
-            'execution',
-            `found duplicate series for the match group ${formatSig(one[j] as GSeries, m)} on the ${side} hand-side of the operation: [${formatLabels((one[found] as GSeries).labels)}, ${formatLabels((one[j] as GSeries).labels)}];many-to-many matching not allowed: matching labels must be unique on one side`,
-          );
-        }
-        found = j;
-      }
-      if (found >= 0) seenOne.set(sig, found);
-    }
-    const matchedSigs = new Set<string>();
-    const inserted = new Set<string>();
-    for (let k = 0; k < many.length; k++) {
-      const ms = many[k] as GSeries;
-      if (!ms.has[i]) continue;
-      const sig = manySig[k] as string;
-      const j = seenOne.get(sig);
-      if (j === undefined) continue;
-      if (m.card === 'one-to-one') {
-        if (matchedSigs.has(sig)) throw new PromError('execution', 'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
-        matchedSigs.add(sig);
-      }
-      const os = one[j] as GSeries;
-      const vl = oneToMany ? (os.vals[i] as number) : (ms.vals[i] as number);
-      const vr = oneToMany ? (ms.vals[i] as number) : (os.vals[i] as number);
-      let [v, keep] = binop(e.op, vl, vr);
-      if (cmp && e.bool) {
-        v = keep ? 1 : 0;
-        keep = true;
-      }
-      if (!keep) continue;
-      const ck = k + ':' + j;
-      let rl = resultCache.get(ck);
-      if (!rl) {
-        const labels = resultLabels(ms.labels, os.labels, m, dropN);
-        rl = { labels, key: labelsKey(labels) };
-        resultCache.set(ck, rl);
-      }
-      if (m.card !== 'one-to-one') {
-        if (inserted.has(rl.key)) throw new PromError('execution', 'multiple matches for labels: grouping labels must ensure unique matches');
-        inserted.add(rl.key);
-      }
-      let o = out.get(rl.key);
-      if (!o) {
-        o = { labels: rl.labels, vals: new Float64Array(n), has: new Uint8Array(n) };
-        out.set(rl.key, o);
-      }
-      if (o.has[i]) throw new PromError('execution', 'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
-      o.vals[i] = v;
-      o.has[i] = 1;
-    }
-  }
-  return [...out.values()];
-}
-
-function formatSig(s: GSeries, m: { on: boolean; labels: string[] }): string {
-  const l: Labels = {};
-  if (m.on) for (const k of m.labels) l[k] = s.labels[k] ?? '';
-  else for (const k of Object.keys(s.labels)) if (k !== '__name__' && !m.labels.includes(k)) l[k] = s.labels[k] as string;
-  return formatLabels(l);
-}
-
-function resultLabels(many: Labels, one: Labels, m: { card: string; on: boolean; labels: string[]; include: string[] }, dropN: boolean): Labels {
-  let l: Labels = { ...many };
-  if (dropN) delete l['__name__'];
-  if (m.card === 'one-to-one') {
-    if (m.on) {
-      const kept: Labels = {};
-      for (const k of m.labels) if (l[k] !== undefined) kept[k] = l[k];
-      l = kept;
-    } else for (const k of m.labels) delete l[k];
-  }
-  for (const k of m.include) {
-    const v = one[k];
-    if (v !== undefined && v !== '') l[k] = v;
-    else delete l[k];
-  }
-  return l;
 }
 
 export { typeOf };

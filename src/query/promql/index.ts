@@ -17,6 +17,8 @@ export interface PromQueryLimits {
   readonly timeoutMs: number;
   /** Lookback of instant selectors, ms (default 5m). */
   readonly lookbackMs: number;
+  /** Evaluation work (ms) between turns of the event loop (default 10). */
+  readonly sliceMs?: number;
 }
 
 export const DEFAULT_PROM_LIMITS: PromQueryLimits = { maxSamples: 50_000_000, timeoutMs: 120_000, lookbackMs: 300_000 };
@@ -50,9 +52,9 @@ export async function runPromQuery(q: PromQuery, source: SeriesSource | StoreHan
     if (t !== 'scalar' && t !== 'vector') throw new PromError('bad_data', `invalid expression type "${t === 'matrix' ? 'range vector' : t}" for range query, must be Scalar or instant Vector`);
   }
   const src: SeriesSource = 'select' in source ? source : new StoreSeriesSource(source, lim.maxSamples);
-  const ev = new Evaluator({ start: q.start, end: q.end, step: q.instant ? 0 : q.step, lookback: lim.lookbackMs, maxSamples: lim.maxSamples, deadline: performance.now() + lim.timeoutMs }, src);
+  const ev = new Evaluator({ start: q.start, end: q.end, step: q.instant ? 0 : q.step, lookback: lim.lookbackMs, maxSamples: lim.maxSamples, deadline: performance.now() + lim.timeoutMs, ...(lim.sliceMs !== undefined ? { sliceMs: lim.sliceMs } : {}) }, src);
   await ev.load(expr);
-  const v = ev.run(expr);
+  const v = await ev.run(expr);
   const answer = ev.result(v, q.instant);
   const warnings = [...ev.warningList, ...(src instanceof StoreSeriesSource ? src.warnings : [])];
   return { ...answer, warnings };

@@ -96,15 +96,11 @@ export class StoreSeriesSource implements SeriesSource {
         const labels = seriesLabels(pn, s.tags, (msg) => this.warnings.add(msg));
         if (!match(labels)) continue;
         const n = s.timestamps.length;
-        const ts = new Float64Array(n);
-        const vs = new Float64Array(n);
-        for (let i = 0; i < n; i++) {
-          ts[i] = s.timestamps[i] as number;
-          const v = s.values[i];
-          vs[i] = v === null || v === undefined ? NaN : v;
-        }
+        // raw results hold a number per sample (NaN stays NaN; null only comes from empty buckets)
+        let vs: ArrayLike<number> = s.values as number[];
+        if (s.values.some((v) => v === null)) vs = s.values.map((v) => (v === null ? NaN : v));
         this.read += n;
-        out.push({ labels, ts, vs });
+        out.push({ labels, ts: s.timestamps, vs });
       }
     }
     return out;

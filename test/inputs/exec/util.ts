@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import execSpec, { type ExecInput } from '../../../src/inputs/exec/index.js';
 import { testContext, type TestContext } from '../../helpers/context.js';
+import { patience } from '../../helpers/patience.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 export const FIXTURES = join(HERE, '../../fixtures/exec');
@@ -23,8 +24,14 @@ export function count(ctx: TestContext, name: string, tags: Record<string, strin
   return ctx.selfMetrics.counter(name, { ...tags, plugin: ctx.id }).value;
 }
 
+/** Polls `cond` until it holds (true) or `timeoutMs`, stretched by `patience`, has passed (false). */
 export async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
+  return holdsWithin(cond, patience(timeoutMs));
+}
+
+/** Polls `cond` for exactly `ms` (not stretched): for checks that something does not happen in time. */
+export async function holdsWithin(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
   while (Date.now() < end) {
     if (cond()) return true;
     await new Promise((r) => setTimeout(r, 20));

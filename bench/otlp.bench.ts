@@ -1,0 +1,263 @@
+/**
+ * OTLP metrics, two tables in one run:
+ * 1. Decode and encode on one core, on a large ExportMetricsServiceRequest (10,000 number data points
+ *    with 4 attributes each, 1,000 histogram points): sonde's codec next to protobufjs (reflection over
+ *    the official .proto, generated decoder functions) and @bufbuild/protobuf (registry built from the
+ *    same definitions), and the hand-written reader remote_write uses on the same samples.
+ * 2. Ingest into the embedded store of a running agent: the same points sent over OTLP/HTTP protobuf
+ *    and as Influx line protocol to the agent's `influxdb` input, points/s until the store wrote them.
+ * Run: node --import tsx bench/otlp.bench.ts   (SONDE_BENCH_MS per decode row, default 1000;
+ *      SONDE_BENCH_POINTS total ingest points per protocol, default 300000)
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { join as joinPath } from 'node:path';
+import protobuf from 'protobufjs';
+import descriptorExt from 'protobufjs/ext/descriptor/index.js';
+import { createFileRegistry, fromBinary, type DescMessage } from '@bufbuild/protobuf';
+import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import {
+  decodeMetricsRequest,
+  decodeMetricsRequestJson,
+  encodeMetricsRequest,
+  encodeMetricsRequestJson,
+  OtlpStreams,
+  requestToPoints,
+  type Metric,
+  type MetricsRequest,
+} from '../src/codecs/otlp/index.js';
+import { decodeWriteRequest, encodeWriteRequest, pointsToTimeSeries } from '../src/codecs/remote-write.js';
+import { encodeInfluxLines } from '../src/codecs/influx.js';
+import type { Point } from '../src/model/point.js';
+import { PROTO_DIR } from '../test/helpers/otlp-proto.js';
+import { freePort } from '../test/helpers/servers.js';
+import { sondeSpawn, waitFor } from '../test/helpers/spawn.js';
+
+const BUDGET_MS = Number(process.env.SONDE_BENCH_MS ?? 1000);
+
+function rate(units: number, fn: () => unknown): number {
+  let sink = 0;
+  const warm = performance.now() + Math.min(300, BUDGET_MS / 3);
+  while (performance.now() < warm) sink += fn() === undefined ? 0 : 1;
+  let calls = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < BUDGET_MS) {
+    sink += fn() === undefined ? 0 : 1;
+    calls++;
+    t = performance.now();
+  }
+  if (sink < 0) console.log(sink);
+  return (calls * units) / ((t - t0) / 1000);
+}
+const fmt = (n: number): string => (n >= 1e6 ? (n / 1e6).toFixed(2) + 'M' : n >= 1e3 ? (n / 1e3).toFixed(0) + 'k' : n.toFixed(0));
+
+// --- the large request ------------------------------------------------------------------------------
+const T = Date.now();
+const metrics: Metric[] = [];
+for (let m = 0; m < 100; m++) {
+  metrics.push({
+    name: `app.metric_${m}`,
+    description: '',
+    unit: 'By',
+    data: {
+      type: m % 2 === 0 ? 'gauge' : 'sum',
+      temporality: 2,
+      monotonic: true,
+      points: Array.from({ length: 100 }, (_, i) => ({
+        attributes: [
+          { key: 'host', value: `web-${i % 20}` },
+          { key: 'region', value: i % 2 ? 'eu-west-1' : 'us-east-1' },
+          { key: 'route', value: `/api/v${i % 5}` },
+          { key: 'code', value: { int: String(200 + (i % 3)) } },
+        ],
+        startMs: T - 60_000,
+        timeMs: T,
+        value: i * 1.5 + m,
+        isInt: false,
+        flags: 0,
+        exemplars: 0,
+      })),
+    } as Metric['data'],
+  });
+}
+metrics.push({
+  name: 'app.latency',
+  description: '',
+  unit: 's',
+  data: {
+    type: 'histogram',
+    temporality: 2,
+    points: Array.from({ length: 1000 }, (_, i) => ({
+      attributes: [{ key: 'host', value: `web-${i % 20}` }, { key: 'route', value: `/r${i}` }],
+      startMs: T - 60_000,
+      timeMs: T,
+      count: 100,
+      sum: 12.5,
+      bucketCounts: [10, 20, 30, 20, 10, 5, 3, 2],
+      explicitBounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
+      min: 0.001,
+      max: 0.9,
+      flags: 0,
+      exemplars: 0,
+    })),
+  },
+});
+const request: MetricsRequest = {
+  resourceMetrics: [{ resource: [{ key: 'service.name', value: 'bench' }, { key: 'host.name', value: 'h1' }], schemaUrl: '', scopeMetrics: [{ scope: { name: 'bench', version: '1', attributes: [] }, metrics, schemaUrl: '' }] }],
+};
+const bytes = encodeMetricsRequest(request);
+const jsonText = encodeMetricsRequestJson(request);
+const DATA_POINTS = 11_000;
+const opts = { resourceAttributes: ['service.name', 'host.name'], scopeTags: false, exponentialScale: 0, now: T };
+const mappedPoints = requestToPoints(request, opts, new OtlpStreams()).points.length;
+
+// protobufjs from the official definitions
+const root = new protobuf.Root();
+root.resolvePath = (_o, target) => joinPath(PROTO_DIR, target);
+root.loadSync('otlp-metrics.proto');
+root.resolveAll();
+const PbRequest = root.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest');
+const pbMessage = PbRequest.decode(bytes);
+
+// @bufbuild/protobuf: a registry from the same definitions (a FileDescriptorSet made by protobufjs)
+const set = (descriptorExt as unknown as { FileDescriptorSet: protobuf.Type }).FileDescriptorSet;
+type FileDesc = { name: string; package: string; dependency: string[]; messageType: MsgDesc[] };
+type MsgDesc = { name: string; field?: Array<{ number: number; typeName?: string }>; nestedType?: MsgDesc[] };
+const desc = (root as unknown as { toDescriptor(s: string): { file: FileDesc[] } }).toDescriptor('proto3');
+// protobufjs writes type names relative to the package; bufbuild wants them fully qualified, and each
+// file after the files it uses
+const qualify = (m: MsgDesc, scope: string): void => {
+  const type = root.lookupType(scope + '.' + m.name);
+  for (const f of m.field ?? []) {
+    const rt = type.fieldsById[f.number]?.resolvedType;
+    if (rt) f.typeName = rt.fullName;
+  }
+  for (const n of m.nestedType ?? []) qualify(n, scope + '.' + m.name);
+};
+for (const f of desc.file) for (const m of f.messageType) qualify(m, f.package);
+const order = ['common', 'resource', 'metrics', 'collector.metrics'].map((p) => `opentelemetry.proto.${p}.v1`);
+desc.file.sort((a, b) => order.indexOf(a.package) - order.indexOf(b.package));
+const setBytes = set.encode(set.fromObject(desc)).finish();
+const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, setBytes));
+const bufDesc = registry.getMessage('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest') as DescMessage;
+
+// remote_write with the same samples (one series per data point)
+const rwPoints: Point[] = requestToPoints(request, opts, new OtlpStreams()).points;
+const rwBytes = encodeWriteRequest(pointsToTimeSeries(rwPoints));
+
+const rows: Array<[string, string, string]> = [];
+rows.push(['sonde otlp (hand-written reader)', 'decode to messages', fmt(rate(DATA_POINTS, () => decodeMetricsRequest(bytes))) + ' data points/s']);
+rows.push([
+  'sonde otlp (hand-written reader)',
+  'decode + map to sonde points',
+  fmt(rate(mappedPoints, () => { const r = decodeMetricsRequest(bytes); return r.ok ? requestToPoints(r.value, opts, new OtlpStreams()).points.length : 0; })) + ' points/s',
+]);
+rows.push(['protobufjs 8 (reflection, generated functions)', 'decode to messages', fmt(rate(DATA_POINTS, () => PbRequest.decode(bytes))) + ' data points/s']);
+rows.push(['@bufbuild/protobuf 2 (registry)', 'decode to messages', fmt(rate(DATA_POINTS, () => fromBinary(bufDesc, bytes))) + ' data points/s']);
+rows.push(['sonde remote_write (hand-written reader)', 'decode, same samples', fmt(rate(rwPoints.length, () => decodeWriteRequest(rwBytes))) + ' samples/s']);
+rows.push([
+  'sonde otlp JSON',
+  'decode + map to sonde points',
+  fmt(rate(mappedPoints, () => { const r = decodeMetricsRequestJson(jsonText); return r.ok ? requestToPoints(r.value, opts, new OtlpStreams()).points.length : 0; })) + ' points/s',
+]);
+rows.push(['sonde otlp (hand-written writer)', 'encode', fmt(rate(DATA_POINTS, () => encodeMetricsRequest(request))) + ' data points/s']);
+rows.push(['protobufjs 8', 'encode', fmt(rate(DATA_POINTS, () => PbRequest.encode(pbMessage).finish())) + ' data points/s']);
+
+console.log(`Request: ${DATA_POINTS} data points (10,000 number points with 4 attributes, 1,000 histograms with 8 buckets), ${(bytes.length / 1024).toFixed(0)} KiB protobuf, ${(jsonText.length / 1024).toFixed(0)} KiB JSON; ${mappedPoints} sonde points. One core.\n`);
+console.log('| codec | what | rate |');
+console.log('|---|---|---|');
+for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`);
+
+// --- ingest into the store ---------------------------------------------------------------------------
+const TOTAL = Number(process.env.SONDE_BENCH_POINTS ?? 300_000);
+const PER_REQUEST = 5000;
+const SERIES = 1000;
+
+/** One request's points: SERIES series (50 names x 20 hosts) at `PER_REQUEST / SERIES` times. */
+function batch(k: number): Point[] {
+  const out: Point[] = [];
+  const steps = PER_REQUEST / SERIES;
+  for (let s = 0; s < steps; s++) {
+    const ts = 1_700_000_000_000 + (k * steps + s) * 1000;
+    for (let i = 0; i < SERIES; i++) out.push({ name: `ingest.m${i % 50}`, tags: { host: `web-${Math.floor(i / 50)}`, region: 'eu' }, value: (i * 7 + k) % 1000, ts, kind: 'gauge' });
+  }
+  return out;
+}
+
+function otlpBody(points: Point[]): Uint8Array {
+  const byName = new Map<string, Metric & { data: { type: 'gauge'; points: unknown[] } }>();
+  for (const p of points) {
+    let m = byName.get(p.name);
+    if (!m) byName.set(p.name, (m = { name: p.name, description: '', unit: '', data: { type: 'gauge', points: [] } }));
+    (m.data.points as unknown[]).push({ attributes: Object.entries(p.tags).map(([key, value]) => ({ key, value })), startMs: 0, timeMs: p.ts, value: p.value, isInt: false, flags: 0, exemplars: 0 });
+  }
+  return encodeMetricsRequest({ resourceMetrics: [{ resource: [], schemaUrl: '', scopeMetrics: [{ scope: undefined, metrics: [...byName.values()], schemaUrl: '' }] }] });
+}
+
+async function ingest(kind: 'otlp' | 'influx'): Promise<{ rate: number; stored: number; retries: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-otlp-bench-'));
+  const [api, otlp, influx] = [await freePort(), await freePort(), await freePort()];
+  const cfg = join(dir, 'sonde.toml');
+  writeFileSync(
+    cfg,
+    `[agent]\nflush_interval = "100ms"\ndata_dir = "data"\ndefault_inputs = false\n[http]\nlisten = "127.0.0.1:${api}"\n` +
+      (kind === 'otlp' ? `[[inputs.opentelemetry]]\nlisten = "127.0.0.1:${otlp}"\ngrpc = ""\nresource_attributes = []\n` : `[[inputs.influxdb]]\nlisten = "127.0.0.1:${influx}"\n`) +
+      `[[outputs.store]]\n`,
+  );
+  const agent = sondeSpawn(['run', '-c', cfg], { cwd: dir });
+  try {
+    await waitFor(() => agent.out.stdout.includes('stop with Ctrl-C') || agent.child.exitCode !== null, 30_000, 'the agent');
+    const bodies: Array<Uint8Array | string> = [];
+    for (let k = 0; k < TOTAL / PER_REQUEST; k++) {
+      const pts = batch(k);
+      bodies.push(kind === 'otlp' ? otlpBody(pts) : encodeInfluxLines(pts, { precision: 'ms' }) + '\n');
+    }
+    const url = kind === 'otlp' ? `http://127.0.0.1:${otlp}/v1/metrics` : `http://127.0.0.1:${influx}/write?db=bench&precision=ms`;
+    const headers = { 'content-type': kind === 'otlp' ? 'application/x-protobuf' : 'text/plain' };
+    const stats = async (): Promise<number> => {
+      const s = (await (await fetch(`http://127.0.0.1:${api}/api/v1/status`)).json()) as { store: { pointsWritten: number } };
+      return s.store.pointsWritten;
+    };
+    const before = await stats();
+    let retries = 0;
+    const t0 = performance.now();
+    let next = 0;
+    // two connections, one request in flight on each; 503 (OTLP backpressure) is retried after 50 ms
+    await Promise.all(
+      [0, 1].map(async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++] as Uint8Array | string;
+          for (;;) {
+            const r = await fetch(url, { method: 'POST', body, headers });
+            await r.arrayBuffer();
+            if (r.status === 503) {
+              retries++;
+              await new Promise((res) => setTimeout(res, 50));
+              continue;
+            }
+            if (r.status >= 300) throw new Error(`${kind}: HTTP ${r.status}`);
+            break;
+          }
+        }
+      }),
+    );
+    await waitFor(async () => (await stats()) - before >= TOTAL, 120_000, 'the store to write every point');
+    const secs = (performance.now() - t0) / 1000;
+    return { rate: TOTAL / secs, stored: (await stats()) - before, retries };
+  } finally {
+    agent.child.kill('SIGTERM');
+    await new Promise((r) => agent.child.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const o = await ingest('otlp');
+const i = await ingest('influx');
+console.log(`\nIngest into the store of a running agent (sonde run, from source), ${TOTAL} points per protocol in requests of ${PER_REQUEST} (${SERIES} series), two connections; timed until the store wrote them all.\n`);
+console.log('| path | points/s | stored | 503 retries |');
+console.log('|---|---|---|---|');
+console.log(`| OTLP/HTTP protobuf -> opentelemetry input -> store | ${fmt(o.rate)} | ${o.stored} | ${o.retries} |`);
+console.log(`| Influx line protocol -> influxdb input -> store | ${fmt(i.rate)} | ${i.stored} | ${i.retries} |`);
+console.log(`\nOTLP / Influx: ${(o.rate / i.rate).toFixed(2)}x`);
