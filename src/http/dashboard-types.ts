@@ -23,4 +23,6 @@ export interface OverviewPanel {
   title: string;
   unit: string;
   queries: Array<BatchQuery & { label?: string }>;
+  /** `busy`: the browser draws 100 - value (idle percentages as busy ones). */
+  transform?: 'busy';
 }
