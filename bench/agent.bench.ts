@@ -595,6 +595,13 @@ const build = sondeBuild();
 const subjects: Subject[] = [
   sondeSubject(build, { label: 'sonde (defaults: store on the agent thread, worker = "auto")' }),
   sondeSubject(build, { label: 'sonde, [store] worker = true', storeWorker: true }),
+  // what per-second collection costs: every default host collector at interval = "1s"
+  sondeSubject(build, {
+    label: 'sonde, host collectors every 1 s',
+    settings: Object.fromEntries(
+      ['cpu', 'memory', 'load', 'uptime', 'disk', 'diskio', 'net', 'netstat', 'processes', 'pressure', 'kernel', 'agent'].map((n) => [n, ['interval = "1s"']]),
+    ),
+  }),
 ];
 if (!opts['no-services']) {
   subjects.push(

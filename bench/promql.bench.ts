@@ -4,7 +4,8 @@
  *   B. `histogram_quantile(0.9, rate(h_bucket[5m]))` over 20 buckets x 50 series x 6 h, step 60 s.
  * Data is written to an OpenMetrics file, turned into blocks by promtool for Prometheus, and written
  * through the store's write path for sonde (in a worker thread, as the agent runs it, and on the
- * calling thread). Each query runs once to warm up, then the median of 5 runs is reported.
+ * calling thread). Each query runs once per server to warm up, then 5 times, the servers taking turns;
+ * the median is reported.
  *
  *   node --import tsx bench/promql.bench.ts          # 30 s scrape interval
  *   node --import tsx bench/promql.bench.ts --full   # 15 s scrape interval (twice the samples)
@@ -74,25 +75,30 @@ function histograms(): GenSeries[] {
   return out;
 }
 
-async function timeQuery(base: string, params: Record<string, string>): Promise<{ ms: number; series: number; points: number }> {
-  const url = `${base}/api/v1/query_range`;
-  const once = async (): Promise<{ ms: number; series: number; points: number }> => {
-    const t = performance.now();
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params).toString() });
-    const j = (await res.json()) as { status: string; error?: string; data: { result: Array<{ values: unknown[] }> } };
-    const ms = performance.now() - t;
-    if (j.status !== 'success') throw new Error(`${base}: ${j.error}`);
-    return { ms, series: j.data.result.length, points: j.data.result.reduce((a, s) => a + s.values.length, 0) };
-  };
-  await once();
-  const runs: number[] = [];
-  let last = { ms: 0, series: 0, points: 0 };
-  for (let i = 0; i < 5; i++) {
-    last = await once();
-    runs.push(last.ms);
-  }
-  runs.sort((a, b) => a - b);
-  return { ...last, ms: runs[2] as number };
+interface Timing {
+  ms: number;
+  series: number;
+  points: number;
+}
+
+async function timeOnce(base: string, params: Record<string, string>): Promise<Timing> {
+  const t = performance.now();
+  const res = await fetch(`${base}/api/v1/query_range`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params).toString() });
+  const j = (await res.json()) as { status: string; error?: string; data: { result: Array<{ values: unknown[] }> } };
+  const ms = performance.now() - t;
+  if (j.status !== 'success') throw new Error(`${base}: ${j.error}`);
+  return { ms, series: j.data.result.length, points: j.data.result.reduce((a, s) => a + s.values.length, 0) };
+}
+
+/**
+ * Median of 5 runs per target after one warm-up each; the targets take turns run by run, so a change in
+ * the machine's load during the measurement falls on all of them alike.
+ */
+async function timeAll(targets: ReadonlyArray<[string, string]>, params: Record<string, string>): Promise<Timing[]> {
+  for (const [, url] of targets) await timeOnce(url, params);
+  const runs = targets.map(() => [] as Timing[]);
+  for (let i = 0; i < 5; i++) for (const [k, [, url]] of targets.entries()) (runs[k] as Timing[]).push(await timeOnce(url, params));
+  return runs.map((r) => [...r].sort((a, b) => a.ms - b.ms)[2] as Timing);
 }
 
 async function main(): Promise<void> {
@@ -147,10 +153,10 @@ async function run(dir: string, promDir: string): Promise<void> {
     console.log('| query | server | median of 5 | series x points | ratio to Prometheus |');
     console.log('| --- | --- | ---: | ---: | ---: |');
     for (const [label, params] of queries) {
-      let base = 0;
-      for (const [name, url] of targets) {
-        const r = await timeQuery(url, params);
-        if (name.startsWith('Prometheus')) base = r.ms;
+      const timings = await timeAll(targets, params);
+      const base = (timings[0] as Timing).ms;
+      for (const [k, [name]] of targets.entries()) {
+        const r = timings[k] as Timing;
         console.log(`| ${label} | ${name} | ${r.ms.toFixed(0)} ms | ${r.series} x ${r.points} | ${(r.ms / base).toFixed(2)} |`);
       }
     }

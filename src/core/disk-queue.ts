@@ -1,4 +1,7 @@
 /**
+ * (Over 500 lines on purpose: segment accounting, the cursor, the cap and the read-ahead cache are one
+ * state machine whose invariants hold across all of them; the file I/O itself is core/segment-log.ts.)
+ *
  * A durable FIFO of point batches for one output: append-only segment files with a checksum per record,
  * a persisted read cursor, a size cap that drops the oldest segments first, and a bounded in-memory copy
  * of recent records so a healthy output never reads back from disk.

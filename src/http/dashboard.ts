@@ -15,6 +15,9 @@ import { stepFor } from '../graph/ticks.js';
 import { unitTable } from '../model/units.js';
 import type { UiInfo } from './ui-types.js';
 import { servicePanels, servicesOf } from './service-panels.js';
+import type { BatchQuery, OverviewPanel } from './dashboard-types.js';
+
+export type { BatchQuery, OverviewPanel };
 
 export interface DashboardDeps {
   store: StoreHandle | undefined;
@@ -46,22 +49,6 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   }
 }
 
-export interface BatchQuery {
-  name?: unknown;
-  tags?: unknown;
-  since?: unknown;
-  start?: unknown;
-  end?: unknown;
-  step?: unknown;
-  /** Instead of a step: about this many buckets over the window (the server picks a round step). */
-  points?: unknown;
-  agg?: unknown;
-  group_by?: unknown;
-  group_agg?: unknown;
-  limit?: unknown;
-  /** Cap on the points of a raw answer (no step, no points); DEFAULT_MAX_POINTS when absent. */
-  max_points?: unknown;
-}
 
 const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
 
@@ -127,13 +114,6 @@ export async function runBatch(store: StoreHandle, queries: readonly BatchQuery[
   );
 }
 
-/** One chart of the host overview: its queries run in one batch with the others. */
-export interface OverviewPanel {
-  id: string;
-  title: string;
-  unit: string;
-  queries: Array<BatchQuery & { label?: string }>;
-}
 
 /**
  * The host overview: cpu, memory, load, disk, disk I/O and network of one host. Each query asks for
@@ -179,6 +159,49 @@ export function overviewPanels(host: string, start: number, end: number, points 
         { name: 'net.tx_bytes', tags: { ...h, iface: '!lo' }, agg: 'rate', group_by: [], group_agg: 'sum', ...w, label: 'sent' },
       ],
     },
+    // the detail: one line per core, device and interface, pressure, file handles and sockets
+    {
+      id: 'cpu_cores',
+      title: 'CPU busy per core',
+      unit: '%',
+      transform: 'busy',
+      queries: [{ name: 'cpu.usage', tags: { ...h, cpu: '!total', mode: 'idle' }, group_by: ['cpu'], group_agg: 'avg', ...w }],
+    },
+    {
+      id: 'diskio_devices',
+      title: 'Disk I/O per device',
+      unit: 'bytes/s',
+      queries: [
+        { name: 'diskio.read_bytes', tags: h, agg: 'rate', group_by: ['device'], group_agg: 'sum', ...w, label: 'read' },
+        { name: 'diskio.write_bytes', tags: h, agg: 'rate', group_by: ['device'], group_agg: 'sum', ...w, label: 'write' },
+      ],
+    },
+    {
+      id: 'network_ifaces',
+      title: 'Network per interface',
+      unit: 'bytes/s',
+      queries: [
+        { name: 'net.rx_bytes', tags: h, agg: 'rate', group_by: ['iface'], group_agg: 'sum', ...w, label: 'received' },
+        { name: 'net.tx_bytes', tags: h, agg: 'rate', group_by: ['iface'], group_agg: 'sum', ...w, label: 'sent' },
+      ],
+    },
+    {
+      id: 'pressure',
+      title: 'Pressure: time some tasks waited (10 s average)',
+      unit: '%',
+      queries: [{ name: 'pressure.some_avg10', tags: h, group_by: ['resource'], group_agg: 'max', ...w }],
+    },
+    {
+      id: 'kernel',
+      title: 'File handles and sockets',
+      unit: '',
+      queries: [
+        { name: 'fd.allocated', tags: h, group_by: [], ...w, label: 'open files' },
+        { name: 'sockets.used', tags: h, group_by: [], ...w, label: 'sockets' },
+        { name: 'sockets.tcp_inuse', tags: h, group_by: [], ...w, label: 'tcp in use' },
+        { name: 'sockets.tcp_time_wait', tags: h, group_by: [], ...w, label: 'tcp time-wait' },
+      ],
+    },
   ];
 }
 
@@ -199,6 +222,7 @@ export async function runOverview(store: StoreHandle, host: string, start: numbe
       id: p.id,
       title: p.title,
       unit: p.unit,
+      ...(p.transform ? { transform: p.transform } : {}),
       results: p.queries.map((q) => ({ label: q.label ?? null, result: results[i++] })),
     })),
   };

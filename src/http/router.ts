@@ -2,6 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Handler, HttpRoutes } from '../model/http-routes.js';
 import { readRequestBody } from '../net/body.js';
 import { SondeError } from '../errors.js';
+import { sendJson, sendText } from '../net/http-server.js';
+
+export { sendJson, sendText };
 
 /**
  * A small router for the agent's HTTP server. Plugins add routes through `ctx.http`; the API, the
@@ -52,17 +55,8 @@ export class Router implements HttpRoutes {
 }
 
 /** Sends a JSON body with the right headers. */
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(data) });
-  res.end(data);
-}
 
 /** Sends a plain text body. */
-export function sendText(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
 
 /**
  * Reads a request body up to `limit` decoded bytes with the network layer's body reader (gzip, deflate,

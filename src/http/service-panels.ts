@@ -4,7 +4,7 @@
  * agent). Each panel is a few queries in the same batch as the host panels, rates for counters.
  */
 import type { StoreHandle } from '../store/handle.js';
-import type { BatchQuery, OverviewPanel } from './dashboard.js';
+import type { BatchQuery, OverviewPanel } from './dashboard-types.js';
 
 type Q = BatchQuery & { label?: string };
 type Window = { start: string; end: string; points: number };

@@ -11,7 +11,15 @@ import type { MetricKind } from '../model/point.js';
 import { parseDuration } from '../config/units.js';
 import { rowsToPoints, type Row } from '../codecs/sql-rows.js';
 import { mysqlClient, postgresClient, type SqlClient } from './sql-client.js';
-import type { CheckPoint } from './check.js';
+
+/** A point as a check may return it: `ts` defaults to `now`, `kind` to gauge, `tags` to none. */
+export interface CheckPoint {
+  name: string;
+  value: number;
+  ts?: number;
+  tags?: Record<string, string>;
+  kind?: MetricKind;
+}
 
 export type { SqlClient, SqlSession } from './sql-client.js';
 export { ServiceFailure } from './sql-client.js';

@@ -18,6 +18,7 @@ import { sanitizeName, sanitizeTags } from '../model/sanitize.js';
 import { defineInput, type Input } from '../core/plugin.js';
 import { rateLimited, type Logger } from '../core/logger.js';
 import { checkHelpers, ServiceFailure, type CheckHelpers } from './check-helpers.js';
+import type { CheckPoint } from './check-helpers.js';
 
 const schema = z.object({
   module: z.string().min(1).describe('Path of the check module (.js, .mjs, or .ts under tsx), relative to base_dir'),
@@ -36,14 +37,7 @@ export interface CheckContext {
   readonly sonde: CheckHelpers;
 }
 
-/** A point as a check may return it: `ts` defaults to `now`, `kind` to gauge, `tags` to none. */
-export interface CheckPoint {
-  name: string;
-  value: number;
-  ts?: number;
-  tags?: Record<string, string>;
-  kind?: MetricKind;
-}
+export type { CheckPoint };
 
 export type CheckFn = (ctx: CheckContext) => CheckPoint[] | Promise<CheckPoint[]> | AsyncIterable<CheckPoint>;
 

@@ -74,7 +74,6 @@ type Outcome =
   | { readonly kind: 'busy'; readonly status: 429 | 503; readonly retryAfterS: number; readonly message: string };
 
 const JOURNAL_LIMIT = 4 * 1024 * 1024;
-const CUMULATIVE_TTL = 60 * 60 * 1000;
 
 /** Running totals of delta streams on disk: `deltas.jsonl` (snapshot) and `deltas.journal`. */
 class DeltaStore {
@@ -157,7 +156,7 @@ export function otlpReceiver(config: z.output<typeof schema>, ctx: ReceiverConte
     const now = Date.now();
     if (now - lastPrune > 60_000) {
       lastPrune = now;
-      streams.prune(now, CUMULATIVE_TTL, config.delta_ttl);
+      streams.prune(now, config.delta_ttl);
     }
     const mapped: MappedRequest = requestToPoints(
       decoded.value,

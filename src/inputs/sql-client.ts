@@ -107,12 +107,29 @@ export function classifyPgError(err: unknown): ServiceFailure {
 type PgModule = typeof import('pg');
 let pgModule: Promise<PgModule> | undefined;
 
+/**
+ * Imports pg. Its stream.js probes for Cloudflare Workers at load: with no global `navigator` (Node 20)
+ * it builds a `new Response(...)`, which loads undici, Node's fetch, ~7 MB of RSS an agent polling
+ * PostgreSQL would otherwise never pay. A `navigator` with a userAgent answers the probe first; it is
+ * defined only where Node has none (Node 21+ has its own) and only while pg loads.
+ */
+export async function importPg(): Promise<PgModule> {
+  const g = globalThis as { navigator?: unknown };
+  if (g.navigator !== undefined) return import('pg');
+  Object.defineProperty(globalThis, 'navigator', { value: { userAgent: `Node.js/${process.version.slice(1)}` }, configurable: true, writable: true });
+  try {
+    return await import('pg');
+  } finally {
+    delete g.navigator;
+  }
+}
+
 export function postgresClient(url: string, opts: SqlClientOptions): SqlClient {
   const server = pgServerTag(url);
   let pool: Pool | undefined;
   const poolOf = async (): Promise<Pool> => {
     if (pool) return pool;
-    pgModule ??= import('pg');
+    pgModule ??= importPg();
     const mod = await pgModule;
     const Pool = (mod as unknown as { default?: PgModule }).default?.Pool ?? mod.Pool;
     const cfg: PoolConfig = {

@@ -35,7 +35,8 @@ const EXACT: Readonly<Record<string, Unit>> = {
 
 const PATTERNS: ReadonlyArray<readonly [RegExp, Unit]> = [
   [/(_percent|\.percent|_pct|_ratio_percent)$/, '%'],
-  [/\.(some|full)_(avg10|avg60|avg300)$/, '%'],
+  [/^pressure\.(some|full)_(avg10|avg60|avg300)$/, '%'],
+  [/^pressure\.(some|full)_total$/, 's'],
   [/(_bytes|\.bytes)$/, 'bytes'],
   [/_(ms|millis|milliseconds)$/, 'ms'],
   [/(_seconds|_time_s)$/, 's'],

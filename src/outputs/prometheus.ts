@@ -12,7 +12,8 @@ import type { Point } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
 import { encodePrometheusText, negotiatePrometheusFormat } from '../codecs/prometheus-text.js';
 import { zDuration } from '../config/units.js';
-import { sendText, type Handler } from '../http/router.js';
+import { sendText } from '../net/http-server.js';
+import type { Handler } from '../model/http-routes.js';
 import { parseHostPort } from '../net/address.js';
 import { challenge, checkAuth, requireAuthOffLoopback } from '../net/auth.js';
 

@@ -3,7 +3,7 @@
  * series aggregators) and the PromQL aggregation operators, which differ from them in NaN handling and
  * in how the mean is taken (Prometheus' incremental mean), and so have their own reducers here.
  */
-import type { GroupAggregate } from '../store/handle.js';
+import type { GroupAggregate } from '../model/store-api.js';
 
 /** One group aggregate over the non-empty values of a bucket (no NaN among them). */
 export function combine(agg: GroupAggregate, vals: readonly number[]): number {

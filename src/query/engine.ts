@@ -10,11 +10,13 @@
  */
 import type { Tags } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
-import type { Aggregate, GroupAggregate, QueryRequest, QueryResult, SeriesResult } from '../store/handle.js';
-import { AGGREGATES, GROUP_AGGREGATES } from '../store/handle.js';
-import type { RollupField } from '../store/rollup.js';
+import type { Aggregate, GroupAggregate, QueryRequest, QueryResult, SeriesResult } from '../model/store-api.js';
+import { AGGREGATES, GROUP_AGGREGATES } from '../model/store-api.js';
 import { combine } from './aggregate.js';
 import { tagMatcher } from './select.js';
+
+/** A stream of a rollup bucket a query source can hand back (the store's rollups keep these). */
+export type RollupField = 'min' | 'max' | 'sum' | 'count' | 'first' | 'last' | 'resets';
 
 const FIELDS_FOR: Record<Aggregate, readonly RollupField[]> = {
   avg: ['sum', 'count'],

@@ -13,7 +13,7 @@
  * Over 500 lines on purpose: OpenTSDB's request grammar (`m=` syntax, filter types, downsample specs,
  * times), its planning onto the native engine and its answer shapes are one front end.
  */
-import { DEFAULT_MAX_POINTS, type Aggregate, type GroupAggregate, type QueryRequest, type SeriesInfo, type SeriesResult, type StoreHandle } from '../store/handle.js';
+import { DEFAULT_MAX_POINTS, type Aggregate, type GroupAggregate, type QueryRequest, type SeriesInfo, type SeriesResult, type StoreHandle } from '../model/store-api.js';
 import { globToRegExp } from '../core/glob.js';
 import { combine } from './aggregate.js';
 import { resolveTagSpecs, type TagTest } from './select.js';

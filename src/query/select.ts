@@ -8,7 +8,7 @@
  */
 import type { Tags } from '../model/point.js';
 import { compileGlob, isGlob } from '../core/glob.js';
-import type { StoreHandle } from '../store/handle.js';
+import type { StoreHandle } from '../model/store-api.js';
 
 /** Matcher for a metric name glob (exact string compare when it has no wildcard). */
 export function nameMatcher(glob: string): (s: string) => boolean {

@@ -17,6 +17,7 @@
 import type { MetricKind } from '../model/point.js';
 import { BitReader, BitWriter } from './bits.js';
 import { decodeChunk, encodeChunk } from './chunk.js';
+import type { RollupField } from '../query/engine.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
@@ -57,7 +58,7 @@ export interface BucketsView {
   resets: ArrayLike<number>;
 }
 
-export type RollupField = 'min' | 'max' | 'sum' | 'count' | 'first' | 'last' | 'resets';
+export type { RollupField };
 export const ROLLUP_FIELDS: readonly RollupField[] = ['min', 'max', 'sum', 'count', 'first', 'last', 'resets'];
 /** The six streams every blob has, in stored order; `resets` is the optional seventh. */
 export const MAIN_ROLLUP_FIELDS: readonly RollupField[] = ['min', 'max', 'sum', 'count', 'first', 'last'];

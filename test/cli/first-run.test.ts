@@ -89,6 +89,9 @@ test('zero-config inputs with 8125 taken: logged once, the rest runs, status sho
   const st = sondeSync(['status', '--url', url, '--json']);
   const doc = JSON.parse(st.stdout) as { warnings: Array<{ id: string; message: string }> };
   assert.deepEqual(doc.warnings.map((w) => w.id), ['inputs.statsd']);
+  // the dashboard's bootstrap carries it too (shown above every page)
+  const ui = (await (await fetch(`${url}api/v1/ui`)).json()) as { warnings: Array<{ id: string; message: string }> };
+  assert.deepEqual(ui.warnings.map((w) => w.id), ['inputs.statsd']);
   const human = sondeSync(['status', '--url', url]);
   assert.match(human.stdout, /warning: cannot listen on udp 127\.0\.0\.1:8125/);
   assert.equal(await stop(child), 0, out.stderr);

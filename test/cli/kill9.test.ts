@@ -96,6 +96,7 @@ test('kill -9 right after acknowledged Influx writes loses nothing acknowledged'
   const acked: number[] = [];
   let seq = 0;
   let writing = true;
+  t.after(() => (writing = false)); // a failed wait must not leave the writers running
   // 20 points every 20 ms, two writers: about 1,000-2,000 points/s
   const writer = async () => {
     while (writing) {

@@ -15,6 +15,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { registryForConfig } from '../../src/plugins.js';
 import { freePort } from '../helpers/spawn.js';
+import { patience } from '../helpers/patience.js';
 
 interface After {
   after: (fn: () => unknown) => void;
@@ -121,12 +122,13 @@ export async function storedPoints(agent: Agent, name: string): Promise<Array<{ 
   return out;
 }
 
-export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
+/** Waits for `cond`; gives up after `timeoutMs` stretched by `patience` (loaded machines). */
+export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, detail?: () => string): Promise<void> {
+  const end = Date.now() + patience(timeoutMs);
   while (Date.now() < end) {
     if (await cond()) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   if (await cond()) return;
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}${detail ? `: ${detail()}` : ''}`);
 }

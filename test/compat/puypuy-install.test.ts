@@ -269,7 +269,7 @@ test('sonde migrate <install dir> detects PuyPuy (conf/config.ini), not tcollect
   assert.equal(await checkSeedConfig(clean, (s) => okOut.push(s)), 0, okOut.join(''));
 });
 
-test('Python checks run unchanged: InfluxDB 2 API and the store get what the checks generated, with PuyPuy tags and rates; failures counted', { skip: !hasPython && 'python3 not installed', timeout: 40_000 }, async (t) => {
+test('Python checks run unchanged: InfluxDB 2 API and the store get what the checks generated, with PuyPuy tags and rates; failures counted', { skip: !hasPython && 'python3 not installed', timeout: 90_000 }, async (t) => {
   const influx = await recordingHttp(t);
   const root = install(`address: ${influx.base}\ntsdtype: InfluxDB2\norganization: netangels\nbucket: metrics\ntoken: tok123`);
   const logDir = mkdtempSync(join(tmpdir(), 'sonde-puypuy-log-'));
@@ -281,7 +281,7 @@ test('Python checks run unchanged: InfluxDB 2 API and the store get what the che
   const { agent, base } = await startMigrated(forAgent(m.config, logDir), t);
 
   // enough runs for three rates
-  await waitUntil(() => generated(logDir).filter((g) => g.name === 'net_bytes_rx').length >= 3, 20_000, 'three rates');
+  await waitUntil(() => generated(logDir).filter((g) => g.name === 'net_bytes_rx').length >= 3, 40_000, 'three rates');
   const gen = generated(logDir);
   const want = expectedKeys(gen);
   const lines = () =>
@@ -298,7 +298,7 @@ test('Python checks run unchanged: InfluxDB 2 API and the store get what the che
         return key(m2[1] as string, Number(m2[4]), Number(m2[3]), tags);
       }),
     );
-  await waitUntil(() => want.every((w) => received().has(w)), 10_000, 'every generated point at InfluxDB');
+  await waitUntil(() => want.every((w) => received().has(w)), 20_000, 'every generated point at InfluxDB');
   // the v2 API as InfluxDB 2 wants it
   const req = influx.requests.find((r) => r.url.startsWith('/api/v2/write?'));
   assert.ok(req);
@@ -326,7 +326,7 @@ test('Python checks run unchanged: InfluxDB 2 API and the store get what the che
   await waitUntil(async () => {
     stored = new Set((await storedPoints(agent, '*')).filter((p) => checkNames.has(p.name)).map((p) => key(p.name, p.ts, p.value, p.tags)));
     return want.every((w) => stored.has(w));
-  }, 10_000, 'every generated point in the store');
+  }, 20_000, 'every generated point in the store');
   for (const w of want) assert.ok(stored.has(w), `stored: ${w}`);
 
   // the failing check and the Python 2 one are counted, the runner went on

@@ -231,7 +231,7 @@ test('startstop variables, get_defaults() errors and the hard-coded defaults', {
   assert.equal(r.settings.dedupinterval, 300);
 });
 
-test('the agent runs the migrated install: enabled/ links, collectors.lib/collectors.etc imports; the TSD and the store get exactly what was printed', { skip: !hasPython && 'python3 not installed', timeout: 30_000 }, async (t) => {
+test('the agent runs the migrated install: enabled/ links, collectors.lib/collectors.etc imports; the TSD and the store get exactly what was printed', { skip: !hasPython && 'python3 not installed', timeout: 90_000 }, async (t) => {
   const root = currentLayout();
   const logDir = mkdtempSync(join(tmpdir(), 'sonde-tcollector-log-'));
   t.after(() => {
@@ -254,7 +254,12 @@ test('the agent runs the migrated install: enabled/ links, collectors.lib/collec
 
   const extra = { host: 'fixturehost', dc: 'fixture' };
   const received = () => new Set(tsd.puts.map((l) => withTags(l, {})));
-  await waitUntil(() => printedLines(logDir).length === 8 && printedLines(logDir).every((l) => received().has(withTags(l, extra))), 20_000, 'all 8 printed lines at the TSD');
+  await waitUntil(
+    () => printedLines(logDir).length === 8 && printedLines(logDir).every((l) => received().has(withTags(l, extra))),
+    40_000,
+    'all 8 printed lines at the TSD',
+    () => `printed ${JSON.stringify(printedLines(logDir))}, received ${JSON.stringify(tsd.puts.filter((l) => l.startsWith('fixture.')))}`,
+  );
   const printed = printedLines(logDir).map((l) => withTags(l, extra)).sort();
   const fixtures = [...received()].filter((l) => l.startsWith('fixture.')).sort();
   assert.deepEqual(fixtures, printed);
@@ -266,12 +271,12 @@ test('the agent runs the migrated install: enabled/ links, collectors.lib/collec
       .map((p) => withTags(`${p.name} ${p.ts} ${p.value} ${Object.entries(p.tags).map(([k, v]) => `${k}=${v}`).join(' ')}`, {}))
       .sort();
     return stored.length >= printed.length;
-  }, 10_000, 'the points in the store');
+  }, 20_000, 'the points in the store');
   assert.deepEqual(stored, printed);
   assert.equal(hostname() !== '', true);
 });
 
-test('the old layout <N>/ next to an empty enabled/ (an upgraded tree) runs, with the same PYTHONPATH', { skip: !hasPython && 'python3 not installed', timeout: 30_000 }, async (t) => {
+test('the old layout <N>/ next to an empty enabled/ (an upgraded tree) runs, with the same PYTHONPATH', { skip: !hasPython && 'python3 not installed', timeout: 90_000 }, async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'sonde-tcollector-old-'));
   const logDir = mkdtempSync(join(tmpdir(), 'sonde-tcollector-log-'));
   t.after(() => {
@@ -295,6 +300,6 @@ test('the old layout <N>/ next to an empty enabled/ (an upgraded tree) runs, wit
   (inputs['exec']?.[0] as TomlTable)['env'] = { FIXTURE_LOG: logDir };
   await startMigrated(config, t, { hostname: 'fixturehost' });
   const extra = { host: 'fixturehost', dc: 'fixture' };
-  await waitUntil(() => printedLines(logDir).length === 5 && tsd.puts.length >= 5, 20_000, 'five lines at the TSD');
+  await waitUntil(() => printedLines(logDir).length === 5 && tsd.puts.length >= 5, 40_000, 'five lines at the TSD');
   assert.deepEqual(tsd.puts.map((l) => withTags(l, {})).sort(), printedLines(logDir).map((l) => withTags(l, extra)).sort());
 });

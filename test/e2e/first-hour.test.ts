@@ -133,6 +133,14 @@ test('overview is live by default and refreshes at the collection interval; axes
   // memory (used, available, swap) is one unit: one value axis, whatever the magnitudes
   assert.equal(await page.evaluate(`document.querySelectorAll('[data-panel="memory"] .u-axis').length`), 2, 'x and one y axis');
   assert.equal(await page.evaluate(`document.querySelector('[data-panel="memory"]').dataset.y2Labels`), undefined);
+  // the detail panels: one line per core, per interface, pressure per resource, file handles and sockets
+  const series = (panel: string) => page.evaluate(`Number(document.querySelector('[data-panel="${panel}"]')?.dataset.series ?? 0)`) as Promise<number>;
+  await waitFor(page, `Number(document.querySelector('[data-panel="kernel"]')?.dataset.points ?? 0) > 0`, 15_000);
+  assert.equal(await series('cpu_cores'), (await import('node:os')).availableParallelism(), 'a line per core');
+  assert.ok((await series('network_ifaces')) >= 2, 'received and sent per interface (lo included)');
+  assert.equal(await series('kernel'), 4);
+  if (existsSync('/proc/pressure/cpu')) assert.equal(await series('pressure'), 3, 'cpu, memory and io pressure');
+  assert.match(await axis('cpu_cores'), /\d+%/);
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'overview-live.png'), fullPage: true });
   assert.deepEqual(page.jsErrors, []);
   await page.close();

@@ -5,7 +5,7 @@
  * (it refuses root) and MariaDB with `--user=root`.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, RunningServer, which } from './servers.js';
@@ -26,6 +26,16 @@ function ids(user: string): { uid: number; gid: number } | undefined {
   const gid = Number(g.stdout.trim());
   if (u.status !== 0 || !Number.isInteger(uid)) throw new Error(`running as root, but there is no ${user} user to run the server as`);
   return { uid, gid };
+}
+
+/** Starts the server; when it does not come up, its temp dir goes too (the test's after hook has no handle). */
+async function started(s: RunningServer): Promise<void> {
+  try {
+    await s.start();
+  } catch (err) {
+    await s.stop();
+    throw err;
+  }
 }
 
 export interface Postgres extends RunningServer {
@@ -56,7 +66,10 @@ export async function startPostgres(): Promise<Postgres> {
     ['-D', join(dir, 'data'), '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${join(dir, 'pw')}`, '-N', '-E', 'UTF8', '--locale=C'],
     { encoding: 'utf8', timeout: 60_000, ...(who ?? {}) },
   );
-  if (r.status !== 0) throw new Error(`initdb failed: ${r.stderr || r.error?.message}`);
+  if (r.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`initdb failed: ${r.stderr || r.error?.message}`);
+  }
   const port = await freePort();
   const s = new RunningServer(
     {
@@ -75,6 +88,7 @@ export async function startPostgres(): Promise<Postgres> {
         '-c', 'log_min_messages=warning',
       ],
       ready: (out) => out.includes('ready to accept connections'),
+      startTimeoutMs: 60_000,
       // fast shutdown: a smart one (SIGTERM) waits for the collector's connection to go away
       stopSignal: 'SIGINT',
       ...(who ?? {}),
@@ -82,7 +96,7 @@ export async function startPostgres(): Promise<Postgres> {
     dir,
     { port },
   );
-  await s.start();
+  await started(s);
   return Object.assign(s, {
     port,
     socketDir,
@@ -109,7 +123,10 @@ export async function startPostgresStandby(primary: Postgres): Promise<Postgres>
     ['-h', primary.socketDir, '-p', String(primary.port), '-U', 'postgres', '-D', join(dir, 'data'), '-R', '-X', 'stream', '-c', 'fast'],
     { encoding: 'utf8', timeout: 60_000, ...(who ?? {}) },
   );
-  if (r.status !== 0) throw new Error(`pg_basebackup failed: ${r.stderr || r.error?.message}`);
+  if (r.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`pg_basebackup failed: ${r.stderr || r.error?.message}`);
+  }
   // the connection string -R wrote names the primary's socket; name the standby too
   writeFileSync(join(dir, 'data', 'postgresql.auto.conf'), `primary_conninfo = 'host=${primary.socketDir} port=${primary.port} user=postgres application_name=standby1'\n`);
   if (who) chownSync(join(dir, 'data', 'postgresql.auto.conf'), who.uid, who.gid);
@@ -120,13 +137,14 @@ export async function startPostgresStandby(primary: Postgres): Promise<Postgres>
       bin: POSTGRES,
       args: ['-D', join(dir, 'data'), '-p', String(port), '-k', socketDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'log_min_messages=warning'],
       ready: (out) => out.includes('ready to accept read-only connections'),
+      startTimeoutMs: 60_000,
       stopSignal: 'SIGINT',
       ...(who ?? {}),
     },
     dir,
     { port },
   );
-  await s.start();
+  await started(s);
   return Object.assign(s, {
     port,
     socketDir,
@@ -159,11 +177,17 @@ export async function startMariadb(extraArgs: readonly string[] = []): Promise<M
   const asRoot = process.getuid?.() === 0;
   const datadir = join(dir, 'data');
   const install = which('mariadb-install-db') ?? which('mysql_install_db') ?? 'mariadb-install-db';
-  const r = spawnSync(install, ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...(asRoot ? ['--user=root'] : [])], {
+  // its own tmpdir: bootstraps running side by side otherwise collide on temporary tables in /tmp
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+  const r = spawnSync(install, ['--no-defaults', `--datadir=${datadir}`, `--tmpdir=${tmp}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...(asRoot ? ['--user=root'] : [])], {
     encoding: 'utf8',
     timeout: 60_000,
   });
-  if (r.status !== 0) throw new Error(`mariadb-install-db failed: ${r.stderr || r.stdout || r.error?.message}`);
+  if (r.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`mariadb-install-db failed: ${r.stderr || r.stdout || r.error?.message}`);
+  }
   const port = await freePort();
   const socket = join(dir, 'mysqld.sock');
   const s = new RunningServer(
@@ -177,6 +201,7 @@ export async function startMariadb(extraArgs: readonly string[] = []): Promise<M
         '--bind-address=127.0.0.1',
         `--socket=${socket}`,
         `--pid-file=${join(dir, 'mysqld.pid')}`,
+        `--tmpdir=${tmp}`,
         '--skip-name-resolve',
         '--innodb-buffer-pool-size=16M',
         '--innodb-log-file-size=8M',
@@ -185,11 +210,13 @@ export async function startMariadb(extraArgs: readonly string[] = []): Promise<M
         ...extraArgs,
       ],
       ready: (out) => out.includes('ready for connections'),
+      // a loaded 2-core CI machine can take well over the default 20 s to recover and open InnoDB
+      startTimeoutMs: 60_000,
     },
     dir,
     { port },
   );
-  await s.start();
+  await started(s);
   const client = which('mariadb') ?? which('mysql') ?? 'mariadb';
   return Object.assign(s, {
     port,

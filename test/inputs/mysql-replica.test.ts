@@ -19,7 +19,9 @@ const built: Built[] = [];
 
 before(async () => {
   if (skip) return;
-  [primary, replica] = await Promise.all([startMariadb(['--log-bin=mysql-bin', '--server-id=1']), startMariadb(['--server-id=2'])]);
+  // one after the other, each kept as soon as it runs, so that `after` stops whichever started
+  primary = await startMariadb(['--log-bin=mysql-bin', '--server-id=1']);
+  replica = await startMariadb(['--server-id=2']);
   primary.sql("CREATE USER 'repl'@'%' IDENTIFIED BY 'repl-pw'; GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%'");
   replica.sql("CREATE USER 'sonde'@'%' IDENTIFIED BY 'sonde-pw'; GRANT PROCESS, REPLICATION CLIENT, SLAVE MONITOR, SELECT ON *.* TO 'sonde'@'%'");
   replica.sql(`CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${primary.port}, MASTER_USER='repl', MASTER_PASSWORD='repl-pw', MASTER_USE_GTID=no; START REPLICA`);

@@ -10,6 +10,7 @@ import { after, before } from 'node:test';
 import type { Output, OutputSpec } from '../../src/core/plugin.js';
 import { testContext, type TestContext } from '../helpers/context.js';
 import { point, type Point } from '../../src/model/point.js';
+import { patience } from '../helpers/patience.js';
 
 /**
  * A real server shared by the tests of one file: started in `before` unless `skip` says it is missing,
@@ -115,9 +116,9 @@ export async function fakeUdp(): Promise<{ port: number; packets: Buffer[]; clos
   return { port: sock.address().port, packets, sock, close: () => new Promise<void>((r) => sock.close(() => r())) };
 }
 
-/** Polls `pred` every 100 ms until true or `timeoutMs`; returns its last value. */
+/** Polls `pred` every 100 ms until true or `timeoutMs` (stretched by `patience`); returns its last value. */
 export async function until<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
+  const end = Date.now() + patience(timeoutMs);
   let v = await fn();
   while (!ok(v) && Date.now() < end) {
     await new Promise((r) => setTimeout(r, 100));

@@ -30,7 +30,7 @@ test('openStore: write, query, metadata, flush, close and reopen', async () => {
     assert.deepEqual(await store.tagKeys(), ['host']);
     assert.deepEqual(await store.tagValues('host', 'w.*'), ['a', 'b']);
     const series = await store.series({ tags: { host: 'b' } });
-    assert.deepEqual(series, [{ name: 'w.h', tags: { host: 'b' }, lastTs: T0 }]);
+    assert.deepEqual(series, [{ name: 'w.h', tags: { host: 'b' }, lastTs: T0, kind: 'gauge' }]);
     await store.flush();
     const st = await store.stats();
     assert.equal(st.pointsWritten, 102);

@@ -113,7 +113,8 @@ interface Change {
  */
 export class OtlpStreams {
   private readonly deltas = new Map<string, { state: DeltaState; seenAt: number }>();
-  private readonly cumulative = new Map<string, CumulativeState>();
+  /** Cumulative stream state hangs off the (cached) tag set, by metric name: no key strings to build. */
+  private cumulative = new WeakMap<Tags, Map<string, CumulativeState>>();
   private readonly changed = new Set<string>();
   private tagCache = new Map<string, Tags>();
   private baseIds = new WeakMap<Tags, number>();
@@ -151,6 +152,26 @@ export class OtlpStreams {
     return id;
   }
 
+  private leCache = new WeakMap<Tags, Map<string, Tags>>();
+
+  /** @internal */ tagsWith(tags: Tags, key: 'le' | 'quantile', value: string): Tags {
+    let m = this.leCache.get(tags);
+    if (m === undefined) {
+      m = new Map();
+      this.leCache.set(tags, m);
+    }
+    const k = key === 'le' ? value : 'q' + value;
+    let t = m.get(k);
+    if (t === undefined) {
+      const o: Record<string, string> = {};
+      for (const kk of Object.keys(tags)) setOwn(o, kk, tags[kk] as string);
+      o[key] = value;
+      t = o;
+      if (m.size < 1000) m.set(k, t);
+    }
+    return t;
+  }
+
   /** @internal */ cachedTags(sig: string): Tags | undefined {
     return this.tagCache.get(sig);
   }
@@ -161,12 +182,17 @@ export class OtlpStreams {
     this.tagCache.set(sig, tags);
   }
 
-  /** @internal */ cumulativeOf(key: string): CumulativeState | undefined {
-    return this.cumulative.get(key);
+  /** @internal */ cumulativeOf(tags: Tags, key: string): CumulativeState | undefined {
+    return this.cumulative.get(tags)?.get(key);
   }
 
-  /** @internal */ setCumulative(key: string, s: CumulativeState): void {
-    this.cumulative.set(key, s);
+  /** @internal */ setCumulative(tags: Tags, key: string, s: CumulativeState): void {
+    let m = this.cumulative.get(tags);
+    if (m === undefined) {
+      m = new Map();
+      this.cumulative.set(tags, m);
+    }
+    m.set(key, s);
   }
 
   /** Lines (JSON) of the delta streams changed since the last call: what a journal appends. */
@@ -218,15 +244,12 @@ export class OtlpStreams {
     return bad;
   }
 
-  /** Forgets cumulative streams idle for `cumulativeTtl` and delta streams idle for `deltaTtl` (ms). */
-  prune(now: number, cumulativeTtl: number, deltaTtl: number): number {
+  /**
+   * Forgets delta streams idle for `deltaTtl` (ms). Cumulative stream state lives as long as its tag set
+   * stays in the tag cache (bounded), so it needs no pruning.
+   */
+  prune(now: number, deltaTtl: number): number {
     let n = 0;
-    for (const [k, s] of this.cumulative) {
-      if (now - s.seenAt > cumulativeTtl) {
-        this.cumulative.delete(k);
-        n++;
-      }
-    }
     for (const [k, e] of this.deltas) {
       if (now - e.seenAt > deltaTtl) {
         this.deltas.delete(k);
@@ -379,6 +402,8 @@ interface Ctx {
   /** Signature of the current scope's base tags, and of the last data point's tags. */
   baseSig: string;
   sig: string;
+  /** Key of the current histogram metric's cumulative state (`h:<name>`). */
+  histKey: string;
 }
 
 function reject(c: Ctx, reason: RejectReason, n: number, message: string): void {
@@ -427,16 +452,16 @@ type Out = [name: string, tags: Tags, value: number, kind: MetricKind];
  * Cumulative reset detection: when the start time moved forward, 0s at the new start time go before the
  * new values (when that time lies after the stream's last point).
  */
-function cumulativeReset(c: Ctx, key: string, startMs: number, ts: number, series: Out[] | string, tags?: Tags, kind?: MetricKind): void {
-  const s = c.streams.cumulativeOf(key);
+function cumulativeReset(c: Ctx, tags: Tags, key: string, startMs: number, ts: number, series: Out[] | string, kind?: MetricKind): void {
+  const s = c.streams.cumulativeOf(tags, key);
   if (s === undefined) {
-    c.streams.setCumulative(key, { startMs, lastMs: ts, seenAt: c.opts.now });
+    c.streams.setCumulative(tags, key, { startMs, lastMs: ts, seenAt: c.opts.now });
     return;
   }
   if (startMs > s.startMs && s.startMs !== 0) {
     const at = Math.ceil(startMs);
     if (at > s.lastMs && at < ts) {
-      if (typeof series === 'string') c.out.push({ name: series, tags: tags as Tags, value: 0, ts: at, kind: kind as MetricKind });
+      if (typeof series === 'string') c.out.push({ name: series, tags, value: 0, ts: at, kind: kind as MetricKind });
       else for (const [n, t, , k] of series) c.out.push({ name: n, tags: t, value: 0, ts: at, kind: k });
     }
   }
@@ -466,7 +491,7 @@ function numberPoints(c: Ctx, name: string, m: Metric, base: Tags, pts: readonly
     const kind: MetricKind = d.monotonic ? 'counter' : 'gauge';
     if (d.temporality === TEMPORALITY_CUMULATIVE) {
       const value = stale ? NaN : p.value;
-      if (d.monotonic && p.startMs !== 0) cumulativeReset(c, name + '\u0000' + c.sig, p.startMs, ts, name, tags, kind);
+      if (d.monotonic && p.startMs !== 0) cumulativeReset(c, tags, name, p.startMs, ts, name, kind);
       c.out.push(p.isInt && !stale ? { name, tags, value, ts, kind, int: true } : { name, tags, value, ts, kind });
     } else if (d.temporality === TEMPORALITY_DELTA) {
       const key = 'sum:' + seriesKey(name, tags);
@@ -485,15 +510,15 @@ function numberPoints(c: Ctx, name: string, m: Metric, base: Tags, pts: readonly
 }
 
 /** Emits the bucket family of one histogram data point from [bound, count] buckets. */
-function bucketSeries(name: string, tags: Tags, buckets: ReadonlyArray<readonly [number, number]>, count: number, sum: number | undefined, stale: boolean): Out[] {
+function bucketSeries(c: Ctx, name: string, tags: Tags, buckets: ReadonlyArray<readonly [number, number]>, count: number, sum: number | undefined, stale: boolean): Out[] {
   const series: Out[] = [];
   let cum = 0;
   const bucket = name + '.bucket';
   for (const [b, n] of buckets) {
     cum += n;
-    series.push([bucket, { ...tags, le: leText(b) }, stale ? NaN : cum, 'histogram']);
+    series.push([bucket, c.streams.tagsWith(tags, 'le', leText(b)), stale ? NaN : cum, 'histogram']);
   }
-  series.push([bucket, { ...tags, le: '+Inf' }, stale ? NaN : count, 'histogram']);
+  series.push([bucket, c.streams.tagsWith(tags, 'le', '+Inf'), stale ? NaN : count, 'histogram']);
   if (sum !== undefined) series.push([name + '.sum', tags, stale ? NaN : sum, 'histogram']);
   series.push([name + '.count', tags, stale ? NaN : count, 'histogram']);
   return series;
@@ -516,8 +541,8 @@ function histogramLike(
   if (p.min !== undefined) extras.push([name + '.min', tags, stale ? NaN : p.min, 'gauge']);
   if (p.max !== undefined) extras.push([name + '.max', tags, stale ? NaN : p.max, 'gauge']);
   if (temporality === TEMPORALITY_CUMULATIVE) {
-    const series = bucketSeries(name, tags, buckets, p.count, p.sum, stale);
-    if (p.startMs !== 0) cumulativeReset(c, 'h:' + name + '\u0000' + c.sig, p.startMs, ts, series);
+    const series = bucketSeries(c, name, tags, buckets, p.count, p.sum, stale);
+    if (p.startMs !== 0) cumulativeReset(c, tags, c.histKey, p.startMs, ts, series);
     push(c, series, ts);
     push(c, extras, ts);
     return;
@@ -544,7 +569,7 @@ function histogramLike(
   const stored: HistState = stale ? { ...next, lastMs: p.timeMs } : next;
   c.streams.setDelta(key, stored, c.opts.now);
   c.changes.push({ key, prev, next: stored });
-  push(c, bucketSeries(name, tags, stored.buckets, stored.count, stored.hasSum ? stored.sum : undefined, stale), ts);
+  push(c, bucketSeries(c, name, tags, stored.buckets, stored.count, stored.hasSum ? stored.sum : undefined, stale), ts);
   push(c, extras, ts);
 }
 
@@ -554,7 +579,7 @@ function summaryPoints(c: Ctx, name: string, base: Tags, pts: readonly SummaryPo
     const ts = tsOf(c, p.timeMs);
     const stale = (p.flags & FLAG_NO_RECORDED_VALUE) !== 0;
     const series: Out[] = [];
-    for (const q of p.quantiles) series.push([name, { ...tags, quantile: String(q.quantile) }, stale ? NaN : q.value, 'summary']);
+    for (const q of p.quantiles) series.push([name, c.streams.tagsWith(tags, 'quantile', String(q.quantile)), stale ? NaN : q.value, 'summary']);
     series.push([name + '.sum', tags, stale ? NaN : p.sum, 'summary']);
     series.push([name + '.count', tags, stale ? NaN : p.count, 'summary']);
     push(c, series, ts);
@@ -578,6 +603,7 @@ function metricPoints(c: Ctx, m: Metric, base: Tags): void {
       numberPoints(c, name, m, base, d.points);
       return;
     case 'histogram':
+      c.histKey = 'h:' + name;
       for (const p of d.points) {
         const b = explicitBuckets(p);
         if (typeof b === 'string') reject(c, 'invalid_histogram', 1, `${m.name}: ${b}`);
@@ -585,6 +611,7 @@ function metricPoints(c: Ctx, m: Metric, base: Tags): void {
       }
       return;
     case 'exponentialHistogram':
+      c.histKey = 'h:' + name;
       for (const p of d.points) histogramLike(c, name, m, base, p, d.temporality, expToBuckets(p, c.opts.exponentialScale));
       return;
     case 'summary':
@@ -595,7 +622,7 @@ function metricPoints(c: Ctx, m: Metric, base: Tags): void {
 
 /** Maps a decoded request to points, adding delta streams up in `streams`. */
 export function requestToPoints(req: MetricsRequest, opts: ToPointsOptions, streams: OtlpStreams): MappedRequest {
-  const c: Ctx = { opts, streams, out: [], changes: [], rejected: {}, rejectedTotal: 0, firstError: '', exemplars: 0, baseSig: '', sig: '' };
+  const c: Ctx = { opts, streams, out: [], changes: [], rejected: {}, rejectedTotal: 0, firstError: '', exemplars: 0, baseSig: '', sig: '', histKey: '' };
   const all = opts.resourceAttributes.includes('*');
   const only = all ? undefined : new Set(opts.resourceAttributes);
   let dataPoints = 0;
@@ -615,6 +642,10 @@ export function requestToPoints(req: MetricsRequest, opts: ToPointsOptions, stre
       c.baseSig = Object.keys(base)
         .map((k) => k + '\u0002' + (base[k] as string))
         .join('\u0001');
+      // the same base tag object every request, so state hung off it (cumulative streams) carries over
+      const cachedBase = streams.cachedTags(c.baseSig);
+      if (cachedBase !== undefined) base = cachedBase;
+      else streams.cacheTags(c.baseSig, base);
       for (const m of sm.metrics) {
         dataPoints += m.data?.points.length ?? 0;
         metricPoints(c, m, base);

@@ -2,7 +2,7 @@
  * The PromQL front end of the query layer: parse, read the selectors' samples, evaluate, and shape the
  * answer as Prometheus' HTTP API does (`resultType` + `result`, values as `[seconds, "string"]`).
  */
-import type { StoreHandle } from '../../store/handle.js';
+import type { StoreHandle } from '../../model/store-api.js';
 import { Evaluator, PromError, type SeriesSource } from './eval.js';
 import { PromParseError, parsePromQL, typeOf } from './parse.js';
 import { StoreSeriesSource } from './store-source.js';

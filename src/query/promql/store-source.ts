@@ -5,7 +5,7 @@
  * matchers again, so the store's pre-selection can only narrow, never change, the answer. Raw samples
  * only: rollups do not give the per-sample values PromQL windows need.
  */
-import type { StoreHandle } from '../../store/handle.js';
+import type { StoreHandle } from '../../model/store-api.js';
 import { resolveTagSpecs, type TagTest } from '../select.js';
 import type { LabelMatcherNode } from './ast.js';
 import { PromError, labelsMatch, type RawSeries, type SeriesSource } from './eval.js';

@@ -6,6 +6,7 @@
 import { api, batch } from '../api.js';
 import { drawChart, linesOf } from '../chart.js';
 import { fmt, fmtAgo, formatTags, h, link } from '../util.js';
+import { unitOfQuery } from '../units.js';
 
 /** @typedef {import('../../../src/alerting/api-types.js').AlertsResponse} AlertsResponse */
 /** @typedef {import('../../../src/alerting/api-types.js').AlertRuleInfo} AlertRuleInfo */
@@ -20,15 +21,6 @@ function stateBadge(state) {
   return h('span', { class: `badge state-${state.toLowerCase()}` }, state);
 }
 
-/**
- * The unit of a rule's series, for its chart axis, from the metric name.
- * @param {string} name
- */
-export function unitOfMetric(name) {
-  if (/percent|usage$/.test(name)) return '%';
-  if (/bytes$/.test(name)) return 'bytes';
-  return '';
-}
 
 /**
  * The query that shows what a rule looks at: its selector, grouped like the rule, in about 120 buckets.
@@ -81,7 +73,8 @@ export async function render(root, _params, info) {
     const byRule = new Map();
     for (const a of data.alerts ?? []) byRule.set(a.rule, [...(byRule.get(a.rule) ?? []), a]);
     const sections = sorted.map((r, i) => {
-      const unit = unitOfMetric(r.series.name);
+      // the unit of what the rule compares: the metric's, per second for a rate
+      const unit = unitOfQuery(r.series.name, r.agg ?? undefined);
       const alerts = (byRule.get(r.name) ?? []).sort((a, b) => order[a.state] - order[b.state]);
       const chart = h('div', { class: 'chart', 'data-rule-chart': r.name });
       const spec = { name: r.series.name, tags: r.series.tags, agg: r.agg === 'min' || r.agg === 'max' ? r.agg : 'avg', rate: r.agg === 'rate', group_by: r.group_by, group_agg: 'max' };

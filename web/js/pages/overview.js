@@ -19,6 +19,10 @@ function panelLines(panel) {
     lines = lines.map((l) => ({ ...l, label: l.label.replace(/^cpu\.usage\{mode=(.*)\}$/, '$1') }));
     if (idle) lines.unshift({ label: 'total busy', timestamps: idle.timestamps, values: idle.values.map((/** @type {number|null} */ v) => (v === null ? null : Math.max(0, 100 - v))) });
   }
+  if (panel.transform === 'busy') {
+    lines = lines.map((l) => ({ ...l, label: l.label.replace(/^cpu\.usage\{cpu=(.*)\}$/, 'cpu $1'), values: l.values.map((v) => (v === null ? null : Math.max(0, 100 - v))) }));
+  }
+  if (panel.id === 'pressure') lines = lines.map((l) => ({ ...l, label: l.label.replace(/^pressure\.some_avg10\{resource=(.*)\}$/, '$1') }));
   if (panel.id === 'disk') lines = lines.map((l) => ({ ...l, label: l.label.replace(/^disk\.used_percent\{mount=(.*)\}$/, '$1') }));
   return lines;
 }
