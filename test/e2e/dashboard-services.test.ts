@@ -84,8 +84,11 @@ test('overview JSON: service panels after the host panels, with the rates the co
   const commits = (pg?.results[0]?.result.series?.[0]?.values ?? []).filter((v): v is number => v !== null);
   assert.equal(pg?.results[0]?.label, 'commits/s');
   assert.ok(commits.length > 50);
-  // the fixture commits 40 ± 10 transactions per second
-  assert.ok(commits.every((v) => v >= 29 && v <= 51), `commits/s between 30 and 50: ${commits.slice(0, 5).join(', ')}`);
+  // the fixture commits 40 ± 10 transactions per second; the newest bucket is cut by the query's end
+  // (now, past the fixture's last sample) and its rate is over the part inside the range (query/engine.ts),
+  // so it depends on when the test runs: every other bucket is checked
+  const whole = commits.slice(0, -1);
+  assert.ok(whole.every((v) => v >= 29 && v <= 51), `commits/s between 30 and 50: ${whole.filter((v) => v < 29 || v > 51).join(', ')}`);
   const conns = (pg?.results[2]?.result.series?.[0]?.values ?? []).filter((v): v is number => v !== null);
   assert.ok(conns.every((v) => v >= 13 && v <= 17), `connections (12 idle + 1..5 active): ${conns.slice(0, 5).join(', ')}`);
   const beta = (await (await fetch(`${server.url}api/v1/ui/overview?host=beta&start=-1h`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { panels: Array<{ id: string }> };
