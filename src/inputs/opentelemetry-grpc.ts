@@ -9,10 +9,31 @@
 import type { IncomingMessage } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { SondeError } from '../errors.js';
-import { checkAuth } from '../net/auth.js';
-import { decodeMetricsRequest, encodeMetricsResponse } from '../codecs/otlp/index.js';
+import { checkAuth, type HttpAuth } from '../net/auth.js';
+import { decodeMetricsRequest, encodeMetricsResponse, type DecodeResult, type MetricsRequest, type MetricsResponse } from '../codecs/otlp/index.js';
 import { formatHostPort, requireHostPort } from '../net/address.js';
-import type { OtlpInputConfig, OtlpReceiver } from './opentelemetry.js';
+
+/** What the gRPC listener takes of the input's settings. */
+export interface GrpcSettings {
+  readonly max_body_size: number;
+  readonly idle_timeout: number;
+}
+
+/** What the gRPC listener needs of the OTLP receiver (inputs/opentelemetry.ts builds it). */
+export interface GrpcExportHandler {
+  readonly requests: { readonly grpc: { inc(): void } };
+  readonly auth: HttpAuth;
+  readonly counts: { rejected(reason: string): void };
+  handle(
+    decoded: DecodeResult<MetricsRequest>,
+    bytes: number,
+  ): Promise<
+    | { readonly kind: 'ok'; readonly response: MetricsResponse }
+    | { readonly kind: 'invalid'; readonly message: string }
+    | { readonly kind: 'busy'; readonly message: string }
+  >;
+  log(msg: string, fields: Record<string, unknown>): void;
+}
 
 export const METRICS_EXPORT_PATH = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
 
@@ -31,7 +52,7 @@ export const metricsServiceDefinition: grpc.ServiceDefinition = {
   },
 };
 
-export async function startGrpc(listen: string, config: OtlpInputConfig, r: OtlpReceiver): Promise<{ port: number; stop(): Promise<void> }> {
+export async function startGrpc(listen: string, config: GrpcSettings, r: GrpcExportHandler): Promise<{ port: number; stop(): Promise<void> }> {
   const addr = requireHostPort(listen, 'grpc');
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.max_body_size,

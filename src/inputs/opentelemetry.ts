@@ -289,6 +289,3 @@ export default defineReceiver({
     };
   },
 });
-
-export type OtlpInputConfig = z.output<typeof schema>;
-export type { Receiver as OtlpReceiver };
