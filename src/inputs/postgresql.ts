@@ -9,7 +9,7 @@
 import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { zDuration } from '../config/units.js';
-import { point, type Point, type Tags } from '../model/point.js';
+import type { Point, Tags } from '../model/point.js';
 import { sanitizeTagValue } from '../model/sanitize.js';
 import type { Row } from '../codecs/sql-rows.js';
 import {
@@ -30,7 +30,7 @@ import {
 } from '../codecs/postgresql-rows.js';
 import { ServiceHealth } from './service-health.js';
 import { classifyPgError, parsePgUrl, pgServerTag, postgresClient } from './sql-client.js';
-import { customQueryPoints, customQuerySchema } from './sql-query.js';
+import { customQueryPoints, customQuerySchema, sqlServersInput } from './sql-query.js';
 import { nameFilter } from './host/common.js';
 
 const SECTIONS = ['databases', 'bgwriter', 'connections', 'locks', 'replication'] as const;
@@ -71,7 +71,6 @@ export default defineInput({
       const client = postgresClient(url, clientOptions);
       return { client, tag: client.server, tags: Object.freeze({ server: sanitizeTagValue(client.server) || '_' }) as Tags };
     });
-    let stopped = false;
 
     const poll = (s: (typeof servers)[number], now: number): Promise<Point[]> =>
       s.client.use(async (session) => {
@@ -106,32 +105,6 @@ export default defineInput({
         return out;
       });
 
-    return {
-      async gather(now) {
-        if (stopped) return [];
-        const results = await Promise.all(
-          servers.map(async (s): Promise<Point[]> => {
-            health.gathers.inc();
-            try {
-              const pts = await poll(s, now);
-              health.ok(s.tag);
-              pts.unshift(point('postgresql.up', 1, now, 'gauge', s.tags));
-              return pts;
-            } catch (err) {
-              health.failed(s.tag, classifyPgError(err));
-              return [point('postgresql.up', 0, now, 'gauge', s.tags)];
-            }
-          }),
-        );
-        return results.flat();
-      },
-      async stop() {
-        stopped = true;
-        await Promise.all(servers.map((s) => s.client.close()));
-      },
-      describe() {
-        return servers.map((s) => `postgresql ${s.tag}`);
-      },
-    };
+    return sqlServersInput('postgresql', servers, health, poll, classifyPgError);
   },
 });

@@ -3,7 +3,9 @@
  * the config shape and its mapping onto `rowsToPoints`.
  */
 import { z } from 'zod/v3';
-import type { MetricKind, Point, Tags } from '../model/point.js';
+import type { Input } from '../core/plugin.js';
+import { point, type MetricKind, type Point, type Tags } from '../model/point.js';
+import type { Failure, ServiceHealth } from './service-health.js';
 import { isValidName } from '../model/sanitize.js';
 import { rowsToPoints, type Row } from '../codecs/sql-rows.js';
 
@@ -41,4 +43,46 @@ export function customQueryPoints(service: string, q: CustomQuery, rows: readonl
     base,
     ts,
   );
+}
+
+/**
+ * The gather/stop/describe shared by the SQL service inputs: every server polled in parallel, a
+ * `<service>.up` gauge per server (1 before its points, or 0 alone), failures classified and handed to
+ * the shared health accounting, the clients closed at stop.
+ */
+export function sqlServersInput<S extends { readonly tag: string; readonly tags: Tags; readonly client: { close(): Promise<void> } }>(
+  service: string,
+  servers: readonly S[],
+  health: ServiceHealth,
+  poll: (s: S, now: number) => Promise<Point[]>,
+  classify: (err: unknown) => Failure,
+): Input {
+  let stopped = false;
+  return {
+    async gather(now) {
+      if (stopped) return [];
+      const results = await Promise.all(
+        servers.map(async (s): Promise<Point[]> => {
+          health.gathers.inc();
+          try {
+            const pts = await poll(s, now);
+            health.ok(s.tag);
+            pts.unshift(point(`${service}.up`, 1, now, 'gauge', s.tags));
+            return pts;
+          } catch (err) {
+            health.failed(s.tag, classify(err));
+            return [point(`${service}.up`, 0, now, 'gauge', s.tags)];
+          }
+        }),
+      );
+      return results.flat();
+    },
+    async stop() {
+      stopped = true;
+      await Promise.all(servers.map((s) => s.client.close()));
+    },
+    describe() {
+      return servers.map((s) => `${service} ${s.tag}`);
+    },
+  };
 }
