@@ -68,7 +68,8 @@ export function dropName(l: Labels): Labels {
   return out;
 }
 
-function matcherTest(m: VectorSelector['matchers'][number]): (v: string) => boolean {
+/** One label matcher as a predicate over a label value (`=~`/`!~` fully anchored, as Prometheus). */
+export function matcherTest(m: VectorSelector['matchers'][number]): (v: string) => boolean {
   switch (m.op) {
     case '=':
       return (v) => v === m.value;

@@ -10,24 +10,8 @@ import { resolveTagSpecs, type TagTest } from '../select.js';
 import type { LabelMatcherNode } from './ast.js';
 import { PromError, labelsMatch, type RawSeries, type SeriesSource } from './eval.js';
 import { buildCatalog, promLabel, promName, seriesLabels, type NameCatalog } from './names.js';
-import { compileRegex } from './parse.js';
+import { matcherTest } from './series.js';
 
-function test(m: LabelMatcherNode): (v: string) => boolean {
-  switch (m.op) {
-    case '=':
-      return (v) => v === m.value;
-    case '!=':
-      return (v) => v !== m.value;
-    case '=~': {
-      const re = compileRegex(m.value);
-      return (v) => re.test(v);
-    }
-    case '!~': {
-      const re = compileRegex(m.value);
-      return (v) => !re.test(v);
-    }
-  }
-}
 
 export class StoreSeriesSource implements SeriesSource {
   private catalog: NameCatalog | undefined;
@@ -50,7 +34,7 @@ export class StoreSeriesSource implements SeriesSource {
     const cat = await this.names();
     const nameMs = matchers.filter((m) => m.name === '__name__');
     const eq = nameMs.find((m) => m.op === '=');
-    const tests = nameMs.map(test);
+    const tests = nameMs.map((m) => matcherTest(m));
     const out: string[] = [];
     const candidates = eq ? (cat.byProm.has(eq.value) ? [eq.value] : []) : [...cat.byProm.keys()];
     for (const p of candidates) {
@@ -69,7 +53,7 @@ export class StoreSeriesSource implements SeriesSource {
     const keys = await this.store.tagKeys(name);
     const tests: TagTest[] = [];
     for (const m of others) {
-      const t = test(m);
+      const t = matcherTest(m);
       const sondeKeys = keys.filter((k) => promLabel(k) === m.name);
       if (sondeKeys.length === 0) {
         if (!t('')) return null; // the label is absent from every series of the name
