@@ -10,7 +10,7 @@ import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
 import { formatGraphitePlaintext, graphitePath, graphiteTaggedPath } from '../codecs/graphite.js';
 import { encodePickle, MAX_PICKLE_FRAME, type PickleDatapoint } from '../codecs/pickle.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import { parseTarget, type HostPort } from '../net/address.js';
 import { TcpSender } from '../net/tcp-client.js';
 

@@ -9,7 +9,7 @@ import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
 import { encodeOpenTsdbJson, formatOpenTsdbPut, isOpenTsdbWritable, openTsdbMappedKey, parseOpenTsdbDetails } from '../codecs/opentsdb.js';
 import { CollisionWatch, seriesKey } from '../model/series.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import { chunks, joinUrl, post, resultForStatus } from '../net/http-client.js';
 import { parseTarget, type HostPort } from '../net/address.js';
 import { TcpSender } from '../net/tcp-client.js';

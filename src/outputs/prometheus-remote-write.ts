@@ -6,7 +6,7 @@
 import { z } from 'zod/v3';
 import { defineOutput } from '../core/plugin.js';
 import { encodeWriteRequest, pointsToTimeSeries, REMOTE_WRITE_HEADERS, snappyCompress } from '../codecs/remote-write.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import { post, retryAfterMs } from '../net/http-client.js';
 
 export default defineOutput({

@@ -11,7 +11,7 @@ import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
 import { encodePrometheusText, negotiatePrometheusFormat } from '../codecs/prometheus-text.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import { sendText } from '../net/http-server.js';
 import type { Handler } from '../model/http-routes.js';
 import { parseHostPort } from '../net/address.js';
