@@ -161,23 +161,36 @@ export function hostContext(ctx: PluginContext): HostContext {
 
 const NO_CONFIG = z.object({});
 
-/**
- * `defineInput` for host collectors: enabled by default, no config unless `schema` says otherwise, and
- * `create` gets a HostContext and returns only the gather, which runs guarded. A collector file is then
- * its parsers and the points it builds from them.
- */
-export function defineHostInput<S extends PluginSchema = typeof NO_CONFIG>(spec: {
+export type HostInputSpec<S extends PluginSchema> = {
   readonly name: string;
   readonly description: string;
   readonly schema?: S;
-  create(config: z.output<S>, ctx: HostContext): HostGather;
-}): InputSpec<S> {
+} & (
+  | {
+      /** Builds the gather once (state kept between gathers, filters compiled from the config). */
+      create(config: z.output<S>, ctx: HostContext): HostGather;
+    }
+  | {
+      /** A collector without state: one gather. */
+      gather(now: number, ctx: HostContext, config: z.output<S>): Promise<Point[]>;
+    }
+);
+
+/**
+ * `defineInput` for host collectors: enabled by default, no config unless `schema` says otherwise, and
+ * the gather gets a HostContext and runs guarded. A collector file is then its parsers and the points
+ * it builds from them.
+ */
+export function defineHostInput<S extends PluginSchema = typeof NO_CONFIG>(spec: HostInputSpec<S>): InputSpec<S> {
   return defineInput<S>({
     name: spec.name,
     description: spec.description,
     schema: spec.schema ?? (NO_CONFIG as unknown as S),
     defaultEnabled: true,
-    create: (config, ctx) => hostInput(ctx, spec.create(config, hostContext(ctx))),
+    create(config, ctx) {
+      const host = hostContext(ctx);
+      return hostInput(ctx, 'create' in spec ? spec.create(config, host) : (now) => spec.gather(now, host, config));
+    },
   });
 }
 
@@ -216,6 +229,20 @@ export function columns<K extends string>(v: readonly number[], at: Readonly<Rec
 export function fields(line: string): string[] {
   const t = line.trim();
   return t.length === 0 ? [] : t.split(/[ \t]+/);
+}
+
+/**
+ * Runs `row` over the non-blank lines of a /proc table; what it returns for a line is an error (a
+ * malformed line), and the errors come back in order.
+ */
+export function eachRow(text: string, row: (line: string) => string | undefined): string[] {
+  const errors: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim().length === 0) continue;
+    const e = row(line);
+    if (e !== undefined) errors.push(e);
+  }
+  return errors;
 }
 
 /** Non-empty lines of a text file. */

@@ -9,7 +9,7 @@ import { z } from 'zod/v3';
 import { type Input, type PluginContext } from '../../core/plugin.js';
 import { point, type Point } from '../../model/point.js';
 import { zDuration } from '../../config/units.js';
-import { defineHostInput, errorMessage, hostContext, hostInput, nameFilter, tagValue, type HostContext, type HostGather } from './common.js';
+import { defineHostInput, eachRow, errorMessage, hostContext, hostInput, nameFilter, tagValue, type HostContext, type HostGather } from './common.js';
 
 export interface Mount {
   device: string;
@@ -25,21 +25,14 @@ export function unescapeMountField(s: string): string {
 /** Parses /proc/self/mounts (`device mountpoint fstype options dump pass`). */
 export function parseMounts(text: string): { mounts: Mount[]; errors: string[] } {
   const mounts: Mount[] = [];
-  const errors: string[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim().length === 0) continue;
+  const errors = eachRow(text, (line) => {
     const f = line.trim().split(/[ \t]+/);
-    if (f.length < 3) {
-      errors.push('short mount line: ' + line.slice(0, 80));
-      continue;
-    }
+    if (f.length < 3) return 'short mount line: ' + line.slice(0, 80);
     const mountPoint = unescapeMountField(f[1] as string);
-    if (!mountPoint.startsWith('/')) {
-      errors.push('mount point is not absolute: ' + line.slice(0, 80));
-      continue;
-    }
+    if (!mountPoint.startsWith('/')) return 'mount point is not absolute: ' + line.slice(0, 80);
     mounts.push({ device: unescapeMountField(f[0] as string), mountPoint, fstype: unescapeMountField(f[2] as string) });
-  }
+    return undefined;
+  });
   return { mounts, errors };
 }
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod/v3';
 import { point, type Point } from '../../model/point.js';
-import { columns, counterFields, defineHostInput, nameFilter, tagValue } from './common.js';
+import { columns, counterFields, defineHostInput, eachRow, nameFilter, tagValue } from './common.js';
 
 /** /proc/diskstats always counts 512-byte sectors, whatever the device's real sector size. */
 export const SECTOR_BYTES = 512;
@@ -32,17 +32,13 @@ export type DiskStats = { device: string } & Record<keyof typeof DISKSTATS_COLUM
  */
 export function parseDiskstats(text: string): { disks: DiskStats[]; errors: string[] } {
   const disks: DiskStats[] = [];
-  const errors: string[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim().length === 0) continue;
+  const errors = eachRow(text, (line) => {
     const f = line.trim().split(/\s+/);
     const v = counterFields(f, 3, 11);
-    if (v === undefined) {
-      errors.push('short diskstats line: ' + line.slice(0, 80));
-      continue;
-    }
+    if (v === undefined) return 'short diskstats line: ' + line.slice(0, 80);
     disks.push({ device: f[2] as string, ...columns(v, DISKSTATS_COLUMNS) });
-  }
+    return undefined;
+  });
   return { disks, errors };
 }
 

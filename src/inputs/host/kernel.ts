@@ -51,38 +51,34 @@ const SOCKET_FIELDS: ReadonlyArray<readonly [string, string, string]> = [
 export default defineHostInput({
   name: 'kernel',
   description: 'Open file handles against the system limit and sockets in use by protocol (/proc/sys/fs/file-nr, /proc/net/sockstat)',
-  create(_config, { files, proc }) {
+  async gather(now, { files, proc }) {
     const fileNr = proc('sys', 'fs', 'file-nr');
-    const sockstat = proc('net', 'sockstat');
-    const sockstat6 = proc('net', 'sockstat6');
-    return async (now) => {
-      const out: Point[] = [];
-      const fd = await files.text(fileNr);
-      if (fd !== undefined) {
-        const r = parseFileNr(fd);
-        if ('error' in r) files.malformed(fileNr, [r.error]);
-        else {
-          out.push(point('fd.allocated', r.allocated, now), point('fd.max', r.max, now));
-          if (r.max > 0) out.push(point('fd.used_percent', (r.allocated / r.max) * 100, now));
-        }
+    const out: Point[] = [];
+    const fd = await files.text(fileNr);
+    if (fd !== undefined) {
+      const r = parseFileNr(fd);
+      if ('error' in r) files.malformed(fileNr, [r.error]);
+      else {
+        out.push(point('fd.allocated', r.allocated, now), point('fd.max', r.max, now));
+        if (r.max > 0) out.push(point('fd.used_percent', (r.allocated / r.max) * 100, now));
       }
-      const s4 = await files.text(sockstat);
-      if (s4 !== undefined) {
-        const m = parseSockstat(s4);
-        // sockstat6 is absent without IPv6: not an error
-        let s6: string | undefined;
-        try {
-          s6 = readHostFile(sockstat6);
-        } catch {
-          s6 = undefined;
-        }
-        if (s6 !== undefined) for (const [k, v] of parseSockstat(s6)) m.set(k, v);
-        for (const [proto, field, name] of SOCKET_FIELDS) {
-          const v = m.get(proto)?.get(field);
-          if (v !== undefined) out.push(point(name, v, now));
-        }
+    }
+    const s4 = await files.text(proc('net', 'sockstat'));
+    if (s4 !== undefined) {
+      const m = parseSockstat(s4);
+      // sockstat6 is absent without IPv6: not an error
+      let s6: string | undefined;
+      try {
+        s6 = readHostFile(proc('net', 'sockstat6'));
+      } catch {
+        s6 = undefined;
       }
-      return out;
-    };
+      if (s6 !== undefined) for (const [k, v] of parseSockstat(s6)) m.set(k, v);
+      for (const [proto, field, name] of SOCKET_FIELDS) {
+        const v = m.get(proto)?.get(field);
+        if (v !== undefined) out.push(point(name, v, now));
+      }
+    }
+    return out;
   },
 });

@@ -32,23 +32,21 @@ export function parseLoadavg(text: string): LoadAvg | { error: string } {
 export default defineHostInput({
   name: 'load',
   description: 'Load averages and runnable/total scheduling entities (/proc/loadavg)',
-  create(_config, { files, proc }) {
+  async gather(now, { files, proc }) {
     const path = proc('loadavg');
-    return async (now) => {
-      const text = await files.text(path);
-      if (text === undefined) return [];
-      const l = parseLoadavg(text);
-      if ('error' in l) {
-        files.malformed(path, [l.error]);
-        return [];
-      }
-      return [
-        point('load.1', l.load1, now),
-        point('load.5', l.load5, now),
-        point('load.15', l.load15, now),
-        point('load.runnable', l.runnable, now),
-        point('load.entities', l.entities, now),
-      ];
-    };
+    const text = await files.text(path);
+    if (text === undefined) return [];
+    const l = parseLoadavg(text);
+    if ('error' in l) {
+      files.malformed(path, [l.error]);
+      return [];
+    }
+    return [
+      point('load.1', l.load1, now),
+      point('load.5', l.load5, now),
+      point('load.15', l.load15, now),
+      point('load.runnable', l.runnable, now),
+      point('load.entities', l.entities, now),
+    ];
   },
 });

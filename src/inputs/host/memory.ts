@@ -3,7 +3,7 @@
  * from /proc/vmstat.
  */
 import { point, type Point } from '../../model/point.js';
-import { defineHostInput, num } from './common.js';
+import { defineHostInput, eachRow, num } from './common.js';
 
 export interface KeyValues {
   values: Map<string, number>;
@@ -13,39 +13,28 @@ export interface KeyValues {
 /** Parses /proc/meminfo (`Key:   123 kB`); values with a `kB` unit become bytes, others stay counts. */
 export function parseMeminfo(text: string): KeyValues {
   const values = new Map<string, number>();
-  const errors: string[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim().length === 0) continue;
+  const errors = eachRow(text, (line) => {
     const colon = line.indexOf(':');
-    if (colon <= 0) {
-      errors.push('no key: ' + line.slice(0, 80));
-      continue;
-    }
+    if (colon <= 0) return 'no key: ' + line.slice(0, 80);
     const f = line.slice(colon + 1).trim().split(/\s+/);
     const v = num(f[0]);
-    if (v === undefined || f.length > 2 || (f.length === 2 && f[1] !== 'kB')) {
-      errors.push('bad value: ' + line.slice(0, 80));
-      continue;
-    }
+    if (v === undefined || f.length > 2 || (f.length === 2 && f[1] !== 'kB')) return 'bad value: ' + line.slice(0, 80);
     values.set(line.slice(0, colon), f.length === 2 ? v * 1024 : v);
-  }
+    return undefined;
+  });
   return { values, errors };
 }
 
 /** Parses /proc/vmstat (`key value` per line). */
 export function parseVmstat(text: string): KeyValues {
   const values = new Map<string, number>();
-  const errors: string[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim().length === 0) continue;
+  const errors = eachRow(text, (line) => {
     const f = line.trim().split(/\s+/);
     const v = num(f[1]);
-    if (f.length !== 2 || v === undefined) {
-      errors.push('bad line: ' + line.slice(0, 80));
-      continue;
-    }
+    if (f.length !== 2 || v === undefined) return 'bad line: ' + line.slice(0, 80);
     values.set(f[0] as string, v);
-  }
+    return undefined;
+  });
   return { values, errors };
 }
 
@@ -103,12 +92,8 @@ export function memoryPoints(meminfo: Map<string, number> | undefined, vmstat: M
 export default defineHostInput({
   name: 'memory',
   description: 'Memory and swap usage, swap traffic and page faults (/proc/meminfo, /proc/vmstat)',
-  create(_config, { files, proc }) {
-    const meminfoPath = proc('meminfo');
-    const vmstatPath = proc('vmstat');
-    return async (now) => {
-      const [meminfo, vmstat] = await Promise.all([files.parse(meminfoPath, parseMeminfo), files.parse(vmstatPath, parseVmstat)]);
-      return memoryPoints(meminfo?.values, vmstat?.values, now);
-    };
+  async gather(now, { files, proc }) {
+    const [meminfo, vmstat] = await Promise.all([files.parse(proc('meminfo'), parseMeminfo), files.parse(proc('vmstat'), parseVmstat)]);
+    return memoryPoints(meminfo?.values, vmstat?.values, now);
   },
 });

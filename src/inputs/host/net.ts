@@ -3,7 +3,7 @@
  */
 import { z } from 'zod/v3';
 import { point, type Point } from '../../model/point.js';
-import { columns, counterFields, defineHostInput, nameFilter, tagValue } from './common.js';
+import { columns, counterFields, defineHostInput, eachRow, nameFilter, tagValue } from './common.js';
 
 /** The counters of a /proc/net/dev row after `name:` that are reported, by column (of 16). */
 const NET_DEV_COLUMNS = {
@@ -25,23 +25,16 @@ export type NetDevStats = { iface: string } & Record<keyof typeof NET_DEV_COLUMN
  */
 export function parseNetDev(text: string): { ifaces: NetDevStats[]; errors: string[] } {
   const ifaces: NetDevStats[] = [];
-  const errors: string[] = [];
-  for (const line of text.split('\n')) {
+  const errors = eachRow(text, (line) => {
     const colon = line.indexOf(':');
     // The two header lines contain `|` and no colon.
-    if (colon < 0) {
-      if (line.trim().length > 0 && !line.includes('|')) errors.push('no interface name: ' + line.slice(0, 80));
-      continue;
-    }
+    if (colon < 0) return line.includes('|') ? undefined : 'no interface name: ' + line.slice(0, 80);
     const iface = line.slice(0, colon).trim();
-    const f = line.slice(colon + 1).trim().split(/\s+/);
-    const v = counterFields(f, 0, 16);
-    if (iface.length === 0 || v === undefined) {
-      errors.push('bad interface line: ' + line.slice(0, 80));
-      continue;
-    }
+    const v = counterFields(line.slice(colon + 1).trim().split(/\s+/), 0, 16);
+    if (iface.length === 0 || v === undefined) return 'bad interface line: ' + line.slice(0, 80);
     ifaces.push({ iface, ...columns(v, NET_DEV_COLUMNS) });
-  }
+    return undefined;
+  });
   return { ifaces, errors };
 }
 

@@ -17,21 +17,18 @@ export function parseUptime(text: string): number | undefined {
 export default defineHostInput({
   name: 'uptime',
   description: 'System uptime and boot time in seconds (/proc/uptime, /proc/stat)',
-  create(_config, { files, proc }) {
+  async gather(now, { files, proc }) {
     const uptimePath = proc('uptime');
-    const statPath = proc('stat');
     // btime is re-read every gather: the kernel derives it from the wall clock, which can be stepped.
-    return async (now) => {
-      const [u, s] = await Promise.all([files.text(uptimePath), files.text(statPath)]);
-      const out: Point[] = [];
-      if (u !== undefined) {
-        const up = parseUptime(u);
-        if (up === undefined) files.malformed(uptimePath, ['unexpected uptime: ' + u.slice(0, 80)]);
-        else out.push(point('system.uptime', up, now));
-      }
-      const btime = s === undefined ? undefined : parseProcStat(s).btime;
-      if (btime !== undefined) out.push(point('system.boot_time', btime, now));
-      return out;
-    };
+    const [u, s] = await Promise.all([files.text(uptimePath), files.text(proc('stat'))]);
+    const out: Point[] = [];
+    if (u !== undefined) {
+      const up = parseUptime(u);
+      if (up === undefined) files.malformed(uptimePath, ['unexpected uptime: ' + u.slice(0, 80)]);
+      else out.push(point('system.uptime', up, now));
+    }
+    const btime = s === undefined ? undefined : parseProcStat(s).btime;
+    if (btime !== undefined) out.push(point('system.boot_time', btime, now));
+    return out;
   },
 });
