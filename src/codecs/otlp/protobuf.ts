@@ -363,6 +363,7 @@ function attributeRun(r: Reader, key: number, end: number): readonly KeyValue[] 
     if (r.pos >= runEnd) break;
     r.pos++; // the next field's key
   }
+  if (slot >= 0) Object.freeze(list); // shared from now on: the mapping keys its tag cache by it
   attributeLists.set(slot, buf, start, runEnd, list);
   return list;
 }
