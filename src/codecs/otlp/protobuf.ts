@@ -47,54 +47,73 @@ const INTERN_SLOTS = 8192;
 const interned: Array<string | undefined> = new Array<string | undefined>(INTERN_SLOTS);
 const MAX_INTERNED = 48;
 
-/** FNV-1a over buf[s, e): the slot of a byte run in the intern tables. */
-function hashBytes(buf: Uint8Array, s: number, e: number): number {
-  let h = 0x811c9dc5;
-  for (let i = s; i < e; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
-  return h ^ (h >>> 15);
+/**
+ * Decoded values by the bytes they came from: a data point's attribute list, a histogram's bounds, come
+ * again in every point and every export of a stream. A hit returns the value decoded before (shared, and
+ * read-only like every decoded message), so repeated attributes cost no objects and the mapping can key
+ * its tag cache by the list itself. Two-way set-associative (a new entry takes the first way, the one
+ * there moves to the second); runs over `maxBytes` are not kept. Bounded memory whatever the input.
+ */
+class ByteIntern<T> {
+  private readonly keys: Array<DataView | undefined>;
+  private readonly values: Array<T | undefined>;
+  /** Index of the set `find` last missed in, for `add`; -1 when that run is not kept. */
+  private missed = -1;
+  constructor(
+    private readonly sets: number,
+    readonly maxBytes: number,
+  ) {
+    this.keys = new Array<DataView | undefined>(sets * 2).fill(undefined);
+    this.values = new Array<T | undefined>(sets * 2).fill(undefined);
+  }
+
+  /** The value kept for the bytes [s, e) of `view`. */
+  find(view: DataView, s: number, e: number): T | undefined {
+    const n = e - s;
+    if (n > this.maxBytes) {
+      this.missed = -1;
+      return undefined;
+    }
+    // four bytes a step
+    let h = n;
+    let i = s;
+    for (; i + 4 <= e; i += 4) {
+      h = Math.imul(h ^ view.getInt32(i, true), 0x9e3779b1);
+      h ^= h >>> 15;
+    }
+    for (; i < e; i++) h = Math.imul(h ^ view.getUint8(i), 0x9e3779b1);
+    const at = ((h ^ (h >>> 16)) & (this.sets - 1)) * 2;
+    if (same(this.keys[at], view, s, n)) return this.values[at];
+    if (same(this.keys[at + 1], view, s, n)) return this.values[at + 1];
+    this.missed = at;
+    return undefined;
+  }
+
+  /** Keeps `v` for the bytes the last `find` missed (buf[s, e), copied: the body is not kept). */
+  add(buf: Uint8Array, s: number, e: number, v: T): boolean {
+    const at = this.missed;
+    if (at < 0) return false;
+    this.keys[at + 1] = this.keys[at];
+    this.values[at + 1] = this.values[at];
+    const copy = new Uint8Array(buf.subarray(s, e));
+    this.keys[at] = new DataView(copy.buffer);
+    this.values[at] = v;
+    this.missed = -1;
+    return true;
+  }
 }
 
-/** Whether `a` holds exactly the bytes buf[s, s + a.length). */
-function sameBytes(a: Uint8Array, buf: Uint8Array, s: number): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== buf[s + i]) return false;
+/** Whether `k` holds exactly the `n` bytes of `view` from `s`. */
+function same(k: DataView | undefined, view: DataView, s: number, n: number): boolean {
+  if (k === undefined || k.byteLength !== n) return false;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) if (k.getInt32(i, true) !== view.getInt32(s + i, true)) return false;
+  for (; i < n; i++) if (k.getUint8(i) !== view.getUint8(s + i)) return false;
   return true;
 }
 
-/**
- * Decoded values by the bytes they came from: a data point's attribute list, a histogram's bounds, come
- * again in every point and every export of a stream. A hit returns the list decoded before (shared, and
- * read-only like every decoded message), so the attributes cost no objects and the mapping can key its
- * tag cache by the list itself. Direct-mapped: a collision replaces the slot; runs over `maxBytes` are
- * not kept. Bounded memory whatever the input.
- */
-class ByteIntern<T> {
-  private readonly keys: Array<Uint8Array | undefined>;
-  private readonly values: Array<T | undefined>;
-  constructor(
-    private readonly slots: number,
-    readonly maxBytes: number,
-  ) {
-    this.keys = new Array<Uint8Array | undefined>(slots).fill(undefined);
-    this.values = new Array<T | undefined>(slots).fill(undefined);
-  }
-  /** The slot for buf[s, e), or -1 when the run is too long to keep. */
-  slot(buf: Uint8Array, s: number, e: number): number {
-    return e - s > this.maxBytes ? -1 : hashBytes(buf, s, e) & (this.slots - 1);
-  }
-  get(slot: number, buf: Uint8Array, s: number, e: number): T | undefined {
-    if (slot < 0) return undefined;
-    const k = this.keys[slot];
-    return k !== undefined && k.length === e - s && sameBytes(k, buf, s) ? this.values[slot] : undefined;
-  }
-  set(slot: number, buf: Uint8Array, s: number, e: number, v: T): void {
-    if (slot < 0) return;
-    this.keys[slot] = new Uint8Array(buf.subarray(s, e)); // a copy: the body is not kept
-    this.values[slot] = v;
-  }
-}
-
 const attributeLists = new ByteIntern<readonly KeyValue[]>(4096, 512);
-const boundLists = new ByteIntern<readonly number[]>(256, 1024);
+const boundLists = new ByteIntern<readonly number[]>(128, 1024);
 const NO_ATTRIBUTES: readonly KeyValue[] = Object.freeze([]);
 
 class Reader {
@@ -352,8 +371,7 @@ function attributeRun(r: Reader, key: number, end: number): readonly KeyValue[] 
     r.pos = r.len(end);
   }
   const runEnd = r.pos;
-  const slot = attributeLists.slot(buf, start, runEnd);
-  const hit = attributeLists.get(slot, buf, start, runEnd);
+  const hit = attributeLists.find(r.view, start, runEnd);
   if (hit !== undefined) return hit;
   const list: KeyValue[] = [];
   r.pos = start;
@@ -363,8 +381,8 @@ function attributeRun(r: Reader, key: number, end: number): readonly KeyValue[] 
     if (r.pos >= runEnd) break;
     r.pos++; // the next field's key
   }
-  if (slot >= 0) Object.freeze(list); // shared from now on: the mapping keys its tag cache by it
-  attributeLists.set(slot, buf, start, runEnd, list);
+  // shared from now on (frozen: the mapping keys its tag cache by the list)
+  if (attributeLists.add(buf, start, runEnd, list)) Object.freeze(list);
   return list;
 }
 
@@ -457,8 +475,7 @@ function bounds(r: Reader, k: number, end: number, sofar: readonly number[]): re
   const at = r.pos;
   const e = r.len(end);
   const s = r.pos;
-  const slot = boundLists.slot(r.buf, s, e);
-  const hit = boundLists.get(slot, r.buf, s, e);
+  const hit = boundLists.find(r.view, s, e);
   if (hit !== undefined) {
     r.pos = e;
     return hit;
@@ -466,7 +483,7 @@ function bounds(r: Reader, k: number, end: number, sofar: readonly number[]): re
   r.pos = at;
   const into: number[] = [];
   repeated64(r, k, end, into, 'double');
-  boundLists.set(slot, r.buf, s, e, into);
+  if (boundLists.add(r.buf, s, e, into)) Object.freeze(into);
   return into;
 }
 
