@@ -12,11 +12,11 @@ import type { PluginContext } from './plugin.js';
 export interface SeriesCollisions {
   /**
    * Checks a batch. `sink(p)` is the sink's series key for p (e.g. a `seriesKey` of the names and tags the
-   * sink writes, or a Graphite path); `changed(p)` is false when the sink's mapping leaves p's series as
+   * sink writes, or a Graphite path), undefined for a point the sink does not take; `changed(p)` is false when the sink's mapping leaves p's series as
    * it is, so that key also stands for p itself (the cheap, common case: nothing is built for it until
    * some series needed mapping); `source(p)` is sonde's key of p (default `seriesKey`).
    */
-  points(points: readonly Point[], sink: (p: Point) => string, changed: (p: Point) => boolean, source?: (p: Point) => string): void;
+  points(points: readonly Point[], sink: (p: Point) => string | undefined, changed: (p: Point) => boolean, source?: (p: Point) => string): void;
   /** Checks one series by its sonde key and the sink's; `keep` records it even when they are equal. */
   series(sourceKey: string, sinkKey: string, keep?: boolean): void;
 }
@@ -51,6 +51,7 @@ export function seriesCollisions(ctx: Pick<PluginContext, 'metrics' | 'logger'>,
         const c = changed(p);
         if (!c && !watch.active) continue;
         const k = sinkOf(p);
+        if (k === undefined) continue;
         // only changed series are kept, so any other series on a kept key is a collision (whatever
         // the sink's keys look like beside sonde's)
         if (c) series(source(p), k, true);

@@ -8,7 +8,7 @@ import { z } from 'zod/v3';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
-import { formatGraphitePlaintext, graphitePath, graphitePathChanges, graphiteTaggedChanges, graphiteTaggedPath, graphiteTemplateTags } from '../codecs/graphite.js';
+import { formatGraphitePlaintext, graphitePath, graphitePathChanges, graphiteTaggedChanges, graphiteTaggedPath, graphiteTemplateSeriesKey, graphiteTemplateTags } from '../codecs/graphite.js';
 import { seriesCollisions } from '../core/collisions.js';
 import { seriesKey } from '../model/series.js';
 import { encodePickle, MAX_PICKLE_FRAME, type PickleDatapoint } from '../codecs/pickle.js';
@@ -50,12 +50,7 @@ export default defineOutput({
     const templateTags = graphiteTemplateTags(config.template);
     const collisions = seriesCollisions(ctx, 'Graphite', config.tagged ? 'characters carbon forbids in tagged series become _' : 'dots and whitespace in tag values become _, a missing tag drops its segment');
     const changed = (p: Point): boolean => (config.tagged ? graphiteTaggedChanges(p.name, p.tags) : graphitePathChanges(p, templateTags));
-    const sourceOf = (p: Point): string => {
-      if (config.tagged) return seriesKey(p.name, p.tags);
-      const used: Record<string, string> = {};
-      for (const k of templateTags) if (p.tags[k] !== undefined) used[k] = p.tags[k] as string;
-      return seriesKey(p.name, used);
-    };
+    const sourceOf = (p: Point): string => (config.tagged ? seriesKey(p.name, p.tags) : graphiteTemplateSeriesKey(p, templateTags));
     return {
       async write(points) {
         collisions.points(points, pathOf, changed, sourceOf);

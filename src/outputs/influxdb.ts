@@ -6,7 +6,8 @@
 import { z } from 'zod/v3';
 import { defineOutput, type WriteResult } from '../core/plugin.js';
 import type { Point } from '../model/point.js';
-import { encodeInfluxLine, type InfluxPrecision } from '../codecs/influx.js';
+import { encodeInfluxLine, influxChanges, influxSeriesKey, type InfluxPrecision } from '../codecs/influx.js';
+import { seriesCollisions } from '../core/collisions.js';
 import { zDuration } from '../model/quantities.js';
 import { joinUrl, post, resultForStatus } from '../net/http-client.js';
 
@@ -46,6 +47,7 @@ export default defineOutput({
     }
     const auth = config.version === '1' && config.username ? { username: config.username, password: config.password } : undefined;
     const split = ctx.metrics.counter('batch_splits', {}, 'Batches split in half after a 413.');
+    const collisions = seriesCollisions(ctx, 'InfluxDB', 'line protocol writes newlines as spaces and leaves out empty tags');
 
     const send = async (lines: readonly string[]): Promise<WriteResult> => {
       const r = await post(url, lines.join('\n') + '\n', { headers, timeoutMs: config.timeout, gzip: config.gzip, basicAuth: auth });
@@ -71,6 +73,7 @@ export default defineOutput({
 
     return {
       async write(points: readonly Point[]) {
+        collisions.points(points, influxSeriesKey, influxChanges);
         const lines: string[] = [];
         let rejected = 0;
         for (const p of points) {

@@ -7,7 +7,8 @@
 import { z } from 'zod/v3';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
-import { encodeKairosDatapoints, parseKairosErrors } from '../codecs/kairosdb.js';
+import { encodeKairosDatapoints, kairosChanges, kairosSeriesKey, parseKairosErrors } from '../codecs/kairosdb.js';
+import { seriesCollisions } from '../core/collisions.js';
 import { zDuration } from '../model/quantities.js';
 import { joinUrl, post, resultForStatus } from '../net/http-client.js';
 
@@ -27,8 +28,10 @@ export default defineOutput({
     const auth = config.username ? { username: config.username, password: config.password } : undefined;
     const warn = rateLimited((m, f) => ctx.logger.warn(m, f), 5, 60_000);
     const ttl = Math.floor(config.ttl / 1000);
+    const collisions = seriesCollisions(ctx, 'KairosDB', 'tags with an empty value are left out');
     return {
       async write(points) {
+        collisions.points(points, kairosSeriesKey, kairosChanges);
         const enc = encodeKairosDatapoints(points, ttl > 0 ? { ttl } : {});
         if (enc.errors.length > 0) warn('points KairosDB cannot store were left out', { rejected: enc.rejected, error: enc.errors[0]?.message });
         if (enc.count === 0) return { ok: true, rejected: enc.rejected };

@@ -7,7 +7,8 @@
 import { z } from 'zod/v3';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
-import { encodeMonascaMetrics, validateMonascaValueMeta } from '../codecs/monasca.js';
+import { encodeMonascaMetrics, monascaChanges, monascaSeriesKey, validateMonascaValueMeta } from '../codecs/monasca.js';
+import { seriesCollisions } from '../core/collisions.js';
 import { zDuration } from '../model/quantities.js';
 import { joinUrl, post, resultForStatus } from '../net/http-client.js';
 
@@ -28,9 +29,11 @@ export default defineOutput({
     if (metaError) ctx.logger.error('value_meta ignored', { error: metaError });
     const valueMeta = metaError || Object.keys(config.value_meta).length === 0 ? undefined : config.value_meta;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const collisions = seriesCollisions(ctx, 'Monasca', 'characters Monasca forbids become _, names are cut at 255 characters, a leading _ of a dimension key is dropped');
     if (config.token) headers['x-auth-token'] = config.token;
     return {
       async write(points) {
+        collisions.points(points, monascaSeriesKey, monascaChanges);
         const enc = encodeMonascaMetrics(points, valueMeta ? { valueMeta } : {});
         if (enc.errors.length > 0) warn('points Monasca cannot store were left out', { rejected: enc.rejected, error: enc.errors[0]?.message });
         if (enc.count === 0) return { ok: true, rejected: enc.rejected };
