@@ -14,6 +14,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { z } from 'zod/v3';
+import { clientFields } from '../net/client-fields.js';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
@@ -63,7 +64,7 @@ export default defineOutput({
   name: 'collectd',
   description: 'Sends points to a collectd server with the binary network protocol over UDP.',
   schema: z.strictObject({
-    server: z.string().default('127.0.0.1:25826').describe('`host:port` of the collectd network plugin.'),
+    server: clientFields.server('127.0.0.1:25826', '`host:port` of the collectd network plugin.'),
     security_level: z.enum(['none', 'sign', 'encrypt']).default('none').describe('`sign` (HMAC-SHA-256) or `encrypt` (AES-256-OFB) every packet.'),
     username: z.string().default('').describe('User for sign/encrypt (an entry of the server AuthFile).'),
     password: z.string().default('').describe('Password for sign/encrypt.'),

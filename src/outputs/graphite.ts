@@ -5,6 +5,7 @@
  * form `name;k=v;...`.
  */
 import { z } from 'zod/v3';
+import { clientFields } from '../net/client-fields.js';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
@@ -25,7 +26,7 @@ export default defineOutput({
     template: z.string().default('{host}.{name}').describe('Path template: `{name}` is the metric name, `{tag}` a tag value (dots become `_`).'),
     missing: z.string().optional().describe('Value for a template tag a point lacks (default: leave that segment out).'),
     tagged: z.boolean().default(false).describe('Write carbon tagged series `name;k=v` instead of template paths.'),
-    timeout: zDuration().default('10s').describe('Timeout of a TCP connect or write.'),
+    timeout: clientFields.timeout('10s', 'Timeout of a TCP connect or write.'),
     reconnect_max_delay: zDuration().default('30s').describe('Longest wait between reconnect attempts.'),
   }),
   create(config, ctx) {

@@ -5,22 +5,22 @@
  * counted); 401/403 and 5xx are retried (a token can be renewed; the data stays valid).
  */
 import { z } from 'zod/v3';
+import { clientFields } from '../net/client-fields.js';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { encodeMonascaMetrics, monascaChanges, monascaSeriesKey, validateMonascaValueMeta } from '../codecs/monasca.js';
 import { seriesCollisions } from '../core/collisions.js';
-import { zDuration } from '../model/quantities.js';
 import { joinUrl, post, resultForStatus } from '../net/http-client.js';
 
 export default defineOutput({
   name: 'monasca',
   description: 'Sends points to the Monasca API (POST /v2.0/metrics).',
   schema: z.strictObject({
-    url: z.string().default('http://127.0.0.1:8070').describe('Base URL of the Monasca API (https works).'),
+    url: clientFields.url('http://127.0.0.1:8070', 'Base URL of the Monasca API (https works).'),
     token: z.string().default('').describe('Keystone token sent as `X-Auth-Token`.'),
     tenant_id: z.string().default('').describe('Cross-tenant posting: `?tenant_id=` (needs the monasca-agent role).'),
     value_meta: z.record(z.string(), z.string()).default({}).describe('value_meta added to every metric (at most 16 entries).'),
-    timeout: zDuration().default('10s').describe('Timeout of one request.'),
+    timeout: clientFields.timeout('10s'),
   }),
   create(config, ctx) {
     const url = joinUrl(config.url, '/v2.0/metrics') + (config.tenant_id ? '?tenant_id=' + encodeURIComponent(config.tenant_id) : '');

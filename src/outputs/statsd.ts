@@ -7,6 +7,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { z } from 'zod/v3';
+import { clientFields } from '../net/client-fields.js';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
@@ -20,7 +21,7 @@ export default defineOutput({
   name: 'statsd',
   description: 'Forwards points to a statsd server over UDP (counters as increments, the rest as gauges).',
   schema: z.strictObject({
-    server: z.string().default('127.0.0.1:8125').describe('`host:port` of the statsd server.'),
+    server: clientFields.server('127.0.0.1:8125', '`host:port` of the statsd server.'),
     template: z.string().default('{name}').describe('Name template: `{name}` and `{tag}` as in the graphite output (e.g. `{host}.{name}`).'),
     tag_format: z.enum(['none', 'dogstatsd']).default('none').describe('`dogstatsd` appends tags as `|#k:v,...`.'),
     max_packet_size: z.number().int().min(64).max(65000).default(1432).describe('Largest datagram payload in bytes.'),
