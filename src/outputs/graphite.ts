@@ -54,7 +54,6 @@ export default defineOutput({
     const sourceOf = (p: Point): string => (config.tagged ? seriesKey(p.name, p.tags) : graphiteTemplateSeriesKey(p, templateTags));
     return {
       async write(points) {
-        collisions.points(points, pathOf, changed, sourceOf);
         let rejected = 0;
         if (config.protocol === 'plaintext') {
           let body = '';
@@ -65,6 +64,7 @@ export default defineOutput({
               rejected++;
               continue;
             }
+            collisions.point(p, path, changed(p), sourceOf);
             body += formatGraphitePlaintext(path, p.value, p.ts / 1000);
           }
           if (body === '') return { ok: true, rejected };
@@ -80,6 +80,7 @@ export default defineOutput({
             rejected++;
             continue;
           }
+          collisions.point(p, path, changed(p), sourceOf);
           // stay well under carbon's frame limit: path bytes + fixed opcode overhead per datapoint
           const need = Buffer.byteLength(path) + 32;
           if (size + need > MAX_PICKLE_FRAME / 2 && dps.length > 0) {

@@ -6,7 +6,7 @@
 import { z } from 'zod/v3';
 import { basicAuthOf, clientFields } from '../net/client-fields.js';
 import { defineOutput } from '../core/plugin.js';
-import { encodeWriteRequest, pointsToTimeSeries, REMOTE_WRITE_HEADERS, remoteWriteChanges, remoteWriteSeriesKey, snappyCompress } from '../codecs/remote-write.js';
+import { encodeWriteRequest, pointsToTimeSeries, REMOTE_WRITE_HEADERS, remoteWriteSeriesKey, snappyCompress, type TimeSeries } from '../codecs/remote-write.js';
 import { seriesCollisions } from '../core/collisions.js';
 import { post, retryAfterMs } from '../net/http-client.js';
 
@@ -22,14 +22,15 @@ export default defineOutput({
   }),
   create(config, ctx) {
     const collisions = seriesCollisions(ctx, 'Prometheus', 'names and label names outside Prometheus\' charset become _');
+    // once per series and batch: its labels against every other series' (dotted sonde names all change)
+    const checkSeries = (key: string, s: TimeSeries): void => collisions.series(key, remoteWriteSeriesKey(s.labels), undefined, s.samples.length);
     const headers: Record<string, string> = { ...config.headers, ...REMOTE_WRITE_HEADERS };
     if (config.bearer_token) headers['authorization'] = 'Bearer ' + config.bearer_token;
     const auth = basicAuthOf(config);
     return {
       async write(points) {
         if (points.length === 0) return { ok: true };
-        collisions.points(points, remoteWriteSeriesKey, remoteWriteChanges);
-        const body = snappyCompress(encodeWriteRequest(pointsToTimeSeries(points)));
+        const body = snappyCompress(encodeWriteRequest(pointsToTimeSeries(points, checkSeries)));
         const r = await post(config.url, body, { headers, timeoutMs: config.timeout, basicAuth: auth });
         if (!r.ok) return { ok: false, retryable: true, error: `remote_write: ${r.error}` };
         if (r.status >= 200 && r.status < 300) return { ok: true };
