@@ -33,7 +33,7 @@ import { defineInput, type Ack, type Input, type InputSpec, type PluginContext, 
 import type { Counter } from '../core/self-metrics.js';
 import { rateLimited, type LogFields } from '../core/logger.js';
 import { ConnectionSet } from '../net/lines.js';
-import { zDuration, zSize } from '../config/units.js';
+import { zDuration, zSize } from '../model/quantities.js';
 import type { Point } from '../model/point.js';
 import { errorBody, type ErrorCode } from '../errors.js';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { z } from 'zod/v3';
 import { type Input, type PluginContext } from '../../core/plugin.js';
 import { point, type Point } from '../../model/point.js';
-import { zDuration } from '../../config/units.js';
+import { zDuration } from '../../model/quantities.js';
 import { defineHostInput, eachRow, errorMessage, hostContext, hostInput, nameFilter, tagValue, type HostContext, type HostGather } from './common.js';
 
 export interface Mount {
