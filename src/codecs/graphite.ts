@@ -166,6 +166,43 @@ export function graphitePath(point: Pick<Point, 'name' | 'tags'>, template: stri
   return out.join('.').replace(/\s+/g, '_');
 }
 
+/** The tags a path template names (`{cluster}.{host}.{name}` -> cluster, host). */
+export function graphiteTemplateTags(template: string): string[] {
+  const keys = new Set<string>();
+  for (const m of template.matchAll(/\{([^{}]*)\}/g)) if (m[1] !== 'name') keys.add(m[1] as string);
+  return [...keys];
+}
+
+const SEGMENT_UNSAFE = /[.\s]/;
+const WHITESPACE = /\s/;
+
+/**
+ * True when `graphitePath` may map this point's series (its name and the template's tags) onto a path
+ * another series also has: whitespace in the name, a template tag missing or empty (its segment is left
+ * out or filled with `missing`), or dots or whitespace in its value. Else the path is the series' own.
+ */
+export function graphitePathChanges(point: Pick<Point, 'name' | 'tags'>, templateTags: readonly string[]): boolean {
+  if (WHITESPACE.test(point.name)) return true;
+  for (const k of templateTags) {
+    const v = point.tags[k];
+    if (v === undefined || v === '' || SEGMENT_UNSAFE.test(v)) return true;
+  }
+  return false;
+}
+
+const TAGGED_NAME_UNSAFE = /[;\s]/;
+const TAGGED_KEY_UNSAFE = /[;!^=\s]/;
+
+/** True when `graphiteTaggedPath` replaces or drops anything of this series' name and tags. */
+export function graphiteTaggedChanges(name: string, tags: Tags): boolean {
+  if (TAGGED_NAME_UNSAFE.test(name)) return true;
+  for (const k in tags) {
+    const v = tags[k] as string;
+    if (k === '' || v === '' || TAGGED_KEY_UNSAFE.test(k) || TAGGED_NAME_UNSAFE.test(v) || v.charCodeAt(0) === 126) return true;
+  }
+  return false;
+}
+
 /**
  * The tagged form `name;k=v;k2=v2` (keys sorted, as carbon formats it). Characters carbon forbids become
  * `_` (`;!^=` in names, `;` in values), a leading `~` in a value becomes `_`, and entries left empty are

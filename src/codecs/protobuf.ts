@@ -150,10 +150,15 @@ export class ProtoReader {
   }
 
   double(): number {
-    if (this.pos + 8 > this.end) throw new ProtoError('truncated fixed64', this.pos);
-    const v = this.view.getFloat64(this.pos, true);
-    this.pos += 8;
-    return v;
+    return this.view.getFloat64(this.fixed(8, 'fixed64'), true);
+  }
+
+  /** Checks that an `n`-byte fixed-width field follows, moves past it and returns where it starts. */
+  private fixed(n: number, wireName: string): number {
+    const at = this.pos;
+    if (at + n > this.end) throw new ProtoError(`truncated ${wireName}`, at);
+    this.pos = at + n;
+    return at;
   }
 
   /** Returns [start, end) of a length-delimited field's payload and moves past it. */
@@ -182,15 +187,13 @@ export class ProtoReader {
         this.varint();
         return;
       case WIRE_FIXED64:
-        if (this.pos + 8 > this.end) throw new ProtoError('truncated fixed64', this.pos);
-        this.pos += 8;
+        this.fixed(8, 'fixed64');
         return;
       case WIRE_LEN:
         this.lengthDelimited();
         return;
       case WIRE_FIXED32:
-        if (this.pos + 4 > this.end) throw new ProtoError('truncated fixed32', this.pos);
-        this.pos += 4;
+        this.fixed(4, 'fixed32');
         return;
       default:
         throw new ProtoError(`unsupported wire type ${wire}`, this.pos);

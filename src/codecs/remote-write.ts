@@ -107,6 +107,48 @@ export function encodeWriteRequest(series: readonly TimeSeriesInput[]): Uint8Arr
 }
 
 /**
+ * A point's labels as sent, sorted: `__name__` and label names sanitized to Prometheus' charset (the
+ * first of several tags that sanitize to one name wins), tags with empty values left out.
+ */
+export function remoteWriteLabels(p: Pick<Point, 'name' | 'tags'>): Array<[string, string]> {
+  const labels: Array<[string, string]> = [['__name__', sanitizePrometheusName(p.name)]];
+  const seen = new Set<string>(['__name__']);
+  for (const k of Object.keys(p.tags)) {
+    const v = p.tags[k];
+    if (!v) continue;
+    const ln = sanitizePrometheusLabelName(k);
+    if (seen.has(ln)) continue;
+    seen.add(ln);
+    labels.push([ln, v]);
+  }
+  return labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+const PROM_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const PROM_LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * True when `remoteWriteLabels` changes or drops anything of a point's series (a name or label name
+ * outside Prometheus' charset, a label named `__name__`, an empty tag value); checked without building.
+ */
+export function remoteWriteChanges(p: Pick<Point, 'name' | 'tags'>): boolean {
+  if (!PROM_NAME.test(p.name)) return true;
+  for (const k in p.tags) if (!p.tags[k] || k === '__name__' || !PROM_LABEL.test(k)) return true;
+  return false;
+}
+
+/** The series a point becomes at the receiver, as a `seriesKey` of its name and labels. */
+export function remoteWriteSeriesKey(p: Pick<Point, 'name' | 'tags'>): string {
+  let name = '';
+  const tags: Record<string, string> = {};
+  for (const [k, v] of remoteWriteLabels(p)) {
+    if (k === '__name__') name = v;
+    else setOwn(tags, k, v);
+  }
+  return seriesKey(name, tags);
+}
+
+/**
  * Groups points into series: name sanitized Prometheus-style into `__name__`, tags into labels (names
  * sanitized, empty values dropped), labels sorted, samples in time order.
  */
@@ -116,18 +158,7 @@ export function pointsToTimeSeries(points: readonly Point[]): TimeSeries[] {
     const key = seriesKey(p.name, p.tags);
     let s = map.get(key);
     if (!s) {
-      const labels: Array<[string, string]> = [['__name__', sanitizePrometheusName(p.name)]];
-      const seen = new Set<string>(['__name__']);
-      for (const k of Object.keys(p.tags)) {
-        const v = p.tags[k];
-        if (!v) continue;
-        const ln = sanitizePrometheusLabelName(k);
-        if (seen.has(ln)) continue;
-        seen.add(ln);
-        labels.push([ln, v]);
-      }
-      labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      s = { labels, samples: [], sorted: true };
+      s = { labels: remoteWriteLabels(p), samples: [], sorted: true };
       map.set(key, s);
     }
     const prev = s.samples[s.samples.length - 1];

@@ -1,5 +1,5 @@
 import { z } from 'zod/v3';
-import { zDuration, zSize } from './units.js';
+import { zDuration, zSize } from '../model/quantities.js';
 import { LOG_LEVELS } from '../core/logger.js';
 
 /**

@@ -11,7 +11,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod/v3';
 import type { Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
-import { zSize } from '../config/units.js';
+import { zSize } from '../model/quantities.js';
 import { SondeError } from '../errors.js';
 import type { Point } from '../model/point.js';
 import {

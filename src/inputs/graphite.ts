@@ -10,7 +10,7 @@ import type { Server, Socket } from 'node:net';
 import { z } from 'zod/v3';
 import type { Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
-import { zDuration, zSize } from '../config/units.js';
+import { zDuration, zSize } from '../model/quantities.js';
 import { parseGraphitePlaintext } from '../codecs/graphite.js';
 import { applyTemplates, compileTemplates, type GraphiteTemplateResult, type GraphiteTemplates } from '../codecs/graphite-template.js';
 import { decodePickle, decodePickleFrames, MAX_PICKLE_FRAME } from '../codecs/pickle.js';

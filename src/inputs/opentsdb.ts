@@ -9,7 +9,7 @@ import type { Server, Socket } from 'node:net';
 import { z } from 'zod/v3';
 import type { Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
-import { zSize } from '../config/units.js';
+import { zSize } from '../model/quantities.js';
 import { VERSION } from '../version.js';
 import { openTsdbPutResponse, parseOpenTsdbJson, parseOpenTsdbTelnet } from '../codecs/opentsdb.js';
 import { closeServer, openServer, openTcp } from '../net/listen.js';

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import type { Point, Tags } from '../model/point.js';
 import { sanitizeTagValue } from '../model/sanitize.js';
 import type { Row } from '../codecs/sql-rows.js';

@@ -10,7 +10,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
-import { zDuration, zSize } from '../config/units.js';
+import { zDuration, zSize } from '../model/quantities.js';
 import { parsePrometheusText } from '../codecs/prometheus-text.js';
 import type { Point, Tags } from '../model/point.js';
 

@@ -28,7 +28,7 @@ import type { ServerResponse } from 'node:http';
 import { z } from 'zod/v3';
 import { defineInput, type Ack, type Input, type InputSpec, type PluginContext, type PluginSchema } from '../core/plugin.js';
 import type { Counter } from '../core/self-metrics.js';
-import { zDuration, zSize } from '../config/units.js';
+import { zDuration, zSize } from '../model/quantities.js';
 import type { Point } from '../model/point.js';
 import { errorBody, type ErrorCode } from '../errors.js';
 

@@ -8,9 +8,11 @@ import { z } from 'zod/v3';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
-import { formatGraphitePlaintext, graphitePath, graphiteTaggedPath } from '../codecs/graphite.js';
+import { formatGraphitePlaintext, graphitePath, graphitePathChanges, graphiteTaggedChanges, graphiteTaggedPath, graphiteTemplateTags } from '../codecs/graphite.js';
+import { seriesCollisions } from '../core/collisions.js';
+import { seriesKey } from '../model/series.js';
 import { encodePickle, MAX_PICKLE_FRAME, type PickleDatapoint } from '../codecs/pickle.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import { parseTarget, type HostPort } from '../net/address.js';
 import { TcpSender } from '../net/tcp-client.js';
 
@@ -43,8 +45,20 @@ export default defineOutput({
     });
     const pathOpts = config.missing !== undefined ? { missing: config.missing } : {};
     const pathOf = (p: Point): string => (config.tagged ? graphiteTaggedPath(p.name, p.tags) : graphitePath(p, config.template, pathOpts));
+    // paths cannot carry every name: series whose paths come out the same are reported; series that
+    // differ only in tags the template leaves out are one path by the template's choice, not counted
+    const templateTags = graphiteTemplateTags(config.template);
+    const collisions = seriesCollisions(ctx, 'Graphite', config.tagged ? 'characters carbon forbids in tagged series become _' : 'dots and whitespace in tag values become _, a missing tag drops its segment');
+    const changed = (p: Point): boolean => (config.tagged ? graphiteTaggedChanges(p.name, p.tags) : graphitePathChanges(p, templateTags));
+    const sourceOf = (p: Point): string => {
+      if (config.tagged) return seriesKey(p.name, p.tags);
+      const used: Record<string, string> = {};
+      for (const k of templateTags) if (p.tags[k] !== undefined) used[k] = p.tags[k] as string;
+      return seriesKey(p.name, used);
+    };
     return {
       async write(points) {
+        collisions.points(points, pathOf, changed, sourceOf);
         let rejected = 0;
         if (config.protocol === 'plaintext') {
           let body = '';

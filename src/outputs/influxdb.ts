@@ -7,7 +7,7 @@ import { z } from 'zod/v3';
 import { defineOutput, type WriteResult } from '../core/plugin.js';
 import type { Point } from '../model/point.js';
 import { encodeInfluxLine, type InfluxPrecision } from '../codecs/influx.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import { joinUrl, post, resultForStatus } from '../net/http-client.js';
 
 export default defineOutput({

@@ -8,7 +8,7 @@ import { z } from 'zod/v3';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import { encodeKairosDatapoints, parseKairosErrors } from '../codecs/kairosdb.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import { joinUrl, post, resultForStatus } from '../net/http-client.js';
 
 export default defineOutput({

@@ -11,7 +11,7 @@
  */
 import { z } from 'zod/v3';
 import { defineOutput, type WriteResult } from '../core/plugin.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import type { Point } from '../model/point.js';
 import { CounterStarts, decodeMetricsResponse, encodeMetricsRequest, pointsToRequest, type KeyValue } from '../codecs/otlp/index.js';
 import { VERSION } from '../version.js';

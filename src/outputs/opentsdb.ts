@@ -7,9 +7,9 @@ import { z } from 'zod/v3';
 import { defineOutput, type WriteResult } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
-import { encodeOpenTsdbJson, formatOpenTsdbPut, isOpenTsdbWritable, openTsdbMappedKey, parseOpenTsdbDetails } from '../codecs/opentsdb.js';
-import { CollisionWatch, seriesKey } from '../model/series.js';
-import { zDuration } from '../config/units.js';
+import { encodeOpenTsdbJson, formatOpenTsdbPut, isOpenTsdbWritable, openTsdbChanges, openTsdbSeriesKey, parseOpenTsdbDetails } from '../codecs/opentsdb.js';
+import { seriesCollisions } from '../core/collisions.js';
+import { zDuration } from '../model/quantities.js';
 import { chunks, joinUrl, post, resultForStatus } from '../net/http-client.js';
 import { parseTarget, type HostPort } from '../net/address.js';
 import { TcpSender } from '../net/tcp-client.js';
@@ -36,19 +36,8 @@ export default defineOutput({
     const refused = ctx.metrics.counter('tsd_errors', {}, 'Error lines or refused points reported by the TSD.');
     const precision = config.precision;
     // OpenTSDB's charset is narrower than sonde's names: series that clean to the same one are reported
-    const collisions = ctx.metrics.counter('series_collisions', {}, 'Points whose series maps to the same OpenTSDB series as another one (they overwrite each other there).');
-    const watch = new CollisionWatch();
-    const checkCollisions = (points: readonly Point[]): void => {
-      for (const p of points) {
-        const mapped = openTsdbMappedKey(p);
-        if (mapped === undefined) continue;
-        const source = seriesKey(p.name, p.tags);
-        if (watch.note(mapped, source)) {
-          collisions.inc();
-          warn('two series map to one OpenTSDB series (characters OpenTSDB cannot store become _)', { series: source, opentsdb: mapped });
-        }
-      }
-    };
+    const collisions = seriesCollisions(ctx, 'OpenTSDB', 'characters OpenTSDB cannot store become _');
+    const checkCollisions = (points: readonly Point[]): void => collisions.points(points, openTsdbSeriesKey, openTsdbChanges);
 
     if (config.protocol === 'http') {
       const putUrl = joinUrl(config.url, '/api/put') + (config.details ? '?details' : '');

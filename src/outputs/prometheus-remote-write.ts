@@ -5,8 +5,9 @@
  */
 import { z } from 'zod/v3';
 import { defineOutput } from '../core/plugin.js';
-import { encodeWriteRequest, pointsToTimeSeries, REMOTE_WRITE_HEADERS, snappyCompress } from '../codecs/remote-write.js';
-import { zDuration } from '../config/units.js';
+import { encodeWriteRequest, pointsToTimeSeries, REMOTE_WRITE_HEADERS, remoteWriteChanges, remoteWriteSeriesKey, snappyCompress } from '../codecs/remote-write.js';
+import { seriesCollisions } from '../core/collisions.js';
+import { zDuration } from '../model/quantities.js';
 import { post, retryAfterMs } from '../net/http-client.js';
 
 export default defineOutput({
@@ -20,13 +21,15 @@ export default defineOutput({
     headers: z.record(z.string(), z.string()).default({}).describe('Extra request headers (e.g. `X-Scope-OrgID`).'),
     timeout: zDuration().default('30s').describe('Timeout of one request.'),
   }),
-  create(config) {
+  create(config, ctx) {
+    const collisions = seriesCollisions(ctx, 'Prometheus', 'names and label names outside Prometheus\' charset become _');
     const headers: Record<string, string> = { ...config.headers, ...REMOTE_WRITE_HEADERS };
     if (config.bearer_token) headers['authorization'] = 'Bearer ' + config.bearer_token;
     const auth = config.username ? { username: config.username, password: config.password } : undefined;
     return {
       async write(points) {
         if (points.length === 0) return { ok: true };
+        collisions.points(points, remoteWriteSeriesKey, remoteWriteChanges);
         const body = snappyCompress(encodeWriteRequest(pointsToTimeSeries(points)));
         const r = await post(config.url, body, { headers, timeoutMs: config.timeout, basicAuth: auth });
         if (!r.ok) return { ok: false, retryable: true, error: `remote_write: ${r.error}` };

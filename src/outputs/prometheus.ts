@@ -10,8 +10,9 @@ import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
-import { encodePrometheusText, negotiatePrometheusFormat } from '../codecs/prometheus-text.js';
-import { zDuration } from '../config/units.js';
+import { encodePrometheusText, negotiatePrometheusFormat, prometheusSampleKey } from '../codecs/prometheus-text.js';
+import { seriesCollisions } from '../core/collisions.js';
+import { zDuration } from '../model/quantities.js';
 import { sendText } from '../net/http-server.js';
 import type { Handler } from '../model/http-routes.js';
 import { parseHostPort } from '../net/address.js';
@@ -41,6 +42,9 @@ export default defineOutput({
     const exposed = ctx.metrics.gauge('series_exposed', {}, 'Series currently exposed.');
     const scrapes = ctx.metrics.counter('scrapes', {}, 'Exposition requests served.');
     const warn = rateLimited((m, f) => ctx.logger.warn(m, f), 5, 60_000);
+    // each new series is checked once against what the exposition makes of it (sanitized names,
+    // `_total`, `_ms` as `_seconds`): two that become one sample would overwrite each other
+    const collisions = seriesCollisions(ctx, 'Prometheus', 'names and label names outside Prometheus\' charset become _, counters end in _total, _ms becomes _seconds');
     let server: Server | null = null;
     let bound = '';
 
@@ -113,8 +117,10 @@ export default defineOutput({
             expire(now);
             expired = true;
           }
-          if (series.size < config.max_series) series.set(key, { point: p, seen: now });
-          else refused++;
+          if (series.size < config.max_series) {
+            series.set(key, { point: p, seen: now });
+            collisions.series(key, prometheusSampleKey(p), true);
+          } else refused++;
         }
         if (refused > 0) {
           overflow.inc(refused);
