@@ -12,6 +12,7 @@ import type { Point, Tags } from '../model/point.js';
 import { EMPTY_TAGS } from '../model/point.js';
 import { sanitizeName, sanitizeTagKey, sanitizeTagValue } from '../model/sanitize.js';
 import { sampleOf, type CodecError, type Decoded, setOwn } from './types.js';
+import { decimalEnd, shortDecimal } from './decimal.js';
 
 export type InfluxPrecision = 'ns' | 'us' | 'ms' | 's' | 'm' | 'h';
 
@@ -24,6 +25,8 @@ export interface InfluxParseOptions {
   readonly strings?: 'drop' | 'keep';
   /** Pass names and tags through the model's sanitizer (default true). */
   readonly sanitize?: boolean;
+  /** Series sections parsed before (kept across calls): lines of known series skip parsing them. */
+  readonly seriesCache?: InfluxSeriesCache;
 }
 
 /** A string field kept with `strings: 'keep'`: same identity as a point, text value. */
@@ -116,30 +119,7 @@ function allDigits(s: string, from: number, to: number): boolean {
 
 /** Go ParseFloat's decimal syntax (what InfluxDB accepts for floats): `-1.5`, `1.`, `.5`, `1e-3`. */
 function isFloatSyntax(s: string, from: number, to: number): boolean {
-  let i = from;
-  if (i < to && s.charCodeAt(i) === 45) i++;
-  let digits = 0;
-  let c = 0;
-  while (i < to && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
-    i++;
-    digits++;
-  }
-  if (i < to && s.charCodeAt(i) === 46) {
-    i++;
-    while (i < to && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
-      i++;
-      digits++;
-    }
-  }
-  if (digits === 0) return false;
-  if (i < to && (s.charCodeAt(i) | 32) === 101) {
-    i++;
-    if (i < to && ((c = s.charCodeAt(i)) === 43 || c === 45)) i++;
-    const start = i;
-    while (i < to && (c = s.charCodeAt(i)) >= 48 && c <= 57) i++;
-    if (i === start) return false;
-  }
-  return i === to;
+  return decimalEnd(s, from < to && s.charCodeAt(from) === 45 ? from + 1 : from, to) === to;
 }
 
 const PRECISION_DIGITS: Record<InfluxPrecision, number> = { ns: 6, us: 3, ms: 0, s: -1, m: -1, h: -1 };
@@ -171,6 +151,106 @@ function tsToMs(s: string, from: number, to: number, precision: InfluxPrecision)
   }
   const r = (neg ? -v : v) * PRECISION_MULT[precision];
   return Number.isSafeInteger(r) ? (r === 0 ? 0 : r) : undefined;
+}
+
+/** Set by `scanToken`: whether the token it scanned held a backslash escape. */
+let scanEsc = false;
+
+/**
+ * The end of the token starting at `i` (measurement, tag key or value, field key): the first unescaped
+ * `,` or space, or `=` too where `eq` (every section but the measurement), or `end`. A backslash
+ * escapes the character after it. Sets `scanEsc`.
+ */
+function scanToken(text: string, i: number, end: number, eq: boolean): number {
+  let esc = false;
+  while (i < end) {
+    const c = text.charCodeAt(i);
+    if (c === BACKSLASH && i + 1 < end) {
+      esc = true;
+      i += 2;
+      continue;
+    }
+    if (c === COMMA || c === SPACE || (eq && c === EQUALS)) break;
+    i++;
+  }
+  scanEsc = esc;
+  return i;
+}
+
+/**
+ * Where the series section of a line (measurement and tag set) starting at `i` ends: the first
+ * unescaped space, which is where one that parses ends; -1 when the line has none before `end`.
+ * `backslash` is the index of the first backslash at or after `i`: before it, a space is found natively.
+ */
+function seriesSectionEnd(text: string, i: number, end: number, backslash: number): number {
+  const sp = text.indexOf(' ', i);
+  if (sp < 0 || sp >= end) return -1;
+  if (backslash > sp) return sp;
+  while (i < end) {
+    const c = text.charCodeAt(i);
+    if (c === SPACE) return i;
+    i += c === BACKSLASH && i + 1 < end ? 2 : 1;
+  }
+  return -1;
+}
+
+/** A copy of `s` that holds no reference to the (much larger) text it was sliced from. */
+function detach(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'utf16le').toString('utf16le');
+}
+
+/** A series section seen before: what it parsed to. */
+interface SeriesEntry {
+  readonly measurement: string;
+  readonly tags: Tags;
+  /** field key -> point name */
+  readonly names: Map<string, string>;
+}
+
+/**
+ * Series sections already parsed (measurement and tag set, by their characters as sent, up to the space
+ * before the fields). A writer sends the same series again and again: a line of a known series gets
+ * the measurement, tags object and point names parsed the first time, without parsing its series
+ * section again, and all its points share one tags object (frozen), so the caches keyed by that object
+ * further on (default tags, the store's series lookup) hit. What a section parses to depends only on
+ * its characters (and on sanitizing, kept apart), so this changes no result. Entries hold copies, not
+ * slices of a request body. Bounded: past `limit` sections it starts over. One per receiver, kept
+ * across requests.
+ */
+export class InfluxSeriesCache {
+  private readonly asSent = new Map<string, SeriesEntry>();
+  private readonly sanitized = new Map<string, SeriesEntry>();
+
+  constructor(readonly limit = 10_000) {}
+
+  get size(): number {
+    return this.asSent.size + this.sanitized.size;
+  }
+
+  /** @internal */
+  find(raw: string, sanitize: boolean): SeriesEntry | undefined {
+    return (sanitize ? this.sanitized : this.asSent).get(raw);
+  }
+
+  /** @internal remembers what `raw` parsed to */
+  add(raw: string, sanitize: boolean, measurement: string, tags: Tags): SeriesEntry {
+    const m = sanitize ? this.sanitized : this.asSent;
+    if (m.size >= this.limit) m.clear();
+    let copy: Tags = EMPTY_TAGS;
+    if (tags !== EMPTY_TAGS) {
+      const t: Record<string, string> = {};
+      for (const k in tags) setOwn(t, detach(k), detach(tags[k] as string));
+      copy = Object.freeze(t);
+    }
+    const e: SeriesEntry = { measurement: detach(measurement), tags: copy, names: new Map() };
+    m.set(detach(raw), e);
+    return e;
+  }
+
+  clear(): void {
+    this.asSent.clear();
+    this.sanitized.clear();
+  }
 }
 
 /**
@@ -209,6 +289,7 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
   const keepStrings = opts.strings === 'keep';
   const sanitize = opts.sanitize ?? true;
   const precision = opts.precision;
+  const cache = opts.seriesCache;
   const items: Point[] = [];
   const errors: CodecError[] = [];
   const strings: InfluxStringField[] = [];
@@ -217,6 +298,7 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
   let pos = 0;
   let lineNo = 0;
   let nextQuote = -1;
+  let nextBackslash = -1;
   // Fields of the current line, collected before the timestamp (which comes last) is known.
   const fKeys: string[] = [];
   const fVals: number[] = [];
@@ -254,6 +336,7 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
     const lineStart = pos;
     let end = text.indexOf('\n', pos);
     if (end < 0) end = n;
+    const nl = end;
     // A quoted string field may run over newlines: where a line holds a quote, its end is found the
     // way influxd finds it (scanLineEnd), so an unterminated quote is one bad line to the end, as there.
     if (nextQuote < pos) {
@@ -273,82 +356,81 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
     const startLine = lineNo;
     nf = 0;
     let tags: Record<string, string> | undefined;
+    let lineTags: Tags = EMPTY_TAGS;
     let measurement = '';
     let ts = 0;
-    // Hot loop: the escape-aware token scan is written out per section, not shared, for speed.
+    let entry: SeriesEntry | undefined;
     parse: {
-      // measurement
+      // series section (measurement and tag set): one parsed before (the same characters) is reused
+      let rawEnd = -1;
+      let raw = '';
+      if (cache !== undefined) {
+        if (nextBackslash < i) {
+          nextBackslash = text.indexOf('\\', i);
+          if (nextBackslash < 0) nextBackslash = n;
+        }
+        rawEnd = seriesSectionEnd(text, i, end, nextBackslash);
+        if (rawEnd > i) {
+          raw = text.slice(i, rawEnd);
+          entry = cache.find(raw, sanitize);
+        }
+      }
       let s = i;
-      let esc = false;
-      while (i < end) {
-        c = text.charCodeAt(i);
-        if (c === BACKSLASH && i + 1 < end) {
-          esc = true;
-          i += 2;
-          continue;
-        }
-        if (c === COMMA || c === SPACE) break;
-        i++;
-      }
-      if (i === s) {
-        error = 'missing measurement';
-        break parse;
-      }
-      if (i >= end) {
-        error = 'missing fields';
-        break parse;
-      }
-      measurement = tok(0, s, i, esc, Sec.Measurement);
-      let tagNo = 0;
-      // tag set
-      while (text.charCodeAt(i) === COMMA) {
-        i++;
-        s = i;
-        esc = false;
-        while (i < end) {
-          c = text.charCodeAt(i);
-          if (c === BACKSLASH && i + 1 < end) {
-            esc = true;
-            i += 2;
-            continue;
-          }
-          if (c === EQUALS || c === COMMA || c === SPACE) break;
-          i++;
-        }
-        if (i >= end || c !== EQUALS || i === s) {
-          error = i === s ? 'missing tag key' : 'missing tag value';
-          break parse;
-        }
-        const key = tok(tagNo < 16 ? 1 + 2 * tagNo : -1, s, i, esc, Sec.TagKey);
-        i++;
-        s = i;
-        esc = false;
-        while (i < end) {
-          c = text.charCodeAt(i);
-          if (c === BACKSLASH && i + 1 < end) {
-            esc = true;
-            i += 2;
-            continue;
-          }
-          if (c === COMMA || c === SPACE || c === EQUALS) break;
-          i++;
-        }
+      if (entry !== undefined) {
+        measurement = entry.measurement;
+        lineTags = entry.tags;
+        i = rawEnd;
+      } else {
+        // measurement
+        i = scanToken(text, i, end, false);
         if (i === s) {
-          error = 'missing tag value';
-          break parse;
-        }
-        if (i < end && c === EQUALS) {
-          error = 'invalid tag format';
+          error = 'missing measurement';
           break parse;
         }
         if (i >= end) {
           error = 'missing fields';
           break parse;
         }
-        const value = tok(tagNo < 16 ? 2 + 2 * tagNo : -1, s, i, esc, Sec.TagValue);
-        tagNo++;
-        if (!key || !value) continue; // emptied by sanitizing
-        setOwn((tags ??= {}), key, value);
+        measurement = tok(0, s, i, scanEsc, Sec.Measurement);
+        // tag set
+        let tagNo = 0;
+        while (text.charCodeAt(i) === COMMA) {
+          i++;
+          s = i;
+          i = scanToken(text, i, end, true);
+          c = text.charCodeAt(i);
+          if (i >= end || c !== EQUALS || i === s) {
+            error = i === s ? 'missing tag key' : 'missing tag value';
+            break parse;
+          }
+          const key = tok(tagNo < 16 ? 1 + 2 * tagNo : -1, s, i, scanEsc, Sec.TagKey);
+          i++;
+          s = i;
+          i = scanToken(text, i, end, true);
+          c = text.charCodeAt(i);
+          if (i === s) {
+            error = 'missing tag value';
+            break parse;
+          }
+          if (i < end && c === EQUALS) {
+            error = 'invalid tag format';
+            break parse;
+          }
+          if (i >= end) {
+            error = 'missing fields';
+            break parse;
+          }
+          const value = tok(tagNo < 16 ? 2 + 2 * tagNo : -1, s, i, scanEsc, Sec.TagValue);
+          tagNo++;
+          if (!key || !value) continue; // emptied by sanitizing
+          setOwn((tags ??= {}), key, value);
+        }
+        lineTags = tags ?? EMPTY_TAGS;
+        if (cache !== undefined && rawEnd === i && raw !== '') {
+          entry = cache.add(raw, sanitize, measurement, lineTags);
+          measurement = entry.measurement;
+          lineTags = entry.tags;
+        }
       }
       // field set
       while (i < end && text.charCodeAt(i) === SPACE) i++;
@@ -358,21 +440,13 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
       }
       for (;;) {
         s = i;
-        esc = false;
-        while (i < end) {
-          c = text.charCodeAt(i);
-          if (c === BACKSLASH && i + 1 < end) {
-            esc = true;
-            i += 2;
-            continue;
-          }
-          if (c === EQUALS || c === COMMA || c === SPACE) break;
-          i++;
-        }
+        i = scanToken(text, i, end, true);
+        c = text.charCodeAt(i);
         if (i >= end || c !== EQUALS || i === s) {
           error = i === s ? 'missing field key' : 'missing field value';
           break parse;
         }
+        let esc = scanEsc;
         const key = tok(nf < 16 ? 40 + nf : -1, s, i, esc, Sec.FieldKey);
         i++;
         s = i;
@@ -413,6 +487,7 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
             break parse;
           }
           const last = text.charCodeAt(vEnd - 1);
+          let v = 0;
           if (last === 105 /* i */ || last === 117 /* u */) {
             const neg = text.charCodeAt(s) === 45;
             const dStart = neg ? s + 1 : s;
@@ -420,7 +495,6 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
               error = 'invalid number';
               break parse;
             }
-            let v = 0;
             if (vEnd - 1 - dStart < 16) {
               for (let k = dStart; k < vEnd - 1; k++) v = v * 10 + (text.charCodeAt(k) - 48);
             } else {
@@ -436,8 +510,14 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
             fVals[nf] = neg && v !== 0 ? -v : v;
             fKinds[nf] = 1;
             fStrs[nf++] = '';
+          } else if ((v = shortDecimal(text, s, vEnd)) === v) {
+            // a plain decimal (the usual value), read without slicing
+            fKeys[nf] = key;
+            fVals[nf] = v;
+            fKinds[nf] = 0;
+            fStrs[nf++] = '';
           } else if (isFloatSyntax(text, s, vEnd)) {
-            const v = +text.slice(s, vEnd);
+            v = +text.slice(s, vEnd);
             if (!Number.isFinite(v)) {
               error = 'value out of range';
               break parse;
@@ -485,13 +565,13 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
     }
     pos = end + 1;
     // a line that ran over newlines (inside quotes) counts them
-    for (let k = text.indexOf('\n', lineStart); k >= 0 && k < end; k = text.indexOf('\n', k + 1)) lineNo++;
+    if (end !== nl) for (let k = nl; k >= 0 && k < end; k = text.indexOf('\n', k + 1)) lineNo++;
     if (error !== undefined) {
       errors.push({ message: error, line: startLine, sample: sampleOf(text.slice(lineStart, end)) });
       continue;
     }
-    const t: Tags = tags ?? EMPTY_TAGS;
-    let byField = names.get(measurement);
+    const t = lineTags;
+    let byField = entry?.names ?? names.get(measurement);
     if (!byField) {
       byField = new Map();
       names.set(measurement, byField);
@@ -502,7 +582,10 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
       if (name === undefined) {
         name = field === 'value' ? measurement : measurement + '.' + field;
         if (sanitize) name = sanitizeName(name);
-        byField.set(field, name);
+        // a cached series' names outlive this text: copied, not sliced from it
+        if (entry !== undefined) name = detach(name);
+        // bounded: a series written with ever new field keys gets its names made each time past it
+        if (byField.size < 1024) byField.set(detach(field), name);
       }
       const kind = fKinds[f] as number;
       if (kind === 3) {
