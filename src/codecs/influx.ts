@@ -178,6 +178,16 @@ function scanToken(text: string, i: number, end: number, eq: boolean): number {
 }
 
 /**
+ * The end of the tag or field key starting at `s` (at its `=`, set `scanEsc`); -1 when the key is
+ * empty, -2 when no `=` follows it in its section.
+ */
+function keyEnd(text: string, s: number, end: number): number {
+  const i = scanToken(text, s, end, true);
+  if (i === s) return -1;
+  return i < end && text.charCodeAt(i) === EQUALS ? i : -2;
+}
+
+/**
  * Where the series section of a line (measurement and tag set) starting at `i` ends: the first
  * unescaped space, which is where one that parses ends; -1 when the line has none before `end`.
  * `backslash` is the index of the first backslash at or after `i`: before it, a space is found natively.
@@ -259,11 +269,16 @@ export class InfluxSeriesCache {
  * string, and the line ends at the first newline outside quotes (or at the end of the text).
  */
 function scanLineEnd(text: string, pos: number, n: number): number {
+  return quotedLineEnd((i) => text.charCodeAt(i), pos, n);
+}
+
+/** `scanLineEnd` over any characters: `code(i)` is the character at `i` (text or bytes). */
+function quotedLineEnd(code: (i: number) => number, pos: number, n: number): number {
   let fields = false;
   let eq = false;
   let quoted = false;
   for (let i = pos; i < n; i++) {
-    const c = text.charCodeAt(i);
+    const c = code(i);
     if (c === BACKSLASH && i + 2 < n) {
       i++;
       continue;
@@ -397,10 +412,9 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
         while (text.charCodeAt(i) === COMMA) {
           i++;
           s = i;
-          i = scanToken(text, i, end, true);
-          c = text.charCodeAt(i);
-          if (i >= end || c !== EQUALS || i === s) {
-            error = i === s ? 'missing tag key' : 'missing tag value';
+          i = keyEnd(text, i, end);
+          if (i < 0) {
+            error = i === -1 ? 'missing tag key' : 'missing tag value';
             break parse;
           }
           const key = tok(tagNo < 16 ? 1 + 2 * tagNo : -1, s, i, scanEsc, Sec.TagKey);
@@ -440,10 +454,9 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
       }
       for (;;) {
         s = i;
-        i = scanToken(text, i, end, true);
-        c = text.charCodeAt(i);
-        if (i >= end || c !== EQUALS || i === s) {
-          error = i === s ? 'missing field key' : 'missing field value';
+        i = keyEnd(text, i, end);
+        if (i < 0) {
+          error = i === -1 ? 'missing field key' : 'missing field value';
           break parse;
         }
         let esc = scanEsc;
@@ -488,6 +501,7 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
           }
           const last = text.charCodeAt(vEnd - 1);
           let v = 0;
+          let kind = 0; // 0 float, 1 int, 2 bool
           if (last === 105 /* i */ || last === 117 /* u */) {
             const neg = text.charCodeAt(s) === 45;
             const dStart = neg ? s + 1 : s;
@@ -506,37 +520,29 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
               }
               v = +digits;
             }
-            fKeys[nf] = key;
-            fVals[nf] = neg && v !== 0 ? -v : v;
-            fKinds[nf] = 1;
-            fStrs[nf++] = '';
-          } else if ((v = shortDecimal(text, s, vEnd)) === v) {
-            // a plain decimal (the usual value), read without slicing
-            fKeys[nf] = key;
-            fVals[nf] = v;
-            fKinds[nf] = 0;
-            fStrs[nf++] = '';
-          } else if (isFloatSyntax(text, s, vEnd)) {
-            v = +text.slice(s, vEnd);
-            if (!Number.isFinite(v)) {
-              error = 'value out of range';
-              break parse;
+            if (neg && v !== 0) v = -v;
+            kind = 1;
+          } else if ((v = shortDecimal(text, s, vEnd)) !== v) {
+            // not a plain decimal (the usual value, read without slicing): exponent, long, or a bool
+            if (isFloatSyntax(text, s, vEnd)) {
+              v = +text.slice(s, vEnd);
+              if (!Number.isFinite(v)) {
+                error = 'value out of range';
+                break parse;
+              }
+            } else {
+              v = boolValue(text.slice(s, vEnd));
+              if (v < 0) {
+                error = 'invalid field value';
+                break parse;
+              }
+              kind = 2;
             }
-            fKeys[nf] = key;
-            fVals[nf] = v;
-            fKinds[nf] = 0;
-            fStrs[nf++] = '';
-          } else {
-            const b = boolValue(text.slice(s, vEnd));
-            if (b < 0) {
-              error = 'invalid field value';
-              break parse;
-            }
-            fKeys[nf] = key;
-            fVals[nf] = b;
-            fKinds[nf] = 2;
-            fStrs[nf++] = '';
           }
+          fKeys[nf] = key;
+          fVals[nf] = v;
+          fKinds[nf] = kind;
+          fStrs[nf++] = '';
         }
         if (i < end && text.charCodeAt(i) === COMMA) {
           i++;
@@ -732,30 +738,10 @@ export function influxLineCut(bytes: Uint8Array): number {
   const lastNl = bytes.lastIndexOf(NL);
   if (lastNl < 0) return -1;
   if (bytes.indexOf(QUOTE) < 0) return lastNl + 1;
-  // scanLineEnd's rule, over bytes
-  let cut = -1;
+  // scanLineEnd's rule, over bytes: the end of the last line that ends in the body
   const n = bytes.length;
-  let fields = false;
-  let eq = false;
-  let quoted = false;
-  for (let i = 0; i < n; i++) {
-    const c = bytes[i] as number;
-    if (c === BACKSLASH && i + 2 < n) {
-      i++;
-      continue;
-    }
-    if (c === SPACE) fields = true;
-    if (fields) {
-      if (!quoted && c === EQUALS) {
-        eq = true;
-        continue;
-      } else if (c === QUOTE && eq) quoted = !quoted;
-    }
-    if (c === NL && !quoted) {
-      cut = i + 1;
-      fields = false;
-      eq = false;
-    }
-  }
+  const code = (i: number): number => bytes[i] as number;
+  let cut = -1;
+  for (let end = quotedLineEnd(code, 0, n); end < n; end = quotedLineEnd(code, end + 1, n)) cut = end + 1;
   return cut;
 }
