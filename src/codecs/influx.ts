@@ -296,6 +296,233 @@ function quotedLineEnd(code: (i: number) => number, pos: number, n: number): num
 }
 
 /**
+ * The parser of one call, line by line: the state lines share (field buffers, token memo, the series
+ * cache) and what the last line parsed to. One small method per line keeps the hot code small for the
+ * JIT: it is compiled once, early, instead of a whole-body loop compiled on stack replacement.
+ */
+class LineParser {
+  // Fields of the current line, collected before the timestamp (which comes last) is known.
+  readonly fKeys: string[] = [];
+  readonly fVals: number[] = [];
+  readonly fKinds: number[] = []; // 0 float, 1 int, 2 bool, 3 string
+  readonly fStrs: string[] = [];
+  nf = 0;
+  // Tokens usually repeat line after line (same measurement, tag keys, hosts): compare the bytes in
+  // place with the previous token in the same position and reuse its string instead of slicing again.
+  private readonly memoRaw: string[] = [];
+  private readonly memoOut: string[] = [];
+  private nextBackslash = -1;
+  /** What the last line parsed to (`end` also after an error: a quoted string may have moved it). */
+  end = 0;
+  measurement = '';
+  tags: Tags = EMPTY_TAGS;
+  entry: SeriesEntry | undefined;
+  ts = 0;
+
+  constructor(
+    private readonly text: string,
+    private readonly sanitize: boolean,
+    private readonly precision: InfluxPrecision,
+    private readonly now: number,
+    private readonly cache: InfluxSeriesCache | undefined,
+  ) {}
+
+  private tok(slot: number, s: number, e: number, esc: boolean, sec: Sec): string {
+    const text = this.text;
+    if (slot >= 0) {
+      const prev = this.memoRaw[slot];
+      if (prev !== undefined && prev.length === e - s) {
+        let k = 0;
+        while (k < prev.length && text.charCodeAt(s + k) === prev.charCodeAt(k)) k++;
+        if (k === prev.length) return this.memoOut[slot] as string;
+      }
+    }
+    const raw = text.slice(s, e);
+    let out = esc ? unescape(raw, sec) : raw;
+    if (this.sanitize && sec === Sec.TagKey) out = sanitizeTagKey(out);
+    else if (this.sanitize && sec === Sec.TagValue) out = sanitizeTagValue(out);
+    if (slot >= 0) {
+      this.memoRaw[slot] = raw;
+      this.memoOut[slot] = out;
+    }
+    return out;
+  }
+
+  /** Parses the line from `i` (its first non-blank character) to `end`; an error message or undefined. */
+  line(i: number, end: number): string | undefined {
+    const text = this.text;
+    const cache = this.cache;
+    const sanitize = this.sanitize;
+    const fKeys = this.fKeys;
+    const fVals = this.fVals;
+    const fKinds = this.fKinds;
+    const fStrs = this.fStrs;
+    this.end = end;
+    let nf = 0;
+    let c = 0;
+    let tags: Record<string, string> | undefined;
+    let lineTags: Tags = EMPTY_TAGS;
+    let measurement = '';
+    let ts = 0;
+    let entry: SeriesEntry | undefined;
+    // series section (measurement and tag set): one parsed before (the same characters) is reused
+    let rawEnd = -1;
+    let raw = '';
+    if (cache !== undefined) {
+      if (this.nextBackslash < i) {
+        this.nextBackslash = text.indexOf('\\', i);
+        if (this.nextBackslash < 0) this.nextBackslash = text.length;
+      }
+      rawEnd = seriesSectionEnd(text, i, end, this.nextBackslash);
+      if (rawEnd > i) {
+        raw = text.slice(i, rawEnd);
+        entry = cache.find(raw, sanitize);
+      }
+    }
+    let s = i;
+    if (entry !== undefined) {
+      measurement = entry.measurement;
+      lineTags = entry.tags;
+      i = rawEnd;
+    } else {
+      // measurement
+      i = scanToken(text, i, end, false);
+      if (i === s) return 'missing measurement';
+      if (i >= end) return 'missing fields';
+      measurement = this.tok(0, s, i, scanEsc, Sec.Measurement);
+      // tag set
+      let tagNo = 0;
+      while (text.charCodeAt(i) === COMMA) {
+        i++;
+        s = i;
+        i = keyEnd(text, i, end);
+        if (i < 0) return i === -1 ? 'missing tag key' : 'missing tag value';
+        const key = this.tok(tagNo < 16 ? 1 + 2 * tagNo : -1, s, i, scanEsc, Sec.TagKey);
+        i++;
+        s = i;
+        i = scanToken(text, i, end, true);
+        c = text.charCodeAt(i);
+        if (i === s) return 'missing tag value';
+        if (i < end && c === EQUALS) return 'invalid tag format';
+        if (i >= end) return 'missing fields';
+        const value = this.tok(tagNo < 16 ? 2 + 2 * tagNo : -1, s, i, scanEsc, Sec.TagValue);
+        tagNo++;
+        if (!key || !value) continue; // emptied by sanitizing
+        setOwn((tags ??= {}), key, value);
+      }
+      lineTags = tags ?? EMPTY_TAGS;
+      if (cache !== undefined && rawEnd === i && raw !== '') {
+        entry = cache.add(raw, sanitize, measurement, lineTags);
+        measurement = entry.measurement;
+        lineTags = entry.tags;
+      }
+    }
+    // field set
+    while (i < end && text.charCodeAt(i) === SPACE) i++;
+    if (i >= end) return 'missing fields';
+    for (;;) {
+      s = i;
+      i = keyEnd(text, i, end);
+      if (i < 0) return i === -1 ? 'missing field key' : 'missing field value';
+      let esc = scanEsc;
+      const key = this.tok(nf < 16 ? 40 + nf : -1, s, i, esc, Sec.FieldKey);
+      i++;
+      s = i;
+      if (i < end && text.charCodeAt(i) === QUOTE) {
+        // String value: may run over newlines, ends at the first unescaped quote.
+        i++;
+        esc = false;
+        while (i < end) {
+          c = text.charCodeAt(i);
+          if (c === BACKSLASH && i + 1 < end) {
+            esc = true;
+            i += 2;
+            continue;
+          }
+          if (c === QUOTE) break;
+          i++;
+        }
+        if (i >= end) return 'unbalanced quotes';
+        const raw = text.slice(s + 1, i);
+        i++;
+        if (i > end) {
+          end = text.indexOf('\n', i);
+          if (end < 0) end = text.length;
+          this.end = end;
+        }
+        fKeys[nf] = key;
+        fVals[nf] = 0;
+        fKinds[nf] = 3;
+        fStrs[nf++] = esc ? unescapeString(raw) : raw;
+      } else {
+        while (i < end && (c = text.charCodeAt(i)) !== COMMA && c !== SPACE) i++;
+        let vEnd = i;
+        if (vEnd === end && vEnd > s && text.charCodeAt(vEnd - 1) === CR) vEnd--;
+        if (vEnd === s) return 'missing field value';
+        const last = text.charCodeAt(vEnd - 1);
+        let v = 0;
+        let kind = 0; // 0 float, 1 int, 2 bool
+        if (last === 105 /* i */ || last === 117 /* u */) {
+          const neg = text.charCodeAt(s) === 45;
+          const dStart = neg ? s + 1 : s;
+          if (!allDigits(text, dStart, vEnd - 1) || (neg && last === 117)) return 'invalid number';
+          if (vEnd - 1 - dStart < 16) {
+            for (let k = dStart; k < vEnd - 1; k++) v = v * 10 + (text.charCodeAt(k) - 48);
+          } else {
+            const digits = text.slice(dStart, vEnd - 1);
+            const limit = last === 117 ? UINT64_MAX : neg ? INT64_MIN_ABS : INT64_MAX;
+            if (!withinLimit(digits, limit)) return 'value out of range';
+            v = +digits;
+          }
+          if (neg && v !== 0) v = -v;
+          kind = 1;
+        } else if ((v = shortDecimal(text, s, vEnd)) !== v) {
+          // not a plain decimal (the usual value, read without slicing): exponent, long, or a bool
+          if (isFloatSyntax(text, s, vEnd)) {
+            v = +text.slice(s, vEnd);
+            if (!Number.isFinite(v)) return 'value out of range';
+          } else {
+            v = boolValue(text.slice(s, vEnd));
+            if (v < 0) return 'invalid field value';
+            kind = 2;
+          }
+        }
+        fKeys[nf] = key;
+        fVals[nf] = v;
+        fKinds[nf] = kind;
+        fStrs[nf++] = '';
+      }
+      if (i < end && text.charCodeAt(i) === COMMA) {
+        i++;
+        continue;
+      }
+      break;
+    }
+    // timestamp
+    while (i < end && ((c = text.charCodeAt(i)) === SPACE || c === CR)) i++;
+    if (i < end) {
+      s = i;
+      // the timestamp usually ends the line (maybe before a CR): read it in one pass
+      let tEnd = end;
+      while (tEnd > s && ((c = text.charCodeAt(tEnd - 1)) === SPACE || c === CR)) tEnd--;
+      const t = tsToMs(text, s, tEnd, this.precision);
+      if (t === undefined) {
+        while (i < end && (c = text.charCodeAt(i)) !== SPACE && c !== CR) i++;
+        while (i < end && ((c = text.charCodeAt(i)) === SPACE || c === CR)) i++;
+        return i < end ? 'invalid timestamp: extra data after timestamp' : 'invalid timestamp';
+      }
+      ts = t;
+    } else ts = this.now;
+    this.nf = nf;
+    this.measurement = measurement;
+    this.tags = lineTags;
+    this.entry = entry;
+    this.ts = ts;
+    return undefined;
+  }
+}
+
+/**
  * Parses line protocol text. One error per rejected line (1-based line numbers); lines before and after
  * it still decode.
  */
@@ -303,8 +530,7 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
   const text = typeof input === 'string' ? input : decoder.decode(input);
   const keepStrings = opts.strings === 'keep';
   const sanitize = opts.sanitize ?? true;
-  const precision = opts.precision;
-  const cache = opts.seriesCache;
+  const lp = new LineParser(text, sanitize, opts.precision, opts.now, opts.seriesCache);
   const items: Point[] = [];
   const errors: CodecError[] = [];
   const strings: InfluxStringField[] = [];
@@ -313,36 +539,6 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
   let pos = 0;
   let lineNo = 0;
   let nextQuote = -1;
-  let nextBackslash = -1;
-  // Fields of the current line, collected before the timestamp (which comes last) is known.
-  const fKeys: string[] = [];
-  const fVals: number[] = [];
-  const fKinds: number[] = []; // 0 float, 1 int, 2 bool, 3 string
-  const fStrs: string[] = [];
-  let nf = 0;
-  // Tokens usually repeat line after line (same measurement, tag keys, hosts): compare the bytes in
-  // place with the previous token in the same position and reuse its string instead of slicing again.
-  const memoRaw: string[] = [];
-  const memoOut: string[] = [];
-  const tok = (slot: number, s: number, e: number, esc: boolean, sec: Sec): string => {
-    if (slot >= 0) {
-      const prev = memoRaw[slot];
-      if (prev !== undefined && prev.length === e - s) {
-        let k = 0;
-        while (k < prev.length && text.charCodeAt(s + k) === prev.charCodeAt(k)) k++;
-        if (k === prev.length) return memoOut[slot] as string;
-      }
-    }
-    const raw = text.slice(s, e);
-    let out = esc ? unescape(raw, sec) : raw;
-    if (sanitize && sec === Sec.TagKey) out = sanitizeTagKey(out);
-    else if (sanitize && sec === Sec.TagValue) out = sanitizeTagValue(out);
-    if (slot >= 0) {
-      memoRaw[slot] = raw;
-      memoOut[slot] = out;
-    }
-    return out;
-  };
   // measurement -> field -> point name: batches repeat a few names, so join and sanitize each once
   const names = new Map<string, Map<string, string>>();
 
@@ -367,208 +563,9 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
       pos = end + 1;
       continue;
     }
-    let error: string | undefined;
     const startLine = lineNo;
-    nf = 0;
-    let tags: Record<string, string> | undefined;
-    let lineTags: Tags = EMPTY_TAGS;
-    let measurement = '';
-    let ts = 0;
-    let entry: SeriesEntry | undefined;
-    parse: {
-      // series section (measurement and tag set): one parsed before (the same characters) is reused
-      let rawEnd = -1;
-      let raw = '';
-      if (cache !== undefined) {
-        if (nextBackslash < i) {
-          nextBackslash = text.indexOf('\\', i);
-          if (nextBackslash < 0) nextBackslash = n;
-        }
-        rawEnd = seriesSectionEnd(text, i, end, nextBackslash);
-        if (rawEnd > i) {
-          raw = text.slice(i, rawEnd);
-          entry = cache.find(raw, sanitize);
-        }
-      }
-      let s = i;
-      if (entry !== undefined) {
-        measurement = entry.measurement;
-        lineTags = entry.tags;
-        i = rawEnd;
-      } else {
-        // measurement
-        i = scanToken(text, i, end, false);
-        if (i === s) {
-          error = 'missing measurement';
-          break parse;
-        }
-        if (i >= end) {
-          error = 'missing fields';
-          break parse;
-        }
-        measurement = tok(0, s, i, scanEsc, Sec.Measurement);
-        // tag set
-        let tagNo = 0;
-        while (text.charCodeAt(i) === COMMA) {
-          i++;
-          s = i;
-          i = keyEnd(text, i, end);
-          if (i < 0) {
-            error = i === -1 ? 'missing tag key' : 'missing tag value';
-            break parse;
-          }
-          const key = tok(tagNo < 16 ? 1 + 2 * tagNo : -1, s, i, scanEsc, Sec.TagKey);
-          i++;
-          s = i;
-          i = scanToken(text, i, end, true);
-          c = text.charCodeAt(i);
-          if (i === s) {
-            error = 'missing tag value';
-            break parse;
-          }
-          if (i < end && c === EQUALS) {
-            error = 'invalid tag format';
-            break parse;
-          }
-          if (i >= end) {
-            error = 'missing fields';
-            break parse;
-          }
-          const value = tok(tagNo < 16 ? 2 + 2 * tagNo : -1, s, i, scanEsc, Sec.TagValue);
-          tagNo++;
-          if (!key || !value) continue; // emptied by sanitizing
-          setOwn((tags ??= {}), key, value);
-        }
-        lineTags = tags ?? EMPTY_TAGS;
-        if (cache !== undefined && rawEnd === i && raw !== '') {
-          entry = cache.add(raw, sanitize, measurement, lineTags);
-          measurement = entry.measurement;
-          lineTags = entry.tags;
-        }
-      }
-      // field set
-      while (i < end && text.charCodeAt(i) === SPACE) i++;
-      if (i >= end) {
-        error = 'missing fields';
-        break parse;
-      }
-      for (;;) {
-        s = i;
-        i = keyEnd(text, i, end);
-        if (i < 0) {
-          error = i === -1 ? 'missing field key' : 'missing field value';
-          break parse;
-        }
-        let esc = scanEsc;
-        const key = tok(nf < 16 ? 40 + nf : -1, s, i, esc, Sec.FieldKey);
-        i++;
-        s = i;
-        if (i < end && text.charCodeAt(i) === QUOTE) {
-          // String value: may run over newlines, ends at the first unescaped quote.
-          i++;
-          esc = false;
-          while (i < end) {
-            c = text.charCodeAt(i);
-            if (c === BACKSLASH && i + 1 < end) {
-              esc = true;
-              i += 2;
-              continue;
-            }
-            if (c === QUOTE) break;
-            i++;
-          }
-          if (i >= end) {
-            error = 'unbalanced quotes';
-            break parse;
-          }
-          const raw = text.slice(s + 1, i);
-          i++;
-          if (i > end) {
-            end = text.indexOf('\n', i);
-            if (end < 0) end = n;
-          }
-          fKeys[nf] = key;
-          fVals[nf] = 0;
-          fKinds[nf] = 3;
-          fStrs[nf++] = esc ? unescapeString(raw) : raw;
-        } else {
-          while (i < end && (c = text.charCodeAt(i)) !== COMMA && c !== SPACE) i++;
-          let vEnd = i;
-          if (vEnd === end && vEnd > s && text.charCodeAt(vEnd - 1) === CR) vEnd--;
-          if (vEnd === s) {
-            error = 'missing field value';
-            break parse;
-          }
-          const last = text.charCodeAt(vEnd - 1);
-          let v = 0;
-          let kind = 0; // 0 float, 1 int, 2 bool
-          if (last === 105 /* i */ || last === 117 /* u */) {
-            const neg = text.charCodeAt(s) === 45;
-            const dStart = neg ? s + 1 : s;
-            if (!allDigits(text, dStart, vEnd - 1) || (neg && last === 117)) {
-              error = 'invalid number';
-              break parse;
-            }
-            if (vEnd - 1 - dStart < 16) {
-              for (let k = dStart; k < vEnd - 1; k++) v = v * 10 + (text.charCodeAt(k) - 48);
-            } else {
-              const digits = text.slice(dStart, vEnd - 1);
-              const limit = last === 117 ? UINT64_MAX : neg ? INT64_MIN_ABS : INT64_MAX;
-              if (!withinLimit(digits, limit)) {
-                error = 'value out of range';
-                break parse;
-              }
-              v = +digits;
-            }
-            if (neg && v !== 0) v = -v;
-            kind = 1;
-          } else if ((v = shortDecimal(text, s, vEnd)) !== v) {
-            // not a plain decimal (the usual value, read without slicing): exponent, long, or a bool
-            if (isFloatSyntax(text, s, vEnd)) {
-              v = +text.slice(s, vEnd);
-              if (!Number.isFinite(v)) {
-                error = 'value out of range';
-                break parse;
-              }
-            } else {
-              v = boolValue(text.slice(s, vEnd));
-              if (v < 0) {
-                error = 'invalid field value';
-                break parse;
-              }
-              kind = 2;
-            }
-          }
-          fKeys[nf] = key;
-          fVals[nf] = v;
-          fKinds[nf] = kind;
-          fStrs[nf++] = '';
-        }
-        if (i < end && text.charCodeAt(i) === COMMA) {
-          i++;
-          continue;
-        }
-        break;
-      }
-      // timestamp
-      while (i < end && ((c = text.charCodeAt(i)) === SPACE || c === CR)) i++;
-      if (i < end) {
-        s = i;
-        while (i < end && (c = text.charCodeAt(i)) !== SPACE && c !== CR) i++;
-        const tEnd = i;
-        while (i < end && ((c = text.charCodeAt(i)) === SPACE || c === CR)) i++;
-        if (i < end) {
-          error = 'invalid timestamp: extra data after timestamp';
-          break parse;
-        }
-        const t = tsToMs(text, s, tEnd, precision);
-        if (t === undefined) {
-          error = 'invalid timestamp';
-          break parse;
-        }
-        ts = t;
-      } else ts = opts.now;
-    }
+    const error = lp.line(i, end);
+    end = lp.end;
     pos = end + 1;
     // a line that ran over newlines (inside quotes) counts them
     if (end !== nl) for (let k = nl; k >= 0 && k < end; k = text.indexOf('\n', k + 1)) lineNo++;
@@ -576,7 +573,8 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
       errors.push({ message: error, line: startLine, sample: sampleOf(text.slice(lineStart, end)) });
       continue;
     }
-    const t = lineTags;
+    const { measurement, entry, ts, nf, fKeys, fVals, fKinds, fStrs } = lp;
+    const t = lp.tags;
     let byField = entry?.names ?? names.get(measurement);
     if (!byField) {
       byField = new Map();
@@ -686,9 +684,7 @@ function encodeTs(ts: number, precision: InfluxPrecision): string {
 
 function encodeValue(p: Point): string {
   const v = p.value;
-  if (p.int && Number.isInteger(v) && Math.abs(v) < 9.2e18) {
-    return (Math.abs(v) >= 1e21 ? BigInt(v).toString() : String(v === 0 ? 0 : v)) + 'i';
-  }
+  if (p.int && Number.isInteger(v) && Math.abs(v) < 9.2e18) return (Math.abs(v) >= 1e21 ? BigInt(v).toString() : String(v === 0 ? 0 : v)) + 'i';
   return String(v);
 }
 
