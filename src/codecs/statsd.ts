@@ -59,7 +59,8 @@ const C_MINUS = 45;
 const C_DOT = 46;
 const C_0 = 48;
 const C_9 = 57;
-const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
+/** 10^k for k < 16: the divisor of a decimal with k fraction digits (shared with the statsd batch reader). */
+export const POW10: readonly number[] = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
 /**
  * Strict decimal number in `s[a, b)`: `[+-]?(digits[.digits]|.digits)([eE][+-]?digits)?`, NaN when not one
