@@ -36,6 +36,28 @@ export function varintSize(v: number): number {
   return n;
 }
 
+/**
+ * Writes `v` as a varint into `buf` at `pos` (a negative value as an int64 in two's complement, 10
+ * bytes); returns the position after it. The caller makes sure there is room.
+ */
+export function writeVarint(buf: Uint8Array, pos: number, v: number): number {
+  if (v < 0) {
+    let b = BigInt.asUintN(64, BigInt(Math.trunc(v)));
+    for (let i = 0; i < 9; i++) {
+      buf[pos++] = Number(b & 0x7fn) | 0x80;
+      b >>= 7n;
+    }
+    buf[pos++] = Number(b);
+    return pos;
+  }
+  while (v >= 128) {
+    buf[pos++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
 /** Writes into a buffer sized up front (callers compute message lengths first). */
 export class ProtoWriter {
   readonly buf: Uint8Array;
@@ -53,20 +75,7 @@ export class ProtoWriter {
 
   /** Unsigned varint, or a negative int64 in two's complement (10 bytes). */
   varint(v: number): void {
-    if (v < 0) {
-      let b = BigInt.asUintN(64, BigInt(Math.trunc(v)));
-      for (let i = 0; i < 9; i++) {
-        this.buf[this.pos++] = Number(b & 0x7fn) | 0x80;
-        b >>= 7n;
-      }
-      this.buf[this.pos++] = Number(b);
-      return;
-    }
-    while (v >= 128) {
-      this.buf[this.pos++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.buf[this.pos++] = v;
+    this.pos = writeVarint(this.buf, this.pos, v);
   }
 
   double(v: number): void {
