@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXAMPLES, FIXTURES, count, hasBash, hasPython, makeInput, tempDir, waitFor } from './util.js';
+import { EXAMPLES, FIXTURES, count, hasBash, hasPython, inputFor, makeInput, tempDir, waitFor } from './util.js';
 
 test('tcollector layout: long-running python and interval shell collectors, hidden and non-executable files skipped', { skip: !hasPython && 'python3 not installed' }, async (t) => {
   const dir = tempDir();
@@ -18,12 +18,7 @@ test('tcollector layout: long-running python and interval shell collectors, hidd
   chmodSync(join(dir, '1/loadavg.sh'), 0o755);
   writeFileSync(join(dir, '1/.hidden.sh'), '#!/bin/sh\necho hidden.metric 1700000000 1\n', { mode: 0o755 });
   writeFileSync(join(dir, '1/plain.sh'), '#!/bin/sh\necho plain.metric 1700000000 1\n', { mode: 0o644 });
-  const { input, ctx } = makeInput({ dir, env: { COLLECTION_INTERVAL: '0.05' } });
-  t.after(async () => {
-    await input.stop?.();
-    ctx.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { input, ctx } = inputFor(t, { dir, env: { COLLECTION_INTERVAL: '0.05' } }, {}, dir);
   await input.start?.();
   assert.deepEqual(input.collectors().map((c) => c.name).sort(), ['heartbeat.py', 'loadavg.sh']);
   const ok = await waitFor(
@@ -44,12 +39,7 @@ test('PuyPuy scripts_enabled run unchanged, with and without a trailing newline,
   cpSync(join(EXAMPLES, 'puypuy/scripts_enabled'), dir, { recursive: true });
   chmodSync(join(dir, 'check_random_newline'), 0o644); // run through its #! line
   writeFileSync(join(dir, 'README'), 'not a check\n');
-  const { input, ctx } = makeInput({ puypuy_dir: dir, protocol: 'puypuy' }, { interval: 200 });
-  t.after(async () => {
-    await input.stop?.();
-    ctx.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { input, ctx } = inputFor(t, { puypuy_dir: dir, protocol: 'puypuy' }, { interval: 200 }, dir);
   await input.start?.();
   assert.deepEqual(input.collectors().map((c) => c.name).sort(), ['check_random', 'check_random_newline']);
   const ok = await waitFor(() => ctx.emitted.some((p) => p.name === 'random_gen') && ctx.emitted.some((p) => p.name === 'random_nl'), 2000);
@@ -64,15 +54,12 @@ test('PuyPuy scripts_enabled run unchanged, with and without a trailing newline,
 
 test('PuyPuy rate style: first run emits nothing, then the per-second rate', async (t) => {
   const dir = tempDir();
-  const { input, ctx } = makeInput(
+  const { input, ctx } = inputFor(
+    t,
     { scripts: [join(FIXTURES, 'puypuy_counter.sh')], protocol: 'puypuy', env: { STATE_FILE: join(dir, 'state') } },
     { interval: 200 },
+    dir,
   );
-  t.after(async () => {
-    await input.stop?.();
-    ctx.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
   await input.start?.();
   assert.ok(await waitFor(() => ctx.emitted.filter((p) => p.name === 'fixture_rate').length >= 2, 2500));
   const stacks = ctx.emitted.filter((p) => p.name === 'fixture_stack');
@@ -93,11 +80,7 @@ test('PuyPuy rate style: first run emits nothing, then the per-second rate', asy
 
 test('garbage lines are counted as invalid and the good ones still pass', async (t) => {
   // runs on a 2 s grid: a loaded machine still sees the first run end before the second starts
-  const { input, ctx } = makeInput({ scripts: [join(FIXTURES, 'garbage.sh')] }, { interval: 2000 });
-  t.after(async () => {
-    await input.stop?.();
-    ctx.cleanup();
-  });
+  const { input, ctx } = inputFor(t, { scripts: [join(FIXTURES, 'garbage.sh')] }, { interval: 2000 });
   await input.start?.();
   assert.ok(await waitFor(() => input.collectors()[0]?.runs === 1 && !input.collectors()[0]?.running, 2000));
   const good = ctx.emitted.filter((p) => p.name === 'fixture.good').slice(0, 2);

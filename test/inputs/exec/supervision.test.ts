@@ -4,23 +4,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, rmSync, utimesSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Point } from '../../../src/model/point.js';
 import execSpec, { type ExecInput } from '../../../src/inputs/exec/index.js';
 import { testContext, type TestContext } from '../../helpers/context.js';
-import { FIXTURES, alive, count, hasPython, holdsWithin, makeInput, tempDir, waitFor } from './util.js';
+import { FIXTURES, alive, count, hasPython, holdsWithin, inputFor, makeInput, tempDir, waitFor } from './util.js';
 
 test('a crashing long-running collector is restarted with backoff and counted', async (t) => {
-  const { input, ctx } = makeInput({
+  const { input, ctx } = inputFor(t, {
     commands: [['sh', join(FIXTURES, 'crash.sh')]],
     mode: 'long_running',
     restart_backoff: '20ms',
     restart_backoff_max: '80ms',
-  });
-  t.after(async () => {
-    await input.stop?.();
-    ctx.cleanup();
   });
   await input.start?.();
   assert.ok(await waitFor(() => count(ctx, 'restarts', { collector: 'crash.sh' }) >= 3, 3000));
@@ -29,16 +25,12 @@ test('a crashing long-running collector is restarted with backoff and counted', 
 });
 
 test('a silent long-running collector is killed after silence_timeout and respawned', async (t) => {
-  const { input, ctx } = makeInput({
+  const { input, ctx } = inputFor(t, {
     commands: [['sh', join(FIXTURES, 'hang.sh')]],
     mode: 'long_running',
     silence_timeout: '300ms',
     kill_grace: '200ms',
     restart_backoff: '20ms',
-  });
-  t.after(async () => {
-    await input.stop?.();
-    ctx.cleanup();
   });
   await input.start?.();
   const firstPid = input.collectors()[0]?.pid;
@@ -97,12 +89,7 @@ test('exit code 13 is never restarted, until the script file changes', async (t)
   const dir = tempDir();
   const script = join(dir, 'exit13.sh');
   cpSync(join(FIXTURES, 'exit13.sh'), script);
-  const { input, ctx } = makeInput({ scripts: [script], mode: 'long_running', restart_backoff: '20ms', rescan_interval: '100ms' });
-  t.after(async () => {
-    await input.stop?.();
-    ctx.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { input, ctx } = inputFor(t, { scripts: [script], mode: 'long_running', restart_backoff: '20ms', rescan_interval: '100ms' }, {}, dir);
   await input.start?.();
   assert.ok(await waitFor(() => input.collectors()[0]?.disabled === true, 2000));
   // no restart within several rescans and backoffs (a check that something does not happen)
@@ -117,15 +104,9 @@ test('exit code 13 is never restarted, until the script file changes', async (t)
 test('an interval collector still running when due is killed with its whole process group', async (t) => {
   const dir = tempDir();
   const pidfile = join(dir, 'pids');
-  const { input, ctx } = makeInput(
+  const { input, ctx } = inputFor(t,
     { scripts: [join(FIXTURES, 'spawner.sh')], env: { PIDFILE: pidfile }, kill_grace: '300ms' },
-    { interval: 300 },
-  );
-  t.after(async () => {
-    await input.stop?.();
-    ctx.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
+    { interval: 300 }, dir);
   await input.start?.();
   assert.ok(await waitFor(() => existsSync(pidfile) && readFileSync(pidfile, 'utf8').includes(' '), 2000));
   const [grandchild, child] = readFileSync(pidfile, 'utf8').trim().split(' ').map(Number) as [number, number];

@@ -1,5 +1,5 @@
 /** Shared helpers of the exec input tests: config parsing, counters, polling, process liveness. */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,22 @@ export function makeInput(raw: Record<string, unknown>, opts: Parameters<typeof 
   const ctx = testContext({ id: 'inputs.exec', ...opts });
   const config = execSpec.schema.parse(raw);
   return { input: execSpec.create(config, ctx) as ExecInput, ctx };
+}
+
+/** `makeInput`, stopped and cleaned up when test `t` ends, and the temp dirs `dirs` removed then. */
+export function inputFor(
+  t: { after(fn: () => unknown): void },
+  raw: Record<string, unknown>,
+  opts: Parameters<typeof testContext>[0] = {},
+  ...dirs: string[]
+): { input: ExecInput; ctx: TestContext } {
+  const made = makeInput(raw, opts);
+  t.after(async () => {
+    await made.input.stop?.();
+    made.ctx.cleanup();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  return made;
 }
 
 export function count(ctx: TestContext, name: string, tags: Record<string, string>): number {
