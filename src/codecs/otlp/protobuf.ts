@@ -26,7 +26,7 @@ import type {
   SummaryPoint,
   Temporality,
 } from './model.js';
-import { ProtoError as DecodeError } from '../protobuf.js';
+import { ProtoError as DecodeError, writeVarint } from '../protobuf.js';
 
 const VARINT = 0;
 const I64 = 1;
@@ -171,40 +171,35 @@ class Reader {
     return k;
   }
 
-  private need(n: number, end: number, what: string): void {
-    if (this.pos + n > end) throw new DecodeError('truncated ' + what, this.pos);
+  /** Where an 8-byte field starts here (the reader moves past it). */
+  private take8(end: number): number {
+    const p = this.pos;
+    if (p + 8 > end) throw new DecodeError('truncated fixed64', p);
+    this.pos = p + 8;
+    return p;
   }
 
   /** Unsigned 64-bit little-endian as a float (two 32-bit halves, no BigInt). */
   fixed64(end: number): number {
-    this.need(8, end, 'fixed64');
-    const v = this.view.getUint32(this.pos, true) + this.view.getUint32(this.pos + 4, true) * TWO32;
-    this.pos += 8;
-    return v;
+    const p = this.take8(end);
+    return this.view.getUint32(p, true) + this.view.getUint32(p + 4, true) * TWO32;
   }
 
   /** A fixed64 nanosecond time as milliseconds: exact when it is a whole number of milliseconds. */
   timeMs(end: number): number {
-    this.need(8, end, 'fixed64');
-    const lo = this.view.getUint32(this.pos, true);
-    const hi = this.view.getUint32(this.pos + 4, true);
-    this.pos += 8;
+    const p = this.take8(end);
+    const hi = this.view.getUint32(p + 4, true);
     // hi * 2^32 = hi * 4294 * 1e6 + hi * 967296: the remainder part stays below 2^53
-    return hi * 4294 + (hi * 967296 + lo) / 1e6;
+    return hi * 4294 + (hi * 967296 + this.view.getUint32(p, true)) / 1e6;
   }
 
   sfixed64(end: number): number {
-    this.need(8, end, 'fixed64');
-    const v = this.view.getUint32(this.pos, true) + this.view.getInt32(this.pos + 4, true) * TWO32;
-    this.pos += 8;
-    return v;
+    const p = this.take8(end);
+    return this.view.getUint32(p, true) + this.view.getInt32(p + 4, true) * TWO32;
   }
 
   double(end: number): number {
-    this.need(8, end, 'fixed64');
-    const v = this.view.getFloat64(this.pos, true);
-    this.pos += 8;
-    return v;
+    return this.view.getFloat64(this.take8(end), true);
   }
 
   /** Length of a LEN field; returns its end. */
@@ -258,14 +253,13 @@ class Reader {
         this.varint(end);
         return;
       case I64:
-        this.need(8, end, 'fixed64');
-        this.pos += 8;
+        this.take8(end);
         return;
       case LEN:
         this.pos = this.len(end);
         return;
       case I32:
-        this.need(4, end, 'fixed32');
+        if (this.pos + 4 > end) throw new DecodeError('truncated fixed32', this.pos);
         this.pos += 4;
         return;
       default:
@@ -398,6 +392,8 @@ const pf = {
   exemplars: 0,
   count: 0,
   sum: undefined as number | undefined,
+  min: undefined as number | undefined,
+  max: undefined as number | undefined,
 };
 
 function newPoint(): void {
@@ -408,6 +404,8 @@ function newPoint(): void {
   pf.exemplars = 0;
   pf.count = 0;
   pf.sum = undefined;
+  pf.min = undefined;
+  pf.max = undefined;
 }
 
 const START_TIME = (2 << 3) | I64;
@@ -417,10 +415,10 @@ const SUM = (5 << 3) | I64;
 
 /**
  * Reads field `k` into `pf` when it is one of the common fields (their numbers differ by type:
- * `attrs`, `flags` and `exemplars` are the field keys); false when it is not. Exemplars are counted
- * and skipped.
+ * `attrs`, `flags`, `exemplars` and `min` are field keys, -1 for none; `max` is the field after `min`);
+ * false when it is not. Exemplars are counted and skipped.
  */
-function pointField(r: Reader, k: number, end: number, attrs: number, flags: number, exemplars: number, counted: boolean): boolean {
+function pointField(r: Reader, k: number, end: number, attrs: number, flags: number, exemplars: number, counted: boolean, min: number): boolean {
   if (k === attrs) {
     const run = attributeRun(r, attrs, end);
     pf.attributes = pf.attributes.length === 0 ? run : pf.attributes.concat(run);
@@ -432,6 +430,8 @@ function pointField(r: Reader, k: number, end: number, attrs: number, flags: num
     r.pos = r.len(end);
   } else if (counted && k === COUNT) pf.count = r.fixed64(end);
   else if (counted && k === SUM) pf.sum = r.double(end);
+  else if (k === min) pf.min = r.double(end);
+  else if (min > 0 && k === min + 8) pf.max = r.double(end);
   else return false;
   return true;
 }
@@ -442,7 +442,7 @@ function numberPoint(r: Reader, end: number): NumberPoint {
   let isInt = false;
   while (r.pos < end) {
     const k = r.key(end);
-    if (pointField(r, k, end, (7 << 3) | LEN, (8 << 3) | VARINT, (5 << 3) | LEN, false)) continue;
+    if (pointField(r, k, end, (7 << 3) | LEN, (8 << 3) | VARINT, (5 << 3) | LEN, false, -1)) continue;
     if (k === ((4 << 3) | I64)) {
       value = r.double(end);
       isInt = false;
@@ -493,11 +493,9 @@ function histogramPoint(r: Reader, end: number): HistogramPoint {
   newPoint();
   const bucketCounts: number[] = [];
   let explicitBounds = NO_BOUNDS;
-  let min: number | undefined;
-  let max: number | undefined;
   while (r.pos < end) {
     const k = r.key(end);
-    if (pointField(r, k, end, (9 << 3) | LEN, (10 << 3) | VARINT, (8 << 3) | LEN, true)) continue;
+    if (pointField(r, k, end, (9 << 3) | LEN, (10 << 3) | VARINT, (8 << 3) | LEN, true, (11 << 3) | I64)) continue;
     switch (k) {
       case (6 << 3) | LEN:
       case (6 << 3) | I64:
@@ -507,17 +505,11 @@ function histogramPoint(r: Reader, end: number): HistogramPoint {
       case (7 << 3) | I64:
         explicitBounds = bounds(r, k, end, explicitBounds);
         break;
-      case (11 << 3) | I64:
-        min = r.double(end);
-        break;
-      case (12 << 3) | I64:
-        max = r.double(end);
-        break;
       default:
         r.skip(k & 7, end);
     }
   }
-  const { attributes, startMs, timeMs, count, sum, flags, exemplars } = pf;
+  const { attributes, startMs, timeMs, count, sum, flags, exemplars, min, max } = pf;
   return { attributes, startMs, timeMs, count, sum, bucketCounts, explicitBounds, flags, exemplars, min, max };
 }
 
@@ -543,11 +535,9 @@ function expHistogramPoint(r: Reader, end: number): ExpHistogramPoint {
   let zeroThreshold = 0;
   let positive: ExpBuckets | undefined;
   let negative: ExpBuckets | undefined;
-  let min: number | undefined;
-  let max: number | undefined;
   while (r.pos < end) {
     const k = r.key(end);
-    if (pointField(r, k, end, (1 << 3) | LEN, (10 << 3) | VARINT, (11 << 3) | LEN, true)) continue;
+    if (pointField(r, k, end, (1 << 3) | LEN, (10 << 3) | VARINT, (11 << 3) | LEN, true, (12 << 3) | I64)) continue;
     switch (k) {
       case (6 << 3) | VARINT:
         scale = zigzag32(r.varint(end));
@@ -561,12 +551,6 @@ function expHistogramPoint(r: Reader, end: number): ExpHistogramPoint {
       case (9 << 3) | LEN:
         negative = expBuckets(r, r.len(end));
         break;
-      case (12 << 3) | I64:
-        min = r.double(end);
-        break;
-      case (13 << 3) | I64:
-        max = r.double(end);
-        break;
       case (14 << 3) | I64:
         zeroThreshold = r.double(end);
         break;
@@ -574,7 +558,7 @@ function expHistogramPoint(r: Reader, end: number): ExpHistogramPoint {
         r.skip(k & 7, end);
     }
   }
-  const { attributes, startMs, timeMs, count, sum, flags, exemplars } = pf;
+  const { attributes, startMs, timeMs, count, sum, flags, exemplars, min, max } = pf;
   return { attributes, startMs, timeMs, count, sum, scale, zeroCount, zeroThreshold, positive, negative, flags, exemplars, min, max };
 }
 
@@ -595,7 +579,7 @@ function summaryPoint(r: Reader, end: number): SummaryPoint {
   const quantiles: Array<{ quantile: number; value: number }> = [];
   while (r.pos < end) {
     const k = r.key(end);
-    if (pointField(r, k, end, (7 << 3) | LEN, (8 << 3) | VARINT, -1, true)) continue;
+    if (pointField(r, k, end, (7 << 3) | LEN, (8 << 3) | VARINT, -1, true, -1)) continue;
     if (k === ((6 << 3) | LEN)) quantiles.push(quantileValue(r, r.len(end)));
     else r.skip(k & 7, end);
   }
@@ -773,7 +757,8 @@ const textEncoder = new TextEncoder();
 
 /**
  * A growable buffer. Nested messages reserve one length byte (`begin`) and fix it up at `end`, moving
- * the body when its length needs more bytes (rare: bodies over 127 bytes at the outer levels).
+ * the body when its length needs more bytes (rare: bodies over 127 bytes at the outer levels). The
+ * `opt*` writers leave out a field at its default (0, ''), as proto3 does.
  */
 class Writer {
   buf: Uint8Array;
@@ -794,20 +779,7 @@ class Writer {
   }
   varint(v: number): void {
     this.need(10);
-    if (v < 0) {
-      let b = BigInt.asUintN(64, BigInt(Math.trunc(v)));
-      for (let i = 0; i < 9; i++) {
-        this.buf[this.pos++] = Number(b & 0x7fn) | 0x80;
-        b >>= 7n;
-      }
-      this.buf[this.pos++] = Number(b);
-      return;
-    }
-    while (v >= 128) {
-      this.buf[this.pos++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.buf[this.pos++] = v;
+    this.pos = writeVarint(this.buf, this.pos, v);
   }
   /** An int64 given as decimal text, exactly. */
   int64Text(s: string): void {
@@ -884,6 +856,39 @@ class Writer {
     this.buf.set(b, this.pos);
     this.pos += b.length;
   }
+  optVarint(field: number, v: number): void {
+    if (v === 0) return;
+    this.key(field, VARINT);
+    this.varint(v);
+  }
+  optFixed64(field: number, v: number): void {
+    if (v === 0) return;
+    this.key(field, I64);
+    this.fixed64(v);
+  }
+  /** A double field; `undefined` leaves it out (optional fields), 0 is written only when `zero`. */
+  optDouble(field: number, v: number | undefined, zero = true): void {
+    if (v === undefined || (v === 0 && !zero)) return;
+    this.key(field, I64);
+    this.double(v);
+  }
+  optTime(field: number, ms: number): void {
+    if (ms === 0) return;
+    this.key(field, I64);
+    this.timeNs(ms);
+  }
+  optString(field: number, s: string): void {
+    if (s === '') return;
+    this.key(field, LEN);
+    this.string(s);
+  }
+  /** A packed repeated fixed64 or double field (left out when empty). */
+  packed64(field: number, vs: readonly number[], as: 'fixed64' | 'double'): void {
+    if (vs.length === 0) return;
+    this.key(field, LEN);
+    this.varint(vs.length * 8);
+    for (const v of vs) this[as](v);
+  }
   begin(field: number): number {
     this.key(field, LEN);
     this.need(1);
@@ -900,13 +905,7 @@ class Writer {
     this.need(extra);
     this.buf.copyWithin(at + 1 + extra, at + 1, this.pos);
     this.pos += extra;
-    let v = len;
-    let p = at;
-    while (v >= 128) {
-      this.buf[p++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.buf[p] = v;
+    writeVarint(this.buf, at, len);
   }
   finish(): Uint8Array {
     return this.buf.subarray(0, this.pos);
@@ -921,10 +920,8 @@ function writeAnyValue(w: Writer, v: AnyValue): void {
   } else if (typeof v === 'boolean') {
     w.key(2, VARINT);
     w.varint(v ? 1 : 0);
-  } else if (typeof v === 'number') {
-    w.key(4, I64);
-    w.double(v);
-  } else if (v instanceof Uint8Array) {
+  } else if (typeof v === 'number') w.optDouble(4, v);
+  else if (v instanceof Uint8Array) {
     w.key(7, LEN);
     w.bytes(v);
   } else if (Array.isArray(v)) {
@@ -947,86 +944,53 @@ function writeAnyValue(w: Writer, v: AnyValue): void {
 
 function writeKeyValue(w: Writer, field: number, kv: KeyValue): void {
   const at = w.begin(field);
-  if (kv.key !== '') {
-    w.key(1, LEN);
-    w.string(kv.key);
-  }
+  w.optString(1, kv.key);
   const v = w.begin(2);
   writeAnyValue(w, kv.value);
   w.end(v);
   w.end(at);
 }
 
-function writeTimes(w: Writer, startMs: number, timeMs: number): void {
-  if (startMs !== 0) {
-    w.key(2, I64);
-    w.timeNs(startMs);
-  }
-  if (timeMs !== 0) {
-    w.key(3, I64);
-    w.timeNs(timeMs);
-  }
+/**
+ * Begins a data point (field 1 of its data message): its attributes (field `attrs`) and times. The
+ * caller writes the rest and ends it.
+ */
+function beginPoint(w: Writer, attrs: number, p: { readonly attributes: readonly KeyValue[]; readonly startMs: number; readonly timeMs: number }): number {
+  const at = w.begin(1);
+  for (const kv of p.attributes) writeKeyValue(w, attrs, kv);
+  w.optTime(2, p.startMs);
+  w.optTime(3, p.timeMs);
+  return at;
 }
 
 function writeNumberPoint(w: Writer, p: NumberPoint): void {
-  const at = w.begin(1);
-  for (const kv of p.attributes) writeKeyValue(w, 7, kv);
-  writeTimes(w, p.startMs, p.timeMs);
+  const at = beginPoint(w, 7, p);
   if (p.isInt) {
     w.key(6, I64);
     w.sfixed64(p.value);
-  } else {
-    w.key(4, I64);
-    w.double(p.value);
-  }
-  if (p.flags !== 0) {
-    w.key(8, VARINT);
-    w.varint(p.flags);
-  }
+  } else w.optDouble(4, p.value);
+  w.optVarint(8, p.flags);
   w.end(at);
-}
-
-function writeOptDouble(w: Writer, field: number, v: number | undefined): void {
-  if (v === undefined) return;
-  w.key(field, I64);
-  w.double(v);
 }
 
 function writeHistogramPoint(w: Writer, p: HistogramPoint): void {
-  const at = w.begin(1);
-  for (const kv of p.attributes) writeKeyValue(w, 9, kv);
-  writeTimes(w, p.startMs, p.timeMs);
-  if (p.count !== 0) {
-    w.key(4, I64);
-    w.fixed64(p.count);
-  }
-  writeOptDouble(w, 5, p.sum);
-  if (p.bucketCounts.length > 0) {
-    w.key(6, LEN);
-    w.varint(p.bucketCounts.length * 8);
-    for (const c of p.bucketCounts) w.fixed64(c);
-  }
-  if (p.explicitBounds.length > 0) {
-    w.key(7, LEN);
-    w.varint(p.explicitBounds.length * 8);
-    for (const b of p.explicitBounds) w.double(b);
-  }
-  if (p.flags !== 0) {
-    w.key(10, VARINT);
-    w.varint(p.flags);
-  }
-  writeOptDouble(w, 11, p.min);
-  writeOptDouble(w, 12, p.max);
+  const at = beginPoint(w, 9, p);
+  w.optFixed64(4, p.count);
+  w.optDouble(5, p.sum);
+  w.packed64(6, p.bucketCounts, 'fixed64');
+  w.packed64(7, p.explicitBounds, 'double');
+  w.optVarint(10, p.flags);
+  w.optDouble(11, p.min);
+  w.optDouble(12, p.max);
   w.end(at);
 }
+
+const zigzag = (v: number): number => ((v << 1) ^ (v >> 31)) >>> 0;
 
 function writeExpBuckets(w: Writer, field: number, b: ExpBuckets | undefined): void {
   if (b === undefined) return;
   const at = w.begin(field);
-  if (b.offset !== 0) {
-    w.key(1, VARINT);
-    w.varint(((b.offset << 1) ^ (b.offset >> 31)) >>> 0);
-  }
+  w.optVarint(1, zigzag(b.offset));
   if (b.bucketCounts.length > 0) {
     const p = w.begin(2);
     for (const c of b.bucketCounts) w.varint(c);
@@ -1036,87 +1000,46 @@ function writeExpBuckets(w: Writer, field: number, b: ExpBuckets | undefined): v
 }
 
 function writeExpHistogramPoint(w: Writer, p: ExpHistogramPoint): void {
-  const at = w.begin(1);
-  for (const kv of p.attributes) writeKeyValue(w, 1, kv);
-  writeTimes(w, p.startMs, p.timeMs);
-  if (p.count !== 0) {
-    w.key(4, I64);
-    w.fixed64(p.count);
-  }
-  writeOptDouble(w, 5, p.sum);
-  if (p.scale !== 0) {
-    w.key(6, VARINT);
-    w.varint(((p.scale << 1) ^ (p.scale >> 31)) >>> 0);
-  }
-  if (p.zeroCount !== 0) {
-    w.key(7, I64);
-    w.fixed64(p.zeroCount);
-  }
+  const at = beginPoint(w, 1, p);
+  w.optFixed64(4, p.count);
+  w.optDouble(5, p.sum);
+  w.optVarint(6, zigzag(p.scale));
+  w.optFixed64(7, p.zeroCount);
   writeExpBuckets(w, 8, p.positive);
   writeExpBuckets(w, 9, p.negative);
-  if (p.flags !== 0) {
-    w.key(10, VARINT);
-    w.varint(p.flags);
-  }
-  writeOptDouble(w, 12, p.min);
-  writeOptDouble(w, 13, p.max);
-  if (p.zeroThreshold !== 0) writeOptDouble(w, 14, p.zeroThreshold);
+  w.optVarint(10, p.flags);
+  w.optDouble(12, p.min);
+  w.optDouble(13, p.max);
+  w.optDouble(14, p.zeroThreshold, false);
   w.end(at);
 }
 
 function writeSummaryPoint(w: Writer, p: SummaryPoint): void {
-  const at = w.begin(1);
-  for (const kv of p.attributes) writeKeyValue(w, 7, kv);
-  writeTimes(w, p.startMs, p.timeMs);
-  if (p.count !== 0) {
-    w.key(4, I64);
-    w.fixed64(p.count);
-  }
-  if (p.sum !== 0) {
-    w.key(5, I64);
-    w.double(p.sum);
-  }
+  const at = beginPoint(w, 7, p);
+  w.optFixed64(4, p.count);
+  w.optDouble(5, p.sum, false);
   for (const q of p.quantiles) {
     const a = w.begin(6);
-    if (q.quantile !== 0) {
-      w.key(1, I64);
-      w.double(q.quantile);
-    }
-    if (q.value !== 0) {
-      w.key(2, I64);
-      w.double(q.value);
-    }
+    w.optDouble(1, q.quantile, false);
+    w.optDouble(2, q.value, false);
     w.end(a);
   }
-  if (p.flags !== 0) {
-    w.key(8, VARINT);
-    w.varint(p.flags);
-  }
+  w.optVarint(8, p.flags);
   w.end(at);
 }
 
+const DATA_FIELD = { gauge: 5, sum: 7, histogram: 9, exponentialHistogram: 10, summary: 11 } as const;
+
 function writeMetric(w: Writer, m: Metric): void {
   const at = w.begin(2);
-  if (m.name !== '') {
-    w.key(1, LEN);
-    w.string(m.name);
-  }
-  if (m.description !== '') {
-    w.key(2, LEN);
-    w.string(m.description);
-  }
-  if (m.unit !== '') {
-    w.key(3, LEN);
-    w.string(m.unit);
-  }
+  w.optString(1, m.name);
+  w.optString(2, m.description);
+  w.optString(3, m.unit);
   const d = m.data;
   if (d !== undefined) {
-    const field = { gauge: 5, sum: 7, histogram: 9, exponentialHistogram: 10, summary: 11 }[d.type];
-    const body = w.begin(field);
+    const body = w.begin(DATA_FIELD[d.type]);
     switch (d.type) {
       case 'gauge':
-        for (const p of d.points) writeNumberPoint(w, p);
-        break;
       case 'sum':
         for (const p of d.points) writeNumberPoint(w, p);
         break;
@@ -1130,16 +1053,8 @@ function writeMetric(w: Writer, m: Metric): void {
         for (const p of d.points) writeSummaryPoint(w, p);
         break;
     }
-    if (d.type === 'sum' || d.type === 'histogram' || d.type === 'exponentialHistogram') {
-      if (d.temporality !== 0) {
-        w.key(2, VARINT);
-        w.varint(d.temporality);
-      }
-    }
-    if (d.type === 'sum' && d.monotonic) {
-      w.key(3, VARINT);
-      w.varint(1);
-    }
+    if (d.type === 'sum' || d.type === 'histogram' || d.type === 'exponentialHistogram') w.optVarint(2, d.temporality);
+    if (d.type === 'sum' && d.monotonic) w.optVarint(3, 1);
     w.end(body);
   }
   w.end(at);
@@ -1159,28 +1074,16 @@ export function encodeMetricsRequest(req: MetricsRequest): Uint8Array {
       const s = w.begin(2);
       if (sm.scope !== undefined) {
         const sc = w.begin(1);
-        if (sm.scope.name !== '') {
-          w.key(1, LEN);
-          w.string(sm.scope.name);
-        }
-        if (sm.scope.version !== '') {
-          w.key(2, LEN);
-          w.string(sm.scope.version);
-        }
+        w.optString(1, sm.scope.name);
+        w.optString(2, sm.scope.version);
         for (const kv of sm.scope.attributes) writeKeyValue(w, 3, kv);
         w.end(sc);
       }
       for (const m of sm.metrics) writeMetric(w, m);
-      if (sm.schemaUrl !== '') {
-        w.key(3, LEN);
-        w.string(sm.schemaUrl);
-      }
+      w.optString(3, sm.schemaUrl);
       w.end(s);
     }
-    if (rm.schemaUrl !== '') {
-      w.key(3, LEN);
-      w.string(rm.schemaUrl);
-    }
+    w.optString(3, rm.schemaUrl);
     w.end(at);
   }
   return w.finish();
@@ -1192,14 +1095,8 @@ export function encodeMetricsResponse(res: MetricsResponse): Uint8Array {
   const p = res.partialSuccess;
   if (p !== undefined) {
     const at = w.begin(1);
-    if (p.rejectedDataPoints !== 0) {
-      w.key(1, VARINT);
-      w.varint(p.rejectedDataPoints);
-    }
-    if (p.errorMessage !== '') {
-      w.key(2, LEN);
-      w.string(p.errorMessage);
-    }
+    w.optVarint(1, p.rejectedDataPoints);
+    w.optString(2, p.errorMessage);
     w.end(at);
   }
   return w.finish();
@@ -1208,14 +1105,8 @@ export function encodeMetricsResponse(res: MetricsResponse): Uint8Array {
 /** A google.rpc.Status (what OTLP/HTTP error bodies carry): `code` is a gRPC status code. */
 export function encodeRpcStatus(code: number, message: string): Uint8Array {
   const w = new Writer(64 + message.length * 3);
-  if (code !== 0) {
-    w.key(1, VARINT);
-    w.varint(code);
-  }
-  if (message !== '') {
-    w.key(2, LEN);
-    w.string(message);
-  }
+  w.optVarint(1, code);
+  w.optString(2, message);
   return w.finish();
 }
 
