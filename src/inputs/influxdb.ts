@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod/v3';
 import type { Ack, Input } from '../core/plugin.js';
-import { influxLineCut, parseInfluxLines, type InfluxPrecision } from '../codecs/influx.js';
+import { InfluxSeriesCache, influxLineCut, parseInfluxLines, type InfluxPrecision } from '../codecs/influx.js';
 import type { Point } from '../model/point.js';
 import { closeServer, openServer } from '../net/listen.js';
 import { requireHostPort } from '../net/address.js';
@@ -27,6 +27,10 @@ const schema = z.object({
 
 /** Decoded bytes parsed and stored as one slice of a large body. */
 const SLICE_BYTES = 1 << 20;
+/** Series sections the receiver remembers (each a few hundred bytes); past it the table starts over. */
+const SERIES_CACHED = 10_000;
+/** A receiver without writes for this long forgets them (an idle agent stays small). */
+const SERIES_IDLE_MS = 60_000;
 
 export interface InfluxInput extends Input {
   port(): number | undefined;
@@ -73,6 +77,10 @@ export default defineReceiver({
     const needV1Auth = config.username !== '' || config.password !== '';
     let described: string[] = [];
     let boundPort: number | undefined;
+    // lines of series seen before skip parsing measurement and tags, and share one tags object
+    const seriesCache = new InfluxSeriesCache(SERIES_CACHED);
+    let wrote = false;
+    let idleTimer: NodeJS.Timeout | undefined;
 
     /**
      * Streams the body: every ~1 MiB of complete lines is parsed and stored (acknowledged) before the
@@ -98,7 +106,8 @@ export default defineReceiver({
       let held = 0;
       const parseAndStore = async (text: Buffer): Promise<BodyFailure | undefined> => {
         // names and tags as sent (`loc=a\\ b` and `loc=a_b` stay two series); outputs that cannot carry them report collisions
-        const r = parseInfluxLines(text, { precision, now, strings: 'drop', sanitize: false });
+        wrote = true;
+        const r = parseInfluxLines(text, { precision, now, strings: 'drop', sanitize: false, seriesCache });
         if (r.droppedStrings > 0) strings.inc(r.droppedStrings);
         if (r.errors.length > 0) {
           invalid += r.errors.length;
@@ -250,8 +259,15 @@ export default defineReceiver({
         const l = await openServer(http, config.listen, 'listen');
         boundPort = l.port;
         described = [`http ${l.where}`];
+        idleTimer = setInterval(() => {
+          if (!wrote) seriesCache.clear();
+          wrote = false;
+        }, SERIES_IDLE_MS);
+        idleTimer.unref();
       },
       async stop() {
+        clearInterval(idleTimer);
+        seriesCache.clear();
         if (http.listening) await closeServer(http, conns.sockets);
       },
       describe() {
