@@ -6,11 +6,13 @@
  *    same definitions), and the hand-written reader remote_write uses on the same samples.
  * 2. Ingest into the embedded store of a running agent: the same points sent over OTLP/HTTP protobuf
  *    and as Influx line protocol to the agent's `influxdb` input, points/s until the store wrote them.
- * Run: node --import tsx bench/otlp.bench.ts   (SONDE_BENCH_MS per decode row, default 1000;
+ * Run: node --import tsx --expose-gc bench/otlp.bench.ts   (SONDE_BENCH_MS CPU ms per decode row and round,
+ *      default 400; SONDE_BENCH_ROUNDS, default 7; SONDE_BENCH_OTLP=decode for the codec table alone;
  *      SONDE_BENCH_POINTS total ingest points per protocol, default 300000)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { join as joinPath } from 'node:path';
 import protobuf from 'protobufjs';
@@ -34,30 +36,88 @@ import { PROTO_DIR } from '../test/helpers/otlp-proto.js';
 import { freePort } from '../test/helpers/servers.js';
 import { sondeSpawn, waitFor } from '../test/helpers/spawn.js';
 
-const BUDGET_MS = Number(process.env.SONDE_BENCH_MS ?? 1000);
+const BUDGET_MS = Number(process.env.SONDE_BENCH_MS ?? 400);
+const ROUNDS = Number(process.env.SONDE_BENCH_ROUNDS ?? 7);
+/** `decode`: the codec table only (no agents started). */
+const ONLY = process.env.SONDE_BENCH_OTLP ?? '';
 
-/** CPU time of this process in ms (user + system): a rate per CPU-second is a rate per core. */
+/** CPU time of this process in ms (user + system, every thread: GC helpers count): per CPU-second is per core. */
 const cpuMs = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
 
-/** Runs `fn` (handling `units` items per call) for about BUDGET_MS of CPU after a warm-up; items per CPU-second. */
-function rate(units: number, fn: () => unknown): number {
+/** Main-thread GC pauses from the performance timeline (delivered after the rounds, attributed by time). */
+const gcPauses: Array<[start: number, ms: number]> = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push([e.startTime, e.duration]);
+}).observe({ entryTypes: ['gc'] });
+const gc = (globalThis as { gc?: () => void }).gc;
+
+interface Sample {
+  rate: number;
+  cpuMs: number;
+  /** performance.now() window of the round. */
+  from: number;
+  to: number;
+  /** Heap used after the round minus before it (MiB): growth would mean results are retained. */
+  heapGrowthMiB: number;
+}
+
+/**
+ * One round of `fn` (handling `units` items per call): a full collection first (with --expose-gc) so the
+ * previous row's garbage is not collected on this row's time, then about BUDGET_MS of CPU. Results are
+ * dropped at once (a receiver hands them on and forgets them), so their collection is part of the cost.
+ */
+function round(units: number, fn: () => unknown): Sample {
+  gc?.();
   let sink = 0;
-  const warm = cpuMs() + Math.min(300, BUDGET_MS / 3);
-  while (cpuMs() < warm) sink += fn() === undefined ? 0 : 1;
+  const heap0 = process.memoryUsage().heapUsed;
   let calls = 0;
+  const from = performance.now();
   const t0 = cpuMs();
   let t = t0;
-  while (t - t0 < BUDGET_MS) {
+  while (t - t0 < BUDGET_MS || calls < 2) {
     sink += fn() === undefined ? 0 : 1;
     calls++;
     t = cpuMs();
   }
+  const to = performance.now();
   if (sink < 0) console.log(sink);
-  return (calls * units) / ((t - t0) / 1000);
+  gc?.();
+  return { rate: (calls * units) / ((t - t0) / 1000), cpuMs: t - t0, from, to, heapGrowthMiB: (process.memoryUsage().heapUsed - heap0) / 2 ** 20 };
 }
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+interface Row {
+  codec: string;
+  what: string;
+  unit: string;
+  units: number;
+  fn: () => unknown;
+  samples: Sample[];
+}
+
+/**
+ * Every row warmed up (optimized code for all of them before any is timed), then ROUNDS rounds in which
+ * each row runs once, in turn: a burst of machine load falls on every row of a round alike.
+ */
+async function measure(rows: Row[]): Promise<void> {
+  for (const r of rows) {
+    const until = cpuMs() + 300;
+    while (cpuMs() < until) r.fn();
+  }
+  for (let i = 0; i < ROUNDS; i++) for (const r of rows) r.samples.push(round(r.units, r.fn));
+  await new Promise((res) => setTimeout(res, 100)); // the GC entries arrive
+}
+
+/** Share of a round's CPU time spent in main-thread GC pauses. */
+const gcShare = (s: Sample): number => gcPauses.reduce((a, [at, ms]) => (at >= s.from && at < s.to ? a + ms : a), 0) / (s.to - s.from);
 const fmt = (n: number): string => (n >= 1e6 ? (n / 1e6).toFixed(2) + 'M' : n >= 1e3 ? (n / 1e3).toFixed(0) + 'k' : n.toFixed(0));
 
 // --- the large request ------------------------------------------------------------------------------
@@ -154,35 +214,48 @@ const bufDesc = registry.getMessage('opentelemetry.proto.collector.metrics.v1.Ex
 const rwPoints: Point[] = requestToPoints(request, opts, new OtlpStreams()).points;
 const rwBytes = encodeWriteRequest(pointsToTimeSeries(rwPoints));
 
-const rows: Array<[string, string, string]> = [];
-rows.push(['sonde otlp (hand-written reader)', 'decode to messages', fmt(rate(DATA_POINTS, () => decodeMetricsRequest(bytes))) + ' data points/s']);
 // the receiver keeps its stream state between requests: an SDK sends the same series every export
 const steady = new OtlpStreams();
-rows.push([
-  'sonde otlp (hand-written reader)',
-  'decode + map to sonde points, steady state',
-  fmt(rate(mappedPoints, () => { const r = decodeMetricsRequest(bytes); return r.ok ? requestToPoints(r.value, opts, steady).points.length : 0; })) + ' points/s',
-]);
-rows.push([
-  'sonde otlp (hand-written reader)',
-  'decode + map, every series new',
-  fmt(rate(mappedPoints, () => { const r = decodeMetricsRequest(bytes); return r.ok ? requestToPoints(r.value, opts, new OtlpStreams()).points.length : 0; })) + ' points/s',
-]);
-rows.push(['protobufjs 8 (reflection, generated functions)', 'decode to messages', fmt(rate(DATA_POINTS, () => PbRequest.decode(bytes))) + ' data points/s']);
-rows.push(['@bufbuild/protobuf 2 (registry)', 'decode to messages', fmt(rate(DATA_POINTS, () => fromBinary(bufDesc, bytes))) + ' data points/s']);
-rows.push(['sonde remote_write (hand-written reader)', 'decode, same samples', fmt(rate(rwPoints.length, () => decodeWriteRequest(rwBytes))) + ' samples/s']);
-rows.push([
-  'sonde otlp JSON',
-  'decode + map to sonde points, steady state',
-  fmt(rate(mappedPoints, () => { const r = decodeMetricsRequestJson(jsonText); return r.ok ? requestToPoints(r.value, opts, steady).points.length : 0; })) + ' points/s',
-]);
-rows.push(['sonde otlp (hand-written writer)', 'encode', fmt(rate(DATA_POINTS, () => encodeMetricsRequest(request))) + ' data points/s']);
-rows.push(['protobufjs 8', 'encode', fmt(rate(DATA_POINTS, () => PbRequest.encode(pbMessage).finish())) + ' data points/s']);
+const rows: Row[] = [];
+const row = (codec: string, what: string, unit: string, units: number, fn: () => unknown): void => {
+  rows.push({ codec, what, unit, units, fn, samples: [] });
+};
+const reader = 'sonde otlp (hand-written reader)';
+row(reader, 'decode to messages', 'data points/s', DATA_POINTS, () => decodeMetricsRequest(bytes));
+row(reader, 'decode + map to sonde points, steady state', 'points/s', mappedPoints, () => {
+  const r = decodeMetricsRequest(bytes);
+  return r.ok ? requestToPoints(r.value, opts, steady).points.length : 0;
+});
+row(reader, 'decode + map, every series new', 'points/s', mappedPoints, () => {
+  const r = decodeMetricsRequest(bytes);
+  return r.ok ? requestToPoints(r.value, opts, new OtlpStreams()).points.length : 0;
+});
+row('protobufjs 8 (reflection, generated functions)', 'decode to messages', 'data points/s', DATA_POINTS, () => PbRequest.decode(bytes));
+row('@bufbuild/protobuf 2 (registry)', 'decode to messages', 'data points/s', DATA_POINTS, () => fromBinary(bufDesc, bytes));
+row('sonde remote_write (hand-written reader)', 'decode, same samples', 'samples/s', rwPoints.length, () => decodeWriteRequest(rwBytes));
+row('sonde otlp JSON', 'decode + map to sonde points, steady state', 'points/s', mappedPoints, () => {
+  const r = decodeMetricsRequestJson(jsonText);
+  return r.ok ? requestToPoints(r.value, opts, steady).points.length : 0;
+});
+row('sonde otlp (hand-written writer)', 'encode', 'data points/s', DATA_POINTS, () => encodeMetricsRequest(request));
+row('protobufjs 8', 'encode', 'data points/s', DATA_POINTS, () => PbRequest.encode(pbMessage).finish());
+await measure(rows);
 
-console.log(`Request: ${DATA_POINTS} data points (10,000 number points with 4 attributes, 1,000 histograms with 8 buckets), ${(bytes.length / 1024).toFixed(0)} KiB protobuf, ${(jsonText.length / 1024).toFixed(0)} KiB JSON; ${mappedPoints} sonde points. Rates per CPU-second of this process (one core).\n`);
-console.log('| codec | what | rate |');
-console.log('|---|---|---|');
-for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`);
+const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+console.log(
+  `Request: ${DATA_POINTS} data points (10,000 number points with 4 attributes, 1,000 histograms with 8 buckets), ${(bytes.length / 1024).toFixed(0)} KiB protobuf, ${(jsonText.length / 1024).toFixed(0)} KiB JSON; ${mappedPoints} sonde points. ` +
+    `Rates per CPU-second of this process (one core): median of ${ROUNDS} rounds of ${BUDGET_MS} ms CPU each (rows in turn, after a warm-up), with the lowest and highest round; ` +
+    `GC: share of the wall time of a round in main-thread GC pauses (median). Load average at the end: ${load}${gc ? '' : ' (run with --expose-gc for a full collection between rounds)'}.\n`,
+);
+console.log('| codec | what | rate (median) | rounds: low – high | GC | heap growth per round |');
+console.log('|---|---|---:|---:|---:|---:|');
+for (const r of rows) {
+  const rates = r.samples.map((s) => s.rate);
+  console.log(
+    `| ${r.codec} | ${r.what} | ${fmt(median(rates))} ${r.unit} | ${fmt(Math.min(...rates))} – ${fmt(Math.max(...rates))} | ${(median(r.samples.map(gcShare)) * 100).toFixed(0)}% | ${median(r.samples.map((s) => s.heapGrowthMiB)).toFixed(1)} MiB |`,
+  );
+}
+if (ONLY === 'decode') process.exit(0);
 
 // --- ingest into the store ---------------------------------------------------------------------------
 const TOTAL = Number(process.env.SONDE_BENCH_POINTS ?? 300_000);

@@ -24,7 +24,7 @@ import type { AlertingHandle } from './alerting/index.js';
 import { hasContributedRules } from './alerting/bus.js';
 import { sendJson } from './http/router.js';
 import { SondeError } from './errors.js';
-import { formatDuration } from './config/units.js';
+import { formatDuration } from './model/quantities.js';
 import { sharedDecodeBudget } from './net/body.js';
 
 /**

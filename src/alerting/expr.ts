@@ -8,7 +8,7 @@
  * Tag values follow the store's filter syntax (exact, glob `web-*`, alternatives `a|b`, `!x`), so a rule
  * selects the same series on the stream and in the embedded store. Parse errors carry a position and a hint.
  */
-import { parseDuration } from '../config/units.js';
+import { parseDuration } from '../model/quantities.js';
 
 export type AlertAgg = 'avg' | 'min' | 'max' | 'sum' | 'count' | 'last' | 'rate';
 export const ALERT_AGGS: readonly AlertAgg[] = ['avg', 'min', 'max', 'sum', 'count', 'last', 'rate'];

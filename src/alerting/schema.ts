@@ -4,7 +4,7 @@
  * is a config error with a hint instead of a rule that silently never fires.
  */
 import { z } from 'zod/v3';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import { SondeError } from '../errors.js';
 import { ExprError, parseExpr, type AlertExpr } from './expr.js';
 

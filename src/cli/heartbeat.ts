@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from './args.js';
 import { SondeError } from '../errors.js';
-import { parseDuration } from '../config/units.js';
+import { parseDuration } from '../model/quantities.js';
 import { sanitizePrometheusName } from '../codecs/prometheus-text.js';
 
 export const HEARTBEAT_HELP = `Usage: sonde heartbeat setup --backend prometheus|alertmanager|monasca [options]

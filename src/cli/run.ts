@@ -7,7 +7,7 @@ import { MIGRATE_FLAGS, migrateOptions, migrateOrFail, splitMigrateArgs } from '
 import { SondeError } from '../errors.js';
 import type { SondeConfig, PluginInstance } from '../config/load.js';
 import { encodeInfluxLine } from '../codecs/influx.js';
-import { parseDuration } from '../config/units.js';
+import { parseDuration } from '../model/quantities.js';
 
 /** Telegraf's `--input-filter cpu:mem`: keeps the named plugins of the config (its defaults included). */
 export function filterPlugins(cfg: SondeConfig, inputFilter: string | undefined, outputFilter: string | undefined): SondeConfig {

@@ -8,6 +8,7 @@
 import type { Point, Tags } from '../model/point.js';
 import { EMPTY_TAGS } from '../model/point.js';
 import { sanitizeName, sanitizeTags } from '../model/sanitize.js';
+import { seriesKey } from '../model/series.js';
 import type { CodecError, Decoded } from './types.js';
 import { sampleOf } from './types.js';
 import { parseDecimal } from './statsd.js';
@@ -164,6 +165,50 @@ export function graphitePath(point: Pick<Point, 'name' | 'tags'>, template: stri
     out.push(filled);
   }
   return out.join('.').replace(/\s+/g, '_');
+}
+
+/** The tags a path template names (`{cluster}.{host}.{name}` -> cluster, host). */
+export function graphiteTemplateTags(template: string): string[] {
+  const keys = new Set<string>();
+  for (const m of template.matchAll(/\{([^{}]*)\}/g)) if (m[1] !== 'name') keys.add(m[1] as string);
+  return [...keys];
+}
+
+/** What of a point a template path shows: `seriesKey` of its name and the template's tags it has. */
+export function graphiteTemplateSeriesKey(point: Pick<Point, 'name' | 'tags'>, templateTags: readonly string[]): string {
+  const used: Record<string, string> = {};
+  for (const k of templateTags) if (point.tags[k] !== undefined) used[k] = point.tags[k] as string;
+  return seriesKey(point.name, used);
+}
+
+const SEGMENT_UNSAFE = /[.\s]/;
+const WHITESPACE = /\s/;
+
+/**
+ * True when `graphitePath` may map this point's series (its name and the template's tags) onto a path
+ * another series also has: whitespace in the name, a template tag missing or empty (its segment is left
+ * out or filled with `missing`), or dots or whitespace in its value. Else the path is the series' own.
+ */
+export function graphitePathChanges(point: Pick<Point, 'name' | 'tags'>, templateTags: readonly string[]): boolean {
+  if (WHITESPACE.test(point.name)) return true;
+  for (const k of templateTags) {
+    const v = point.tags[k];
+    if (v === undefined || v === '' || SEGMENT_UNSAFE.test(v)) return true;
+  }
+  return false;
+}
+
+const TAGGED_NAME_UNSAFE = /[;\s]/;
+const TAGGED_KEY_UNSAFE = /[;!^=\s]/;
+
+/** True when `graphiteTaggedPath` replaces or drops anything of this series' name and tags. */
+export function graphiteTaggedChanges(name: string, tags: Tags): boolean {
+  if (TAGGED_NAME_UNSAFE.test(name)) return true;
+  for (const k in tags) {
+    const v = tags[k] as string;
+    if (k === '' || v === '' || TAGGED_KEY_UNSAFE.test(k) || TAGGED_NAME_UNSAFE.test(v) || v.charCodeAt(0) === 126) return true;
+  }
+  return false;
 }
 
 /**

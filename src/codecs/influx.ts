@@ -11,6 +11,7 @@
 import type { Point, Tags } from '../model/point.js';
 import { EMPTY_TAGS } from '../model/point.js';
 import { sanitizeName, sanitizeTagKey, sanitizeTagValue } from '../model/sanitize.js';
+import { seriesKey } from '../model/series.js';
 import { sampleOf, type CodecError, type Decoded, setOwn } from './types.js';
 import { decimalEnd, shortDecimal } from './decimal.js';
 
@@ -730,6 +731,33 @@ export function encodeInfluxLine(p: Point, opts: InfluxEncodeOptions = {}): stri
     line += ',' + escapeToken(k, Sec.TagKey) + '=' + escapeToken(v, Sec.TagValue);
   }
   return line + ' ' + escapeToken(field, Sec.FieldKey) + '=' + encodeValue(p) + ' ' + encodeTs(p.ts, opts.precision ?? 'ns');
+}
+
+const LINE_BREAK = /[\r\n]/;
+const LINE_BREAKS = /[\r\n]/g;
+
+/**
+ * True when InfluxDB would not get a point's series as sonde has it: line protocol cannot carry
+ * newlines (written as spaces), and empty tag keys and values are left out. Else names and tags travel
+ * as they are, every other character escaped.
+ */
+export function influxChanges(p: Pick<Point, 'name' | 'tags'>): boolean {
+  if (LINE_BREAK.test(p.name)) return true;
+  for (const k in p.tags) {
+    const v = p.tags[k] as string;
+    if (k === '' || v === '' || LINE_BREAK.test(k) || LINE_BREAK.test(v)) return true;
+  }
+  return false;
+}
+
+/** The series a point becomes in InfluxDB (its measurement and field are its name), as a `seriesKey`. */
+export function influxSeriesKey(p: Pick<Point, 'name' | 'tags'>): string {
+  const tags: Record<string, string> = {};
+  for (const k of Object.keys(p.tags)) {
+    const v = p.tags[k];
+    if (k && v) setOwn(tags, k.replace(LINE_BREAKS, ' '), v.replace(LINE_BREAKS, ' '));
+  }
+  return seriesKey(p.name.replace(LINE_BREAKS, ' '), tags);
 }
 
 /** A batch body: one line per writable point, each ending in `\n`. */

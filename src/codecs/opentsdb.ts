@@ -498,21 +498,18 @@ function encodeTs(ts: number, precision: 's' | 'ms' | 'auto'): number {
 }
 
 /**
- * The series a point becomes in OpenTSDB (`seriesKey` of the cleaned name and tags) when cleaning
- * changed anything, else undefined (the usual case, checked without building keys). Outputs feed it to
- * a CollisionWatch: two series that clean to the same one would overwrite each other there.
+ * True when OpenTSDB's charset makes cleaning change a point's name or tags (checked without building
+ * anything). Outputs feed `openTsdbSeriesKey` of such points to collision accounting
+ * (core/collisions.ts): two series that clean to the same one would overwrite each other there.
  */
-export function openTsdbMappedKey(p: Point): string | undefined {
-  let changed = !TSDB_PLAIN.test(p.name);
-  if (!changed) {
-    for (const k in p.tags) {
-      if (!TSDB_PLAIN.test(k) || !TSDB_PLAIN.test(p.tags[k] as string)) {
-        changed = true;
-        break;
-      }
-    }
-  }
-  if (!changed) return undefined;
+export function openTsdbChanges(p: Point): boolean {
+  if (!TSDB_PLAIN.test(p.name)) return true;
+  for (const k in p.tags) if (!TSDB_PLAIN.test(k) || !TSDB_PLAIN.test(p.tags[k] as string)) return true;
+  return false;
+}
+
+/** The series a point becomes in OpenTSDB: `seriesKey` of the cleaned name and tags. */
+export function openTsdbSeriesKey(p: Point): string {
   const tags: Record<string, string> = {};
   for (const [k, v] of cleanTags(p.tags)) setOwn(tags, k, v);
   return seriesKey(tsdbClean(p.name, 'name'), tags);

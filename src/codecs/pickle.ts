@@ -173,6 +173,13 @@ function unpickle(b: Buffer): PickleValue {
   const need = (n: number, at: number): void => {
     if (n < 0 || pos + n > end) throw new PickleError('pickle truncated', at);
   };
+  /** Checks that `n` bytes follow, moves past them and returns where they start. */
+  const take = (n: number, at: number): number => {
+    need(n, at);
+    pos += n;
+    return pos - n;
+  };
+  const u8 = (at: number): number => b[take(1, at)] as number;
   const pop = (at: number): PickleValue => {
     const v = stack.pop();
     if (v === undefined || v === MARK) throw new PickleError('stack underflow', at);
@@ -198,18 +205,23 @@ function unpickle(b: Buffer): PickleValue {
     return s;
   };
   const str = (n: number, at: number): string => {
-    need(n, at);
-    const s = b.toString('utf8', pos, pos + n);
-    pos += n;
-    return s;
+    const a = take(n, at);
+    return b.toString('utf8', a, a + n);
   };
   const u64 = (at: number): number => {
-    need(8, at);
-    const hi = b.readUInt32LE(pos + 4);
-    const lo = b.readUInt32LE(pos);
-    pos += 8;
+    const a = take(8, at);
+    const hi = b.readUInt32LE(a + 4);
+    const lo = b.readUInt32LE(a);
     // Anything over 2^32 bytes cannot be in a 1 MiB frame; need() rejects it.
     return hi === 0 ? lo : Number.MAX_SAFE_INTEGER;
+  };
+  /** LONG1/LONG4's n-byte two's complement integer. */
+  const long = (n: number, at: number): number => longLE(b, take(n, at), n);
+  /** The decimal argument line of protocol 0's PUT and GET. */
+  const intLine = (opname: string, at: number): number => {
+    const s = line(at);
+    if (!INT_LINE.test(s)) throw new PickleError(`bad ${opname} argument`, at);
+    return Number(s);
   };
   const memoGet = (k: number, at: number): void => {
     const v = memo.get(k);
@@ -224,11 +236,12 @@ function unpickle(b: Buffer): PickleValue {
     const at = pos;
     const op = b[pos++] as number;
     switch (op) {
-      case 0x80: // PROTO
-        need(1, at);
-        if ((b[pos] as number) > 5) throw new PickleError(`unsupported pickle protocol ${String(b[pos])}`, at);
-        pos++;
+      case 0x80: {
+        // PROTO
+        const v = u8(at);
+        if (v > 5) throw new PickleError(`unsupported pickle protocol ${v}`, at);
         break;
+      }
       case 0x95: // FRAME: a length hint only
         u64(at);
         break;
@@ -312,42 +325,22 @@ function unpickle(b: Buffer): PickleValue {
         break;
       }
       case 0x4a: // BININT
-        need(4, at);
-        stack.push(b.readInt32LE(pos));
-        pos += 4;
+        stack.push(b.readInt32LE(take(4, at)));
         break;
       case 0x4b: // BININT1
-        need(1, at);
-        stack.push(b[pos++] as number);
+        stack.push(u8(at));
         break;
       case 0x4d: // BININT2
-        need(2, at);
-        stack.push(b.readUInt16LE(pos));
-        pos += 2;
+        stack.push(b.readUInt16LE(take(2, at)));
         break;
-      case 0x8a: {
-        // LONG1
-        need(1, at);
-        const n = b[pos++] as number;
-        need(n, at);
-        stack.push(longLE(b, pos, n));
-        pos += n;
+      case 0x8a: // LONG1
+        stack.push(long(u8(at), at));
         break;
-      }
-      case 0x8b: {
-        // LONG4
-        need(4, at);
-        const n = b.readInt32LE(pos);
-        pos += 4;
-        need(n, at);
-        stack.push(longLE(b, pos, n));
-        pos += n;
+      case 0x8b: // LONG4
+        stack.push(long(b.readInt32LE(take(4, at)), at));
         break;
-      }
       case 0x47: // BINFLOAT
-        need(8, at);
-        stack.push(b.readDoubleBE(pos));
-        pos += 8;
+        stack.push(b.readDoubleBE(take(8, at)));
         break;
       case 0x53: // STRING (text, quoted)
         stack.push(unquote(line(at), at));
@@ -364,51 +357,34 @@ function unpickle(b: Buffer): PickleValue {
       case 0x54: // BINSTRING
       case 0x58: // BINUNICODE
       case 0x42: // BINBYTES
-        need(4, at);
-        pos += 4;
-        stack.push(str(op === 0x54 ? b.readInt32LE(pos - 4) : b.readUInt32LE(pos - 4), at));
+        stack.push(str(op === 0x54 ? b.readInt32LE(take(4, at)) : b.readUInt32LE(take(4, at)), at));
         break;
       case 0x55: // SHORT_BINSTRING
       case 0x8c: // SHORT_BINUNICODE
       case 0x43: // SHORT_BINBYTES
-        need(1, at);
-        stack.push(str(b[pos++] as number, at));
+        stack.push(str(u8(at), at));
         break;
       case 0x8d: // BINUNICODE8
       case 0x8e: // BINBYTES8
         stack.push(str(u64(at), at));
         break;
-      case 0x70: {
-        // PUT (text)
-        const s = line(at);
-        if (!INT_LINE.test(s)) throw new PickleError('bad PUT argument', at);
-        memoPut(Number(s), at);
+      case 0x70: // PUT (text)
+        memoPut(intLine('PUT', at), at);
         break;
-      }
-      case 0x67: {
-        // GET (text)
-        const s = line(at);
-        if (!INT_LINE.test(s)) throw new PickleError('bad GET argument', at);
-        memoGet(Number(s), at);
+      case 0x67: // GET (text)
+        memoGet(intLine('GET', at), at);
         break;
-      }
       case 0x71: // BINPUT
-        need(1, at);
-        memoPut(b[pos++] as number, at);
+        memoPut(u8(at), at);
         break;
       case 0x72: // LONG_BINPUT
-        need(4, at);
-        memoPut(b.readUInt32LE(pos), at);
-        pos += 4;
+        memoPut(b.readUInt32LE(take(4, at)), at);
         break;
       case 0x68: // BINGET
-        need(1, at);
-        memoGet(b[pos++] as number, at);
+        memoGet(u8(at), at);
         break;
       case 0x6a: // LONG_BINGET
-        need(4, at);
-        memoGet(b.readUInt32LE(pos), at);
-        pos += 4;
+        memoGet(b.readUInt32LE(take(4, at)), at);
         break;
       case 0x94: // MEMOIZE
         memoPut(memo.size, at);

@@ -6,7 +6,7 @@
  * tags (empty label values dropped, as Prometheus treats them as absent); the point kind comes from the
  * family's `# TYPE`. OpenMetrics `_created` samples and exemplars are ignored.
  */
-import type { MetricKind, Point } from '../model/point.js';
+import type { MetricKind, Point, Tags } from '../model/point.js';
 import { EMPTY_TAGS } from '../model/point.js';
 import { sampleOf, type CodecError, type Decoded, setOwn } from './types.js';
 
@@ -463,6 +463,54 @@ function boundOf(v: string | undefined): number {
   return x === undefined || x !== x ? 0 : x;
 }
 
+/** A point name as exposed: sanitized, `_ms` served in seconds (`scale` divides the value). */
+function exposedName(pointName: string): { name: string; scale: number } {
+  const n = sanitizePrometheusName(pointName);
+  return n.length > 3 && n.endsWith('_ms') ? { name: n.slice(0, -3) + '_seconds', scale: 1000 } : { name: n, scale: 1 };
+}
+
+/** The counter sample name: `_total` added once. */
+function counterSampleName(n: string): string {
+  return (n.endsWith('_total') && n.length > 6 ? n.slice(0, -6) : n) + '_total';
+}
+
+/**
+ * A point's labels as exposed, sorted: empty values left out, names sanitized (a sanitized name that
+ * a valid one already has is left out). `group` is the label set without `le`/`quantile`.
+ */
+function exposedLabels(tags: Tags): { labels: string; group: string } {
+  const keys = Object.keys(tags);
+  if (keys.length > 1) keys.sort();
+  let labels = '';
+  let group = '';
+  // two keys can only collide when sanitizing changed one of them; track names only then
+  let seen: Set<string> | undefined;
+  for (const k of keys) {
+    const v = tags[k];
+    if (!v) continue;
+    const ln = sanitizePrometheusLabelName(k);
+    if (ln !== k || seen) {
+      seen ??= new Set(keys.filter((x) => VALID_LABEL.test(x)));
+      if (ln !== k && seen.has(ln)) continue;
+      seen.add(ln);
+    }
+    const pair = `${ln}="${escapeLabelValue(v)}"`;
+    labels += labels ? ',' + pair : pair;
+    if (ln !== 'le' && ln !== 'quantile') group += pair + ',';
+  }
+  return { labels, group };
+}
+
+/**
+ * The sample a point is exposed as, `name{labels}` (the same in both formats): what a scraper stores it
+ * under. Two sonde series with the same one overwrite each other in the exposition (the newest wins),
+ * so the prometheus output reports them as collisions.
+ */
+export function prometheusSampleKey(p: Pick<Point, 'name' | 'kind' | 'tags'>): string {
+  const { name } = exposedName(p.name);
+  return (p.kind === 'counter' ? counterSampleName(name) : name) + '{' + exposedLabels(p.tags).labels + '}';
+}
+
 /**
  * Writes points as an exposition. Families are grouped (never interleaved) and sorted by name; within a
  * family samples are ordered by label set, histogram buckets by `le`. When several points of one series
@@ -472,12 +520,7 @@ export function encodePrometheusText(points: readonly Point[], opts: PrometheusE
   const om = opts.format === 'openmetrics';
   const fams = new Map<string, Family>();
   for (const p of points) {
-    let n = sanitizePrometheusName(p.name);
-    let scale = 1;
-    if (n.length > 3 && n.endsWith('_ms')) {
-      n = n.slice(0, -3) + '_seconds';
-      scale = 1000;
-    }
+    const { name: n, scale } = exposedName(p.name);
     let famName = n;
     let sampleName = n;
     let type: PrometheusType;
@@ -485,9 +528,8 @@ export function encodePrometheusText(points: readonly Point[], opts: PrometheusE
     switch (p.kind) {
       case 'counter': {
         type = 'counter';
-        const base = n.endsWith('_total') && n.length > 6 ? n.slice(0, -6) : n;
-        sampleName = base + '_total';
-        famName = om ? base : sampleName;
+        sampleName = counterSampleName(n);
+        famName = om ? sampleName.slice(0, -6) : sampleName;
         break;
       }
       case 'histogram': {
@@ -519,25 +561,7 @@ export function encodePrometheusText(points: readonly Point[], opts: PrometheusE
       fam = { name: famName, type, firstName: p.name, firstKind: p.kind, samples: new Map() };
       fams.set(famName, fam);
     }
-    const keys = Object.keys(p.tags);
-    if (keys.length > 1) keys.sort();
-    let labels = '';
-    let group = '';
-    // two keys can only collide when sanitizing changed one of them; track names only then
-    let seen: Set<string> | undefined;
-    for (const k of keys) {
-      const v = p.tags[k];
-      if (!v) continue;
-      const ln = sanitizePrometheusLabelName(k);
-      if (ln !== k || seen) {
-        seen ??= new Set(keys.filter((x) => VALID_LABEL.test(x)));
-        if (ln !== k && seen.has(ln)) continue;
-        seen.add(ln);
-      }
-      const pair = `${ln}="${escapeLabelValue(v)}"`;
-      labels += labels ? ',' + pair : pair;
-      if (ln !== 'le' && ln !== 'quantile') group += pair + ',';
-    }
+    const { labels, group } = exposedLabels(p.tags);
     const key = sampleName + '{' + labels + '}';
     const prev = fam.samples.get(key);
     if (prev && prev.point.ts > p.ts) continue;

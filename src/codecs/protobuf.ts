@@ -36,6 +36,28 @@ export function varintSize(v: number): number {
   return n;
 }
 
+/**
+ * Writes `v` as a varint into `buf` at `pos` (a negative value as an int64 in two's complement, 10
+ * bytes); returns the position after it. The caller makes sure there is room.
+ */
+export function writeVarint(buf: Uint8Array, pos: number, v: number): number {
+  if (v < 0) {
+    let b = BigInt.asUintN(64, BigInt(Math.trunc(v)));
+    for (let i = 0; i < 9; i++) {
+      buf[pos++] = Number(b & 0x7fn) | 0x80;
+      b >>= 7n;
+    }
+    buf[pos++] = Number(b);
+    return pos;
+  }
+  while (v >= 128) {
+    buf[pos++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
 /** Writes into a buffer sized up front (callers compute message lengths first). */
 export class ProtoWriter {
   readonly buf: Uint8Array;
@@ -53,20 +75,7 @@ export class ProtoWriter {
 
   /** Unsigned varint, or a negative int64 in two's complement (10 bytes). */
   varint(v: number): void {
-    if (v < 0) {
-      let b = BigInt.asUintN(64, BigInt(Math.trunc(v)));
-      for (let i = 0; i < 9; i++) {
-        this.buf[this.pos++] = Number(b & 0x7fn) | 0x80;
-        b >>= 7n;
-      }
-      this.buf[this.pos++] = Number(b);
-      return;
-    }
-    while (v >= 128) {
-      this.buf[this.pos++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.buf[this.pos++] = v;
+    this.pos = writeVarint(this.buf, this.pos, v);
   }
 
   double(v: number): void {
@@ -141,10 +150,15 @@ export class ProtoReader {
   }
 
   double(): number {
-    if (this.pos + 8 > this.end) throw new ProtoError('truncated fixed64', this.pos);
-    const v = this.view.getFloat64(this.pos, true);
-    this.pos += 8;
-    return v;
+    return this.view.getFloat64(this.fixed(8, 'fixed64'), true);
+  }
+
+  /** Checks that an `n`-byte fixed-width field follows, moves past it and returns where it starts. */
+  private fixed(n: number, wireName: string): number {
+    const at = this.pos;
+    if (at + n > this.end) throw new ProtoError(`truncated ${wireName}`, at);
+    this.pos = at + n;
+    return at;
   }
 
   /** Returns [start, end) of a length-delimited field's payload and moves past it. */
@@ -168,24 +182,11 @@ export class ProtoReader {
 
   /** Skips a field of the given wire type (groups are not supported and are an error). */
   skip(wire: number): void {
-    switch (wire) {
-      case WIRE_VARINT:
-        this.varint();
-        return;
-      case WIRE_FIXED64:
-        if (this.pos + 8 > this.end) throw new ProtoError('truncated fixed64', this.pos);
-        this.pos += 8;
-        return;
-      case WIRE_LEN:
-        this.lengthDelimited();
-        return;
-      case WIRE_FIXED32:
-        if (this.pos + 4 > this.end) throw new ProtoError('truncated fixed32', this.pos);
-        this.pos += 4;
-        return;
-      default:
-        throw new ProtoError(`unsupported wire type ${wire}`, this.pos);
-    }
+    if (wire === WIRE_VARINT) this.varint();
+    else if (wire === WIRE_FIXED64) this.fixed(8, 'fixed64');
+    else if (wire === WIRE_LEN) this.lengthDelimited();
+    else if (wire === WIRE_FIXED32) this.fixed(4, 'fixed32');
+    else throw new ProtoError(`unsupported wire type ${wire}`, this.pos);
   }
 
   /** Reads a field key; returns [field number, wire type]. */

@@ -7,7 +7,7 @@
  * `echo -n` on the last line) parse unchanged.
  */
 import { sanitizeName, sanitizeTagValue } from '../model/sanitize.js';
-import { sampleOf, type CodecError, type Decoded } from './types.js';
+import { decodeLines, sampleOf, type CodecError, type Decoded } from './types.js';
 
 export type PuypuyStyle = 'stack' | 'rate';
 
@@ -50,17 +50,7 @@ export function parsePuypuyLine(line: string): PuypuyLineResult {
 
 /** Decodes a script's whole output; blank lines are skipped, each bad line gives one error. */
 export function decodePuypuy(text: string): Decoded<PuypuyLine> {
-  const items: PuypuyLine[] = [];
-  const errors: CodecError[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    if (line.trim() === '') continue;
-    const r = parsePuypuyLine(line);
-    if ('error' in r) errors.push({ ...r.error, line: i + 1 });
-    else items.push(r);
-  }
-  return { items, errors };
+  return decodeLines<PuypuyLine>(text, parsePuypuyLine);
 }
 
 /** Writes one line in PuyPuy's format. */

@@ -119,13 +119,51 @@ const CMDSTAT_KIND: Readonly<Record<string, MetricKind>> = {
   usec_per_call: 'gauge',
 };
 
+type Add = (name: string, value: number, kind: MetricKind, extra?: Record<string, string>) => void;
+
+/** Lines `<prefix><entity>:key=value,...`: the numeric pairs `each` knows become series tagged with the entity. */
+const ENTITY_LINES: ReadonlyArray<{
+  readonly prefix: string;
+  readonly tag: string;
+  /** Switched by `latencyStats` (else by `commandStats`). */
+  readonly latency: boolean;
+  readonly each: (key: string, n: number, extra: Record<string, string>, add: Add) => void;
+}> = [
+  {
+    prefix: 'cmdstat_',
+    tag: 'command',
+    latency: false,
+    each: (k, n, extra, add) => {
+      const kind = CMDSTAT_KIND[k];
+      if (kind !== undefined) add('cmdstat.' + k, n, kind, extra);
+    },
+  },
+  {
+    prefix: 'errorstat_',
+    tag: 'error',
+    latency: false,
+    each: (k, n, extra, add) => {
+      if (k === 'count') add('errorstat.count', n, 'counter', extra);
+    },
+  },
+  {
+    prefix: 'latency_percentiles_usec_',
+    tag: 'command',
+    latency: true,
+    each: (k, n, extra, add) => {
+      const q = /^p(\d+(?:\.\d+)?)$/.exec(k);
+      if (q) add('latency_usec', n, 'gauge', { ...extra, quantile: String(Number((Number(q[1]) / 100).toPrecision(12))) });
+    },
+  },
+];
+
 /** Parses an INFO reply into points tagged with `tags` (plus the per-entity tags). */
 export function parseRedisInfo(text: string, ts: number, tags: Tags, opts: RedisInfoOptions = {}): Decoded<Point> {
   const items: Point[] = [];
   const errors: CodecError[] = [];
   const commandStats = opts.commandStats ?? true;
   const latencyStats = opts.latencyStats ?? true;
-  const add = (name: string, value: number, kind: MetricKind, extra?: Record<string, string>): void => {
+  const add: Add = (name, value, kind, extra) => {
     items.push({ name: 'redis.' + name, tags: extra ? { ...tags, ...extra } : tags, value, ts, kind });
   };
   if (typeof text !== 'string') return { items, errors: [{ message: 'not a string' }] };
@@ -156,35 +194,16 @@ export function parseRedisInfo(text: string, ts: number, tags: Tags, opts: Redis
       }
       continue;
     }
-    if (field.startsWith('cmdstat_')) {
-      if (!commandStats) continue;
-      const command = sanitizeTagValue(field.slice('cmdstat_'.length).replace(/\|/g, '_'));
-      if (command === '') continue;
+    const entity = ENTITY_LINES.find((e) => field.startsWith(e.prefix));
+    if (entity !== undefined) {
+      if (!(entity.latency ? latencyStats : commandStats)) continue;
+      // a subcommand's `|` (cmdstat_config|get) becomes `_`
+      const name = sanitizeTagValue(field.slice(entity.prefix.length).replace(/\|/g, '_'));
+      if (name === '') continue;
+      const extra = { [entity.tag]: name };
       for (const [k, v] of pairs(value)) {
         const n = num(v);
-        const kind = CMDSTAT_KIND[k];
-        if (n !== undefined && kind !== undefined) add('cmdstat.' + k, n, kind, { command });
-      }
-      continue;
-    }
-    if (field.startsWith('errorstat_')) {
-      if (!commandStats) continue;
-      const error = sanitizeTagValue(field.slice('errorstat_'.length));
-      if (error === '') continue;
-      for (const [k, v] of pairs(value)) {
-        const n = num(v);
-        if (k === 'count' && n !== undefined) add('errorstat.count', n, 'counter', { error });
-      }
-      continue;
-    }
-    if (field.startsWith('latency_percentiles_usec_')) {
-      if (!latencyStats) continue;
-      const command = sanitizeTagValue(field.slice('latency_percentiles_usec_'.length).replace(/\|/g, '_'));
-      if (command === '') continue;
-      for (const [k, v] of pairs(value)) {
-        const n = num(v);
-        const q = /^p(\d+(?:\.\d+)?)$/.exec(k);
-        if (n !== undefined && q) add('latency_usec', n, 'gauge', { command, quantile: String(Number((Number(q[1]) / 100).toPrecision(12))) });
+        if (n !== undefined) entity.each(k, n, extra, add);
       }
       continue;
     }

@@ -107,27 +107,46 @@ export function encodeWriteRequest(series: readonly TimeSeriesInput[]): Uint8Arr
 }
 
 /**
- * Groups points into series: name sanitized Prometheus-style into `__name__`, tags into labels (names
- * sanitized, empty values dropped), labels sorted, samples in time order.
+ * A point's labels as sent, sorted: `__name__` and label names sanitized to Prometheus' charset (the
+ * first of several tags that sanitize to one name wins), tags with empty values left out.
  */
-export function pointsToTimeSeries(points: readonly Point[]): TimeSeries[] {
+export function remoteWriteLabels(p: Pick<Point, 'name' | 'tags'>): Array<[string, string]> {
+  const labels: Array<[string, string]> = [['__name__', sanitizePrometheusName(p.name)]];
+  const seen = new Set<string>(['__name__']);
+  for (const k of Object.keys(p.tags)) {
+    const v = p.tags[k];
+    if (!v) continue;
+    const ln = sanitizePrometheusLabelName(k);
+    if (seen.has(ln)) continue;
+    seen.add(ln);
+    labels.push([ln, v]);
+  }
+  return labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** A series' labels as a `seriesKey` (`__name__` as the name): what the receiver tells series apart by. */
+export function remoteWriteSeriesKey(labels: ReadonlyArray<readonly [string, string]>): string {
+  let name = '';
+  const tags: Record<string, string> = {};
+  for (const [k, v] of labels) {
+    if (k === '__name__') name = v;
+    else setOwn(tags, k, v);
+  }
+  return seriesKey(name, tags);
+}
+
+/**
+ * Groups points into series: name sanitized Prometheus-style into `__name__`, tags into labels (names
+ * sanitized, empty values dropped), labels sorted, samples in time order. `onSeries` sees each series
+ * with its sonde `seriesKey`.
+ */
+export function pointsToTimeSeries(points: readonly Point[], onSeries?: (key: string, s: TimeSeries) => void): TimeSeries[] {
   const map = new Map<string, TimeSeries & { sorted: boolean }>();
   for (const p of points) {
     const key = seriesKey(p.name, p.tags);
     let s = map.get(key);
     if (!s) {
-      const labels: Array<[string, string]> = [['__name__', sanitizePrometheusName(p.name)]];
-      const seen = new Set<string>(['__name__']);
-      for (const k of Object.keys(p.tags)) {
-        const v = p.tags[k];
-        if (!v) continue;
-        const ln = sanitizePrometheusLabelName(k);
-        if (seen.has(ln)) continue;
-        seen.add(ln);
-        labels.push([ln, v]);
-      }
-      labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      s = { labels, samples: [], sorted: true };
+      s = { labels: remoteWriteLabels(p), samples: [], sorted: true };
       map.set(key, s);
     }
     const prev = s.samples[s.samples.length - 1];
@@ -135,9 +154,11 @@ export function pointsToTimeSeries(points: readonly Point[]): TimeSeries[] {
     s.samples.push([p.ts, p.value]);
   }
   const out: TimeSeries[] = [];
-  for (const s of map.values()) {
+  for (const [key, s] of map) {
     if (!s.sorted) s.samples.sort((a, b) => a[0] - b[0]);
-    out.push({ labels: s.labels, samples: s.samples });
+    const series = { labels: s.labels, samples: s.samples };
+    onSeries?.(key, series);
+    out.push(series);
   }
   return out;
 }

@@ -7,7 +7,7 @@
  * `true`/`false`, and lines of 1024 characters or more are rejected.
  */
 import type { Point } from '../model/point.js';
-import { sampleOf, type CodecError, type Decoded } from './types.js';
+import { decodeLines, sampleOf, type CodecError, type Decoded } from './types.js';
 
 /** tcollector refuses lines this long or longer. */
 export const TCOLLECTOR_MAX_LINE = 1024;
@@ -91,17 +91,10 @@ export function parseTcollectorLine(line: string, now: number): TcollectorLineRe
 
 /** Decodes a block of lines; blank lines are skipped, every bad line yields one error with its number. */
 export function decodeTcollector(text: string, now: number): Decoded<Point> {
-  const items: Point[] = [];
-  const errors: CodecError[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    if (line.trim() === '') continue;
+  return decodeLines<Point>(text, (line) => {
     const r = parseTcollectorLine(line, now);
-    if ('point' in r) items.push(r.point);
-    else errors.push({ ...r.error, line: i + 1 });
-  }
-  return { items, errors };
+    return 'point' in r ? r.point : r;
+  });
 }
 
 /** Writes a point as a tcollector line (seconds when the timestamp is whole seconds, else ms). */

@@ -23,6 +23,24 @@ export function sampleOf(s: string, max = 200): string {
   return s.length <= max ? s : s.slice(0, max) + '…';
 }
 
+/**
+ * Decodes text line by line for the formats read off the hot path (script output): blank lines are
+ * skipped, a line `parse` rejects (returns `{ error }` for) gives that error with its 1-based number.
+ */
+export function decodeLines<T extends object>(text: string, parse: (line: string) => T | { readonly error: CodecError }): Decoded<T> {
+  const items: T[] = [];
+  const errors: CodecError[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line.trim() === '') continue;
+    const r = parse(line);
+    if ('error' in r) errors.push({ ...(r.error as CodecError), line: i + 1 });
+    else items.push(r);
+  }
+  return { items, errors };
+}
+
 /** Sets an own property, also for the key `__proto__` (plain assignment would change the prototype). */
 export function setOwn<V>(o: Record<string, V>, k: string, v: V): void {
   if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });

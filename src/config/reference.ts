@@ -1,7 +1,7 @@
 import type { z } from 'zod/v3';
 import type { Registry } from '../core/registry.js';
 import type { PluginSpec } from '../core/plugin.js';
-import { formatDuration, formatSize, unitSchemas } from './units.js';
+import { formatDuration, formatSize, unitSchemas } from '../model/quantities.js';
 import { agentSchema, commonInputKeys, commonOutputKeys, commonProcessorKeys, httpSchema, storeSchema } from './schema.js';
 
 /**

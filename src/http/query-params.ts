@@ -1,4 +1,4 @@
-import { parseDuration } from '../config/units.js';
+import { parseDuration } from '../model/quantities.js';
 import { parseTime } from '../query/time.js';
 import {
   AGGREGATES,

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import { parseApacheStatus } from '../codecs/apache-status.js';
 import { httpAuthKeys, tlsKeys, zUrls } from '../net/service-client.js';
 import { httpStatusInput, statusOptions } from './status-poll.js';

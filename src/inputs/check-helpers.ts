@@ -8,7 +8,7 @@
  */
 import type { Logger } from '../core/logger.js';
 import type { MetricKind } from '../model/point.js';
-import { parseDuration } from '../config/units.js';
+import { parseDuration } from '../model/quantities.js';
 import { rowsToPoints, type Row } from '../codecs/sql-rows.js';
 import { mysqlClient, postgresClient, type SqlClient } from './sql-client.js';
 

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import { compileGlobs } from '../core/glob.js';
 import { parseHaproxyCsv, parseHaproxyInfo } from '../codecs/haproxy-csv.js';
 import type { Point } from '../model/point.js';

@@ -13,13 +13,13 @@ import type { Input } from '../core/plugin.js';
 import { defineReceiver, replyRefused } from './receiver.js';
 import { rateLimited } from '../core/logger.js';
 import { readBody, sendJson } from '../http/router.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import type { Point } from '../model/point.js';
 import { contributeRule } from '../alerting/bus.js';
 import { ruleSchema } from '../alerting/schema.js';
 import { parseHeartbeatNotification } from './heartbeat/notification.js';
 import { defaultQuery, holdsProbe, readBack, type ReadbackConfig } from './heartbeat/readback.js';
-import { MONASCA_MONITOR_LISTEN, MONASCA_MONITOR_METRIC, MonascaMonitorHeartbeat } from '../compat/monasca-monitor.js';
+import { MONASCA_MONITOR_LISTEN, MONASCA_MONITOR_METRIC, MonascaMonitorHeartbeat } from './heartbeat/monasca-monitor.js';
 
 const readbackSchema = z.strictObject({
   kind: z

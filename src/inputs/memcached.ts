@@ -5,7 +5,7 @@
  */
 import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import { parseMemcachedStats, splitStats } from '../codecs/memcached-stats.js';
 import type { Point } from '../model/point.js';
 import { exchange, parseAddress, pollTimeout, ServiceError, zServers } from '../net/service-client.js';

@@ -3,7 +3,7 @@
  */
 import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import { parseNginxStubStatus } from '../codecs/nginx-stub-status.js';
 import { httpAuthKeys, tlsKeys, zUrls } from '../net/service-client.js';
 import { httpStatusInput, statusOptions } from './status-poll.js';

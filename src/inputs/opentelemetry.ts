@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { z } from 'zod/v3';
 import type { Input } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import {
   decodeMetricsRequest,
   decodeMetricsRequestJson,

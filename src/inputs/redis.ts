@@ -6,7 +6,7 @@
  */
 import { z } from 'zod/v3';
 import { defineInput, type Input } from '../core/plugin.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import { decodeReplies, encodeCommand, RespError } from '../codecs/resp.js';
 import { parseRedisInfo } from '../codecs/redis-info.js';
 import type { Point } from '../model/point.js';

@@ -11,7 +11,7 @@ import type { Input, PluginContext } from '../core/plugin.js';
 import { defineReceiver, type ReceiverContext } from './receiver.js';
 import { rateLimited } from '../core/logger.js';
 import { startWorker } from '../core/worker.js';
-import { zDuration, zSize } from '../config/units.js';
+import { zDuration, zSize } from '../model/quantities.js';
 import { SondeError, type ErrorCode } from '../errors.js';
 import { StatsdServer, type StatsdCounts, type StatsdFlush, type StatsdListening, type StatsdServerConfig } from './statsd/server.js';
 import type { FromReceiver, ReceiverConfig, ReceiverListening, ToReceiver } from './statsd/protocol.js';

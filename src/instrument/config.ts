@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, type ConfigIssue } from '../errors.js';
-import { parseDuration } from '../config/units.js';
+import { parseDuration } from '../model/quantities.js';
 import { parseIni, type IniSection } from '../config/ini.js';
 
 export type MetricType = 'exec_time' | 'increment' | 'errors';

@@ -74,22 +74,30 @@ function parsePlain(key: string): { name: string; tags: Record<string, string> }
 }
 
 /**
- * Reports when a sink's name mapping is not injective: a sink that cannot carry some characters
- * (OpenTSDB's charset, Prometheus names) maps several series to one. `note(sinkKey, sourceKey)` records
- * which source series a mapped key came from and returns true when a different one already had it:
- * the caller counts and logs that collision. Bounded: past `limit` mapped keys it starts over.
+ * Finds where a sink's name mapping is not injective: a sink that cannot carry some characters
+ * (OpenTSDB's charset, Graphite paths, Prometheus names) maps several series to one.
+ * `note(sinkKey, sourceKey)` records which source series a sink key came from and returns the other
+ * source series when a different one already had it (the caller counts and logs that collision), else
+ * undefined. A series the sink keeps as it is (`sinkKey === sourceKey`) is compared but not kept unless
+ * `keep` says so, so a watch over series that need no mapping stays empty (see `active`); such a series
+ * colliding with a mapped one is found when either arrives after the other was mapped. Bounded: past
+ * `limit` kept keys it starts over.
  */
 export class CollisionWatch {
   private readonly seen = new Map<string, string>();
   constructor(private readonly limit = 100_000) {}
-  note(sinkKey: string, sourceKey: string): boolean {
-    if (sinkKey === sourceKey) return false;
+  /** True once some series needed mapping: only then can a series the sink keeps as it is collide. */
+  get active(): boolean {
+    return this.seen.size > 0;
+  }
+  note(sinkKey: string, sourceKey: string, keep = sinkKey !== sourceKey): string | undefined {
     const prev = this.seen.get(sinkKey);
     if (prev === undefined) {
+      if (!keep) return undefined;
       if (this.seen.size >= this.limit) this.seen.clear();
       this.seen.set(sinkKey, sourceKey);
-      return false;
+      return undefined;
     }
-    return prev !== sourceKey;
+    return prev !== sourceKey ? prev : undefined;
   }
 }

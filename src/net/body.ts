@@ -103,6 +103,24 @@ const tooLarge = (limit: number, declared?: number): BodyFailure => ({
 });
 
 /**
+ * What is checked before a byte is read: an encoding this Node can decode and a declared Content-Length
+ * within the wire limit. On a failure the body is drained (so the connection can carry the answer).
+ */
+function admit(req: IncomingMessage, wireLimit: number): Decoding {
+  const d = decodingFor(req);
+  if ('ok' in d) {
+    req.resume();
+    return d;
+  }
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > wireLimit) {
+    req.resume();
+    return tooLarge(wireLimit, declared);
+  }
+  return d;
+}
+
+/**
  * Streams the decoded body into `onChunk`, one chunk at a time: the next chunk is read only after the
  * promise it returns settled. Resolves with `{ ok: true }` at the end, or the failure (then `onChunk`
  * is not called again and what is left of the body is drained so the connection can carry the answer).
@@ -113,17 +131,9 @@ export function streamRequestBody(
   opts: BodyOptions,
   onChunk: (chunk: Buffer) => void | BodyFailure | Promise<void | BodyFailure>,
 ): Promise<{ readonly ok: true; readonly bytes: number } | BodyFailure> {
-  const d = decodingFor(req);
-  if ('ok' in d) {
-    req.resume();
-    return Promise.resolve(d);
-  }
   const wireLimit = opts.wireLimit ?? opts.limit;
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared > wireLimit) {
-    req.resume();
-    return Promise.resolve(tooLarge(wireLimit, declared));
-  }
+  const d = admit(req, wireLimit);
+  if ('ok' in d) return Promise.resolve(d);
   if (d.kind === 'snappy') {
     // the block format cannot be streamed: read it whole (bounded), then hand it over as one chunk
     return readRequestBody(req, opts).then(async (r) => {
@@ -196,17 +206,9 @@ export function streamRequestBody(
 /** Reads the whole body; `opts.limit` (or a number) caps the decoded size in bytes. Never rejects. */
 export function readRequestBody(req: IncomingMessage, opts: BodyOptions | number): Promise<BodyResult> {
   const o: BodyOptions = typeof opts === 'number' ? { limit: opts } : opts;
-  const d = decodingFor(req);
-  if ('ok' in d) {
-    req.resume();
-    return Promise.resolve(d);
-  }
   const wireLimit = o.wireLimit ?? o.limit;
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared > wireLimit) {
-    req.resume();
-    return Promise.resolve(tooLarge(wireLimit, declared));
-  }
+  const d = admit(req, wireLimit);
+  if ('ok' in d) return Promise.resolve(d);
   const budget = o.budget ?? sharedDecodeBudget;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];

@@ -193,6 +193,35 @@ export interface ExchangeOptions {
 }
 
 /**
+ * The one way an exchange ends: the first call of the returned `finish` settles the promise, clears the
+ * deadline, stops listening to `signal` and releases the connection; later calls do nothing. The deadline
+ * (message from `late`, read when it fires) and an abort end it with a 'timeout' ServiceError.
+ */
+function settleOnce<T>(
+  opts: { readonly timeoutMs: number; readonly signal?: AbortSignal },
+  resolve: (value: T) => void,
+  reject: (err: ServiceError) => void,
+  release: () => void,
+  late: () => string,
+): (err: ServiceError | null, value?: T) => void {
+  let settled = false;
+  const finish = (err: ServiceError | null, value?: T): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    release();
+    if (err) reject(err);
+    else resolve(value as T);
+  };
+  const onAbort = (): void => finish(new ServiceError('timeout', 'aborted: the agent is stopping'));
+  const timer = setTimeout(() => finish(new ServiceError('timeout', late())), opts.timeoutMs);
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) onAbort();
+  return finish;
+}
+
+/**
  * Connects, sends `request` and collects the answer until `complete` says it is whole or the server
  * closes. The whole exchange has one deadline; the socket is always destroyed at the end.
  */
@@ -201,30 +230,17 @@ export function exchange(addr: Address, opts: ExchangeOptions): Promise<Buffer> 
   return new Promise<Buffer>((resolvePromise, rejectPromise) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let settled = false;
     let connected = false;
     let sock: Socket;
-    const finish = (err: ServiceError | null, value?: Buffer): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
-      sock.destroy();
-      if (err) rejectPromise(err);
-      else resolvePromise(value as Buffer);
-    };
-    const onAbort = (): void => finish(new ServiceError('timeout', 'aborted: the agent is stopping'));
     if (addr.kind === 'unix') sock = netConnect({ path: addr.path });
     else if (addr.tls) {
       const o: ConnectionOptions = { ...opts.tls, host: addr.host, port: addr.port };
       if (o.servername === undefined && isIP(addr.host) === 0) o.servername = addr.host;
       sock = tlsConnect(o);
     } else sock = netConnect({ host: addr.host, port: addr.port });
-    const timer = setTimeout(() => {
-      finish(new ServiceError('timeout', connected ? `no complete answer within ${opts.timeoutMs} ms` : `could not connect within ${opts.timeoutMs} ms`));
-    }, opts.timeoutMs);
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    if (opts.signal?.aborted) onAbort();
+    const finish = settleOnce<Buffer>(opts, resolvePromise, rejectPromise, () => sock.destroy(), () =>
+      connected ? `no complete answer within ${opts.timeoutMs} ms` : `could not connect within ${opts.timeoutMs} ms`,
+    );
     sock.once(addr.kind === 'tcp' && addr.tls ? 'secureConnect' : 'connect', () => {
       connected = true;
       sock.write(opts.request);
@@ -275,30 +291,16 @@ export interface HttpGetOptions {
 export function httpGet(url: URL, opts: HttpGetOptions): Promise<HttpAnswer> {
   const maxBytes = opts.maxBytes ?? 16 * 1024 * 1024;
   return new Promise<HttpAnswer>((resolvePromise, rejectPromise) => {
-    let settled = false;
     const headers: Record<string, string> = { 'user-agent': 'sonde', accept: 'text/plain, */*' };
     const user = opts.username ?? '';
     const pass = opts.password ?? '';
     if (user !== '' || pass !== '') headers['authorization'] = 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
     const https = url.protocol === 'https:';
     const req = (https ? httpsRequest : httpRequest)(url, { method: 'GET', headers, agent: false, ...(https ? opts.tls : {}) });
-    const finish = (err: ServiceError | null, value?: HttpAnswer): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
-      req.destroy();
-      if (err) rejectPromise(err);
-      else resolvePromise(value as HttpAnswer);
-    };
-    const onAbort = (): void => finish(new ServiceError('timeout', 'aborted: the agent is stopping'));
     let answered = false;
-    const timer = setTimeout(
-      () => finish(new ServiceError('timeout', answered ? `no complete answer within ${opts.timeoutMs} ms` : `no answer within ${opts.timeoutMs} ms`)),
-      opts.timeoutMs,
+    const finish = settleOnce<HttpAnswer>(opts, resolvePromise, rejectPromise, () => req.destroy(), () =>
+      answered ? `no complete answer within ${opts.timeoutMs} ms` : `no answer within ${opts.timeoutMs} ms`,
     );
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    if (opts.signal?.aborted) onAbort();
     req.on('error', (err) => finish(asServiceError(err)));
     req.on('response', (res: IncomingMessage) => {
       answered = true;

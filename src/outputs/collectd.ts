@@ -14,10 +14,13 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { z } from 'zod/v3';
+import { clientFields } from '../net/client-fields.js';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
 import { encodeCollectdPackets, type ValueList } from '../codecs/collectd.js';
+import { seriesCollisions } from '../core/collisions.js';
+import { seriesKey } from '../model/series.js';
 import { parseTarget } from '../net/address.js';
 
 const SAFE = /[^A-Za-z0-9_.\-]+/g;
@@ -51,11 +54,17 @@ export function pointToValueList(p: Point, hostname: string, pluginInstanceTag: 
   };
 }
 
+/** A value list's identifier, `host/plugin-instance/type-instance`: what collectd stores it under. */
+export function valueListIdentifier(vl: ValueList): string {
+  const pi = vl.pluginInstance ? `${vl.plugin}-${vl.pluginInstance}` : vl.plugin;
+  return `${vl.host}/${pi}/${vl.typeInstance ? `${vl.type}-${vl.typeInstance}` : vl.type}`;
+}
+
 export default defineOutput({
   name: 'collectd',
   description: 'Sends points to a collectd server with the binary network protocol over UDP.',
   schema: z.strictObject({
-    server: z.string().default('127.0.0.1:25826').describe('`host:port` of the collectd network plugin.'),
+    server: clientFields.server('127.0.0.1:25826', '`host:port` of the collectd network plugin.'),
     security_level: z.enum(['none', 'sign', 'encrypt']).default('none').describe('`sign` (HMAC-SHA-256) or `encrypt` (AES-256-OFB) every packet.'),
     username: z.string().default('').describe('User for sign/encrypt (an entry of the server AuthFile).'),
     password: z.string().default('').describe('Password for sign/encrypt.'),
@@ -70,6 +79,8 @@ export default defineOutput({
     const security = config.security_level !== 'none' ? { level: config.security_level, username: config.username, password: config.password } : undefined;
     let sock: Socket | null = null;
     const intervalS = ctx.interval / 1000;
+    // identifiers keep tag values, not their keys, and few characters: series stored as one are reported
+    const collisions = seriesCollisions(ctx, 'collectd', 'identifiers are host/plugin-tag values/type-rest of the name, other characters become _');
     const send = (s: Socket, b: Buffer): Promise<string | null> =>
       new Promise((res) => s.send(b, target?.port, target?.host, (e) => res(e ? e.message : null)));
     return {
@@ -85,8 +96,10 @@ export default defineOutput({
         let rejected = 0;
         for (const p of points) {
           const vl = Number.isFinite(p.value) ? pointToValueList(p, ctx.hostname, config.plugin_instance_tag, intervalS) : undefined;
-          if (vl) lists.push(vl);
-          else rejected++;
+          if (vl) {
+            lists.push(vl);
+            collisions.series(seriesKey(p.name, p.tags), valueListIdentifier(vl), true);
+          } else rejected++;
         }
         const enc = encodeCollectdPackets(lists, { maxPacketSize: config.max_packet_size, ...(security ? { security } : {}) });
         if (enc.errors.length > 0) {

@@ -5,12 +5,15 @@
  * form `name;k=v;...`.
  */
 import { z } from 'zod/v3';
+import { clientFields } from '../net/client-fields.js';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
-import { formatGraphitePlaintext, graphitePath, graphiteTaggedPath } from '../codecs/graphite.js';
+import { formatGraphitePlaintext, graphitePath, graphitePathChanges, graphiteTaggedChanges, graphiteTaggedPath, graphiteTemplateSeriesKey, graphiteTemplateTags } from '../codecs/graphite.js';
+import { seriesCollisions } from '../core/collisions.js';
+import { seriesKey } from '../model/series.js';
 import { encodePickle, MAX_PICKLE_FRAME, type PickleDatapoint } from '../codecs/pickle.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import { parseTarget, type HostPort } from '../net/address.js';
 import { TcpSender } from '../net/tcp-client.js';
 
@@ -23,7 +26,7 @@ export default defineOutput({
     template: z.string().default('{host}.{name}').describe('Path template: `{name}` is the metric name, `{tag}` a tag value (dots become `_`).'),
     missing: z.string().optional().describe('Value for a template tag a point lacks (default: leave that segment out).'),
     tagged: z.boolean().default(false).describe('Write carbon tagged series `name;k=v` instead of template paths.'),
-    timeout: zDuration().default('10s').describe('Timeout of a TCP connect or write.'),
+    timeout: clientFields.timeout('10s', 'Timeout of a TCP connect or write.'),
     reconnect_max_delay: zDuration().default('30s').describe('Longest wait between reconnect attempts.'),
   }),
   create(config, ctx) {
@@ -43,6 +46,12 @@ export default defineOutput({
     });
     const pathOpts = config.missing !== undefined ? { missing: config.missing } : {};
     const pathOf = (p: Point): string => (config.tagged ? graphiteTaggedPath(p.name, p.tags) : graphitePath(p, config.template, pathOpts));
+    // paths cannot carry every name: series whose paths come out the same are reported; series that
+    // differ only in tags the template leaves out are one path by the template's choice, not counted
+    const templateTags = graphiteTemplateTags(config.template);
+    const collisions = seriesCollisions(ctx, 'Graphite', config.tagged ? 'characters carbon forbids in tagged series become _' : 'dots and whitespace in tag values become _, a missing tag drops its segment');
+    const changed = (p: Point): boolean => (config.tagged ? graphiteTaggedChanges(p.name, p.tags) : graphitePathChanges(p, templateTags));
+    const sourceOf = (p: Point): string => (config.tagged ? seriesKey(p.name, p.tags) : graphiteTemplateSeriesKey(p, templateTags));
     return {
       async write(points) {
         let rejected = 0;
@@ -55,6 +64,7 @@ export default defineOutput({
               rejected++;
               continue;
             }
+            collisions.point(p, path, changed(p), sourceOf);
             body += formatGraphitePlaintext(path, p.value, p.ts / 1000);
           }
           if (body === '') return { ok: true, rejected };
@@ -70,6 +80,7 @@ export default defineOutput({
             rejected++;
             continue;
           }
+          collisions.point(p, path, changed(p), sourceOf);
           // stay well under carbon's frame limit: path bytes + fixed opcode overhead per datapoint
           const need = Buffer.byteLength(path) + 32;
           if (size + need > MAX_PICKLE_FRAME / 2 && dps.length > 0) {

@@ -10,12 +10,13 @@ import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
-import { encodePrometheusText, negotiatePrometheusFormat } from '../codecs/prometheus-text.js';
-import { zDuration } from '../config/units.js';
+import { encodePrometheusText, negotiatePrometheusFormat, prometheusSampleKey } from '../codecs/prometheus-text.js';
+import { seriesCollisions } from '../core/collisions.js';
+import { zDuration } from '../model/quantities.js';
 import { sendText } from '../net/http-server.js';
 import type { Handler } from '../model/http-routes.js';
 import { parseHostPort } from '../net/address.js';
-import { challenge, checkAuth, requireAuthOffLoopback } from '../net/auth.js';
+import { authFields, authOf, challenge, checkAuth, requireAuthOffLoopback } from '../net/auth.js';
 
 interface Entry {
   point: Point;
@@ -29,8 +30,7 @@ export default defineOutput({
   schema: z.strictObject({
     path: z.string().default('/prometheus').describe('Path of the exposition on the agent HTTP server (and on `listen`); `/metrics` is the agent\'s own.'),
     listen: z.string().default('').describe('`host:port` of a separate listener for scrapers (empty = only the agent HTTP server); non-loopback needs `token` or `basic_auth`.'),
-    token: z.string().default('').describe('On `listen`: scrapes must send `Authorization: Bearer <token>` (Prometheus `authorization.credentials`).'),
-    basic_auth: z.string().default('').describe('On `listen`: `user:password` scrapes may send as Basic auth.'),
+    ...authFields('On `listen`: scrapes must send `Authorization: Bearer <token>` (Prometheus `authorization.credentials`).', 'On `listen`: `user:password` scrapes may send as Basic auth.'),
     expiration: zDuration().default('5m').describe('Series not updated for this long are no longer exposed.'),
     max_series: z.number().int().positive().default(100_000).describe('Most series exposed; points of further series are dropped and counted.'),
     export_timestamp: z.boolean().default(false).describe('Write sample timestamps (default: the scraper stamps them).'),
@@ -41,6 +41,9 @@ export default defineOutput({
     const exposed = ctx.metrics.gauge('series_exposed', {}, 'Series currently exposed.');
     const scrapes = ctx.metrics.counter('scrapes', {}, 'Exposition requests served.');
     const warn = rateLimited((m, f) => ctx.logger.warn(m, f), 5, 60_000);
+    // each new series is checked once against what the exposition makes of it (sanitized names,
+    // `_total`, `_ms` as `_seconds`): two that become one sample would overwrite each other
+    const collisions = seriesCollisions(ctx, 'Prometheus', 'names and label names outside Prometheus\' charset become _, counters end in _total, _ms becomes _seconds');
     let server: Server | null = null;
     let bound = '';
 
@@ -71,7 +74,7 @@ export default defineOutput({
           return;
         }
         // the agent API's rule holds for every listener: off loopback only with credentials
-        const auth = { token: config.token, basic: config.basic_auth };
+        const auth = authOf(config);
         requireAuthOffLoopback(hp, auth.token !== '' || auth.basic !== '', 'the Prometheus exposition', '`token` or `basic_auth` in [[outputs.prometheus]]');
         const srv = createServer((req, res) => {
           if (!checkAuth(req, auth)) {
@@ -113,8 +116,10 @@ export default defineOutput({
             expire(now);
             expired = true;
           }
-          if (series.size < config.max_series) series.set(key, { point: p, seen: now });
-          else refused++;
+          if (series.size < config.max_series) {
+            series.set(key, { point: p, seen: now });
+            collisions.series(key, prometheusSampleKey(p), true);
+          } else refused++;
         }
         if (refused > 0) {
           overflow.inc(refused);

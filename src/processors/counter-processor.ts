@@ -7,7 +7,7 @@ import type { Point } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
 import type { PluginContext, Processor } from '../core/plugin.js';
 import { compileGlobs } from '../core/glob.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import { counterStep, type Sample, type WrapBits } from './counter-diff.js';
 import { SeriesState } from './series-state.js';
 

@@ -9,7 +9,7 @@ import type { Point } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
 import { defineProcessor } from '../core/plugin.js';
 import { compileGlobs } from '../core/glob.js';
-import { zDuration } from '../config/units.js';
+import { zDuration } from '../model/quantities.js';
 import { SeriesState } from './series-state.js';
 
 const schema = z.object({

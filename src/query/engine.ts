@@ -349,19 +349,27 @@ export function validateQuery(req: QueryRequest): void {
  * (`truncatedAt`).
  */
 export function runQuery<S extends SeriesRef>(req: QueryRequest, src: QuerySource<S>): QueryResult {
-  const steps = evaluateQuery(req, src);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  return runSteps(evaluateQuery(req, src));
 }
 
 /**
  * `runQuery` that gives the event loop a turn whenever it has computed for `sliceMs`, between one
  * series and the next (the store on the agent's own thread answers big queries this way).
  */
-export async function runQuerySliced<S extends SeriesRef>(req: QueryRequest, src: QuerySource<S>, sliceMs: number): Promise<QueryResult> {
-  const steps = evaluateQuery(req, src);
+export function runQuerySliced<S extends SeriesRef>(req: QueryRequest, src: QuerySource<S>, sliceMs: number): Promise<QueryResult> {
+  return runStepsSliced(evaluateQuery(req, src), sliceMs);
+}
+
+/** Runs work written as a generator that yields between units (series) to its end. */
+export function runSteps<T>(steps: Generator<void, T, void>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** `runSteps`, giving the event loop a turn whenever the work has run for `sliceMs`. */
+export async function runStepsSliced<T>(steps: Generator<void, T, void>, sliceMs: number): Promise<T> {
   let until = performance.now() + sliceMs;
   for (;;) {
     const r = steps.next();

@@ -1,11 +1,11 @@
 /**
  * The one time parser of the query layer. Three front ends write times differently, over shared pieces
- * (the duration units of config/units.ts, epoch seconds vs milliseconds):
+ * (the duration units and scanner of model/quantities.ts, epoch seconds vs milliseconds):
  * - native (`sonde query`, `/api/v1/query`, the dashboard): epoch ms or s, ISO 8601, `now`, `-1h`, `1h-ago`;
  * - OpenTSDB: `1h-ago` (units ms s m h d w n y), epoch s or ms, `now`, `yyyy/MM/dd[-HH:mm[:ss]]` local time;
  * - Prometheus: RFC 3339 or Unix seconds with a fraction; durations `1h30m` (ms s m h d w y) or float seconds.
  */
-import { DURATION_UNITS, parseDuration } from '../config/units.js';
+import { DURATION_UNITS, parseDuration, scanDuration } from '../model/quantities.js';
 
 /** sonde's duration units plus months (`n`, OpenTSDB) and years (`y`). */
 export const TIME_UNITS: Readonly<Record<string, number>> = {
@@ -13,6 +13,9 @@ export const TIME_UNITS: Readonly<Record<string, number>> = {
   n: 30 * 86_400_000,
   y: 365 * 86_400_000,
 };
+
+/** Prometheus' duration units: sonde's plus years (no months). */
+const PROM_UNITS: Readonly<Record<string, number>> = { ...DURATION_UNITS, y: 365 * 86_400_000 };
 
 /** Native times; undefined when unreadable. */
 export function parseTime(s: string, now: number): number | undefined {
@@ -61,17 +64,7 @@ export function parseTsdbInterval(n: string, unit: string): number | undefined {
 /** Prometheus durations: `1h30m`, `5m`, `250ms`, `1y` (ms s m h d w y, each at most once, in that order). */
 export function parsePromDuration(s: string): number | undefined {
   const t = s.trim();
-  if (t === '') return undefined;
-  const re = /(\d+)(ms|s|m|h|d|w|y)/gy;
-  let total = 0;
-  let pos = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(t)) !== null) {
-    total += Number(m[1]) * (TIME_UNITS[m[2] as string] as number);
-    pos = re.lastIndex;
-  }
-  if (pos !== t.length || pos === 0) return undefined;
-  return total;
+  return t === '' ? undefined : scanDuration(t, PROM_UNITS, false);
 }
 
 /**

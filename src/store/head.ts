@@ -25,6 +25,64 @@ export function lowerBound(ts: Float64Array, n: number, t: number): number {
   return lo;
 }
 
+/**
+ * Raw samples of several series in two growable columns, appended series after series (the raw read
+ * PromQL uses: one pair of arrays per read, which a worker thread hands over without copying).
+ */
+export class RawColumns {
+  ts: Float64Array;
+  values: Float64Array;
+  n = 0;
+
+  constructor(cap = 4096) {
+    this.ts = new Float64Array(cap);
+    this.values = new Float64Array(cap);
+  }
+
+  /** Makes room for `k` more samples. */
+  reserve(k: number): void {
+    if (this.n + k <= this.ts.length) return;
+    let cap = Math.max(16, this.ts.length * 2);
+    while (cap < this.n + k) cap *= 2;
+    const t = new Float64Array(cap);
+    t.set(this.ts.subarray(0, this.n));
+    const v = new Float64Array(cap);
+    v.set(this.values.subarray(0, this.n));
+    this.ts = t;
+    this.values = v;
+  }
+
+  /** Appends the samples of sorted arrays `ts[0..n)` in [start, end). */
+  appendRange(ts: Float64Array, vals: Float64Array, n: number, start: number, end: number): void {
+    const a = lowerBound(ts, n, start);
+    const b = lowerBound(ts, n, end);
+    if (b <= a) return;
+    this.reserve(b - a);
+    this.ts.set(ts.subarray(a, b), this.n);
+    this.values.set(vals.subarray(a, b), this.n);
+    this.n += b - a;
+  }
+
+  /**
+   * Keeps of the `k` samples last written at the end (by a decoder writing in place) only those in
+   * [start, end); they are sorted.
+   */
+  keepTail(k: number, start: number, end: number): void {
+    const from = this.n;
+    const ts = this.ts;
+    let a = from;
+    const stop = from + k;
+    while (a < stop && (ts[a] as number) < start) a++;
+    let b = a;
+    while (b < stop && (ts[b] as number) < end) b++;
+    if (a > from) {
+      ts.copyWithin(from, a, b);
+      this.values.copyWithin(from, a, b);
+    }
+    this.n = from + (b - a);
+  }
+}
+
 /** Sends the samples of sorted arrays in [start, end) to `sink`. */
 function emitRange(ts: Float64Array, vals: Float64Array, n: number, start: number, end: number, sink: Sink): void {
   for (let i = lowerBound(ts, n, start); i < n; i++) {
@@ -144,14 +202,24 @@ export class Part {
     }
   }
 
-  /** Sends the samples in [start, end) to `sink`. */
-  emit(start: number, end: number, sink: Sink): void {
+  /** Calls `f` with the frozen samples (decoded into the scratch) if any may lie in [start, end), then the raw ones. */
+  private runs(start: number, end: number, f: (ts: Float64Array, vals: Float64Array, n: number) => void): void {
     if (this.frozen && this.frozenLast >= start && this.frozenFirst < end) {
       scratch.fit(this.frozenN);
       const d = decodeChunk(this.frozen, scratch);
-      emitRange(d.ts, d.values, d.count, start, end, sink);
+      f(d.ts, d.values, d.count);
     }
-    emitRange(this.ts, this.vals, this.n, start, end, sink);
+    f(this.ts, this.vals, this.n);
+  }
+
+  /** Sends the samples in [start, end) to `sink`. */
+  emit(start: number, end: number, sink: Sink): void {
+    this.runs(start, end, (ts, vals, n) => emitRange(ts, vals, n, start, end, sink));
+  }
+
+  /** Appends the samples in [start, end) to `out`. */
+  copyRange(start: number, end: number, out: RawColumns): void {
+    this.runs(start, end, (ts, vals, n) => out.appendRange(ts, vals, n, start, end));
   }
 
   /** The newest sample before `before` whose value is not NaN. */

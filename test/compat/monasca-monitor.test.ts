@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { heartbeatCommand } from '../../src/cli/heartbeat.js';
-import { cgiEscape, receivedReply } from '../../src/compat/monasca-monitor.js';
+import { cgiEscape, receivedReply } from '../../src/inputs/heartbeat/monasca-monitor.js';
 import { loadConfig } from '../../src/config/load.js';
 import { registryForConfig } from '../../src/plugins.js';
 import { missingServer, promQuery, startPrometheus } from '../helpers/servers.js';

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { Registry } from '../../src/core/registry.js';
 import { defineInput, defineOutput, defineProcessor } from '../../src/core/plugin.js';
 import { ConfigError } from '../../src/errors.js';
-import { zDuration } from '../../src/config/units.js';
+import { zDuration } from '../../src/model/quantities.js';
 
 const registry = new Registry([
   defineInput({

@@ -20,8 +20,14 @@ test('seriesKey is unchanged for plain names and injective for any name and tags
 
 test('CollisionWatch reports a second source series mapped to the same sink series', () => {
   const w = new CollisionWatch();
-  assert.equal(w.note('m{loc=a_b}', 'm{loc=a b}'), false);
-  assert.equal(w.note('m{loc=a_b}', 'm{loc=a b}'), false, 'the same series again is no collision');
-  assert.equal(w.note('m{loc=a_b}', 'm{loc=a\\,b}'), true);
-  assert.equal(w.note('x', 'x'), false, 'unchanged keys are not tracked');
+  assert.equal(w.active, false);
+  assert.equal(w.note('m{loc=a_b}', 'm{loc=a b}'), undefined);
+  assert.equal(w.active, true);
+  assert.equal(w.note('m{loc=a_b}', 'm{loc=a b}'), undefined, 'the same series again is no collision');
+  assert.equal(w.note('m{loc=a_b}', 'm{loc=a\\,b}'), 'm{loc=a b}');
+  assert.equal(w.note('m{loc=a_b}', 'm{loc=a_b}'), 'm{loc=a b}', 'a series kept as it is collides with a mapped one');
+  assert.equal(w.note('x', 'x'), undefined, 'unchanged keys are not kept');
+  assert.equal(w.note('x', 'x.'), undefined);
+  assert.equal(w.note('y', 'y', true), undefined, 'unless asked');
+  assert.equal(w.note('y', 'y.'), 'y');
 });

@@ -7,7 +7,7 @@ import graphite from '../../src/outputs/graphite.js';
 import { point } from '../../src/model/point.js';
 import { decodePickleFrames, decodePickle } from '../../src/codecs/pickle.js';
 import { missingServer, startCarbon, whisperFetch } from '../helpers/servers.js';
-import { fakeTcp, makeOutput, serverForFile, until } from './util.js';
+import { collisionsOf, fakeTcp, makeOutput, serverForFile, until } from './util.js';
 
 const skip = missingServer('carbon-cache', 'graphite-carbon') || missingServer('whisper-fetch', 'python3-whisper');
 const carbon = serverForFile(skip, startCarbon);
@@ -89,4 +89,29 @@ test('a dead carbon is a retryable failure', async () => {
   assert.equal(down.retryable, true);
   ctx.cleanup();
   await out.stop?.();
+});
+
+test('series whose paths come out the same are counted and logged, tags left out of the template are not', async () => {
+  const srv = await fakeTcp();
+  const hosts = [`127.0.0.1:${srv.port}`];
+  try {
+    const t = 1_700_000_000_000;
+    // `a.b` and `a_b` as host both become the segment a_b
+    const dotted = point('cpu', 1, t, 'gauge', { host: 'a.b' });
+    const plain = point('cpu', 2, t, 'gauge', { host: 'a_b' });
+    const r = await collisionsOf(graphite, { hosts }, [[dotted, plain], [dotted, plain]]);
+    assert.equal(r.count, 2);
+    assert.deepEqual(r.warnings, [{ series: 'cpu{host=a.b}', and: 'cpu{host=a_b}', as: 'a_b.cpu' }]);
+    // a series without the template's tag loses its segment and meets the series named so
+    const m = await collisionsOf(graphite, { hosts, template: '{dc}.{name}' }, [[point('x.cpu', 1, t), point('cpu', 1, t, 'gauge', { dc: 'x' })]]);
+    assert.equal(m.count, 1);
+    // the template says which tags make the path: cpu=0 and cpu=1 are one path by its choice
+    const chosen = await collisionsOf(graphite, { hosts }, [[point('cpu', 1, t, 'gauge', { host: 'h', cpu: '0' }), point('cpu', 1, t, 'gauge', { host: 'h', cpu: '1' })]]);
+    assert.equal(chosen.count, 0);
+    const tagged = await collisionsOf(graphite, { hosts, tagged: true, protocol: 'pickle' }, [[point('a;b', 1, t), point('a_b', 1, t), point('c', 1, t, 'gauge', { k: 'x y' }), point('c', 1, t, 'gauge', { k: 'x_y' })]]);
+    assert.equal(tagged.count, 2);
+    assert.deepEqual(tagged.warnings.map((w) => w['as']), ['a_b', 'c;k=x_y']);
+  } finally {
+    await srv.close();
+  }
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import opentsdb from '../../src/outputs/opentsdb.js';
 import { point } from '../../src/model/point.js';
 import { missingServer, startVictoriaMetrics, vmExport } from '../helpers/servers.js';
-import { fakeHttp, fakeTcp, makeOutput, metricsOf, series, serverForFile, until } from './util.js';
+import { collisionsOf, fakeHttp, fakeTcp, makeOutput, metricsOf, series, serverForFile, until } from './util.js';
 
 const skip = missingServer('victoria-metrics', 'victoria-metrics');
 const vm = serverForFile(skip, startVictoriaMetrics);
@@ -114,4 +114,21 @@ test('telnet: a connection that does not answer the version probe is replaced', 
   await out.stop?.();
   await tsd.close();
   ctx.cleanup();
+});
+
+test('series that clean to one OpenTSDB series are counted and logged with both names', async () => {
+  const srv = await fakeHttp(() => ({ status: 204 }));
+  try {
+    const r = await collisionsOf(opentsdb, { url: srv.url, details: false }, [
+      [point('tsdb.c', 1, now, 'gauge', { loc: 'a b' }), point('tsdb.c', 1, now, 'gauge', { loc: 'a_b' })],
+      [point('tsdb.c', 2, now + 1000, 'gauge', { loc: 'a_b' }), point('tsdb.c', 2, now + 1000, 'gauge', { loc: 'a,b' })],
+    ]);
+    assert.equal(r.count, 3);
+    assert.deepEqual(r.warnings, [
+      { series: 'tsdb.c{loc=a b}', and: 'tsdb.c{loc=a_b}', as: 'tsdb.c{loc=a_b}' },
+      { series: 'tsdb.c{loc=a b}', and: 'tsdb.c{loc=a\\,b}', as: 'tsdb.c{loc=a_b}' },
+    ]);
+  } finally {
+    await srv.close();
+  }
 });

@@ -5,7 +5,7 @@ import rw from '../../src/outputs/prometheus-remote-write.js';
 import { point } from '../../src/model/point.js';
 import { decodeWriteRequest, snappyUncompress } from '../../src/codecs/remote-write.js';
 import { missingServer, promQuery, startPrometheus } from '../helpers/servers.js';
-import { fakeHttp, makeOutput, serverForFile, until } from './util.js';
+import { collisionsOf, fakeHttp, makeOutput, serverForFile, until } from './util.js';
 
 const skip = missingServer('prometheus', 'prometheus');
 const prom = serverForFile(skip, startPrometheus);
@@ -50,4 +50,24 @@ test('5xx and 429 retry, other 4xx drop; the body is snappy protobuf with the pr
   assert.deepEqual(decoded.items, [{ labels: [['__name__', 'x_y'], ['a', 'b']], samples: [[1000, 1]] }]);
   await srv.close();
   ctx.cleanup();
+});
+
+test('series whose names or label names sanitize to the same labels are counted and logged', async () => {
+  const srv = await fakeHttp(() => ({ status: 204 }));
+  try {
+    const t = 1_700_000_000_000;
+    const r = await collisionsOf(rw, { url: `${srv.url}/api/v1/write` }, [
+      [point('rw.up', 1, t), point('rw_up', 1, t), point('m', 1, t, 'gauge', { 'cpu.id': '0' }), point('m', 1, t, 'gauge', { cpu_id: '0' })],
+      [point('rw.up', 1, t + 1000), point('rw_up', 1, t + 1000), point('m', 1, t, 'gauge', { host: 'h' })],
+    ]);
+    assert.equal(r.count, 3);
+    assert.deepEqual(r.warnings, [
+      { series: 'rw.up', and: 'rw_up', as: 'rw_up' },
+      { series: 'm{cpu.id=0}', and: 'm{cpu_id=0}', as: 'm{cpu_id=0}' },
+    ]);
+    // every batch was still sent
+    assert.equal(srv.requests.length, 2);
+  } finally {
+    await srv.close();
+  }
 });

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import prometheus from '../../src/outputs/prometheus.js';
 import { point } from '../../src/model/point.js';
 import { missingServer, promQuery, startPrometheus, freePort } from '../helpers/servers.js';
-import { makeOutput, metricsOf, until } from './util.js';
+import { collisionsOf, makeOutput, metricsOf, until } from './util.js';
 
 /** Calls the route the output registered on the agent router, as a scrape with `accept`. */
 async function scrape(ctx: Awaited<ReturnType<typeof makeOutput>>['ctx'], path: string, accept?: string): Promise<{ type: string; body: string }> {
@@ -92,4 +92,20 @@ test('the separate listener follows the API rule: off loopback only with credent
   } finally {
     await out.stop?.();
   }
+});
+
+test('series that become one sample in the exposition are counted and logged once', async () => {
+  const t = 1_700_000_000_000;
+  const r = await collisionsOf(prometheus, { path: '/prom-collide' }, [
+    [point('a.b', 1, t), point('a_b', 2, t), point('up', 1, t, 'gauge', { 'k.v': 'x' }), point('up', 1, t, 'gauge', { k_v: 'x' })],
+    [point('req', 1, t, 'counter'), point('req_total', 1, t, 'counter'), point('lat_ms', 1, t), point('lat_seconds', 1, t)],
+    [point('a.b', 3, t + 1000), point('a_b', 4, t + 1000), point('c.d', 1, t), point('c.d', 1, t, 'gauge', { k: 'v' })],
+  ]);
+  assert.equal(r.count, 4, 'each new series that meets another is counted; the same series again is not');
+  assert.deepEqual(r.warnings, [
+    { series: 'a.b', and: 'a_b', as: 'a_b{}' },
+    { series: 'up{k.v=x}', and: 'up{k_v=x}', as: 'up{k_v="x"}' },
+    { series: 'req', and: 'req_total', as: 'req_total{}' },
+    { series: 'lat_ms', and: 'lat_seconds', as: 'lat_seconds{}' },
+  ]);
 });

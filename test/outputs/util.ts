@@ -9,6 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { after, before } from 'node:test';
 import type { Output, OutputSpec } from '../../src/core/plugin.js';
 import { testContext, type TestContext } from '../helpers/context.js';
+import { createLogger, type LogFields, type Logger } from '../../src/core/logger.js';
 import { point, type Point } from '../../src/model/point.js';
 import { patience } from '../helpers/patience.js';
 
@@ -28,12 +29,29 @@ export function serverForFile<T extends { stop(): Promise<void> }>(skip: string 
 }
 
 /** Validates `config` with the plugin's schema (defaults applied) and creates the output, started. */
-export async function makeOutput(spec: OutputSpec, config: Record<string, unknown>, id = 'outputs.' + spec.name): Promise<{ out: Output; ctx: TestContext }> {
-  const ctx = testContext({ id });
+export async function makeOutput(spec: OutputSpec, config: Record<string, unknown>, id = 'outputs.' + spec.name, logger?: Logger): Promise<{ out: Output; ctx: TestContext }> {
+  const ctx = testContext(logger ? { id, logger } : { id });
   const parsed = spec.schema.parse(config);
   const out = spec.create(parsed, ctx);
   await out.start?.();
   return { out, ctx };
+}
+
+/**
+ * Writes each batch through an output (made from `config`, started, stopped after) and returns its
+ * `series_collisions` count and the collision warnings it logged, as their fields.
+ */
+export async function collisionsOf(spec: OutputSpec, config: Record<string, unknown>, batches: Point[][]): Promise<{ count: number; warnings: LogFields[] }> {
+  const lines: string[] = [];
+  const { out, ctx } = await makeOutput(spec, config, undefined, createLogger({ level: 'warn', format: 'json', write: (l) => lines.push(l) }));
+  try {
+    for (const b of batches) await out.write(b);
+    const warnings = lines.map((l) => JSON.parse(l) as LogFields).filter((w) => String(w['msg']).startsWith('two series map to one'));
+    return { count: metricsOf(ctx)['series_collisions'] ?? 0, warnings: warnings.map(({ series, and, as }) => ({ series, and, as })) };
+  } finally {
+    await out.stop?.();
+    ctx.cleanup();
+  }
 }
 
 /** Self-metrics of the context's plugin, keyed `name{tags}`. */

@@ -5,22 +5,7 @@
  * integers (names accepted), doubles as numbers or "NaN"/"Infinity"/"-Infinity", bytes as base64 (trace
  * and span ids, in exemplars, would be hex; exemplars are not decoded). Unknown keys are ignored.
  */
-import type {
-  AnyValue,
-  ExpBuckets,
-  ExpHistogramPoint,
-  HistogramPoint,
-  KeyValue,
-  Metric,
-  MetricData,
-  MetricsRequest,
-  MetricsResponse,
-  NumberPoint,
-  ResourceMetrics,
-  ScopeMetrics,
-  SummaryPoint,
-  Temporality,
-} from './model.js';
+import type * as M from './model.js';
 import type { DecodeResult } from './protobuf.js';
 
 type Obj = Record<string, unknown>;
@@ -94,7 +79,7 @@ function timeMs(v: unknown, path: string): number {
   throw new JsonShapeError(`${path} must be an unsigned integer (a decimal string of nanoseconds)`);
 }
 
-function temporality(v: unknown, path: string): Temporality {
+function temporality(v: unknown, path: string): M.Temporality {
   if (v === undefined || v === null || v === 0 || v === 'AGGREGATION_TEMPORALITY_UNSPECIFIED') return 0;
   if (v === 1 || v === 'AGGREGATION_TEMPORALITY_DELTA') return 1;
   if (v === 2 || v === 'AGGREGATION_TEMPORALITY_CUMULATIVE') return 2;
@@ -102,7 +87,7 @@ function temporality(v: unknown, path: string): Temporality {
   throw new JsonShapeError(`${path} must be an AggregationTemporality`);
 }
 
-function anyValue(v: unknown, path: string, depth: number): AnyValue {
+function anyValue(v: unknown, path: string, depth: number): M.AnyValue {
   if (depth > MAX_DEPTH) throw new JsonShapeError(`${path}: attribute values nested too deeply`);
   const o = obj(v, path);
   if (o === undefined) return null;
@@ -140,14 +125,14 @@ function anyValue(v: unknown, path: string, depth: number): AnyValue {
   return null;
 }
 
-function keyValue(v: unknown, path: string, depth: number): KeyValue {
+function keyValue(v: unknown, path: string, depth: number): M.KeyValue {
   const o = obj(v, path) ?? {};
   return { key: str(o['key'], path + '.key'), value: anyValue(o['value'], path + '.value', depth) };
 }
 
-function attributes(v: unknown, path: string): KeyValue[] {
+function attributes(v: unknown, path: string): M.KeyValue[] {
   const a = list(v, path);
-  const out: KeyValue[] = new Array(a.length);
+  const out: M.KeyValue[] = new Array(a.length);
   for (let i = 0; i < a.length; i++) out[i] = keyValue(a[i], `${path}[${i}]`, 0);
   return out;
 }
@@ -158,7 +143,7 @@ function flags(v: unknown, path: string): number {
   throw new JsonShapeError(`${path} must be an unsigned integer`);
 }
 
-function base(o: Obj, path: string, attrKey = 'attributes'): { attributes: KeyValue[]; startMs: number; timeMs: number; flags: number; exemplars: number } {
+function base(o: Obj, path: string, attrKey = 'attributes'): { attributes: M.KeyValue[]; startMs: number; timeMs: number; flags: number; exemplars: number } {
   return {
     attributes: attributes(o[attrKey], path + '.' + attrKey),
     startMs: timeMs(field(o, 'startTimeUnixNano', 'start_time_unix_nano'), path + '.startTimeUnixNano'),
@@ -168,7 +153,7 @@ function base(o: Obj, path: string, attrKey = 'attributes'): { attributes: KeyVa
   };
 }
 
-function numberPoint(v: unknown, path: string): NumberPoint {
+function numberPoint(v: unknown, path: string): M.NumberPoint {
   const o = obj(v, path) ?? {};
   const b = base(o, path);
   const ai = field(o, 'asInt', 'as_int');
@@ -176,49 +161,49 @@ function numberPoint(v: unknown, path: string): NumberPoint {
   return { ...b, value: double(field(o, 'asDouble', 'as_double'), path + '.asDouble'), isInt: false };
 }
 
-function histogramPoint(v: unknown, path: string): HistogramPoint {
+/** The fields of both histogram types: the point's base, count, sum, min and max. */
+function histogramBase(o: Obj, path: string): ReturnType<typeof base> & { count: number; sum: number | undefined; min: number | undefined; max: number | undefined } {
+  const opt = (k: string): number | undefined => optDouble(o[k], `${path}.${k}`);
+  return { ...base(o, path), count: int64(o['count'], path + '.count'), sum: opt('sum'), min: opt('min'), max: opt('max') };
+}
+
+/** A repeated 64-bit integer field (`bucketCounts`) as floats. */
+function counts(o: Obj, path: string): number[] {
+  return list(field(o, 'bucketCounts', 'bucket_counts'), path + '.bucketCounts').map((c, i) => int64(c, `${path}.bucketCounts[${i}]`));
+}
+
+function histogramPoint(v: unknown, path: string): M.HistogramPoint {
   const o = obj(v, path) ?? {};
   return {
-    ...base(o, path),
-    count: int64(o['count'], path + '.count'),
-    sum: optDouble(o['sum'], path + '.sum'),
-    bucketCounts: list(field(o, 'bucketCounts', 'bucket_counts'), path + '.bucketCounts').map((c, i) => int64(c, `${path}.bucketCounts[${i}]`)),
+    ...histogramBase(o, path),
+    bucketCounts: counts(o, path),
     explicitBounds: list(field(o, 'explicitBounds', 'explicit_bounds'), path + '.explicitBounds').map((c, i) => double(c, `${path}.explicitBounds[${i}]`)),
-    min: optDouble(o['min'], path + '.min'),
-    max: optDouble(o['max'], path + '.max'),
   };
 }
 
-function expBuckets(v: unknown, path: string): ExpBuckets | undefined {
+function expBuckets(v: unknown, path: string): M.ExpBuckets | undefined {
   const o = obj(v, path);
   if (o === undefined) return undefined;
   const offset = o['offset'] ?? 0;
   if (typeof offset !== 'number' || !Number.isInteger(offset)) throw new JsonShapeError(`${path}.offset must be an integer`);
-  return {
-    offset,
-    bucketCounts: list(field(o, 'bucketCounts', 'bucket_counts'), path + '.bucketCounts').map((c, i) => int64(c, `${path}.bucketCounts[${i}]`)),
-  };
+  return { offset, bucketCounts: counts(o, path) };
 }
 
-function expHistogramPoint(v: unknown, path: string): ExpHistogramPoint {
+function expHistogramPoint(v: unknown, path: string): M.ExpHistogramPoint {
   const o = obj(v, path) ?? {};
   const scale = o['scale'] ?? 0;
   if (typeof scale !== 'number' || !Number.isInteger(scale)) throw new JsonShapeError(`${path}.scale must be an integer`);
   return {
-    ...base(o, path),
-    count: int64(o['count'], path + '.count'),
-    sum: optDouble(o['sum'], path + '.sum'),
+    ...histogramBase(o, path),
     scale,
     zeroCount: int64(field(o, 'zeroCount', 'zero_count'), path + '.zeroCount'),
     zeroThreshold: double(field(o, 'zeroThreshold', 'zero_threshold'), path + '.zeroThreshold'),
     positive: expBuckets(o['positive'], path + '.positive'),
     negative: expBuckets(o['negative'], path + '.negative'),
-    min: optDouble(o['min'], path + '.min'),
-    max: optDouble(o['max'], path + '.max'),
   };
 }
 
-function summaryPoint(v: unknown, path: string): SummaryPoint {
+function summaryPoint(v: unknown, path: string): M.SummaryPoint {
   const o = obj(v, path) ?? {};
   return {
     ...base(o, path),
@@ -238,9 +223,9 @@ function points<T>(o: Obj, path: string, f: (v: unknown, path: string) => T): T[
   return out;
 }
 
-function metric(v: unknown, path: string): Metric {
+function metric(v: unknown, path: string): M.Metric {
   const o = obj(v, path) ?? {};
-  let data: MetricData | undefined;
+  let data: M.MetricData | undefined;
   let d: Obj | undefined;
   if ((d = obj(o['gauge'], path + '.gauge')) !== undefined) data = { type: 'gauge', points: points(d, path + '.gauge', numberPoint) };
   else if ((d = obj(o['sum'], path + '.sum')) !== undefined) {
@@ -268,7 +253,7 @@ function metric(v: unknown, path: string): Metric {
   return { name: str(o['name'], path + '.name'), description: str(o['description'], path + '.description'), unit: str(o['unit'], path + '.unit'), data };
 }
 
-function scopeMetrics(v: unknown, path: string): ScopeMetrics {
+function scopeMetrics(v: unknown, path: string): M.ScopeMetrics {
   const o = obj(v, path) ?? {};
   const s = obj(o['scope'], path + '.scope');
   return {
@@ -278,7 +263,7 @@ function scopeMetrics(v: unknown, path: string): ScopeMetrics {
   };
 }
 
-function resourceMetrics(v: unknown, path: string): ResourceMetrics {
+function resourceMetrics(v: unknown, path: string): M.ResourceMetrics {
   const o = obj(v, path) ?? {};
   const r = obj(o['resource'], path + '.resource');
   return {
@@ -297,14 +282,12 @@ function parse(text: string | Uint8Array): { ok: true; value: unknown } | { ok: 
   }
 }
 
-/** Decodes an OTLP/JSON ExportMetricsServiceRequest (a wrong shape rejects the whole body). */
-export function decodeMetricsRequestJson(text: string | Uint8Array): DecodeResult<MetricsRequest> {
+/** Parses `text` and reads its top-level object with `read`; a wrong shape is an error value. */
+function decodeJson<T>(text: string | Uint8Array, what: string, read: (o: Obj) => T): DecodeResult<T> {
   const p = parse(text);
   if (!p.ok) return p;
   try {
-    const o = obj(p.value, 'request') ?? {};
-    const rms = list(field(o, 'resourceMetrics', 'resource_metrics'), 'resourceMetrics');
-    return { ok: true, value: { resourceMetrics: rms.map((r, i) => resourceMetrics(r, `resourceMetrics[${i}]`)) } };
+    return { ok: true, value: read(obj(p.value, what) ?? {}) };
   } catch (err) {
     if (err instanceof JsonShapeError) return { ok: false, error: err.message, offset: 0 };
     if (err instanceof RangeError) return { ok: false, error: 'JSON nested too deeply', offset: 0 };
@@ -312,26 +295,25 @@ export function decodeMetricsRequestJson(text: string | Uint8Array): DecodeResul
   }
 }
 
+/** Decodes an OTLP/JSON ExportMetricsServiceRequest (a wrong shape rejects the whole body). */
+export function decodeMetricsRequestJson(text: string | Uint8Array): DecodeResult<M.MetricsRequest> {
+  return decodeJson(text, 'request', (o) => ({
+    resourceMetrics: list(field(o, 'resourceMetrics', 'resource_metrics'), 'resourceMetrics').map((r, i) => resourceMetrics(r, `resourceMetrics[${i}]`)),
+  }));
+}
+
 /** Decodes an OTLP/JSON ExportMetricsServiceResponse. */
-export function decodeMetricsResponseJson(text: string | Uint8Array): DecodeResult<MetricsResponse> {
-  const p = parse(text);
-  if (!p.ok) return p;
-  try {
-    const o = obj(p.value, 'response') ?? {};
+export function decodeMetricsResponseJson(text: string | Uint8Array): DecodeResult<M.MetricsResponse> {
+  return decodeJson(text, 'response', (o): M.MetricsResponse => {
     const ps = obj(field(o, 'partialSuccess', 'partial_success'), 'partialSuccess');
-    if (ps === undefined) return { ok: true, value: {} };
+    if (ps === undefined) return {};
     return {
-      ok: true,
-      value: {
-        partialSuccess: {
-          rejectedDataPoints: int64(field(ps, 'rejectedDataPoints', 'rejected_data_points'), 'partialSuccess.rejectedDataPoints'),
-          errorMessage: str(field(ps, 'errorMessage', 'error_message'), 'partialSuccess.errorMessage'),
-        },
+      partialSuccess: {
+        rejectedDataPoints: int64(field(ps, 'rejectedDataPoints', 'rejected_data_points'), 'partialSuccess.rejectedDataPoints'),
+        errorMessage: str(field(ps, 'errorMessage', 'error_message'), 'partialSuccess.errorMessage'),
       },
     };
-  } catch (err) {
-    return { ok: false, error: err instanceof Error ? err.message : String(err), offset: 0 };
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -348,22 +330,22 @@ export function nsText(ms: number): string {
   return BigInt(Math.max(0, Math.round(ms * 1e6))).toString();
 }
 
-function jsonAnyValue(v: AnyValue): Obj {
+function jsonAnyValue(v: M.AnyValue): Obj {
   if (v === null) return {};
   if (typeof v === 'string') return { stringValue: v };
   if (typeof v === 'boolean') return { boolValue: v };
   if (typeof v === 'number') return { doubleValue: jsonDouble(v) };
   if (v instanceof Uint8Array) return { bytesValue: Buffer.from(v).toString('base64') };
-  if (Array.isArray(v)) return { arrayValue: { values: (v as readonly AnyValue[]).map(jsonAnyValue) } };
+  if (Array.isArray(v)) return { arrayValue: { values: (v as readonly M.AnyValue[]).map(jsonAnyValue) } };
   if ('int' in (v as object)) return { intValue: (v as { int: string }).int };
-  return { kvlistValue: { values: (v as { kvlist: readonly KeyValue[] }).kvlist.map(jsonKeyValue) } };
+  return { kvlistValue: { values: (v as { kvlist: readonly M.KeyValue[] }).kvlist.map(jsonKeyValue) } };
 }
 
-function jsonKeyValue(kv: KeyValue): Obj {
+function jsonKeyValue(kv: M.KeyValue): Obj {
   return { key: kv.key, value: jsonAnyValue(kv.value) };
 }
 
-function jsonBase(p: { attributes: readonly KeyValue[]; startMs: number; timeMs: number; flags: number }): Obj {
+function jsonBase(p: { attributes: readonly M.KeyValue[]; startMs: number; timeMs: number; flags: number }): Obj {
   const o: Obj = { attributes: p.attributes.map(jsonKeyValue) };
   if (p.startMs !== 0) o['startTimeUnixNano'] = nsText(p.startMs);
   if (p.timeMs !== 0) o['timeUnixNano'] = nsText(p.timeMs);
@@ -371,7 +353,7 @@ function jsonBase(p: { attributes: readonly KeyValue[]; startMs: number; timeMs:
   return o;
 }
 
-function jsonMetric(m: Metric): Obj {
+function jsonMetric(m: M.Metric): Obj {
   const o: Obj = { name: m.name };
   if (m.description !== '') o['description'] = m.description;
   if (m.unit !== '') o['unit'] = m.unit;
@@ -427,7 +409,7 @@ function jsonMetric(m: Metric): Obj {
 }
 
 /** The OTLP/JSON object of a request (JSON.stringify it to send). */
-export function metricsRequestToJson(req: MetricsRequest): Obj {
+export function metricsRequestToJson(req: M.MetricsRequest): Obj {
   return {
     resourceMetrics: req.resourceMetrics.map((rm) => {
       const o: Obj = {
@@ -445,12 +427,12 @@ export function metricsRequestToJson(req: MetricsRequest): Obj {
   };
 }
 
-export function encodeMetricsRequestJson(req: MetricsRequest): string {
+export function encodeMetricsRequestJson(req: M.MetricsRequest): string {
   return JSON.stringify(metricsRequestToJson(req));
 }
 
 /** The OTLP/JSON text of a response. */
-export function encodeMetricsResponseJson(res: MetricsResponse): string {
+export function encodeMetricsResponseJson(res: M.MetricsResponse): string {
   const p = res.partialSuccess;
   if (p === undefined) return '{}';
   return JSON.stringify({ partialSuccess: { rejectedDataPoints: String(p.rejectedDataPoints), errorMessage: p.errorMessage } });

@@ -172,6 +172,30 @@ export class OtlpStreams {
     return t;
   }
 
+  private listTags = new WeakMap<readonly KeyValue[], { base: Tags; tags: Tags }>();
+
+  /** @internal The tags of a shared (decoded once) attribute list on `base`, when known. */
+  tagsOfList(attrs: readonly KeyValue[], base: Tags): Tags | undefined {
+    const e = this.listTags.get(attrs);
+    return e !== undefined && e.base === base ? e.tags : undefined;
+  }
+
+  /** @internal */ setTagsOfList(attrs: readonly KeyValue[], base: Tags, tags: Tags): void {
+    this.listTags.set(attrs, { base, tags });
+  }
+
+  private leLists = new WeakMap<Tags, { bounds: readonly number[]; le: Tags[] }>();
+
+  /** @internal The tag sets of a histogram's buckets: `tags` with `le` of each bound, then `le="+Inf"`. */
+  leTags(tags: Tags, bounds: readonly number[]): readonly Tags[] {
+    const e = this.leLists.get(tags);
+    if (e !== undefined && (e.bounds === bounds || sameNumbers(e.bounds, bounds))) return e.le;
+    const le = bounds.map((b) => this.tagsWith(tags, 'le', leText(b)));
+    le.push(this.tagsWith(tags, 'le', '+Inf'));
+    this.leLists.set(tags, { bounds, le });
+    return le;
+  }
+
   /** @internal */ cachedTags(sig: string): Tags | undefined {
     return this.tagCache.get(sig);
   }
@@ -258,6 +282,12 @@ export class OtlpStreams {
     }
     return n;
   }
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function stateLine(k: string, s: DeltaState): string {
@@ -366,18 +396,16 @@ export function expToBuckets(p: ExpHistogramPoint, targetScale: number, maxBucke
   return out;
 }
 
-/** Explicit-bucket data as [bound, count] pairs (the +Inf bucket left out), or an error. */
-function explicitBuckets(p: HistogramPoint): Array<[number, number]> | string {
+/** Why an explicit-bucket point cannot be mapped, or '' when it can. */
+function histogramError(p: HistogramPoint): string {
   const n = p.explicitBounds.length;
-  if (p.bucketCounts.length === 0) return [];
+  if (p.bucketCounts.length === 0) return '';
   if (p.bucketCounts.length !== n + 1) return `histogram has ${p.bucketCounts.length} bucket counts for ${n} bounds (want ${n + 1})`;
-  const out: Array<[number, number]> = [];
   for (let i = 0; i < n; i++) {
     const b = p.explicitBounds[i] as number;
     if (Number.isNaN(b) || (i > 0 && b <= (p.explicitBounds[i - 1] as number))) return 'histogram bounds are not increasing';
-    out.push([b, p.bucketCounts[i] as number]);
   }
-  return out;
+  return '';
 }
 
 function mergeBuckets(a: ReadonlyArray<readonly [number, number]>, b: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
@@ -385,6 +413,22 @@ function mergeBuckets(a: ReadonlyArray<readonly [number, number]>, b: ReadonlyAr
   for (const [k, v] of a) m.set(k, (m.get(k) ?? 0) + v);
   for (const [k, v] of b) m.set(k, (m.get(k) ?? 0) + v);
   return [...m.entries()].sort((x, y) => x[0] - y[0]);
+}
+
+/** Buckets as parallel lists: upper bounds ascending (+Inf left out) and the count in each. */
+interface Buckets {
+  readonly bounds: readonly number[];
+  readonly counts: readonly number[];
+}
+
+const NO_BUCKETS: Buckets = { bounds: [], counts: [] };
+
+function fromPairs(pairs: ReadonlyArray<readonly [number, number]>): Buckets {
+  return { bounds: pairs.map((b) => b[0]), counts: pairs.map((b) => b[1]) };
+}
+
+function toPairs(b: Buckets): Array<[number, number]> {
+  return b.bounds.map((x, i) => [x, b.counts[i] as number]);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -399,11 +443,25 @@ interface Ctx {
   rejectedTotal: number;
   firstError: string;
   exemplars: number;
-  /** Signature of the current scope's base tags, and of the last data point's tags. */
+  /** Signature of the current scope's base tags. */
   baseSig: string;
-  sig: string;
-  /** Key of the current histogram metric's cumulative state (`h:<name>`). */
-  histKey: string;
+  /** Names of the current metric's series: `<name>.bucket`, `.sum`, `.count`, `.min`, `.max`. */
+  names: SeriesNames;
+}
+
+interface SeriesNames {
+  readonly name: string;
+  readonly bucket: string;
+  readonly sum: string;
+  readonly count: string;
+  readonly min: string;
+  readonly max: string;
+  /** Key of the metric's cumulative state (`h:<name>`) on a tag set. */
+  readonly hist: string;
+}
+
+function seriesNames(name: string): SeriesNames {
+  return { name, bucket: name + '.bucket', sum: name + '.sum', count: name + '.count', min: name + '.min', max: name + '.max', hist: 'h:' + name };
 }
 
 function reject(c: Ctx, reason: RejectReason, n: number, message: string): void {
@@ -415,15 +473,18 @@ function reject(c: Ctx, reason: RejectReason, n: number, message: string): void 
 
 /**
  * The tags of a data point: the base (resource and scope) tags plus its attributes. Tag sets repeat
- * across metrics and exports, so they are cached by a signature of the raw attributes; the signature
- * (with the metric name) also keys the in-memory state of cumulative streams.
+ * across metrics and exports. An attribute list the protobuf reader shares (frozen: the same bytes came
+ * before) finds its tags by identity; any other is looked up by a signature of the raw attributes, which
+ * keeps one tag object per content (state of cumulative streams hangs off it).
  */
 function pointTags(c: Ctx, base: Tags, attrs: readonly KeyValue[]): Tags {
-  let sig = c.baseSig;
-  if (attrs.length === 0) {
-    c.sig = sig;
-    return base;
+  if (attrs.length === 0) return base;
+  const shared = Object.isFrozen(attrs);
+  if (shared) {
+    const known = c.streams.tagsOfList(attrs, base);
+    if (known !== undefined) return known;
   }
+  let sig = c.baseSig;
   for (let i = 0; i < attrs.length; i++) {
     const kv = attrs[i] as KeyValue;
     const v = kv.value;
@@ -437,7 +498,7 @@ function pointTags(c: Ctx, base: Tags, attrs: readonly KeyValue[]): Tags {
     tags = t;
     c.streams.cacheTags(sig, tags);
   }
-  c.sig = sig;
+  if (shared) c.streams.setTagsOfList(attrs, base, tags);
   return tags;
 }
 
@@ -445,33 +506,29 @@ function tsOf(c: Ctx, timeMs: number): number {
   return timeMs > 0 ? Math.round(timeMs) : c.opts.now;
 }
 
-/** Emits one series' value; `series` lists [suffix, tags, value, kind] of every output series. */
-type Out = [name: string, tags: Tags, value: number, kind: MetricKind];
+function emit(c: Ctx, name: string, tags: Tags, value: number, ts: number, kind: MetricKind, isInt = false): void {
+  c.out.push(isInt ? { name, tags, value, ts, kind, int: true } : { name, tags, value, ts, kind });
+}
 
 /**
  * Cumulative reset detection: when the start time moved forward, 0s at the new start time go before the
- * new values (when that time lies after the stream's last point).
+ * new values (when that time lies after the stream's last point). Returns that time, or 0 for none.
  */
-function cumulativeReset(c: Ctx, tags: Tags, key: string, startMs: number, ts: number, series: Out[] | string, kind?: MetricKind): void {
+function cumulativeReset(c: Ctx, tags: Tags, key: string, startMs: number, ts: number): number {
   const s = c.streams.cumulativeOf(tags, key);
   if (s === undefined) {
     c.streams.setCumulative(tags, key, { startMs, lastMs: ts, seenAt: c.opts.now });
-    return;
+    return 0;
   }
+  let at = 0;
   if (startMs > s.startMs && s.startMs !== 0) {
-    const at = Math.ceil(startMs);
-    if (at > s.lastMs && at < ts) {
-      if (typeof series === 'string') c.out.push({ name: series, tags, value: 0, ts: at, kind: kind as MetricKind });
-      else for (const [n, t, , k] of series) c.out.push({ name: n, tags: t, value: 0, ts: at, kind: k });
-    }
+    const t = Math.ceil(startMs);
+    if (t > s.lastMs && t < ts) at = t;
   }
   if (startMs !== 0) s.startMs = startMs;
   if (ts > s.lastMs) s.lastMs = ts;
   s.seenAt = c.opts.now;
-}
-
-function push(c: Ctx, series: Out[], ts: number, isInt = false): void {
-  for (const [name, tags, value, kind] of series) c.out.push(isInt ? { name, tags, value, ts, kind, int: true } : { name, tags, value, ts, kind });
+  return at;
 }
 
 function numberPoints(c: Ctx, name: string, m: Metric, base: Tags, pts: readonly NumberPoint[]): void {
@@ -483,16 +540,17 @@ function numberPoints(c: Ctx, name: string, m: Metric, base: Tags, pts: readonly
     const ts = tsOf(c, p.timeMs);
     const stale = (p.flags & FLAG_NO_RECORDED_VALUE) !== 0;
     if (d.type === 'gauge') {
-      const value = stale ? NaN : p.value;
-      c.out.push(p.isInt && !stale ? { name, tags, value, ts, kind: 'gauge', int: true } : { name, tags, value, ts, kind: 'gauge' });
+      emit(c, name, tags, stale ? NaN : p.value, ts, 'gauge', p.isInt && !stale);
       continue;
     }
     if (d.type !== 'sum') continue;
     const kind: MetricKind = d.monotonic ? 'counter' : 'gauge';
     if (d.temporality === TEMPORALITY_CUMULATIVE) {
-      const value = stale ? NaN : p.value;
-      if (d.monotonic && p.startMs !== 0) cumulativeReset(c, tags, name, p.startMs, ts, name, kind);
-      c.out.push(p.isInt && !stale ? { name, tags, value, ts, kind, int: true } : { name, tags, value, ts, kind });
+      if (d.monotonic && p.startMs !== 0) {
+        const at = cumulativeReset(c, tags, name, p.startMs, ts);
+        if (at !== 0) emit(c, name, tags, 0, at, kind);
+      }
+      emit(c, name, tags, stale ? NaN : p.value, ts, kind, p.isInt && !stale);
     } else if (d.temporality === TEMPORALITY_DELTA) {
       const key = 'sum:' + seriesKey(name, tags);
       const prev = c.streams.getDelta(key) as SumState | undefined;
@@ -504,85 +562,77 @@ function numberPoints(c: Ctx, name: string, m: Metric, base: Tags, pts: readonly
       const next: SumState = { total, lastMs: p.timeMs };
       c.streams.setDelta(key, next, c.opts.now);
       c.changes.push({ key, prev, next });
-      push(c, [[name, tags, stale ? NaN : total, kind]], ts, p.isInt && !stale);
+      emit(c, name, tags, stale ? NaN : total, ts, kind, p.isInt && !stale);
     } else reject(c, 'unspecified_temporality', 1, `${m.name}: sum without aggregation temporality`);
   }
 }
 
-/** Emits the bucket family of one histogram data point from [bound, count] buckets. */
-function bucketSeries(c: Ctx, name: string, tags: Tags, buckets: ReadonlyArray<readonly [number, number]>, count: number, sum: number | undefined, stale: boolean): Out[] {
-  const series: Out[] = [];
+/**
+ * The bucket family of one histogram data point: cumulative `.bucket{le}` counts (+Inf is `count`),
+ * `.sum` when known, `.count`. `fill`, when given, is the value of every series (0 for a reset, NaN
+ * for a stale marker).
+ */
+function histogramSeries(c: Ctx, tags: Tags, b: Buckets, count: number, sum: number | undefined, ts: number, fill?: number): void {
+  const n = c.names;
+  const le = c.streams.leTags(tags, b.bounds);
   let cum = 0;
-  const bucket = name + '.bucket';
-  for (const [b, n] of buckets) {
-    cum += n;
-    series.push([bucket, c.streams.tagsWith(tags, 'le', leText(b)), stale ? NaN : cum, 'histogram']);
+  for (let i = 0; i < b.bounds.length; i++) {
+    cum += b.counts[i] as number;
+    emit(c, n.bucket, le[i] as Tags, fill ?? cum, ts, 'histogram');
   }
-  series.push([bucket, c.streams.tagsWith(tags, 'le', '+Inf'), stale ? NaN : count, 'histogram']);
-  if (sum !== undefined) series.push([name + '.sum', tags, stale ? NaN : sum, 'histogram']);
-  series.push([name + '.count', tags, stale ? NaN : count, 'histogram']);
-  return series;
+  emit(c, n.bucket, le[b.bounds.length] as Tags, fill ?? count, ts, 'histogram');
+  if (sum !== undefined) emit(c, n.sum, tags, fill ?? sum, ts, 'histogram');
+  emit(c, n.count, tags, fill ?? count, ts, 'histogram');
 }
 
-function histogramLike(
-  c: Ctx,
-  name: string,
-  m: Metric,
-  base: Tags,
-  p: HistogramPoint | ExpHistogramPoint,
-  temporality: number,
-  buckets: Array<[number, number]>,
-): void {
+function histogramLike(c: Ctx, m: Metric, base: Tags, p: HistogramPoint | ExpHistogramPoint, temporality: number, buckets: Buckets): void {
   c.exemplars += p.exemplars;
   const tags = pointTags(c, base, p.attributes);
   const ts = tsOf(c, p.timeMs);
   const stale = (p.flags & FLAG_NO_RECORDED_VALUE) !== 0;
-  const extras: Out[] = [];
-  if (p.min !== undefined) extras.push([name + '.min', tags, stale ? NaN : p.min, 'gauge']);
-  if (p.max !== undefined) extras.push([name + '.max', tags, stale ? NaN : p.max, 'gauge']);
+  const fill = stale ? NaN : undefined;
   if (temporality === TEMPORALITY_CUMULATIVE) {
-    const series = bucketSeries(c, name, tags, buckets, p.count, p.sum, stale);
-    if (p.startMs !== 0) cumulativeReset(c, tags, c.histKey, p.startMs, ts, series);
-    push(c, series, ts);
-    push(c, extras, ts);
-    return;
-  }
-  if (temporality !== TEMPORALITY_DELTA) {
+    if (p.startMs !== 0) {
+      const at = cumulativeReset(c, tags, c.names.hist, p.startMs, ts);
+      if (at !== 0) histogramSeries(c, tags, buckets, p.count, p.sum, at, 0);
+    }
+    histogramSeries(c, tags, buckets, p.count, p.sum, ts, fill);
+  } else if (temporality === TEMPORALITY_DELTA) {
+    const key = 'hist:' + seriesKey(c.names.name, tags);
+    const prev = c.streams.getDelta(key) as HistState | undefined;
+    if (prev !== undefined && p.timeMs <= prev.lastMs) {
+      reject(c, 'out_of_order_delta', 1, `${m.name}: delta point at or before the stream's last point (a retry already counted?)`);
+      return;
+    }
+    const next: HistState = stale
+      ? { ...(prev ?? { buckets: [], count: 0, sum: 0, hasSum: false }), lastMs: p.timeMs }
+      : {
+          buckets: prev ? mergeBuckets(prev.buckets, toPairs(buckets)) : toPairs(buckets),
+          count: (prev?.count ?? 0) + p.count,
+          sum: (prev?.sum ?? 0) + (p.sum ?? 0),
+          hasSum: (prev?.hasSum ?? false) || p.sum !== undefined,
+          lastMs: p.timeMs,
+        };
+    c.streams.setDelta(key, next, c.opts.now);
+    c.changes.push({ key, prev, next });
+    histogramSeries(c, tags, fromPairs(next.buckets), next.count, next.hasSum ? next.sum : undefined, ts, fill);
+  } else {
     reject(c, 'unspecified_temporality', 1, `${m.name}: histogram without aggregation temporality`);
     return;
   }
-  const key = 'hist:' + seriesKey(name, tags);
-  const prev = c.streams.getDelta(key) as HistState | undefined;
-  if (prev !== undefined && p.timeMs <= prev.lastMs) {
-    reject(c, 'out_of_order_delta', 1, `${m.name}: delta point at or before the stream's last point (a retry already counted?)`);
-    return;
-  }
-  const next: HistState = stale
-    ? (prev ?? { buckets: [], count: 0, sum: 0, hasSum: false, lastMs: p.timeMs })
-    : {
-        buckets: prev ? mergeBuckets(prev.buckets, buckets) : buckets,
-        count: (prev?.count ?? 0) + p.count,
-        sum: (prev?.sum ?? 0) + (p.sum ?? 0),
-        hasSum: (prev?.hasSum ?? false) || p.sum !== undefined,
-        lastMs: p.timeMs,
-      };
-  const stored: HistState = stale ? { ...next, lastMs: p.timeMs } : next;
-  c.streams.setDelta(key, stored, c.opts.now);
-  c.changes.push({ key, prev, next: stored });
-  push(c, bucketSeries(c, name, tags, stored.buckets, stored.count, stored.hasSum ? stored.sum : undefined, stale), ts);
-  push(c, extras, ts);
+  if (p.min !== undefined) emit(c, c.names.min, tags, fill ?? p.min, ts, 'gauge');
+  if (p.max !== undefined) emit(c, c.names.max, tags, fill ?? p.max, ts, 'gauge');
 }
 
-function summaryPoints(c: Ctx, name: string, base: Tags, pts: readonly SummaryPoint[]): void {
+function summaryPoints(c: Ctx, base: Tags, pts: readonly SummaryPoint[]): void {
+  const n = c.names;
   for (const p of pts) {
     const tags = pointTags(c, base, p.attributes);
     const ts = tsOf(c, p.timeMs);
-    const stale = (p.flags & FLAG_NO_RECORDED_VALUE) !== 0;
-    const series: Out[] = [];
-    for (const q of p.quantiles) series.push([name, c.streams.tagsWith(tags, 'quantile', String(q.quantile)), stale ? NaN : q.value, 'summary']);
-    series.push([name + '.sum', tags, stale ? NaN : p.sum, 'summary']);
-    series.push([name + '.count', tags, stale ? NaN : p.count, 'summary']);
-    push(c, series, ts);
+    const fill = (p.flags & FLAG_NO_RECORDED_VALUE) !== 0 ? NaN : undefined;
+    for (const q of p.quantiles) emit(c, n.name, c.streams.tagsWith(tags, 'quantile', String(q.quantile)), fill ?? q.value, ts, 'summary');
+    emit(c, n.sum, tags, fill ?? p.sum, ts, 'summary');
+    emit(c, n.count, tags, fill ?? p.count, ts, 'summary');
   }
 }
 
@@ -597,32 +647,30 @@ function metricPoints(c: Ctx, m: Metric, base: Tags): void {
     reject(c, 'invalid_name', d.points.length, `metric name "${m.name}" is empty or has no valid characters`);
     return;
   }
+  if (d.type === 'gauge' || d.type === 'sum') {
+    numberPoints(c, name, m, base, d.points);
+    return;
+  }
+  c.names = seriesNames(name);
   switch (d.type) {
-    case 'gauge':
-    case 'sum':
-      numberPoints(c, name, m, base, d.points);
-      return;
     case 'histogram':
-      c.histKey = 'h:' + name;
       for (const p of d.points) {
-        const b = explicitBuckets(p);
-        if (typeof b === 'string') reject(c, 'invalid_histogram', 1, `${m.name}: ${b}`);
-        else histogramLike(c, name, m, base, p, d.temporality, b);
+        const error = histogramError(p);
+        if (error !== '') reject(c, 'invalid_histogram', 1, `${m.name}: ${error}`);
+        else histogramLike(c, m, base, p, d.temporality, p.bucketCounts.length === 0 ? NO_BUCKETS : { bounds: p.explicitBounds, counts: p.bucketCounts });
       }
       return;
     case 'exponentialHistogram':
-      c.histKey = 'h:' + name;
-      for (const p of d.points) histogramLike(c, name, m, base, p, d.temporality, expToBuckets(p, c.opts.exponentialScale));
+      for (const p of d.points) histogramLike(c, m, base, p, d.temporality, fromPairs(expToBuckets(p, c.opts.exponentialScale)));
       return;
     case 'summary':
-      summaryPoints(c, name, base, d.points);
+      summaryPoints(c, base, d.points);
       return;
   }
 }
-
 /** Maps a decoded request to points, adding delta streams up in `streams`. */
 export function requestToPoints(req: MetricsRequest, opts: ToPointsOptions, streams: OtlpStreams): MappedRequest {
-  const c: Ctx = { opts, streams, out: [], changes: [], rejected: {}, rejectedTotal: 0, firstError: '', exemplars: 0, baseSig: '', sig: '', histKey: '' };
+  const c: Ctx = { opts, streams, out: [], changes: [], rejected: {}, rejectedTotal: 0, firstError: '', exemplars: 0, baseSig: '', names: seriesNames('') };
   const all = opts.resourceAttributes.includes('*');
   const only = all ? undefined : new Set(opts.resourceAttributes);
   let dataPoints = 0;

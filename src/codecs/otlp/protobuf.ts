@@ -26,6 +26,7 @@ import type {
   SummaryPoint,
   Temporality,
 } from './model.js';
+import { ProtoError as DecodeError, writeVarint } from '../protobuf.js';
 
 const VARINT = 0;
 const I64 = 1;
@@ -35,15 +36,6 @@ const I32 = 5;
 /** Nesting limit of AnyValue arrays and key/value lists (hostile input must not exhaust the stack). */
 const MAX_DEPTH = 32;
 const TWO32 = 4294967296;
-
-class DecodeError extends Error {
-  constructor(
-    message: string,
-    readonly offset: number,
-  ) {
-    super(message);
-  }
-}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -55,10 +47,79 @@ const INTERN_SLOTS = 8192;
 const interned: Array<string | undefined> = new Array<string | undefined>(INTERN_SLOTS);
 const MAX_INTERNED = 48;
 
+/**
+ * Decoded values by the bytes they came from: a data point's attribute list, a histogram's bounds, come
+ * again in every point and every export of a stream. A hit returns the value decoded before (shared, and
+ * read-only like every decoded message), so repeated attributes cost no objects and the mapping can key
+ * its tag cache by the list itself. Two-way set-associative (a new entry takes the first way, the one
+ * there moves to the second); runs over `maxBytes` are not kept. Bounded memory whatever the input.
+ */
+class ByteIntern<T> {
+  private readonly keys: Array<DataView | undefined>;
+  private readonly values: Array<T | undefined>;
+  /** Index of the set `find` last missed in, for `add`; -1 when that run is not kept. */
+  private missed = -1;
+  constructor(
+    private readonly sets: number,
+    readonly maxBytes: number,
+  ) {
+    this.keys = new Array<DataView | undefined>(sets * 2).fill(undefined);
+    this.values = new Array<T | undefined>(sets * 2).fill(undefined);
+  }
+
+  /** The value kept for the bytes [s, e) of `view`. */
+  find(view: DataView, s: number, e: number): T | undefined {
+    const n = e - s;
+    if (n > this.maxBytes) {
+      this.missed = -1;
+      return undefined;
+    }
+    // four bytes a step
+    let h = n;
+    let i = s;
+    for (; i + 4 <= e; i += 4) {
+      h = Math.imul(h ^ view.getInt32(i, true), 0x9e3779b1);
+      h ^= h >>> 15;
+    }
+    for (; i < e; i++) h = Math.imul(h ^ view.getUint8(i), 0x9e3779b1);
+    const at = ((h ^ (h >>> 16)) & (this.sets - 1)) * 2;
+    if (same(this.keys[at], view, s, n)) return this.values[at];
+    if (same(this.keys[at + 1], view, s, n)) return this.values[at + 1];
+    this.missed = at;
+    return undefined;
+  }
+
+  /** Keeps `v` for the bytes the last `find` missed (buf[s, e), copied: the body is not kept). */
+  add(buf: Uint8Array, s: number, e: number, v: T): boolean {
+    const at = this.missed;
+    if (at < 0) return false;
+    this.keys[at + 1] = this.keys[at];
+    this.values[at + 1] = this.values[at];
+    const copy = new Uint8Array(buf.subarray(s, e));
+    this.keys[at] = new DataView(copy.buffer);
+    this.values[at] = v;
+    this.missed = -1;
+    return true;
+  }
+}
+
+/** Whether `k` holds exactly the `n` bytes of `view` from `s`. */
+function same(k: DataView | undefined, view: DataView, s: number, n: number): boolean {
+  if (k === undefined || k.byteLength !== n) return false;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) if (k.getInt32(i, true) !== view.getInt32(s + i, true)) return false;
+  for (; i < n; i++) if (k.getUint8(i) !== view.getUint8(s + i)) return false;
+  return true;
+}
+
+const attributeLists = new ByteIntern<readonly KeyValue[]>(4096, 512);
+const boundLists = new ByteIntern<readonly number[]>(128, 1024);
+const NO_ATTRIBUTES: readonly KeyValue[] = Object.freeze([]);
+
 class Reader {
   pos = 0;
   readonly view: DataView;
-  constructor(readonly buf: Buffer) {
+  constructor(readonly buf: Uint8Array) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
@@ -72,9 +133,8 @@ class Reader {
     for (let i = 1; i < 10; i++) {
       if (this.pos >= end) throw new DecodeError('truncated varint', this.pos);
       b = buf[this.pos++] as number;
-      if (i < 7) v += (b & 0x7f) * mul;
-      else if (i === 9 && b > 1) throw new DecodeError('varint longer than 64 bits', this.pos - 1);
-      else v += (b & 0x7f) * mul; // beyond 2^49 the float sum rounds; int64 fields use bigVarint
+      if (i === 9 && b > 1) throw new DecodeError('varint longer than 64 bits', this.pos - 1);
+      v += (b & 0x7f) * mul; // beyond 2^49 the float sum rounds; int64 fields use int64Text
       if (b < 0x80) return v;
       mul *= 128;
     }
@@ -111,36 +171,35 @@ class Reader {
     return k;
   }
 
-  /** Unsigned 64-bit little-endian as a float. */
+  /** Where an 8-byte field starts here (the reader moves past it). */
+  private take8(end: number): number {
+    const p = this.pos;
+    if (p + 8 > end) throw new DecodeError('truncated fixed64', p);
+    this.pos = p + 8;
+    return p;
+  }
+
+  /** Unsigned 64-bit little-endian as a float (two 32-bit halves, no BigInt). */
   fixed64(end: number): number {
-    if (this.pos + 8 > end) throw new DecodeError('truncated fixed64', this.pos);
-    const v = this.view.getUint32(this.pos, true) + this.view.getUint32(this.pos + 4, true) * TWO32;
-    this.pos += 8;
-    return v;
+    const p = this.take8(end);
+    return this.view.getUint32(p, true) + this.view.getUint32(p + 4, true) * TWO32;
   }
 
   /** A fixed64 nanosecond time as milliseconds: exact when it is a whole number of milliseconds. */
   timeMs(end: number): number {
-    if (this.pos + 8 > end) throw new DecodeError('truncated fixed64', this.pos);
-    const lo = this.view.getUint32(this.pos, true);
-    const hi = this.view.getUint32(this.pos + 4, true);
-    this.pos += 8;
+    const p = this.take8(end);
+    const hi = this.view.getUint32(p + 4, true);
     // hi * 2^32 = hi * 4294 * 1e6 + hi * 967296: the remainder part stays below 2^53
-    return hi * 4294 + (hi * 967296 + lo) / 1e6;
+    return hi * 4294 + (hi * 967296 + this.view.getUint32(p, true)) / 1e6;
   }
 
   sfixed64(end: number): number {
-    if (this.pos + 8 > end) throw new DecodeError('truncated fixed64', this.pos);
-    const v = this.view.getUint32(this.pos, true) + this.view.getInt32(this.pos + 4, true) * TWO32;
-    this.pos += 8;
-    return v;
+    const p = this.take8(end);
+    return this.view.getUint32(p, true) + this.view.getInt32(p + 4, true) * TWO32;
   }
 
   double(end: number): number {
-    if (this.pos + 8 > end) throw new DecodeError('truncated fixed64', this.pos);
-    const v = this.view.getFloat64(this.pos, true);
-    this.pos += 8;
-    return v;
+    return this.view.getFloat64(this.take8(end), true);
   }
 
   /** Length of a LEN field; returns its end. */
@@ -158,48 +217,34 @@ class Reader {
     this.pos = e;
     const buf = this.buf;
     const n = e - s;
-    if (n <= MAX_INTERNED) {
-      let h = n;
-      let ascii = true;
-      for (let i = s; i < e; i++) {
-        const b = buf[i] as number;
-        if (b >= 0x80) {
-          ascii = false;
-          break;
-        }
-        h = (Math.imul(h, 31) + b) | 0;
-      }
-      if (ascii) {
-        const slot = (h ^ (h >>> 13)) & (INTERN_SLOTS - 1);
-        const hit = interned[slot];
-        if (hit !== undefined && hit.length === n) {
-          let same = true;
-          for (let i = 0; i < n; i++) {
-            if (hit.charCodeAt(i) !== buf[s + i]) {
-              same = false;
-              break;
-            }
-          }
-          if (same) return hit;
-        }
-        const str = (buf as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(s, e);
-        interned[slot] = str;
-        return str;
-      }
-    }
     let ascii = true;
+    let h = n;
     for (let i = s; i < e; i++) {
-      if ((buf[i] as number) >= 0x80) {
+      const b = buf[i] as number;
+      if (b >= 0x80) {
         ascii = false;
         break;
       }
+      h = (Math.imul(h, 31) + b) | 0;
     }
-    if (ascii) return (buf as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(s, e);
-    try {
-      return utf8.decode(buf.subarray(s, e));
-    } catch {
-      throw new DecodeError('invalid UTF-8 in a string field', s);
+    if (!ascii) {
+      try {
+        return utf8.decode(buf.subarray(s, e));
+      } catch {
+        throw new DecodeError('invalid UTF-8 in a string field', s);
+      }
     }
+    if (n > MAX_INTERNED) return latin1(buf, s, e);
+    const slot = (h ^ (h >>> 13)) & (INTERN_SLOTS - 1);
+    const hit = interned[slot];
+    if (hit !== undefined && hit.length === n) {
+      let i = 0;
+      while (i < n && hit.charCodeAt(i) === buf[s + i]) i++;
+      if (i === n) return hit;
+    }
+    const str = latin1(buf, s, e);
+    interned[slot] = str;
+    return str;
   }
 
   skip(wire: number, end: number): void {
@@ -208,8 +253,7 @@ class Reader {
         this.varint(end);
         return;
       case I64:
-        if (this.pos + 8 > end) throw new DecodeError('truncated fixed64', this.pos);
-        this.pos += 8;
+        this.take8(end);
         return;
       case LEN:
         this.pos = this.len(end);
@@ -222,12 +266,29 @@ class Reader {
         throw new DecodeError(`unsupported wire type ${wire}`, this.pos);
     }
   }
+
+  /** A LEN field's body: `each` is called with the end of every field `want` in it; others are skipped. */
+  each(want: number, end: number, each: (end: number) => void): void {
+    const e = this.len(end);
+    while (this.pos < e) {
+      const k = this.key(e);
+      if (k === want) each(this.len(e));
+      else this.skip(k & 7, e);
+    }
+  }
+}
+
+/** ASCII bytes as a string (the caller checked there is no byte over 0x7f). */
+function latin1(buf: Uint8Array, s: number, e: number): string {
+  return (buf as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(s, e);
 }
 
 function zigzag32(v: number): number {
   const u = v >>> 0;
   return (u >>> 1) ^ -(u & 1);
 }
+
+const KEY_VALUE_1 = (1 << 3) | LEN;
 
 function anyValue(r: Reader, end: number, depth: number): AnyValue {
   if (depth > MAX_DEPTH) throw new DecodeError('attribute values nested too deeply', r.pos);
@@ -248,28 +309,14 @@ function anyValue(r: Reader, end: number, depth: number): AnyValue {
         v = r.double(end);
         break;
       case (5 << 3) | LEN: {
-        const e = r.len(end);
         const list: AnyValue[] = [];
-        while (r.pos < e) {
-          const kk = r.key(e);
-          if (kk === ((1 << 3) | LEN)) {
-            const ee = r.len(e);
-            list.push(anyValue(r, ee, depth + 1));
-          } else r.skip(kk & 7, e);
-        }
+        r.each(KEY_VALUE_1, end, (e) => list.push(anyValue(r, e, depth + 1)));
         v = list;
         break;
       }
       case (6 << 3) | LEN: {
-        const e = r.len(end);
         const list: KeyValue[] = [];
-        while (r.pos < e) {
-          const kk = r.key(e);
-          if (kk === ((1 << 3) | LEN)) {
-            const ee = r.len(e);
-            list.push(keyValue(r, ee, depth + 1));
-          } else r.skip(kk & 7, e);
-        }
+        r.each(KEY_VALUE_1, end, (e) => list.push(keyValue(r, e, depth + 1)));
         v = { kvlist: list };
         break;
       }
@@ -305,121 +352,164 @@ function attribute(r: Reader, end: number, into: KeyValue[]): void {
   into.push(keyValue(r, e, 0));
 }
 
-/** Counts one exemplar (skips it). */
+/**
+ * The run of attribute fields that starts here (the first field's key, the one-byte `key`, was just
+ * read): every KeyValue up to the first other field, as one list shared by every run of the same bytes.
+ */
+function attributeRun(r: Reader, key: number, end: number): readonly KeyValue[] {
+  const buf = r.buf;
+  const start = r.pos;
+  r.pos = r.len(end);
+  while (r.pos < end && buf[r.pos] === key) {
+    r.pos++;
+    r.pos = r.len(end);
+  }
+  const runEnd = r.pos;
+  const hit = attributeLists.find(r.view, start, runEnd);
+  if (hit !== undefined) return hit;
+  const list: KeyValue[] = [];
+  r.pos = start;
+  for (;;) {
+    const e = r.len(runEnd);
+    list.push(keyValue(r, e, 0));
+    if (r.pos >= runEnd) break;
+    r.pos++; // the next field's key
+  }
+  // shared from now on (frozen: the mapping keys its tag cache by the list)
+  if (attributeLists.add(buf, start, runEnd, list)) Object.freeze(list);
+  return list;
+}
+
+/**
+ * The fields every data point type has (attributes, times, flags, exemplars; count and sum but for
+ * number points), read into this one object by `pointField`, then copied into the point.
+ */
+const pf = {
+  attributes: NO_ATTRIBUTES,
+  startMs: 0,
+  timeMs: 0,
+  flags: 0,
+  exemplars: 0,
+  count: 0,
+  sum: undefined as number | undefined,
+  min: undefined as number | undefined,
+  max: undefined as number | undefined,
+};
+
+function newPoint(): void {
+  pf.attributes = NO_ATTRIBUTES;
+  pf.startMs = 0;
+  pf.timeMs = 0;
+  pf.flags = 0;
+  pf.exemplars = 0;
+  pf.count = 0;
+  pf.sum = undefined;
+  pf.min = undefined;
+  pf.max = undefined;
+}
+
+const START_TIME = (2 << 3) | I64;
+const TIME = (3 << 3) | I64;
+const COUNT = (4 << 3) | I64;
+const SUM = (5 << 3) | I64;
+
+/**
+ * Reads field `k` into `pf` when it is one of the common fields (their numbers differ by type:
+ * `attrs`, `flags`, `exemplars` and `min` are field keys, -1 for none; `max` is the field after `min`);
+ * false when it is not. Exemplars are counted and skipped.
+ */
+function pointField(r: Reader, k: number, end: number, attrs: number, flags: number, exemplars: number, counted: boolean, min: number): boolean {
+  if (k === attrs) {
+    const run = attributeRun(r, attrs, end);
+    pf.attributes = pf.attributes.length === 0 ? run : pf.attributes.concat(run);
+  } else if (k === START_TIME) pf.startMs = r.timeMs(end);
+  else if (k === TIME) pf.timeMs = r.timeMs(end);
+  else if (k === flags) pf.flags = r.varint(end);
+  else if (k === exemplars) {
+    pf.exemplars++;
+    r.pos = r.len(end);
+  } else if (counted && k === COUNT) pf.count = r.fixed64(end);
+  else if (counted && k === SUM) pf.sum = r.double(end);
+  else if (k === min) pf.min = r.double(end);
+  else if (min > 0 && k === min + 8) pf.max = r.double(end);
+  else return false;
+  return true;
+}
+
 function numberPoint(r: Reader, end: number): NumberPoint {
-  const attributes: KeyValue[] = [];
-  let startMs = 0;
-  let timeMs = 0;
+  newPoint();
   let value = 0;
   let isInt = false;
-  let flags = 0;
-  let exemplars = 0;
   while (r.pos < end) {
     const k = r.key(end);
-    switch (k) {
-      case (7 << 3) | LEN:
-        attribute(r, end, attributes);
-        break;
-      case (2 << 3) | I64:
-        startMs = r.timeMs(end);
-        break;
-      case (3 << 3) | I64:
-        timeMs = r.timeMs(end);
-        break;
-      case (4 << 3) | I64:
-        value = r.double(end);
-        isInt = false;
-        break;
-      case (6 << 3) | I64:
-        value = r.sfixed64(end);
-        isInt = true;
-        break;
-      case (5 << 3) | LEN:
-        exemplars++;
-        r.pos = r.len(end);
-        break;
-      case (8 << 3) | VARINT:
-        flags = r.varint(end);
-        break;
-      default:
-        r.skip(k & 7, end);
-    }
+    if (pointField(r, k, end, (7 << 3) | LEN, (8 << 3) | VARINT, (5 << 3) | LEN, false, -1)) continue;
+    if (k === ((4 << 3) | I64)) {
+      value = r.double(end);
+      isInt = false;
+    } else if (k === ((6 << 3) | I64)) {
+      value = r.sfixed64(end);
+      isInt = true;
+    } else r.skip(k & 7, end);
   }
-  return { attributes, startMs, timeMs, value, isInt, flags, exemplars };
+  return { attributes: pf.attributes, startMs: pf.startMs, timeMs: pf.timeMs, value, isInt, flags: pf.flags, exemplars: pf.exemplars };
 }
 
-/** A repeated fixed64 (packed or not) appended to `into`. */
-function fixed64s(r: Reader, k: number, end: number, into: number[]): void {
-  if ((k & 7) === LEN) {
-    const e = r.len(end);
-    if ((e - r.pos) % 8 !== 0) throw new DecodeError('packed fixed64 field of a length not a multiple of 8', r.pos);
-    while (r.pos < e) into.push(r.fixed64(e));
-  } else into.push(r.fixed64(end));
+/** A repeated fixed64 or double (packed or not) appended to `into`. */
+function repeated64(r: Reader, k: number, end: number, into: number[], read: 'fixed64' | 'double'): void {
+  if ((k & 7) !== LEN) {
+    into.push(r[read](end));
+    return;
+  }
+  const e = r.len(end);
+  if ((e - r.pos) % 8 !== 0) throw new DecodeError(`packed ${read} field of a length not a multiple of 8`, r.pos);
+  while (r.pos < e) into.push(r[read](e));
 }
 
-function doubles(r: Reader, k: number, end: number, into: number[]): void {
-  if ((k & 7) === LEN) {
-    const e = r.len(end);
-    if ((e - r.pos) % 8 !== 0) throw new DecodeError('packed double field of a length not a multiple of 8', r.pos);
-    while (r.pos < e) into.push(r.double(e));
-  } else into.push(r.double(end));
+/** A histogram's explicit bounds: a packed run is shared with every point of the same bounds. */
+function bounds(r: Reader, k: number, end: number, sofar: readonly number[]): readonly number[] {
+  if ((k & 7) !== LEN || sofar.length > 0) {
+    const into = sofar.slice();
+    repeated64(r, k, end, into, 'double');
+    return into;
+  }
+  const at = r.pos;
+  const e = r.len(end);
+  const s = r.pos;
+  const hit = boundLists.find(r.view, s, e);
+  if (hit !== undefined) {
+    r.pos = e;
+    return hit;
+  }
+  r.pos = at;
+  const into: number[] = [];
+  repeated64(r, k, end, into, 'double');
+  if (boundLists.add(r.buf, s, e, into)) Object.freeze(into);
+  return into;
 }
+
+const NO_BOUNDS: readonly number[] = Object.freeze([]);
 
 function histogramPoint(r: Reader, end: number): HistogramPoint {
-  const attributes: KeyValue[] = [];
-  let startMs = 0;
-  let timeMs = 0;
-  let count = 0;
-  let sum: number | undefined;
+  newPoint();
   const bucketCounts: number[] = [];
-  const explicitBounds: number[] = [];
-  let flags = 0;
-  let exemplars = 0;
-  let min: number | undefined;
-  let max: number | undefined;
+  let explicitBounds = NO_BOUNDS;
   while (r.pos < end) {
     const k = r.key(end);
+    if (pointField(r, k, end, (9 << 3) | LEN, (10 << 3) | VARINT, (8 << 3) | LEN, true, (11 << 3) | I64)) continue;
     switch (k) {
-      case (9 << 3) | LEN:
-        attribute(r, end, attributes);
-        break;
-      case (2 << 3) | I64:
-        startMs = r.timeMs(end);
-        break;
-      case (3 << 3) | I64:
-        timeMs = r.timeMs(end);
-        break;
-      case (4 << 3) | I64:
-        count = r.fixed64(end);
-        break;
-      case (5 << 3) | I64:
-        sum = r.double(end);
-        break;
       case (6 << 3) | LEN:
       case (6 << 3) | I64:
-        fixed64s(r, k, end, bucketCounts);
+        repeated64(r, k, end, bucketCounts, 'fixed64');
         break;
       case (7 << 3) | LEN:
       case (7 << 3) | I64:
-        doubles(r, k, end, explicitBounds);
-        break;
-      case (8 << 3) | LEN:
-        exemplars++;
-        r.pos = r.len(end);
-        break;
-      case (10 << 3) | VARINT:
-        flags = r.varint(end);
-        break;
-      case (11 << 3) | I64:
-        min = r.double(end);
-        break;
-      case (12 << 3) | I64:
-        max = r.double(end);
+        explicitBounds = bounds(r, k, end, explicitBounds);
         break;
       default:
         r.skip(k & 7, end);
     }
   }
+  const { attributes, startMs, timeMs, count, sum, flags, exemplars, min, max } = pf;
   return { attributes, startMs, timeMs, count, sum, bucketCounts, explicitBounds, flags, exemplars, min, max };
 }
 
@@ -439,66 +529,27 @@ function expBuckets(r: Reader, end: number): ExpBuckets {
 }
 
 function expHistogramPoint(r: Reader, end: number): ExpHistogramPoint {
-  const attributes: KeyValue[] = [];
-  let startMs = 0;
-  let timeMs = 0;
-  let count = 0;
-  let sum: number | undefined;
+  newPoint();
   let scale = 0;
   let zeroCount = 0;
   let zeroThreshold = 0;
   let positive: ExpBuckets | undefined;
   let negative: ExpBuckets | undefined;
-  let flags = 0;
-  let exemplars = 0;
-  let min: number | undefined;
-  let max: number | undefined;
   while (r.pos < end) {
     const k = r.key(end);
+    if (pointField(r, k, end, (1 << 3) | LEN, (10 << 3) | VARINT, (11 << 3) | LEN, true, (12 << 3) | I64)) continue;
     switch (k) {
-      case (1 << 3) | LEN:
-        attribute(r, end, attributes);
-        break;
-      case (2 << 3) | I64:
-        startMs = r.timeMs(end);
-        break;
-      case (3 << 3) | I64:
-        timeMs = r.timeMs(end);
-        break;
-      case (4 << 3) | I64:
-        count = r.fixed64(end);
-        break;
-      case (5 << 3) | I64:
-        sum = r.double(end);
-        break;
       case (6 << 3) | VARINT:
         scale = zigzag32(r.varint(end));
         break;
       case (7 << 3) | I64:
         zeroCount = r.fixed64(end);
         break;
-      case (8 << 3) | LEN: {
-        const e = r.len(end);
-        positive = expBuckets(r, e);
+      case (8 << 3) | LEN:
+        positive = expBuckets(r, r.len(end));
         break;
-      }
-      case (9 << 3) | LEN: {
-        const e = r.len(end);
-        negative = expBuckets(r, e);
-        break;
-      }
-      case (10 << 3) | VARINT:
-        flags = r.varint(end);
-        break;
-      case (11 << 3) | LEN:
-        exemplars++;
-        r.pos = r.len(end);
-        break;
-      case (12 << 3) | I64:
-        min = r.double(end);
-        break;
-      case (13 << 3) | I64:
-        max = r.double(end);
+      case (9 << 3) | LEN:
+        negative = expBuckets(r, r.len(end));
         break;
       case (14 << 3) | I64:
         zeroThreshold = r.double(end);
@@ -507,71 +558,43 @@ function expHistogramPoint(r: Reader, end: number): ExpHistogramPoint {
         r.skip(k & 7, end);
     }
   }
+  const { attributes, startMs, timeMs, count, sum, flags, exemplars, min, max } = pf;
   return { attributes, startMs, timeMs, count, sum, scale, zeroCount, zeroThreshold, positive, negative, flags, exemplars, min, max };
 }
 
-function summaryPoint(r: Reader, end: number): SummaryPoint {
-  const attributes: KeyValue[] = [];
-  let startMs = 0;
-  let timeMs = 0;
-  let count = 0;
-  let sum = 0;
-  const quantiles: Array<{ quantile: number; value: number }> = [];
-  let flags = 0;
+function quantileValue(r: Reader, end: number): { quantile: number; value: number } {
+  let quantile = 0;
+  let value = 0;
   while (r.pos < end) {
     const k = r.key(end);
-    switch (k) {
-      case (7 << 3) | LEN:
-        attribute(r, end, attributes);
-        break;
-      case (2 << 3) | I64:
-        startMs = r.timeMs(end);
-        break;
-      case (3 << 3) | I64:
-        timeMs = r.timeMs(end);
-        break;
-      case (4 << 3) | I64:
-        count = r.fixed64(end);
-        break;
-      case (5 << 3) | I64:
-        sum = r.double(end);
-        break;
-      case (6 << 3) | LEN: {
-        const e = r.len(end);
-        let quantile = 0;
-        let value = 0;
-        while (r.pos < e) {
-          const kk = r.key(e);
-          if (kk === ((1 << 3) | I64)) quantile = r.double(e);
-          else if (kk === ((2 << 3) | I64)) value = r.double(e);
-          else r.skip(kk & 7, e);
-        }
-        quantiles.push({ quantile, value });
-        break;
-      }
-      case (8 << 3) | VARINT:
-        flags = r.varint(end);
-        break;
-      default:
-        r.skip(k & 7, end);
-    }
+    if (k === ((1 << 3) | I64)) quantile = r.double(end);
+    else if (k === ((2 << 3) | I64)) value = r.double(end);
+    else r.skip(k & 7, end);
   }
-  return { attributes, startMs, timeMs, count, sum, quantiles, flags, exemplars: 0 };
+  return { quantile, value };
 }
 
-type AnyPoint = NumberPoint | HistogramPoint | ExpHistogramPoint | SummaryPoint;
+function summaryPoint(r: Reader, end: number): SummaryPoint {
+  newPoint();
+  const quantiles: Array<{ quantile: number; value: number }> = [];
+  while (r.pos < end) {
+    const k = r.key(end);
+    if (pointField(r, k, end, (7 << 3) | LEN, (8 << 3) | VARINT, -1, true, -1)) continue;
+    if (k === ((6 << 3) | LEN)) quantiles.push(quantileValue(r, r.len(end)));
+    else r.skip(k & 7, end);
+  }
+  return { attributes: pf.attributes, startMs: pf.startMs, timeMs: pf.timeMs, count: pf.count, sum: pf.sum ?? 0, quantiles, flags: pf.flags, exemplars: 0 };
+}
 
 /** Reads the data message of a metric (Gauge, Sum, ...): its points, temporality and monotonicity. */
-function dataOf(r: Reader, end: number, point: (r: Reader, end: number) => AnyPoint): { points: AnyPoint[]; temporality: Temporality; monotonic: boolean } {
-  const points: AnyPoint[] = [];
+function dataOf<P>(r: Reader, end: number, point: (r: Reader, end: number) => P): { points: P[]; temporality: Temporality; monotonic: boolean } {
+  const points: P[] = [];
   let temporality = 0;
   let monotonic = false;
   while (r.pos < end) {
     const k = r.key(end);
-    if (k === ((1 << 3) | LEN)) {
-      const e = r.len(end);
-      points.push(point(r, e));
-    } else if (k === ((2 << 3) | VARINT)) temporality = r.varint(end);
+    if (k === ((1 << 3) | LEN)) points.push(point(r, r.len(end)));
+    else if (k === ((2 << 3) | VARINT)) temporality = r.varint(end);
     else if (k === ((3 << 3) | VARINT)) monotonic = r.varint(end) !== 0;
     else r.skip(k & 7, end);
   }
@@ -597,34 +620,27 @@ function metric(r: Reader, end: number): Metric {
       case (3 << 3) | LEN:
         unit = r.string(end);
         break;
-      case (5 << 3) | LEN: {
-        const e = r.len(end);
-        data = { type: 'gauge', points: dataOf(r, e, numberPoint).points as NumberPoint[] };
+      case (5 << 3) | LEN:
+        data = { type: 'gauge', points: dataOf(r, r.len(end), numberPoint).points };
         break;
-      }
       case (7 << 3) | LEN: {
-        const e = r.len(end);
-        const d = dataOf(r, e, numberPoint);
-        data = { type: 'sum', points: d.points as NumberPoint[], temporality: d.temporality, monotonic: d.monotonic };
+        const d = dataOf(r, r.len(end), numberPoint);
+        data = { type: 'sum', points: d.points, temporality: d.temporality, monotonic: d.monotonic };
         break;
       }
       case (9 << 3) | LEN: {
-        const e = r.len(end);
-        const d = dataOf(r, e, histogramPoint);
-        data = { type: 'histogram', points: d.points as HistogramPoint[], temporality: d.temporality };
+        const d = dataOf(r, r.len(end), histogramPoint);
+        data = { type: 'histogram', points: d.points, temporality: d.temporality };
         break;
       }
       case (10 << 3) | LEN: {
-        const e = r.len(end);
-        const d = dataOf(r, e, expHistogramPoint);
-        data = { type: 'exponentialHistogram', points: d.points as ExpHistogramPoint[], temporality: d.temporality };
+        const d = dataOf(r, r.len(end), expHistogramPoint);
+        data = { type: 'exponentialHistogram', points: d.points, temporality: d.temporality };
         break;
       }
-      case (11 << 3) | LEN: {
-        const e = r.len(end);
-        data = { type: 'summary', points: dataOf(r, e, summaryPoint).points as SummaryPoint[] };
+      case (11 << 3) | LEN:
+        data = { type: 'summary', points: dataOf(r, r.len(end), summaryPoint).points };
         break;
-      }
       default:
         r.skip(k & 7, end);
     }
@@ -652,13 +668,9 @@ function scopeMetrics(r: Reader, end: number): ScopeMetrics {
   let schemaUrl = '';
   while (r.pos < end) {
     const k = r.key(end);
-    if (k === ((1 << 3) | LEN)) {
-      const e = r.len(end);
-      sc = scope(r, e);
-    } else if (k === ((2 << 3) | LEN)) {
-      const e = r.len(end);
-      metrics.push(metric(r, e));
-    } else if (k === ((3 << 3) | LEN)) schemaUrl = r.string(end);
+    if (k === ((1 << 3) | LEN)) sc = scope(r, r.len(end));
+    else if (k === ((2 << 3) | LEN)) metrics.push(metric(r, r.len(end)));
+    else if (k === ((3 << 3) | LEN)) schemaUrl = r.string(end);
     else r.skip(k & 7, end);
   }
   return { scope: sc, metrics, schemaUrl };
@@ -670,22 +682,13 @@ function resourceMetrics(r: Reader, end: number): ResourceMetrics {
   let schemaUrl = '';
   while (r.pos < end) {
     const k = r.key(end);
-    if (k === ((1 << 3) | LEN)) {
-      const e = r.len(end);
-      while (r.pos < e) {
-        const kk = r.key(e);
-        if (kk === ((1 << 3) | LEN)) attribute(r, e, resource);
-        else r.skip(kk & 7, e);
-      }
-    } else if (k === ((2 << 3) | LEN)) {
-      const e = r.len(end);
-      scopes.push(scopeMetrics(r, e));
-    } else if (k === ((3 << 3) | LEN)) schemaUrl = r.string(end);
+    if (k === ((1 << 3) | LEN)) r.each(KEY_VALUE_1, end, (e) => resource.push(keyValue(r, e, 0)));
+    else if (k === ((2 << 3) | LEN)) scopes.push(scopeMetrics(r, r.len(end)));
+    else if (k === ((3 << 3) | LEN)) schemaUrl = r.string(end);
     else r.skip(k & 7, end);
   }
   return { resource, scopeMetrics: scopes, schemaUrl };
 }
-
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -754,7 +757,8 @@ const textEncoder = new TextEncoder();
 
 /**
  * A growable buffer. Nested messages reserve one length byte (`begin`) and fix it up at `end`, moving
- * the body when its length needs more bytes (rare: bodies over 127 bytes at the outer levels).
+ * the body when its length needs more bytes (rare: bodies over 127 bytes at the outer levels). The
+ * `opt*` writers leave out a field at its default (0, ''), as proto3 does.
  */
 class Writer {
   buf: Uint8Array;
@@ -775,20 +779,7 @@ class Writer {
   }
   varint(v: number): void {
     this.need(10);
-    if (v < 0) {
-      let b = BigInt.asUintN(64, BigInt(Math.trunc(v)));
-      for (let i = 0; i < 9; i++) {
-        this.buf[this.pos++] = Number(b & 0x7fn) | 0x80;
-        b >>= 7n;
-      }
-      this.buf[this.pos++] = Number(b);
-      return;
-    }
-    while (v >= 128) {
-      this.buf[this.pos++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.buf[this.pos++] = v;
+    this.pos = writeVarint(this.buf, this.pos, v);
   }
   /** An int64 given as decimal text, exactly. */
   int64Text(s: string): void {
@@ -865,6 +856,39 @@ class Writer {
     this.buf.set(b, this.pos);
     this.pos += b.length;
   }
+  optVarint(field: number, v: number): void {
+    if (v === 0) return;
+    this.key(field, VARINT);
+    this.varint(v);
+  }
+  optFixed64(field: number, v: number): void {
+    if (v === 0) return;
+    this.key(field, I64);
+    this.fixed64(v);
+  }
+  /** A double field; `undefined` leaves it out (optional fields), 0 is written only when `zero`. */
+  optDouble(field: number, v: number | undefined, zero = true): void {
+    if (v === undefined || (v === 0 && !zero)) return;
+    this.key(field, I64);
+    this.double(v);
+  }
+  optTime(field: number, ms: number): void {
+    if (ms === 0) return;
+    this.key(field, I64);
+    this.timeNs(ms);
+  }
+  optString(field: number, s: string): void {
+    if (s === '') return;
+    this.key(field, LEN);
+    this.string(s);
+  }
+  /** A packed repeated fixed64 or double field (left out when empty). */
+  packed64(field: number, vs: readonly number[], as: 'fixed64' | 'double'): void {
+    if (vs.length === 0) return;
+    this.key(field, LEN);
+    this.varint(vs.length * 8);
+    for (const v of vs) this[as](v);
+  }
   begin(field: number): number {
     this.key(field, LEN);
     this.need(1);
@@ -881,13 +905,7 @@ class Writer {
     this.need(extra);
     this.buf.copyWithin(at + 1 + extra, at + 1, this.pos);
     this.pos += extra;
-    let v = len;
-    let p = at;
-    while (v >= 128) {
-      this.buf[p++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.buf[p] = v;
+    writeVarint(this.buf, at, len);
   }
   finish(): Uint8Array {
     return this.buf.subarray(0, this.pos);
@@ -902,10 +920,8 @@ function writeAnyValue(w: Writer, v: AnyValue): void {
   } else if (typeof v === 'boolean') {
     w.key(2, VARINT);
     w.varint(v ? 1 : 0);
-  } else if (typeof v === 'number') {
-    w.key(4, I64);
-    w.double(v);
-  } else if (v instanceof Uint8Array) {
+  } else if (typeof v === 'number') w.optDouble(4, v);
+  else if (v instanceof Uint8Array) {
     w.key(7, LEN);
     w.bytes(v);
   } else if (Array.isArray(v)) {
@@ -928,86 +944,53 @@ function writeAnyValue(w: Writer, v: AnyValue): void {
 
 function writeKeyValue(w: Writer, field: number, kv: KeyValue): void {
   const at = w.begin(field);
-  if (kv.key !== '') {
-    w.key(1, LEN);
-    w.string(kv.key);
-  }
+  w.optString(1, kv.key);
   const v = w.begin(2);
   writeAnyValue(w, kv.value);
   w.end(v);
   w.end(at);
 }
 
-function writeTimes(w: Writer, startMs: number, timeMs: number): void {
-  if (startMs !== 0) {
-    w.key(2, I64);
-    w.timeNs(startMs);
-  }
-  if (timeMs !== 0) {
-    w.key(3, I64);
-    w.timeNs(timeMs);
-  }
+/**
+ * Begins a data point (field 1 of its data message): its attributes (field `attrs`) and times. The
+ * caller writes the rest and ends it.
+ */
+function beginPoint(w: Writer, attrs: number, p: { readonly attributes: readonly KeyValue[]; readonly startMs: number; readonly timeMs: number }): number {
+  const at = w.begin(1);
+  for (const kv of p.attributes) writeKeyValue(w, attrs, kv);
+  w.optTime(2, p.startMs);
+  w.optTime(3, p.timeMs);
+  return at;
 }
 
 function writeNumberPoint(w: Writer, p: NumberPoint): void {
-  const at = w.begin(1);
-  for (const kv of p.attributes) writeKeyValue(w, 7, kv);
-  writeTimes(w, p.startMs, p.timeMs);
+  const at = beginPoint(w, 7, p);
   if (p.isInt) {
     w.key(6, I64);
     w.sfixed64(p.value);
-  } else {
-    w.key(4, I64);
-    w.double(p.value);
-  }
-  if (p.flags !== 0) {
-    w.key(8, VARINT);
-    w.varint(p.flags);
-  }
+  } else w.optDouble(4, p.value);
+  w.optVarint(8, p.flags);
   w.end(at);
-}
-
-function writeOptDouble(w: Writer, field: number, v: number | undefined): void {
-  if (v === undefined) return;
-  w.key(field, I64);
-  w.double(v);
 }
 
 function writeHistogramPoint(w: Writer, p: HistogramPoint): void {
-  const at = w.begin(1);
-  for (const kv of p.attributes) writeKeyValue(w, 9, kv);
-  writeTimes(w, p.startMs, p.timeMs);
-  if (p.count !== 0) {
-    w.key(4, I64);
-    w.fixed64(p.count);
-  }
-  writeOptDouble(w, 5, p.sum);
-  if (p.bucketCounts.length > 0) {
-    w.key(6, LEN);
-    w.varint(p.bucketCounts.length * 8);
-    for (const c of p.bucketCounts) w.fixed64(c);
-  }
-  if (p.explicitBounds.length > 0) {
-    w.key(7, LEN);
-    w.varint(p.explicitBounds.length * 8);
-    for (const b of p.explicitBounds) w.double(b);
-  }
-  if (p.flags !== 0) {
-    w.key(10, VARINT);
-    w.varint(p.flags);
-  }
-  writeOptDouble(w, 11, p.min);
-  writeOptDouble(w, 12, p.max);
+  const at = beginPoint(w, 9, p);
+  w.optFixed64(4, p.count);
+  w.optDouble(5, p.sum);
+  w.packed64(6, p.bucketCounts, 'fixed64');
+  w.packed64(7, p.explicitBounds, 'double');
+  w.optVarint(10, p.flags);
+  w.optDouble(11, p.min);
+  w.optDouble(12, p.max);
   w.end(at);
 }
+
+const zigzag = (v: number): number => ((v << 1) ^ (v >> 31)) >>> 0;
 
 function writeExpBuckets(w: Writer, field: number, b: ExpBuckets | undefined): void {
   if (b === undefined) return;
   const at = w.begin(field);
-  if (b.offset !== 0) {
-    w.key(1, VARINT);
-    w.varint(((b.offset << 1) ^ (b.offset >> 31)) >>> 0);
-  }
+  w.optVarint(1, zigzag(b.offset));
   if (b.bucketCounts.length > 0) {
     const p = w.begin(2);
     for (const c of b.bucketCounts) w.varint(c);
@@ -1017,87 +1000,46 @@ function writeExpBuckets(w: Writer, field: number, b: ExpBuckets | undefined): v
 }
 
 function writeExpHistogramPoint(w: Writer, p: ExpHistogramPoint): void {
-  const at = w.begin(1);
-  for (const kv of p.attributes) writeKeyValue(w, 1, kv);
-  writeTimes(w, p.startMs, p.timeMs);
-  if (p.count !== 0) {
-    w.key(4, I64);
-    w.fixed64(p.count);
-  }
-  writeOptDouble(w, 5, p.sum);
-  if (p.scale !== 0) {
-    w.key(6, VARINT);
-    w.varint(((p.scale << 1) ^ (p.scale >> 31)) >>> 0);
-  }
-  if (p.zeroCount !== 0) {
-    w.key(7, I64);
-    w.fixed64(p.zeroCount);
-  }
+  const at = beginPoint(w, 1, p);
+  w.optFixed64(4, p.count);
+  w.optDouble(5, p.sum);
+  w.optVarint(6, zigzag(p.scale));
+  w.optFixed64(7, p.zeroCount);
   writeExpBuckets(w, 8, p.positive);
   writeExpBuckets(w, 9, p.negative);
-  if (p.flags !== 0) {
-    w.key(10, VARINT);
-    w.varint(p.flags);
-  }
-  writeOptDouble(w, 12, p.min);
-  writeOptDouble(w, 13, p.max);
-  if (p.zeroThreshold !== 0) writeOptDouble(w, 14, p.zeroThreshold);
+  w.optVarint(10, p.flags);
+  w.optDouble(12, p.min);
+  w.optDouble(13, p.max);
+  w.optDouble(14, p.zeroThreshold, false);
   w.end(at);
 }
 
 function writeSummaryPoint(w: Writer, p: SummaryPoint): void {
-  const at = w.begin(1);
-  for (const kv of p.attributes) writeKeyValue(w, 7, kv);
-  writeTimes(w, p.startMs, p.timeMs);
-  if (p.count !== 0) {
-    w.key(4, I64);
-    w.fixed64(p.count);
-  }
-  if (p.sum !== 0) {
-    w.key(5, I64);
-    w.double(p.sum);
-  }
+  const at = beginPoint(w, 7, p);
+  w.optFixed64(4, p.count);
+  w.optDouble(5, p.sum, false);
   for (const q of p.quantiles) {
     const a = w.begin(6);
-    if (q.quantile !== 0) {
-      w.key(1, I64);
-      w.double(q.quantile);
-    }
-    if (q.value !== 0) {
-      w.key(2, I64);
-      w.double(q.value);
-    }
+    w.optDouble(1, q.quantile, false);
+    w.optDouble(2, q.value, false);
     w.end(a);
   }
-  if (p.flags !== 0) {
-    w.key(8, VARINT);
-    w.varint(p.flags);
-  }
+  w.optVarint(8, p.flags);
   w.end(at);
 }
 
+const DATA_FIELD = { gauge: 5, sum: 7, histogram: 9, exponentialHistogram: 10, summary: 11 } as const;
+
 function writeMetric(w: Writer, m: Metric): void {
   const at = w.begin(2);
-  if (m.name !== '') {
-    w.key(1, LEN);
-    w.string(m.name);
-  }
-  if (m.description !== '') {
-    w.key(2, LEN);
-    w.string(m.description);
-  }
-  if (m.unit !== '') {
-    w.key(3, LEN);
-    w.string(m.unit);
-  }
+  w.optString(1, m.name);
+  w.optString(2, m.description);
+  w.optString(3, m.unit);
   const d = m.data;
   if (d !== undefined) {
-    const field = { gauge: 5, sum: 7, histogram: 9, exponentialHistogram: 10, summary: 11 }[d.type];
-    const body = w.begin(field);
+    const body = w.begin(DATA_FIELD[d.type]);
     switch (d.type) {
       case 'gauge':
-        for (const p of d.points) writeNumberPoint(w, p);
-        break;
       case 'sum':
         for (const p of d.points) writeNumberPoint(w, p);
         break;
@@ -1111,16 +1053,8 @@ function writeMetric(w: Writer, m: Metric): void {
         for (const p of d.points) writeSummaryPoint(w, p);
         break;
     }
-    if (d.type === 'sum' || d.type === 'histogram' || d.type === 'exponentialHistogram') {
-      if (d.temporality !== 0) {
-        w.key(2, VARINT);
-        w.varint(d.temporality);
-      }
-    }
-    if (d.type === 'sum' && d.monotonic) {
-      w.key(3, VARINT);
-      w.varint(1);
-    }
+    if (d.type === 'sum' || d.type === 'histogram' || d.type === 'exponentialHistogram') w.optVarint(2, d.temporality);
+    if (d.type === 'sum' && d.monotonic) w.optVarint(3, 1);
     w.end(body);
   }
   w.end(at);
@@ -1140,28 +1074,16 @@ export function encodeMetricsRequest(req: MetricsRequest): Uint8Array {
       const s = w.begin(2);
       if (sm.scope !== undefined) {
         const sc = w.begin(1);
-        if (sm.scope.name !== '') {
-          w.key(1, LEN);
-          w.string(sm.scope.name);
-        }
-        if (sm.scope.version !== '') {
-          w.key(2, LEN);
-          w.string(sm.scope.version);
-        }
+        w.optString(1, sm.scope.name);
+        w.optString(2, sm.scope.version);
         for (const kv of sm.scope.attributes) writeKeyValue(w, 3, kv);
         w.end(sc);
       }
       for (const m of sm.metrics) writeMetric(w, m);
-      if (sm.schemaUrl !== '') {
-        w.key(3, LEN);
-        w.string(sm.schemaUrl);
-      }
+      w.optString(3, sm.schemaUrl);
       w.end(s);
     }
-    if (rm.schemaUrl !== '') {
-      w.key(3, LEN);
-      w.string(rm.schemaUrl);
-    }
+    w.optString(3, rm.schemaUrl);
     w.end(at);
   }
   return w.finish();
@@ -1173,14 +1095,8 @@ export function encodeMetricsResponse(res: MetricsResponse): Uint8Array {
   const p = res.partialSuccess;
   if (p !== undefined) {
     const at = w.begin(1);
-    if (p.rejectedDataPoints !== 0) {
-      w.key(1, VARINT);
-      w.varint(p.rejectedDataPoints);
-    }
-    if (p.errorMessage !== '') {
-      w.key(2, LEN);
-      w.string(p.errorMessage);
-    }
+    w.optVarint(1, p.rejectedDataPoints);
+    w.optString(2, p.errorMessage);
     w.end(at);
   }
   return w.finish();
@@ -1189,14 +1105,8 @@ export function encodeMetricsResponse(res: MetricsResponse): Uint8Array {
 /** A google.rpc.Status (what OTLP/HTTP error bodies carry): `code` is a gRPC status code. */
 export function encodeRpcStatus(code: number, message: string): Uint8Array {
   const w = new Writer(64 + message.length * 3);
-  if (code !== 0) {
-    w.key(1, VARINT);
-    w.varint(code);
-  }
-  if (message !== '') {
-    w.key(2, LEN);
-    w.string(message);
-  }
+  w.optVarint(1, code);
+  w.optString(2, message);
   return w.finish();
 }
 

@@ -9,7 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod/v3';
 import { defineInput, type Input } from '../../core/plugin.js';
-import { zDuration, zSize } from '../../config/units.js';
+import { zDuration, zSize } from '../../model/quantities.js';
 import { Collector, type CollectorOptions, type CollectorStats } from './collector.js';
 import {
   commandCollectors,

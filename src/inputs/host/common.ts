@@ -1,10 +1,13 @@
 /**
- * Shared plumbing of the host collectors: reading /proc and /sys files as values (a file missing on
- * this kernel is counted and logged once, never thrown), small field parsers, glob filters for device,
- * interface and mount names, and a guard that keeps an unexpected exception away from the agent.
+ * Shared plumbing of the host collectors: `defineHostInput` (the plugin shape every collector shares),
+ * reading /proc and /sys files as values (a file missing on this kernel is counted and logged once,
+ * never thrown), small field parsers, glob filters for device, interface and mount names, and a guard
+ * that keeps an unexpected exception away from the agent.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { PluginContext } from '../../core/plugin.js';
+import { join } from 'node:path';
+import { z } from 'zod/v3';
+import { defineInput, type Input, type InputSpec, type PluginContext, type PluginSchema } from '../../core/plugin.js';
 import type { Counter } from '../../core/self-metrics.js';
 import { rateLimited } from '../../core/logger.js';
 import type { Point } from '../../model/point.js';
@@ -34,6 +37,18 @@ export class HostFiles {
       this.failed(path, err);
       return undefined;
     }
+  }
+
+  /**
+   * Reads and parses a file, accounting for the malformed lines the parser reports in `errors`;
+   * undefined when the file cannot be read.
+   */
+  async parse<T extends { readonly errors: readonly string[] }>(path: string, parse: (text: string) => T): Promise<T | undefined> {
+    const text = await this.text(path);
+    if (text === undefined) return undefined;
+    const r = parse(text);
+    this.malformed(path, r.errors);
+    return r;
   }
 
   /** Accounts for a file that could not be read. */
@@ -125,6 +140,60 @@ export function guarded(ctx: PluginContext, gather: (now: number) => Promise<Poi
   };
 }
 
+/** What a host collector is built with: the plugin context, its file reader and the proc root. */
+export interface HostContext extends PluginContext {
+  readonly files: HostFiles;
+  /** A path below the proc root (`/proc`, a fixture tree in tests): `proc('net', 'dev')`. */
+  proc(...parts: string[]): string;
+}
+
+export type HostGather = (now: number) => Promise<Point[]>;
+
+/** The input of a host collector: its gather behind `guarded`. */
+export function hostInput(ctx: PluginContext, gather: HostGather): Input {
+  return { gather: guarded(ctx, gather) };
+}
+
+/** The HostContext over a plugin context (exported for tests that build a collector's gather). */
+export function hostContext(ctx: PluginContext): HostContext {
+  return { ...ctx, files: new HostFiles(ctx), proc: (...parts) => join(ctx.paths.proc, ...parts) };
+}
+
+const NO_CONFIG = z.object({});
+
+export type HostInputSpec<S extends PluginSchema> = {
+  readonly name: string;
+  readonly description: string;
+  readonly schema?: S;
+} & (
+  | {
+      /** Builds the gather once (state kept between gathers, filters compiled from the config). */
+      create(config: z.output<S>, ctx: HostContext): HostGather;
+    }
+  | {
+      /** A collector without state: one gather. */
+      gather(now: number, ctx: HostContext, config: z.output<S>): Promise<Point[]>;
+    }
+);
+
+/**
+ * `defineInput` for host collectors: enabled by default, no config unless `schema` says otherwise, and
+ * the gather gets a HostContext and runs guarded. A collector file is then its parsers and the points
+ * it builds from them.
+ */
+export function defineHostInput<S extends PluginSchema = typeof NO_CONFIG>(spec: HostInputSpec<S>): InputSpec<S> {
+  return defineInput<S>({
+    name: spec.name,
+    description: spec.description,
+    schema: spec.schema ?? (NO_CONFIG as unknown as S),
+    defaultEnabled: true,
+    create(config, ctx) {
+      const host = hostContext(ctx);
+      return hostInput(ctx, 'create' in spec ? spec.create(config, host) : (now) => spec.gather(now, host, config));
+    },
+  });
+}
+
 /**
  * Parses one decimal field of a /proc file. Undefined for anything that is not a finite number, so a
  * garbled field never becomes NaN in a point.
@@ -135,10 +204,45 @@ export function num(s: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+/**
+ * The first `count` fields of `f` from `from` on as non-negative numbers (the counters of a /proc
+ * table row); undefined when any of them is missing or not such a number.
+ */
+export function counterFields(f: readonly string[], from: number, count: number): number[] | undefined {
+  const v: number[] = [];
+  for (let i = from; i < from + count; i++) {
+    const n = num(f[i]);
+    if (n === undefined || n < 0) return undefined;
+    v.push(n);
+  }
+  return v;
+}
+
+/** Names columns of a row: `columns(v, { reads: 0, writes: 4 })` is `{ reads: v[0], writes: v[4] }`. */
+export function columns<K extends string>(v: readonly number[], at: Readonly<Record<K, number>>): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const k in at) out[k] = v[at[k]] as number;
+  return out;
+}
+
 /** Splits a line on runs of blanks, ignoring leading and trailing ones. */
 export function fields(line: string): string[] {
   const t = line.trim();
   return t.length === 0 ? [] : t.split(/[ \t]+/);
+}
+
+/**
+ * Runs `row` over the non-blank lines of a /proc table; what it returns for a line is an error (a
+ * malformed line), and the errors come back in order.
+ */
+export function eachRow(text: string, row: (line: string) => string | undefined): string[] {
+  const errors: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim().length === 0) continue;
+    const e = row(line);
+    if (e !== undefined) errors.push(e);
+  }
+  return errors;
 }
 
 /** Non-empty lines of a text file. */

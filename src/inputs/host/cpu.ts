@@ -2,11 +2,9 @@
  * The `cpu` collector: CPU time per mode from /proc/stat (raw totals in seconds), usage in percent
  * from the change between two gathers, context switches, interrupts and forks.
  */
-import { join } from 'node:path';
 import { z } from 'zod/v3';
-import { defineInput } from '../../core/plugin.js';
 import { point, type Point } from '../../model/point.js';
-import { HostFiles, guarded, num } from './common.js';
+import { defineHostInput, num } from './common.js';
 
 /** /proc/stat columns, in kernel order. `guest` and `guest_nice` are already included in `user`/`nice`. */
 export const CPU_MODES = [
@@ -118,47 +116,41 @@ const schema = z.object({
   totalcpu: z.boolean().default(true).describe('Report the all-cores series (cpu=total)'),
 });
 
-export default defineInput({
+export default defineHostInput({
   name: 'cpu',
   description: 'CPU time and usage per mode, context switches, interrupts and forks (/proc/stat)',
   schema,
-  defaultEnabled: true,
-  create(config, ctx) {
-    const files = new HostFiles(ctx);
-    const path = join(ctx.paths.proc, 'stat');
+  create(config, { files, proc }) {
+    const path = proc('stat');
     let prev = new Map<string, number[]>();
-    return {
-      gather: guarded(ctx, async (now) => {
-        const text = await files.text(path);
-        if (text === undefined) return [];
-        const stat = parseProcStat(text);
-        files.malformed(path, stat.errors);
-        const out: Point[] = [];
-        const next = new Map<string, number[]>();
-        let cores = 0;
-        for (const line of stat.cpus) {
-          const total = line.cpu === 'total';
-          if (!total) cores++;
-          if (total ? !config.totalcpu : !config.percpu) continue;
-          next.set(line.cpu, line.jiffies);
-          line.jiffies.forEach((j, i) => {
-            out.push(point('cpu.time', j / USER_HZ, now, 'counter', { cpu: line.cpu, mode: CPU_MODES[i] as string }));
+    return async (now) => {
+      const stat = await files.parse(path, parseProcStat);
+      if (stat === undefined) return [];
+      const out: Point[] = [];
+      const next = new Map<string, number[]>();
+      let cores = 0;
+      for (const line of stat.cpus) {
+        const total = line.cpu === 'total';
+        if (!total) cores++;
+        if (total ? !config.totalcpu : !config.percpu) continue;
+        next.set(line.cpu, line.jiffies);
+        line.jiffies.forEach((j, i) => {
+          out.push(point('cpu.time', j / USER_HZ, now, 'counter', { cpu: line.cpu, mode: CPU_MODES[i] as string }));
+        });
+        const before = prev.get(line.cpu);
+        const usage = before && cpuUsage(before, line.jiffies);
+        if (usage) {
+          usage.forEach((u, i) => {
+            out.push(point('cpu.usage', u, now, 'gauge', { cpu: line.cpu, mode: CPU_MODES[i] as string }));
           });
-          const before = prev.get(line.cpu);
-          const usage = before && cpuUsage(before, line.jiffies);
-          if (usage) {
-            usage.forEach((u, i) => {
-              out.push(point('cpu.usage', u, now, 'gauge', { cpu: line.cpu, mode: CPU_MODES[i] as string }));
-            });
-          }
         }
-        prev = next;
-        if (cores > 0) out.push(point('cpu.count', cores, now, 'gauge'));
-        if (stat.ctxt !== undefined) out.push(point('cpu.context_switches', stat.ctxt, now, 'counter'));
-        if (stat.intr !== undefined) out.push(point('cpu.interrupts', stat.intr, now, 'counter'));
-        if (stat.processes !== undefined) out.push(point('processes.forks', stat.processes, now, 'counter'));
-        return out;
-      }),
+      }
+      prev = next;
+      if (cores > 0) out.push(point('cpu.count', cores, now, 'gauge'));
+      if (stat.ctxt !== undefined) out.push(point('cpu.context_switches', stat.ctxt, now, 'counter'));
+      if (stat.intr !== undefined) out.push(point('cpu.interrupts', stat.intr, now, 'counter'));
+      if (stat.processes !== undefined) out.push(point('processes.forks', stat.processes, now, 'counter'));
+      return out;
     };
   },
 });

@@ -6,10 +6,10 @@
 import { statfs as fsStatfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod/v3';
-import { defineInput, type Input, type PluginContext } from '../../core/plugin.js';
+import { type Input, type PluginContext } from '../../core/plugin.js';
 import { point, type Point } from '../../model/point.js';
-import { zDuration } from '../../config/units.js';
-import { HostFiles, errorMessage, guarded, nameFilter, tagValue } from './common.js';
+import { zDuration } from '../../model/quantities.js';
+import { defineHostInput, eachRow, errorMessage, hostContext, hostInput, nameFilter, tagValue, type HostContext, type HostGather } from './common.js';
 
 export interface Mount {
   device: string;
@@ -25,21 +25,14 @@ export function unescapeMountField(s: string): string {
 /** Parses /proc/self/mounts (`device mountpoint fstype options dump pass`). */
 export function parseMounts(text: string): { mounts: Mount[]; errors: string[] } {
   const mounts: Mount[] = [];
-  const errors: string[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim().length === 0) continue;
+  const errors = eachRow(text, (line) => {
     const f = line.trim().split(/[ \t]+/);
-    if (f.length < 3) {
-      errors.push('short mount line: ' + line.slice(0, 80));
-      continue;
-    }
+    if (f.length < 3) return 'short mount line: ' + line.slice(0, 80);
     const mountPoint = unescapeMountField(f[1] as string);
-    if (!mountPoint.startsWith('/')) {
-      errors.push('mount point is not absolute: ' + line.slice(0, 80));
-      continue;
-    }
+    if (!mountPoint.startsWith('/')) return 'mount point is not absolute: ' + line.slice(0, 80);
     mounts.push({ device: unescapeMountField(f[0] as string), mountPoint, fstype: unescapeMountField(f[2] as string) });
-  }
+    return undefined;
+  });
   return { mounts, errors };
 }
 
@@ -129,8 +122,12 @@ const TIMED_OUT = Symbol('timeout');
 
 /** The collector with an injectable statfs, so tests can simulate stuck and failing mounts. */
 export function createDisk(config: DiskConfig, ctx: PluginContext, statfs: StatfsFn = fsStatfs): Input {
-  const files = new HostFiles(ctx);
-  const mountsPath = join(ctx.paths.proc, 'self', 'mounts');
+  return hostInput(ctx, diskGather(config, hostContext(ctx), statfs));
+}
+
+function diskGather(config: DiskConfig, ctx: HostContext, statfs: StatfsFn = fsStatfs): HostGather {
+  const { files } = ctx;
+  const mountsPath = ctx.proc('self', 'mounts');
   const wanted = nameFilter(config.mount_points, config.ignore_mount_points);
   const ignoreFs = new Set(config.ignore_fs);
   const timeouts = ctx.metrics.counter('statfs_timeouts', {}, 'statfs calls abandoned after the timeout');
@@ -183,40 +180,35 @@ export function createDisk(config: DiskConfig, ctx: PluginContext, statfs: Statf
     }
   };
 
-  return {
-    gather: guarded(ctx, async (now) => {
-      const text = await files.text(mountsPath);
-      if (text === undefined) return [];
-      const parsed = parseMounts(text);
-      files.malformed(mountsPath, parsed.errors);
-      // A later mount on the same point hides the earlier one; keep the visible one.
-      const byPoint = new Map<string, Mount>();
-      for (const m of parsed.mounts) {
-        byPoint.delete(m.mountPoint);
-        byPoint.set(m.mountPoint, m);
-      }
-      const live = [...byPoint.values()].filter(
-        (m) => !ignoreFs.has(m.fstype) && wanted(m.mountPoint) && !stuck.has(m.mountPoint),
-      );
-      const results = await Promise.all(live.map(statOne));
-      const out: Point[] = [];
-      live.forEach((m, i) => {
-        const s = results[i];
-        // Zero blocks: a pseudo filesystem not in ignore_fs; it has no space to report.
-        if (!s || !(s.blocks > 0)) return;
-        const device = m.device.startsWith('/dev/') ? m.device.slice(5) : m.device;
-        const tags = { mount: tagValue(m.mountPoint), device: tagValue(device), fstype: tagValue(m.fstype) };
-        for (const p of diskPoints(s, tags, now)) out.push(p);
-      });
-      return out;
-    }),
+  return async (now) => {
+    const parsed = await files.parse(mountsPath, parseMounts);
+    if (parsed === undefined) return [];
+    // A later mount on the same point hides the earlier one; keep the visible one.
+    const byPoint = new Map<string, Mount>();
+    for (const m of parsed.mounts) {
+      byPoint.delete(m.mountPoint);
+      byPoint.set(m.mountPoint, m);
+    }
+    const live = [...byPoint.values()].filter(
+      (m) => !ignoreFs.has(m.fstype) && wanted(m.mountPoint) && !stuck.has(m.mountPoint),
+    );
+    const results = await Promise.all(live.map(statOne));
+    const out: Point[] = [];
+    live.forEach((m, i) => {
+      const s = results[i];
+      // Zero blocks: a pseudo filesystem not in ignore_fs; it has no space to report.
+      if (!s || !(s.blocks > 0)) return;
+      const device = m.device.startsWith('/dev/') ? m.device.slice(5) : m.device;
+      const tags = { mount: tagValue(m.mountPoint), device: tagValue(device), fstype: tagValue(m.fstype) };
+      for (const p of diskPoints(s, tags, now)) out.push(p);
+    });
+    return out;
   };
 }
 
-export default defineInput({
+export default defineHostInput({
   name: 'disk',
   description: 'Space and inodes per mounted filesystem (/proc/self/mounts, statfs)',
   schema,
-  defaultEnabled: true,
-  create: (config, ctx) => createDisk(config, ctx),
+  create: (config, ctx) => diskGather(config, ctx),
 });

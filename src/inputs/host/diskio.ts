@@ -2,29 +2,29 @@
  * The `diskio` collector: I/O counters per block device (whole disks and partitions) from
  * /proc/diskstats.
  */
-import { join } from 'node:path';
 import { z } from 'zod/v3';
-import { defineInput } from '../../core/plugin.js';
 import { point, type Point } from '../../model/point.js';
-import { HostFiles, guarded, nameFilter, num, tagValue } from './common.js';
+import { columns, counterFields, defineHostInput, eachRow, nameFilter, tagValue } from './common.js';
 
 /** /proc/diskstats always counts 512-byte sectors, whatever the device's real sector size. */
 export const SECTOR_BYTES = 512;
 
-export interface DiskStats {
-  device: string;
-  reads: number;
-  mergedReads: number;
-  sectorsRead: number;
-  readTimeMs: number;
-  writes: number;
-  mergedWrites: number;
-  sectorsWritten: number;
-  writeTimeMs: number;
-  inProgress: number;
-  ioTimeMs: number;
-  weightedIoTimeMs: number;
-}
+/** The counters of a /proc/diskstats row after `major minor name`, by column. */
+const DISKSTATS_COLUMNS = {
+  reads: 0,
+  mergedReads: 1,
+  sectorsRead: 2,
+  readTimeMs: 3,
+  writes: 4,
+  mergedWrites: 5,
+  sectorsWritten: 6,
+  writeTimeMs: 7,
+  inProgress: 8,
+  ioTimeMs: 9,
+  weightedIoTimeMs: 10,
+} as const;
+
+export type DiskStats = { device: string } & Record<keyof typeof DISKSTATS_COLUMNS, number>;
 
 /**
  * Parses /proc/diskstats: `major minor name` then 11 counters (kernels >= 4.18 add 4 discard fields,
@@ -32,36 +32,13 @@ export interface DiskStats {
  */
 export function parseDiskstats(text: string): { disks: DiskStats[]; errors: string[] } {
   const disks: DiskStats[] = [];
-  const errors: string[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim().length === 0) continue;
+  const errors = eachRow(text, (line) => {
     const f = line.trim().split(/\s+/);
-    const v: number[] = [];
-    for (let i = 3; i < 14; i++) {
-      const n = num(f[i]);
-      if (n === undefined || n < 0) break;
-      v.push(n);
-    }
-    if (v.length < 11) {
-      errors.push('short diskstats line: ' + line.slice(0, 80));
-      continue;
-    }
-    const at = (i: number): number => v[i] as number;
-    disks.push({
-      device: f[2] as string,
-      reads: at(0),
-      mergedReads: at(1),
-      sectorsRead: at(2),
-      readTimeMs: at(3),
-      writes: at(4),
-      mergedWrites: at(5),
-      sectorsWritten: at(6),
-      writeTimeMs: at(7),
-      inProgress: at(8),
-      ioTimeMs: at(9),
-      weightedIoTimeMs: at(10),
-    });
-  }
+    const v = counterFields(f, 3, 11);
+    if (v === undefined) return 'short diskstats line: ' + line.slice(0, 80);
+    disks.push({ device: f[2] as string, ...columns(v, DISKSTATS_COLUMNS) });
+    return undefined;
+  });
   return { disks, errors };
 }
 
@@ -92,28 +69,16 @@ const schema = z.object({
     .describe('Devices to skip (globs); loop and ram disks by default'),
 });
 
-export default defineInput({
+export default defineHostInput({
   name: 'diskio',
   description: 'Block device I/O counters: operations, bytes, time (/proc/diskstats)',
   schema,
-  defaultEnabled: true,
-  create(config, ctx) {
-    const files = new HostFiles(ctx);
-    const path = join(ctx.paths.proc, 'diskstats');
+  create(config, { files, proc }) {
+    const path = proc('diskstats');
     const wanted = nameFilter(config.devices, config.ignore_devices);
-    return {
-      gather: guarded(ctx, async (now) => {
-        const text = await files.text(path);
-        if (text === undefined) return [];
-        const parsed = parseDiskstats(text);
-        files.malformed(path, parsed.errors);
-        const out: Point[] = [];
-        for (const d of parsed.disks) {
-          if (!wanted(d.device)) continue;
-          for (const p of diskioPoints(d, now)) out.push(p);
-        }
-        return out;
-      }),
+    return async (now) => {
+      const parsed = await files.parse(path, parseDiskstats);
+      return parsed ? parsed.disks.filter((d) => wanted(d.device)).flatMap((d) => diskioPoints(d, now)) : [];
     };
   },
 });

@@ -2,12 +2,9 @@
  * The `kernel` collector: open file handles against the system limit (/proc/sys/fs/file-nr) and the
  * sockets in use by protocol (/proc/net/sockstat, sockstat6): the resources that run out quietly.
  */
-import { join } from 'node:path';
-import { z } from 'zod/v3';
-import { defineInput } from '../../core/plugin.js';
 import { point } from '../../model/point.js';
 import type { Point } from '../../model/point.js';
-import { HostFiles, guarded, lines, num, readHostFile } from './common.js';
+import { defineHostInput, lines, num, readHostFile } from './common.js';
 
 /** `1667\t0\t2466097`: allocated handles, free allocated ones (0 since 2.6), the maximum. */
 export function parseFileNr(text: string): { allocated: number; max: number } | { error: string } {
@@ -51,46 +48,37 @@ const SOCKET_FIELDS: ReadonlyArray<readonly [string, string, string]> = [
   ['udp6', 'inuse', 'sockets.udp6_inuse'],
 ];
 
-export default defineInput({
+export default defineHostInput({
   name: 'kernel',
   description: 'Open file handles against the system limit and sockets in use by protocol (/proc/sys/fs/file-nr, /proc/net/sockstat)',
-  schema: z.object({}),
-  defaultEnabled: true,
-  create(_config, ctx) {
-    const files = new HostFiles(ctx);
-    const fileNr = join(ctx.paths.proc, 'sys', 'fs', 'file-nr');
-    const sockstat = join(ctx.paths.proc, 'net', 'sockstat');
-    const sockstat6 = join(ctx.paths.proc, 'net', 'sockstat6');
-    return {
-      gather: guarded(ctx, async (now) => {
-        const out: Point[] = [];
-        const fd = await files.text(fileNr);
-        if (fd !== undefined) {
-          const r = parseFileNr(fd);
-          if ('error' in r) files.malformed(fileNr, [r.error]);
-          else {
-            out.push(point('fd.allocated', r.allocated, now), point('fd.max', r.max, now));
-            if (r.max > 0) out.push(point('fd.used_percent', (r.allocated / r.max) * 100, now));
-          }
-        }
-        const s4 = await files.text(sockstat);
-        if (s4 !== undefined) {
-          const m = parseSockstat(s4);
-          // sockstat6 is absent without IPv6: not an error
-          let s6: string | undefined;
-          try {
-            s6 = readHostFile(sockstat6);
-          } catch {
-            s6 = undefined;
-          }
-          if (s6 !== undefined) for (const [k, v] of parseSockstat(s6)) m.set(k, v);
-          for (const [proto, field, name] of SOCKET_FIELDS) {
-            const v = m.get(proto)?.get(field);
-            if (v !== undefined) out.push(point(name, v, now));
-          }
-        }
-        return out;
-      }),
-    };
+  async gather(now, { files, proc }) {
+    const fileNr = proc('sys', 'fs', 'file-nr');
+    const out: Point[] = [];
+    const fd = await files.text(fileNr);
+    if (fd !== undefined) {
+      const r = parseFileNr(fd);
+      if ('error' in r) files.malformed(fileNr, [r.error]);
+      else {
+        out.push(point('fd.allocated', r.allocated, now), point('fd.max', r.max, now));
+        if (r.max > 0) out.push(point('fd.used_percent', (r.allocated / r.max) * 100, now));
+      }
+    }
+    const s4 = await files.text(proc('net', 'sockstat'));
+    if (s4 !== undefined) {
+      const m = parseSockstat(s4);
+      // sockstat6 is absent without IPv6: not an error
+      let s6: string | undefined;
+      try {
+        s6 = readHostFile(proc('net', 'sockstat6'));
+      } catch {
+        s6 = undefined;
+      }
+      if (s6 !== undefined) for (const [k, v] of parseSockstat(s6)) m.set(k, v);
+      for (const [proto, field, name] of SOCKET_FIELDS) {
+        const v = m.get(proto)?.get(field);
+        if (v !== undefined) out.push(point(name, v, now));
+      }
+    }
+    return out;
   },
 });

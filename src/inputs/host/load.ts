@@ -1,11 +1,8 @@
 /**
  * The `load` collector: load averages and scheduler entity counts from /proc/loadavg.
  */
-import { join } from 'node:path';
-import { z } from 'zod/v3';
-import { defineInput } from '../../core/plugin.js';
 import { point } from '../../model/point.js';
-import { HostFiles, guarded, num } from './common.js';
+import { defineHostInput, num } from './common.js';
 
 export interface LoadAvg {
   load1: number;
@@ -32,31 +29,24 @@ export function parseLoadavg(text: string): LoadAvg | { error: string } {
   return { load1, load5, load15, runnable, entities };
 }
 
-export default defineInput({
+export default defineHostInput({
   name: 'load',
   description: 'Load averages and runnable/total scheduling entities (/proc/loadavg)',
-  schema: z.object({}),
-  defaultEnabled: true,
-  create(_config, ctx) {
-    const files = new HostFiles(ctx);
-    const path = join(ctx.paths.proc, 'loadavg');
-    return {
-      gather: guarded(ctx, async (now) => {
-        const text = await files.text(path);
-        if (text === undefined) return [];
-        const l = parseLoadavg(text);
-        if ('error' in l) {
-          files.malformed(path, [l.error]);
-          return [];
-        }
-        return [
-          point('load.1', l.load1, now),
-          point('load.5', l.load5, now),
-          point('load.15', l.load15, now),
-          point('load.runnable', l.runnable, now),
-          point('load.entities', l.entities, now),
-        ];
-      }),
-    };
+  async gather(now, { files, proc }) {
+    const path = proc('loadavg');
+    const text = await files.text(path);
+    if (text === undefined) return [];
+    const l = parseLoadavg(text);
+    if ('error' in l) {
+      files.malformed(path, [l.error]);
+      return [];
+    }
+    return [
+      point('load.1', l.load1, now),
+      point('load.5', l.load5, now),
+      point('load.15', l.load15, now),
+      point('load.runnable', l.runnable, now),
+      point('load.entities', l.entities, now),
+    ];
   },
 });

@@ -2,11 +2,8 @@
  * The `memory` collector: memory and swap in bytes from /proc/meminfo, swap traffic and page faults
  * from /proc/vmstat.
  */
-import { join } from 'node:path';
-import { z } from 'zod/v3';
-import { defineInput } from '../../core/plugin.js';
 import { point, type Point } from '../../model/point.js';
-import { HostFiles, guarded, num } from './common.js';
+import { defineHostInput, eachRow, num } from './common.js';
 
 export interface KeyValues {
   values: Map<string, number>;
@@ -16,39 +13,28 @@ export interface KeyValues {
 /** Parses /proc/meminfo (`Key:   123 kB`); values with a `kB` unit become bytes, others stay counts. */
 export function parseMeminfo(text: string): KeyValues {
   const values = new Map<string, number>();
-  const errors: string[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim().length === 0) continue;
+  const errors = eachRow(text, (line) => {
     const colon = line.indexOf(':');
-    if (colon <= 0) {
-      errors.push('no key: ' + line.slice(0, 80));
-      continue;
-    }
+    if (colon <= 0) return 'no key: ' + line.slice(0, 80);
     const f = line.slice(colon + 1).trim().split(/\s+/);
     const v = num(f[0]);
-    if (v === undefined || f.length > 2 || (f.length === 2 && f[1] !== 'kB')) {
-      errors.push('bad value: ' + line.slice(0, 80));
-      continue;
-    }
+    if (v === undefined || f.length > 2 || (f.length === 2 && f[1] !== 'kB')) return 'bad value: ' + line.slice(0, 80);
     values.set(line.slice(0, colon), f.length === 2 ? v * 1024 : v);
-  }
+    return undefined;
+  });
   return { values, errors };
 }
 
 /** Parses /proc/vmstat (`key value` per line). */
 export function parseVmstat(text: string): KeyValues {
   const values = new Map<string, number>();
-  const errors: string[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim().length === 0) continue;
+  const errors = eachRow(text, (line) => {
     const f = line.trim().split(/\s+/);
     const v = num(f[1]);
-    if (f.length !== 2 || v === undefined) {
-      errors.push('bad line: ' + line.slice(0, 80));
-      continue;
-    }
+    if (f.length !== 2 || v === undefined) return 'bad line: ' + line.slice(0, 80);
     values.set(f[0] as string, v);
-  }
+    return undefined;
+  });
   return { values, errors };
 }
 
@@ -60,6 +46,14 @@ export function memoryPoints(meminfo: Map<string, number> | undefined, vmstat: M
   const gauge = (name: string, v: number | undefined): void => {
     if (v !== undefined) out.push(point(name, v, ts, 'gauge'));
   };
+  /** `<what>.used` and `<what>.used_percent` from the total and what is left of it. */
+  const used = (what: string, total: number | undefined, left: number | undefined): void => {
+    if (total !== undefined && left !== undefined) {
+      const u = Math.max(0, total - left);
+      gauge(what + '.used', u);
+      gauge(what + '.used_percent', percent(u, total));
+    }
+  };
   if (meminfo) {
     const m = (k: string): number | undefined => meminfo.get(k);
     const total = m('MemTotal');
@@ -70,11 +64,7 @@ export function memoryPoints(meminfo: Map<string, number> | undefined, vmstat: M
     gauge('mem.total', total);
     gauge('mem.free', free);
     gauge('mem.available', available);
-    if (total !== undefined && available !== undefined) {
-      const used = Math.max(0, total - available);
-      gauge('mem.used', used);
-      gauge('mem.used_percent', percent(used, total));
-    }
+    used('mem', total, available);
     gauge('mem.buffers', m('Buffers'));
     gauge('mem.cached', m('Cached'));
     gauge('mem.shared', m('Shmem'));
@@ -84,11 +74,7 @@ export function memoryPoints(meminfo: Map<string, number> | undefined, vmstat: M
     const swapFree = m('SwapFree');
     gauge('swap.total', swapTotal);
     gauge('swap.free', swapFree);
-    if (swapTotal !== undefined && swapFree !== undefined) {
-      const used = Math.max(0, swapTotal - swapFree);
-      gauge('swap.used', used);
-      gauge('swap.used_percent', percent(used, swapTotal));
-    }
+    used('swap', swapTotal, swapFree);
   }
   if (vmstat) {
     const counter = (name: string, key: string): void => {
@@ -103,32 +89,11 @@ export function memoryPoints(meminfo: Map<string, number> | undefined, vmstat: M
   return out;
 }
 
-export default defineInput({
+export default defineHostInput({
   name: 'memory',
   description: 'Memory and swap usage, swap traffic and page faults (/proc/meminfo, /proc/vmstat)',
-  schema: z.object({}),
-  defaultEnabled: true,
-  create(_config, ctx) {
-    const files = new HostFiles(ctx);
-    const meminfoPath = join(ctx.paths.proc, 'meminfo');
-    const vmstatPath = join(ctx.paths.proc, 'vmstat');
-    return {
-      gather: guarded(ctx, async (now) => {
-        const [mText, vText] = await Promise.all([files.text(meminfoPath), files.text(vmstatPath)]);
-        let meminfo: Map<string, number> | undefined;
-        let vmstat: Map<string, number> | undefined;
-        if (mText !== undefined) {
-          const r = parseMeminfo(mText);
-          files.malformed(meminfoPath, r.errors);
-          meminfo = r.values;
-        }
-        if (vText !== undefined) {
-          const r = parseVmstat(vText);
-          files.malformed(vmstatPath, r.errors);
-          vmstat = r.values;
-        }
-        return memoryPoints(meminfo, vmstat, now);
-      }),
-    };
+  async gather(now, { files, proc }) {
+    const [meminfo, vmstat] = await Promise.all([files.parse(proc('meminfo'), parseMeminfo), files.parse(proc('vmstat'), parseVmstat)]);
+    return memoryPoints(meminfo?.values, vmstat?.values, now);
   },
 });

@@ -1,23 +1,23 @@
 /**
  * The `net` collector: traffic, error and drop counters per network interface from /proc/net/dev.
  */
-import { join } from 'node:path';
 import { z } from 'zod/v3';
-import { defineInput } from '../../core/plugin.js';
 import { point, type Point } from '../../model/point.js';
-import { HostFiles, guarded, nameFilter, num, tagValue } from './common.js';
+import { columns, counterFields, defineHostInput, eachRow, nameFilter, tagValue } from './common.js';
 
-export interface NetDevStats {
-  iface: string;
-  rxBytes: number;
-  rxPackets: number;
-  rxErrors: number;
-  rxDropped: number;
-  txBytes: number;
-  txPackets: number;
-  txErrors: number;
-  txDropped: number;
-}
+/** The counters of a /proc/net/dev row after `name:` that are reported, by column (of 16). */
+const NET_DEV_COLUMNS = {
+  rxBytes: 0,
+  rxPackets: 1,
+  rxErrors: 2,
+  rxDropped: 3,
+  txBytes: 8,
+  txPackets: 9,
+  txErrors: 10,
+  txDropped: 11,
+} as const;
+
+export type NetDevStats = { iface: string } & Record<keyof typeof NET_DEV_COLUMNS, number>;
 
 /**
  * Parses /proc/net/dev. The name ends at the first `:` (interface names cannot contain one), and the
@@ -25,39 +25,16 @@ export interface NetDevStats {
  */
 export function parseNetDev(text: string): { ifaces: NetDevStats[]; errors: string[] } {
   const ifaces: NetDevStats[] = [];
-  const errors: string[] = [];
-  for (const line of text.split('\n')) {
+  const errors = eachRow(text, (line) => {
     const colon = line.indexOf(':');
     // The two header lines contain `|` and no colon.
-    if (colon < 0) {
-      if (line.trim().length > 0 && !line.includes('|')) errors.push('no interface name: ' + line.slice(0, 80));
-      continue;
-    }
+    if (colon < 0) return line.includes('|') ? undefined : 'no interface name: ' + line.slice(0, 80);
     const iface = line.slice(0, colon).trim();
-    const f = line.slice(colon + 1).trim().split(/\s+/);
-    const v: number[] = [];
-    for (let i = 0; i < 16; i++) {
-      const n = num(f[i]);
-      if (n === undefined || n < 0) break;
-      v.push(n);
-    }
-    if (iface.length === 0 || v.length < 16) {
-      errors.push('bad interface line: ' + line.slice(0, 80));
-      continue;
-    }
-    const at = (i: number): number => v[i] as number;
-    ifaces.push({
-      iface,
-      rxBytes: at(0),
-      rxPackets: at(1),
-      rxErrors: at(2),
-      rxDropped: at(3),
-      txBytes: at(8),
-      txPackets: at(9),
-      txErrors: at(10),
-      txDropped: at(11),
-    });
-  }
+    const v = counterFields(line.slice(colon + 1).trim().split(/\s+/), 0, 16);
+    if (iface.length === 0 || v === undefined) return 'bad interface line: ' + line.slice(0, 80);
+    ifaces.push({ iface, ...columns(v, NET_DEV_COLUMNS) });
+    return undefined;
+  });
   return { ifaces, errors };
 }
 
@@ -81,28 +58,16 @@ const schema = z.object({
   ignore_interfaces: z.array(z.string()).default([]).describe('Interfaces to skip (globs, e.g. ["lo", "veth*"])'),
 });
 
-export default defineInput({
+export default defineHostInput({
   name: 'net',
   description: 'Network interface traffic, error and drop counters (/proc/net/dev)',
   schema,
-  defaultEnabled: true,
-  create(config, ctx) {
-    const files = new HostFiles(ctx);
-    const path = join(ctx.paths.proc, 'net', 'dev');
+  create(config, { files, proc }) {
+    const path = proc('net', 'dev');
     const wanted = nameFilter(config.interfaces, config.ignore_interfaces);
-    return {
-      gather: guarded(ctx, async (now) => {
-        const text = await files.text(path);
-        if (text === undefined) return [];
-        const parsed = parseNetDev(text);
-        files.malformed(path, parsed.errors);
-        const out: Point[] = [];
-        for (const s of parsed.ifaces) {
-          if (!wanted(s.iface)) continue;
-          for (const p of netPoints(s, now)) out.push(p);
-        }
-        return out;
-      }),
+    return async (now) => {
+      const parsed = await files.parse(path, parseNetDev);
+      return parsed ? parsed.ifaces.filter((s) => wanted(s.iface)).flatMap((s) => netPoints(s, now)) : [];
     };
   },
 });

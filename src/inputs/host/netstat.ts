@@ -6,10 +6,8 @@
  */
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod/v3';
-import { defineInput } from '../../core/plugin.js';
 import { point, type Point } from '../../model/point.js';
-import { HostFiles, guarded } from './common.js';
+import { defineHostInput } from './common.js';
 
 /** Kernel TCP states by number (include/net/tcp_states.h). */
 export const TCP_STATES: readonly (string | undefined)[] = [
@@ -186,14 +184,11 @@ export function tcpStatePoints(states: Float64Array, ts: number): Point[] {
 
 const CHUNK = 64 * 1024;
 
-export default defineInput({
+export default defineHostInput({
   name: 'netstat',
   description: 'TCP connections by state, UDP sockets, TCP/UDP protocol counters (/proc/net)',
-  schema: z.object({}),
-  defaultEnabled: true,
-  create(_config, ctx) {
-    const files = new HostFiles(ctx);
-    const net = join(ctx.paths.proc, 'net');
+  create(_config, { files, proc }) {
+    const net = proc('net');
     const tables = ['tcp', 'tcp6', 'udp', 'udp6'].map((t) => join(net, t));
     // Scan buffers are reused across gathers; a free list keeps parallel or overlapping scans apart.
     const spare: Buffer[] = [];
@@ -223,34 +218,24 @@ export default defineInput({
       }
     };
 
-    return {
-      gather: guarded(ctx, async (now) => {
-        const [counts, snmpText, netstatText] = await Promise.all([
-          Promise.all(tables.map(scan)),
-          files.text(snmpPath),
-          files.text(netstatPath),
-        ]);
-        const [tcp, tcp6, udp, udp6] = counts;
-        const out: Point[] = [];
-        if (tcp || tcp6) {
-          const states = new Float64Array(256);
-          for (const c of [tcp, tcp6]) if (c) for (let i = 0; i < 256; i++) states[i] = (states[i] as number) + (c.states[i] as number);
-          for (const p of tcpStatePoints(states, now)) out.push(p);
-        }
-        if (udp || udp6) out.push(point('netstat.udp_sockets', (udp?.rows ?? 0) + (udp6?.rows ?? 0), now, 'gauge'));
-        const protos = new Map<string, Map<string, number>>();
-        for (const [path, text] of [
-          [snmpPath, snmpText],
-          [netstatPath, netstatText],
-        ] as const) {
-          if (text === undefined) continue;
-          const r = parseSnmp(text);
-          files.malformed(path, r.errors);
-          for (const [k, v] of r.protos) protos.set(k, v);
-        }
-        for (const p of snmpPoints(protos, now)) out.push(p);
-        return out;
-      }),
+    return async (now) => {
+      const [counts, snmp, netstat] = await Promise.all([
+        Promise.all(tables.map(scan)),
+        files.parse(snmpPath, parseSnmp),
+        files.parse(netstatPath, parseSnmp),
+      ]);
+      const [tcp, tcp6, udp, udp6] = counts;
+      const out: Point[] = [];
+      if (tcp || tcp6) {
+        const states = new Float64Array(256);
+        for (const c of [tcp, tcp6]) if (c) for (let i = 0; i < 256; i++) states[i] = (states[i] as number) + (c.states[i] as number);
+        for (const p of tcpStatePoints(states, now)) out.push(p);
+      }
+      if (udp || udp6) out.push(point('netstat.udp_sockets', (udp?.rows ?? 0) + (udp6?.rows ?? 0), now, 'gauge'));
+      const protos = new Map<string, Map<string, number>>();
+      for (const r of [snmp, netstat]) if (r) for (const [k, v] of r.protos) protos.set(k, v);
+      for (const p of snmpPoints(protos, now)) out.push(p);
+      return out;
     };
   },
 });

@@ -6,11 +6,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod/v3';
-import { defineInput } from '../../core/plugin.js';
 import { point } from '../../model/point.js';
 import type { Point } from '../../model/point.js';
-import { HostFiles, guarded, lines, num } from './common.js';
+import { defineHostInput, lines, num } from './common.js';
 
 export const PSI_RESOURCES = ['cpu', 'memory', 'io'] as const;
 
@@ -48,35 +46,27 @@ export function parsePressure(text: string): { lines: PsiLine[]; errors: string[
   return { lines: out, errors };
 }
 
-export default defineInput({
+export default defineHostInput({
   name: 'pressure',
   description: 'Pressure stall information: share of time tasks waited for cpu, memory and io (/proc/pressure)',
-  schema: z.object({}),
-  defaultEnabled: true,
-  create(_config, ctx) {
-    const files = new HostFiles(ctx);
-    const dir = join(ctx.paths.proc, 'pressure');
+  create(_config, { files, proc, logger }) {
+    const dir = proc('pressure');
     const have = PSI_RESOURCES.filter((r) => existsSync(join(dir, r)));
-    if (have.length === 0) ctx.logger.info('no /proc/pressure on this kernel (PSI needs Linux 4.20+ with psi enabled): pressure collects nothing');
-    return {
-      gather: guarded(ctx, async (now) => {
-        const out: Point[] = [];
-        for (const resource of have) {
-          const path = join(dir, resource);
-          const text = await files.text(path);
-          if (text === undefined) continue;
-          const r = parsePressure(text);
-          files.malformed(path, r.errors);
-          const tags = { resource };
-          for (const l of r.lines) {
-            out.push(point(`pressure.${l.kind}_avg10`, l.avg10, now, 'gauge', tags));
-            out.push(point(`pressure.${l.kind}_avg60`, l.avg60, now, 'gauge', tags));
-            out.push(point(`pressure.${l.kind}_avg300`, l.avg300, now, 'gauge', tags));
-            out.push(point(`pressure.${l.kind}_total`, l.total / 1e6, now, 'counter', tags));
-          }
+    if (have.length === 0) logger.info('no /proc/pressure on this kernel (PSI needs Linux 4.20+ with psi enabled): pressure collects nothing');
+    return async (now) => {
+      const out: Point[] = [];
+      for (const resource of have) {
+        const r = await files.parse(join(dir, resource), parsePressure);
+        if (r === undefined) continue;
+        const tags = { resource };
+        for (const l of r.lines) {
+          out.push(point(`pressure.${l.kind}_avg10`, l.avg10, now, 'gauge', tags));
+          out.push(point(`pressure.${l.kind}_avg60`, l.avg60, now, 'gauge', tags));
+          out.push(point(`pressure.${l.kind}_avg300`, l.avg300, now, 'gauge', tags));
+          out.push(point(`pressure.${l.kind}_total`, l.total / 1e6, now, 'counter', tags));
         }
-        return out;
-      }),
+      }
+      return out;
     };
   },
 });

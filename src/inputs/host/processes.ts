@@ -4,10 +4,8 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod/v3';
-import { defineInput } from '../../core/plugin.js';
 import { point, type Point } from '../../model/point.js';
-import { HostFiles, errorCode, guarded, readHostBytes } from './common.js';
+import { defineHostInput, errorCode, readHostBytes } from './common.js';
 
 /** State letters of /proc/[pid]/stat (fs/proc/array.c) and their metric tag values. */
 export const PROCESS_STATES: Readonly<Record<string, string>> = {
@@ -84,14 +82,11 @@ const SLICE = 256;
 
 const VANISHED = new Set(['ENOENT', 'ESRCH']);
 
-export default defineInput({
+export default defineHostInput({
   name: 'processes',
   description: 'Processes by state and total threads (/proc/[pid]/stat)',
-  schema: z.object({}),
-  defaultEnabled: true,
-  create(_config, ctx) {
-    const files = new HostFiles(ctx);
-    const proc = ctx.paths.proc;
+  create(_config, { files, paths }) {
+    const proc = paths.proc;
 
     /** One stat file parsed, `null` when the process is gone or the read failed, undefined if malformed. */
     const readStat = (path: string): PidStat | null | undefined => {
@@ -104,46 +99,44 @@ export default defineInput({
       }
     };
 
-    return {
-      gather: guarded(ctx, async (now) => {
-        let names: string[];
-        try {
-          names = await readdir(proc);
-        } catch (err) {
-          files.failed(proc, err);
-          return [];
+    return async (now) => {
+      let names: string[];
+      try {
+        names = await readdir(proc);
+      } catch (err) {
+        files.failed(proc, err);
+        return [];
+      }
+      const counts = new Map<string, number>(ALWAYS.map((s) => [s, 0]));
+      let total = 0;
+      let threads = 0;
+      let malformed = 0;
+      // Synchronous reads on procfs: the async API costs ~10 KB of promises and handles per
+      // process (an idle agent's largest source of garbage) and does not make procfs any faster.
+      let inSlice = 0;
+      for (const name of names) {
+        const c = name.charCodeAt(0);
+        if (c < 0x30 || c > 0x39 || !/^\d+$/.test(name)) continue;
+        if (++inSlice > SLICE) {
+          inSlice = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
         }
-        const counts = new Map<string, number>(ALWAYS.map((s) => [s, 0]));
-        let total = 0;
-        let threads = 0;
-        let malformed = 0;
-        // Synchronous reads on procfs: the async API costs ~10 KB of promises and handles per
-        // process (an idle agent's largest source of garbage) and does not make procfs any faster.
-        let inSlice = 0;
-        for (const name of names) {
-          const c = name.charCodeAt(0);
-          if (c < 0x30 || c > 0x39 || !/^\d+$/.test(name)) continue;
-          if (++inSlice > SLICE) {
-            inSlice = 0;
-            await new Promise<void>((resolve) => setImmediate(resolve));
-          }
-          const s = readStat(join(proc, name, 'stat'));
-          if (s === null) continue;
-          if (s === undefined) {
-            malformed++;
-            continue;
-          }
-          total++;
-          threads += s.threads;
-          counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
+        const s = readStat(join(proc, name, 'stat'));
+        if (s === null) continue;
+        if (s === undefined) {
+          malformed++;
+          continue;
         }
-        if (malformed > 0) files.malformed(join(proc, '[pid]', 'stat'), [`${malformed} unparsable stat files`]);
-        const out: Point[] = [];
-        for (const [state, n] of counts) out.push(point('processes.count', n, now, 'gauge', { state }));
-        out.push(point('processes.total', total, now));
-        out.push(point('processes.threads', threads, now));
-        return out;
-      }),
+        total++;
+        threads += s.threads;
+        counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
+      }
+      if (malformed > 0) files.malformed(join(proc, '[pid]', 'stat'), [`${malformed} unparsable stat files`]);
+      const out: Point[] = [];
+      for (const [state, n] of counts) out.push(point('processes.count', n, now, 'gauge', { state }));
+      out.push(point('processes.total', total, now));
+      out.push(point('processes.threads', threads, now));
+      return out;
     };
   },
 });

@@ -16,7 +16,7 @@
  */
 import type { At, Binary, Call, Expr, MatrixSelector, Subquery, VectorSelector } from './ast.js';
 import { compileRegex, isComparison, isSetOp, typeOf } from './parse.js';
-import { CALENDAR, MATH, RANGE, bucketQuantile, formatFloatF, holtWinters, type Bucket, type Window } from './functions.js';
+import { CALENDAR, MATH, RANGE, bucketQuantile, extrapolatedRate, formatFloatF, holtWinters, type Bucket, type Window } from './functions.js';
 import { goFloatOrder } from '../aggregate.js';
 import { PromError, dedupe, dropName, isStaleNaN, labelsKey, compareLabels, type GSeries, type Labels, type RawSeries, type SeriesSource } from './series.js';
 import { binop, compare, setOp, vectorScalar, vectorVector } from './binary.js';
@@ -550,6 +550,7 @@ export class Evaluator {
       return { kind: 'vector', series: any ? [{ labels: absentLabels(arg), vals, has }] : [] };
     }
     const counterFn = fn === 'rate' || fn === 'increase';
+    let resetsUpTo = new Uint32Array(0);
     for (const s of m.series) {
       this.tick();
       await this.pause();
@@ -558,11 +559,12 @@ export class Evaluator {
       let any = false;
       const { ts, vs } = s;
       // resets before each index, so a window's count is a difference (0 skips the reset loop)
-      let resetsUpTo: Uint32Array | undefined;
       if (counterFn) {
-        resetsUpTo = new Uint32Array(ts.length + 1);
+        if (resetsUpTo.length < ts.length + 1) resetsUpTo = new Uint32Array(ts.length + 1);
         for (let i = 0; i < ts.length; i++) resetsUpTo[i + 1] = (resetsUpTo[i] as number) + (i > 0 && (vs[i] as number) < (vs[i - 1] as number) ? 1 : 0);
       }
+      // one window object per series, moved along the samples (kernels keep nothing of it)
+      const w: MutableWindow = { ts, vs, lo: 0, hi: 0, ref: 0, range: m.range, resets: undefined };
       let lo = 0;
       let hi = 0;
       for (let i = 0; i < n; i++) {
@@ -577,10 +579,13 @@ export class Evaluator {
         if (hi < lo) hi = lo;
         while (hi < ts.length && (ts[hi] as number) <= ref) hi++;
         if (hi <= lo) continue;
-        const resets = resetsUpTo ? (resetsUpTo[hi] as number) - (resetsUpTo[lo + 1] as number) : undefined;
-        const w: Window = resets === undefined ? { ts, vs, lo, hi, ref, range: m.range } : { ts, vs, lo, hi, ref, range: m.range, resets };
+        w.lo = lo;
+        w.hi = hi;
+        w.ref = ref;
+        if (counterFn) w.resets = (resetsUpTo[hi] as number) - (resetsUpTo[lo + 1] as number);
         let r: number | undefined;
-        if (fn === 'holt_winters') {
+        if (fn === 'rate') r = extrapolatedRate(w, true, true);
+        else if (fn === 'holt_winters') {
           const sf = scalarArgs[1]?.[i] as number;
           const tf = scalarArgs[2]?.[i] as number;
           if (!(sf > 0 && sf < 1)) throw new PromError('execution', `invalid smoothing factor. Expected: 0 < sf < 1, got: ${sf}`);
@@ -738,6 +743,8 @@ export class Evaluator {
     return { resultType: 'matrix', result };
   }
 }
+
+type MutableWindow = { -readonly [K in keyof Window]-?: Window[K] };
 
 function subStart(from: number, step: number): number {
   // first multiple of step at or after `from` (Go's integer division truncates toward zero)

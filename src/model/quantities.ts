@@ -1,9 +1,11 @@
-import { z } from 'zod/v3';
-
 /**
  * Durations and sizes as users write them in config: `"10s"`, `"1m30s"`, `"250ms"`, `"2h"`, `"15d"`,
- * or a bare number of seconds; `"512MB"`, `"10GiB"`, `"64k"` or a bare number of bytes.
+ * or a bare number of seconds; `"512MB"`, `"10GiB"`, `"64k"` or a bare number of bytes. Kept in model/
+ * (it imports nothing of sonde) so every layer reads them the same way: config schemas, the query
+ * layer's time parsers (query/time.ts builds on `scanDuration`), the store and alerting.
  */
+import { z } from 'zod/v3';
+
 /** Milliseconds per duration unit. */
 export const DURATION_UNITS: Readonly<Record<string, number>> = {
   ms: 1,
@@ -14,21 +16,39 @@ export const DURATION_UNITS: Readonly<Record<string, number>> = {
   w: 7 * 86_400_000,
 };
 
+const scanners = new WeakMap<Readonly<Record<string, number>>, { int: RegExp; frac: RegExp }>();
+
+/**
+ * The sum of a run of `<number><unit>` parts that covers all of `s` (`1h30m`, `250ms`), in ms, with the
+ * given units (ms each); `fractions` allows `1.5h`. Undefined when any part of `s` is not one.
+ */
+export function scanDuration(s: string, units: Readonly<Record<string, number>>, fractions: boolean): number | undefined {
+  let re = scanners.get(units);
+  if (!re) {
+    // longest unit first, so `ms` is not read as `m` then `s`
+    const alt = Object.keys(units).sort((a, b) => b.length - a.length).join('|');
+    re = { int: new RegExp(`(\\d+)(${alt})`, 'y'), frac: new RegExp(`(\\d+(?:\\.\\d+)?)(${alt})`, 'y') };
+    scanners.set(units, re);
+  }
+  const part = fractions ? re.frac : re.int;
+  part.lastIndex = 0;
+  let total = 0;
+  let pos = 0;
+  let m: RegExpExecArray | null;
+  while ((m = part.exec(s)) !== null) {
+    total += Number(m[1]) * (units[m[2] as string] as number);
+    pos = part.lastIndex;
+  }
+  return pos !== s.length || pos === 0 ? undefined : total;
+}
+
 export function parseDuration(input: string | number): number | undefined {
   if (typeof input === 'number') return Number.isFinite(input) && input >= 0 ? Math.round(input * 1000) : undefined;
   const s = input.trim();
   if (s === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
-  let total = 0;
-  let pos = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null) {
-    total += Number(m[1]) * (DURATION_UNITS[m[2] as string] as number);
-    pos = re.lastIndex;
-  }
-  if (pos !== s.length || pos === 0) return undefined;
-  return Math.round(total);
+  const total = scanDuration(s, DURATION_UNITS, true);
+  return total === undefined ? undefined : Math.round(total);
 }
 
 const SIZE_UNITS: Record<string, number> = {

@@ -13,8 +13,8 @@
  *   that older clients wrote, so rules written against either keep matching.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Logger } from '../core/logger.js';
-import { parseHostPort } from '../net/address.js';
+import type { Logger } from '../../core/logger.js';
+import { parseHostPort } from '../../net/address.js';
 
 export const MONASCA_MONITOR_METRIC = 'monascamonitor.heartbeat';
 export const MONASCA_MONITOR_COUNTER = 'monasca_monitor_heartbeat';
