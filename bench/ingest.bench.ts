@@ -5,19 +5,29 @@
  * are in its in-memory buffers (flushed to disk about every second), so sonde's answer promises more.
  *
  * Usage: node --import tsx bench/ingest.bench.ts [--points N] [--series N] [--batch N] [--clients N]
- *   --points N   points per subject (default 1,000,000)
- *   --series N   distinct series (default 1,000; `bench,host=hNNN,dc=dK value=...`)
- *   --batch N    lines per request (default 5,000, as Telegraf's metric_batch_size)
- *   --clients N  requests in flight at once (default 4)
+ *          [--rounds N] [--cpu-prof DIR] [--baseline DIR]
+ *   --points N    points per subject and round (default 1,000,000)
+ *   --series N    distinct series (default 1,000; `bench,host=hNNN,dc=dK value=...`)
+ *   --batch N     lines per request (default 5,000, as Telegraf's metric_batch_size)
+ *   --clients N   requests in flight at once (default 4)
+ *   --rounds N    rounds, each running both subjects, which one goes first alternating (default 3)
+ *   --cpu-prof D  write a V8 CPU profile of each sonde agent run into directory D
+ *   --baseline D  also run the sonde built in checkout D (its bin/sonde.js) each round, to compare a
+ *                 change with what it changes in the same run
  *
- * Each subject runs on 127.0.0.1 with a free port and its own temp dir; the bodies are built once,
- * before any clock starts. Peak RSS is VmHWM of the server process.
+ * sonde runs as users run it: the compiled `bin/sonde.js` (`npm run build` first), which starts node
+ * with its own V8 flags. Each subject and round starts afresh on 127.0.0.1 with a free port and its
+ * own temp dir; the bodies are built once, before any clock starts. Peak RSS is VmHWM of the server
+ * process; CPU is the server process's user + system time while the load ran (/proc/PID/stat), so
+ * points per CPU second compares the two even when other work shares the machine. The ratio line is
+ * the median of the rounds' throughput ratios.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { exited, freePort, sondeSpawn, waitFor } from '../test/helpers/spawn.js';
+import { exited, freePort, ROOT, waitFor } from '../test/helpers/spawn.js';
 import { startVictoriaMetrics, which } from '../test/helpers/servers.js';
 
 const { values: opts } = parseArgs({
@@ -26,12 +36,24 @@ const { values: opts } = parseArgs({
     series: { type: 'string' },
     batch: { type: 'string' },
     clients: { type: 'string' },
+    rounds: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 const POINTS = Number(opts.points ?? 1_000_000);
 const SERIES = Number(opts.series ?? 1000);
 const BATCH = Number(opts.batch ?? 5000);
 const CLIENTS = Number(opts.clients ?? 4);
+const ROUNDS = Math.max(1, Number(opts.rounds ?? 3));
+const PROF_DIR = opts['cpu-prof'] !== undefined ? resolve(opts['cpu-prof']) : undefined;
+const BASELINE = opts.baseline !== undefined ? resolve(opts.baseline) : undefined;
+for (const root of [ROOT, ...(BASELINE !== undefined ? [BASELINE] : [])]) {
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
+    console.error(`${root}: dist/ is missing: run \`npm run build\` there first (the bench runs the compiled agent)`);
+    process.exit(1);
+  }
+}
 
 const T0 = Date.now() - 3_600_000;
 const bodies: string[] = [];
@@ -50,6 +72,18 @@ function peakRss(pid: number | undefined): number {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** User + system CPU seconds of a process so far. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
   } catch {
     return 0;
   }
@@ -85,14 +119,20 @@ async function drive(url: string): Promise<{ seconds: number; retries: number; f
 
 interface Row {
   subject: string;
+  round: number;
   seconds: number;
   rate: number;
+  cpu: number;
   rss: number;
   note: string;
 }
 const rows: Row[] = [];
+const SONDE = 'sonde influxdb -> store (ack after WAL)';
+const BASE = 'baseline sonde (--baseline)';
+const VM = 'victoria-metrics /write';
 
-async function benchSonde(): Promise<void> {
+async function benchSonde(round: number, root = ROOT, subject = SONDE): Promise<void> {
+  const bin = join(root, 'bin', 'sonde.js');
   const dir = mkdtempSync(join(tmpdir(), 'sonde-bench-ingest-'));
   const api = await freePort();
   const influx = await freePort();
@@ -101,11 +141,24 @@ async function benchSonde(): Promise<void> {
     cfg,
     `[agent]\ndata_dir = "data"\nself_metrics = false\ndefault_inputs = false\n[http]\nlisten = "127.0.0.1:${api}"\n[inputs]\n[[inputs.influxdb]]\nlisten = "127.0.0.1:${influx}"\n`,
   );
-  const a = sondeSpawn(['run', '-c', cfg]);
+  // no SONDE_* settings from the caller's environment
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SONDE_') && k !== 'NODE_OPTIONS'));
+  // bin/sonde.js as a command; with a CPU profile, node with the flag bin/sonde.js starts it with
+  if (PROF_DIR !== undefined) mkdirSync(PROF_DIR, { recursive: true });
+  const child =
+    PROF_DIR === undefined
+      ? spawn(bin, ['run', '-c', cfg], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, ['--no-concurrent-recompilation', '--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`, bin, 'run', '-c', cfg], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   try {
-    await waitFor(() => a.out.stdout.includes('stop with Ctrl-C'), 30_000, 'sonde start');
+    await waitFor(() => out.includes('stop with Ctrl-C') || child.exitCode !== null, 30_000, 'sonde start');
+    if (child.exitCode !== null) throw new Error(`sonde exited at start: ${out}`);
+    const cpu0 = cpuSeconds(child.pid);
     const r = await drive(`http://127.0.0.1:${influx}/write?db=bench&precision=ms`);
-    const rss = peakRss(a.child.pid);
+    const cpu = cpuSeconds(child.pid) - cpu0;
+    const rss = peakRss(child.pid);
     // acknowledged means stored: one series must hold all its points right now
     const q = (await (
       await fetch(`http://127.0.0.1:${api}/api/v1/query?name=bench&tag=host=h0&start=${T0 - 1}&end=${T0 + POINTS * 10}&max_points=1000000`)
@@ -113,31 +166,32 @@ async function benchSonde(): Promise<void> {
     const got = q.series[0]?.values.length ?? 0;
     const want = Math.ceil(POINTS / SERIES);
     rows.push({
-      subject: 'sonde influxdb -> store (ack after WAL)',
+      subject,
+      round,
       seconds: r.seconds,
       rate: POINTS / r.seconds,
+      cpu,
       rss,
       note: `${r.retries} retries, ${r.failed} failed; h0 has ${got}/${want} points at once`,
     });
   } finally {
-    a.child.kill('SIGTERM');
-    await exited(a.child);
+    child.kill('SIGTERM');
+    await exited(child);
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function benchVm(): Promise<void> {
-  if (!which('victoria-metrics')) {
-    rows.push({ subject: 'victoria-metrics /write', seconds: 0, rate: 0, rss: 0, note: 'not installed (apt-get install victoria-metrics)' });
-    return;
-  }
+async function benchVm(round: number): Promise<void> {
   const vm = await startVictoriaMetrics();
   try {
+    const cpu0 = cpuSeconds(vm.pid);
     const r = await drive(`${vm.url}/write?db=bench&precision=ms`);
     rows.push({
-      subject: 'victoria-metrics /write',
+      subject: VM,
+      round,
       seconds: r.seconds,
       rate: POINTS / r.seconds,
+      cpu: cpuSeconds(vm.pid) - cpu0,
       rss: peakRss(vm.pid),
       note: `${r.retries} retries, ${r.failed} failed (answers before its buffers are flushed)`,
     });
@@ -146,13 +200,56 @@ async function benchVm(): Promise<void> {
   }
 }
 
-console.log(`${POINTS.toLocaleString('en')} points, ${SERIES} series, ${BATCH} lines a request (${(bytes / 1e6).toFixed(1)} MB), ${CLIENTS} clients\n`);
-await benchVm();
-await benchSonde();
-const vmRate = rows.find((r) => r.subject.startsWith('victoria'))?.rate ?? 0;
-console.log('| subject | seconds | points/s | vs VM | peak RSS MB | notes |');
-console.log('|---|---|---|---|---|---|');
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+const haveVm = which('victoria-metrics') !== undefined;
+console.log(
+  `${POINTS.toLocaleString('en')} points, ${SERIES} series, ${BATCH} lines a request (${(bytes / 1e6).toFixed(1)} MB), ${CLIENTS} clients, ${ROUNDS} rounds; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}\n`,
+);
+for (let round = 1; round <= ROUNDS; round++) {
+  // which subject goes first alternates, so a slow start of the machine's load hits both alike
+  const order = [...(round % 2 === 1 ? ['vm', 'sonde'] : ['sonde', 'vm']), ...(BASELINE !== undefined ? ['base'] : [])];
+  if (BASELINE !== undefined && round % 2 === 0) order.reverse();
+  for (const s of order) {
+    if (s === 'vm' && haveVm) await benchVm(round);
+    else if (s === 'sonde') await benchSonde(round);
+    else if (s === 'base' && BASELINE !== undefined) await benchSonde(round, BASELINE, BASE);
+  }
+}
+if (!haveVm) console.log('victoria-metrics is not installed (apt-get install victoria-metrics): sonde alone\n');
+console.log('| round | subject | seconds | points/s | vs VM | CPU s | points per CPU s | peak RSS MB | notes |');
+console.log('|---:|---|---:|---:|---:|---:|---:|---:|---|');
+const ratios: number[] = [];
+const cpuRatios: number[] = [];
 for (const r of rows) {
-  const ratio = vmRate > 0 && r.rate > 0 ? `${(r.rate / vmRate).toFixed(2)}x` : '-';
-  console.log(`| ${r.subject} | ${r.seconds.toFixed(2)} | ${Math.round(r.rate).toLocaleString('en')} | ${ratio} | ${r.rss.toFixed(0)} | ${r.note} |`);
+  const vm = rows.find((x) => x.round === r.round && x.subject === VM);
+  const ratio = vm && vm.rate > 0 && r.rate > 0 ? r.rate / vm.rate : undefined;
+  if (r.subject === SONDE && ratio !== undefined) {
+    ratios.push(ratio);
+    if (vm && vm.cpu > 0 && r.cpu > 0) cpuRatios.push(vm.cpu / r.cpu);
+  }
+  const perCpu = r.cpu > 0 ? Math.round(POINTS / r.cpu).toLocaleString('en') : '-';
+  console.log(
+    `| ${r.round} | ${r.subject} | ${r.seconds.toFixed(2)} | ${Math.round(r.rate).toLocaleString('en')} | ${ratio !== undefined ? ratio.toFixed(2) + 'x' : '-'} | ${r.cpu.toFixed(2)} | ${perCpu} | ${r.rss.toFixed(0)} | ${r.note} |`,
+  );
+}
+const baseRatios = rows
+  .filter((r) => r.subject === BASE)
+  .map((b) => {
+    const cur = rows.find((x) => x.round === b.round && x.subject === SONDE);
+    return cur && cur.cpu > 0 && b.cpu > 0 ? b.cpu / cur.cpu : undefined;
+  })
+  .filter((x): x is number => x !== undefined);
+if (baseRatios.length > 0) console.log(`\nthis sonde vs the baseline, median of ${baseRatios.length} rounds: ${median(baseRatios).toFixed(2)}x points per CPU second`);
+if (ratios.length > 0) {
+  console.log(
+    `\nsonde vs VictoriaMetrics, median of ${ratios.length} rounds: ${median(ratios).toFixed(2)}x points/s (rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')})` +
+      (cpuRatios.length > 0 ? `; ${median(cpuRatios).toFixed(2)}x points per CPU second` : ''),
+  );
 }

@@ -61,6 +61,11 @@ export interface StatsdAggregatorStats {
   overflow: number;
 }
 
+// the state of a series before its first sample (counters and gauges share the shape)
+const newValue = (name: string, tags: Tags): CounterState => ({ name, tags, touched: false, value: 0 });
+const newTimer = (name: string, tags: Tags): TimerState => ({ name, tags, touched: false, values: [], count: 0 });
+const newSet = (name: string, tags: Tags): SetState => ({ name, tags, touched: false, members: new Set() });
+
 const DEFAULT_PERCENTILES = [90, 95, 99];
 
 /** etsy's suffix for a percentile: `90`, `99_9`, `top10`. */
@@ -97,53 +102,45 @@ export class StatsdAggregator {
     const key = s.tags === undefined ? s.name : seriesKey(s.name, s.tags);
     switch (s.type) {
       case 'c': {
-        let e = this.counters.get(key);
-        if (e === undefined) {
-          if (!this.room()) return;
-          e = { name: s.name, tags: this.tagsOf(s), touched: false, value: 0 };
-          this.counters.set(key, e);
-        }
+        const e = this.entry(this.counters, key, s, newValue);
+        if (e === undefined) return;
         e.value += s.value / s.sampleRate;
-        e.touched = true;
         break;
       }
       case 'g': {
-        let e = this.gauges.get(key);
-        if (e === undefined) {
-          if (!this.room()) return;
-          e = { name: s.name, tags: this.tagsOf(s), touched: false, value: 0 };
-          this.gauges.set(key, e);
-        }
+        const e = this.entry(this.gauges, key, s, newValue);
+        if (e === undefined) return;
         // A delta on a gauge that does not exist yet starts from 0, as in etsy.
         e.value = s.delta ? e.value + s.value : s.value;
-        e.touched = true;
         break;
       }
       case 's': {
-        let e = this.sets.get(key);
-        if (e === undefined) {
-          if (!this.room()) return;
-          e = { name: s.name, tags: this.tagsOf(s), touched: false, members: new Set() };
-          this.sets.set(key, e);
-        }
+        const e = this.entry(this.sets, key, s, newSet);
+        if (e === undefined) return;
         e.members.add(s.setValue ?? String(s.value));
-        e.touched = true;
         break;
       }
       default: {
         // ms, h, d: all keep every value for exact percentiles.
-        let e = this.timers.get(key);
-        if (e === undefined) {
-          if (!this.room()) return;
-          e = { name: s.name, tags: this.tagsOf(s), touched: false, values: [], count: 0 };
-          this.timers.set(key, e);
-        }
+        const e = this.entry(this.timers, key, s, newTimer);
+        if (e === undefined) return;
         e.values.push(s.value);
         e.count += 1 / s.sampleRate;
-        e.touched = true;
       }
     }
     this.stats.samples++;
+  }
+
+  /** The series' state, created with `make` when new and there is room; marked touched. */
+  private entry<S extends Base>(map: Map<string, S>, key: string, s: StatsdSample, make: (name: string, tags: Tags) => S): S | undefined {
+    let e = map.get(key);
+    if (e === undefined) {
+      if (!this.room()) return undefined;
+      e = make(s.name, this.tagsOf(s));
+      map.set(key, e);
+    }
+    e.touched = true;
+    return e;
   }
 
   private room(): boolean {

@@ -56,6 +56,13 @@ export function setConnectionLogger(logger: Logger): void {
 }
 
 const finite = (n: unknown): n is number => typeof n === 'number' && n - n === 0;
+
+/** Counts `v` into a bucket (an exact value set before becomes a count again). */
+function addTo(b: Bucket, v: number): void {
+  b.value += v;
+  b.touched = true;
+  b.exact = false;
+}
 const errors = clientMetrics.counter('client_errors', { api: 'connection' });
 const packetsSent = clientMetrics.counter('client_packets_sent', { api: 'connection' });
 
@@ -94,6 +101,14 @@ export class Counter {
     return b;
   }
 
+  /** The stat's value, or undefined (logged, not thrown) when it is not a finite number. */
+  private valueOf(stats: Stats, stat: string): number | undefined {
+    const v = stats[stat];
+    if (finite(v)) return v;
+    this.conn.fail('non-numeric stat ignored', { category: this.category, stat });
+    return undefined;
+  }
+
   /**
    * Adds each stat's value to the category's base count and to the count of each specific:
    * `record('foo', { baz: 2 })` adds 2 to `<category>-baz` and `<category>-foo-baz`. Never throws.
@@ -107,21 +122,12 @@ export class Counter {
         return;
       }
       for (const stat in stats) {
-        const v = stats[stat];
-        if (!finite(v)) {
-          this.conn.fail('non-numeric stat ignored', { category: this.category, stat });
-          continue;
-        }
-        const base = this.baseBucket(stat);
-        base.value += v;
-        base.touched = true;
-        base.exact = false;
+        const v = this.valueOf(stats, stat);
+        if (v === undefined) continue;
+        addTo(this.baseBucket(stat), v);
         for (let i = 0; i < n; i++) {
           const spec = args[i];
-          const b = this.specificBucket(typeof spec === 'string' ? spec : String(spec), stat);
-          b.value += v;
-          b.touched = true;
-          b.exact = false;
+          addTo(this.specificBucket(typeof spec === 'string' ? spec : String(spec), stat), v);
         }
       }
     } catch (e) {
@@ -133,11 +139,8 @@ export class Counter {
   setExact(stats: Stats): void {
     try {
       for (const stat in stats) {
-        const v = stats[stat];
-        if (!finite(v)) {
-          this.conn.fail('non-numeric stat ignored', { category: this.category, stat });
-          continue;
-        }
+        const v = this.valueOf(stats, stat);
+        if (v === undefined) continue;
         const b = this.baseBucket(stat);
         b.value = v;
         b.exact = true;

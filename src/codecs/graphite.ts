@@ -8,6 +8,7 @@
 import type { Point, Tags } from '../model/point.js';
 import { EMPTY_TAGS } from '../model/point.js';
 import { sanitizeName, sanitizeTags } from '../model/sanitize.js';
+import { seriesKey } from '../model/series.js';
 import type { CodecError, Decoded } from './types.js';
 import { sampleOf } from './types.js';
 import { parseDecimal } from './statsd.js';
@@ -171,6 +172,13 @@ export function graphiteTemplateTags(template: string): string[] {
   const keys = new Set<string>();
   for (const m of template.matchAll(/\{([^{}]*)\}/g)) if (m[1] !== 'name') keys.add(m[1] as string);
   return [...keys];
+}
+
+/** What of a point a template path shows: `seriesKey` of its name and the template's tags it has. */
+export function graphiteTemplateSeriesKey(point: Pick<Point, 'name' | 'tags'>, templateTags: readonly string[]): string {
+  const used: Record<string, string> = {};
+  for (const k of templateTags) if (point.tags[k] !== undefined) used[k] = point.tags[k] as string;
+  return seriesKey(point.name, used);
 }
 
 const SEGMENT_UNSAFE = /[.\s]/;

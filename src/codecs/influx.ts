@@ -11,7 +11,9 @@
 import type { Point, Tags } from '../model/point.js';
 import { EMPTY_TAGS } from '../model/point.js';
 import { sanitizeName, sanitizeTagKey, sanitizeTagValue } from '../model/sanitize.js';
+import { seriesKey } from '../model/series.js';
 import { sampleOf, type CodecError, type Decoded, setOwn } from './types.js';
+import { decimalEnd, shortDecimal } from './decimal.js';
 
 export type InfluxPrecision = 'ns' | 'us' | 'ms' | 's' | 'm' | 'h';
 
@@ -24,6 +26,8 @@ export interface InfluxParseOptions {
   readonly strings?: 'drop' | 'keep';
   /** Pass names and tags through the model's sanitizer (default true). */
   readonly sanitize?: boolean;
+  /** Series sections parsed before (kept across calls): lines of known series skip parsing them. */
+  readonly seriesCache?: InfluxSeriesCache;
 }
 
 /** A string field kept with `strings: 'keep'`: same identity as a point, text value. */
@@ -116,30 +120,7 @@ function allDigits(s: string, from: number, to: number): boolean {
 
 /** Go ParseFloat's decimal syntax (what InfluxDB accepts for floats): `-1.5`, `1.`, `.5`, `1e-3`. */
 function isFloatSyntax(s: string, from: number, to: number): boolean {
-  let i = from;
-  if (i < to && s.charCodeAt(i) === 45) i++;
-  let digits = 0;
-  let c = 0;
-  while (i < to && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
-    i++;
-    digits++;
-  }
-  if (i < to && s.charCodeAt(i) === 46) {
-    i++;
-    while (i < to && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
-      i++;
-      digits++;
-    }
-  }
-  if (digits === 0) return false;
-  if (i < to && (s.charCodeAt(i) | 32) === 101) {
-    i++;
-    if (i < to && ((c = s.charCodeAt(i)) === 43 || c === 45)) i++;
-    const start = i;
-    while (i < to && (c = s.charCodeAt(i)) >= 48 && c <= 57) i++;
-    if (i === start) return false;
-  }
-  return i === to;
+  return decimalEnd(s, from < to && s.charCodeAt(from) === 45 ? from + 1 : from, to) === to;
 }
 
 const PRECISION_DIGITS: Record<InfluxPrecision, number> = { ns: 6, us: 3, ms: 0, s: -1, m: -1, h: -1 };
@@ -173,17 +154,164 @@ function tsToMs(s: string, from: number, to: number, precision: InfluxPrecision)
   return Number.isSafeInteger(r) ? (r === 0 ? 0 : r) : undefined;
 }
 
+/** Set by `scanToken`: whether the token it scanned held a backslash escape. */
+let scanEsc = false;
+
+/**
+ * The end of the token starting at `i` (measurement, tag key or value, field key): the first unescaped
+ * `,` or space, or `=` too where `eq` (every section but the measurement), or `end`. A backslash
+ * escapes the character after it. Sets `scanEsc`.
+ */
+function scanToken(text: string, i: number, end: number, eq: boolean): number {
+  let esc = false;
+  while (i < end) {
+    const c = text.charCodeAt(i);
+    if (c === BACKSLASH && i + 1 < end) {
+      esc = true;
+      i += 2;
+      continue;
+    }
+    if (c === COMMA || c === SPACE || (eq && c === EQUALS)) break;
+    i++;
+  }
+  scanEsc = esc;
+  return i;
+}
+
+/**
+ * The end of the tag or field key starting at `s` (at its `=`, set `scanEsc`); -1 when the key is
+ * empty, -2 when no `=` follows it in its section.
+ */
+function keyEnd(text: string, s: number, end: number): number {
+  const i = scanToken(text, s, end, true);
+  if (i === s) return -1;
+  return i < end && text.charCodeAt(i) === EQUALS ? i : -2;
+}
+
+/**
+ * Where the series section of a line (measurement and tag set) starting at `i` ends: the first
+ * unescaped space, which is where one that parses ends; -1 when the line has none before `end`.
+ * `backslash` is the index of the first backslash at or after `i`: before it, a space is found natively.
+ */
+function seriesSectionEnd(text: string, i: number, end: number, backslash: number): number {
+  const sp = text.indexOf(' ', i);
+  if (sp < 0 || sp >= end) return -1;
+  if (backslash > sp) return sp;
+  while (i < end) {
+    const c = text.charCodeAt(i);
+    if (c === SPACE) return i;
+    i += c === BACKSLASH && i + 1 < end ? 2 : 1;
+  }
+  return -1;
+}
+
+/** A copy of `s` that holds no reference to the (much larger) text it was sliced from. */
+function detach(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'utf16le').toString('utf16le');
+}
+
+/** A series section seen before: what it parsed to. */
+interface SeriesEntry {
+  readonly measurement: string;
+  readonly tags: Tags;
+  /** field key -> point name */
+  readonly names: Map<string, string>;
+  /** The first field key seen and its point name (most series have one field). */
+  field: string;
+  name: string;
+}
+
+/**
+ * The point name of a field: `measurement.field`, or the measurement for a field named `value`. Names
+ * are made (joined, sanitized) once per series and field, or once per call for uncached series.
+ */
+function pointName(names: Map<string, Map<string, string>>, entry: SeriesEntry | undefined, measurement: string, field: string, sanitize: boolean): string {
+  if (entry !== undefined && entry.field === field) return entry.name;
+  let byField = entry?.names ?? names.get(measurement);
+  if (!byField) {
+    byField = new Map();
+    names.set(measurement, byField);
+  }
+  let name = byField.get(field);
+  if (name !== undefined) return name;
+  name = field === 'value' ? measurement : measurement + '.' + field;
+  if (sanitize) name = sanitizeName(name);
+  if (entry !== undefined) {
+    // a cached series' names outlive this text: copied, not sliced from it
+    name = detach(name);
+    if (entry.field === '') {
+      entry.field = detach(field);
+      entry.name = name;
+      return name;
+    }
+  }
+  // bounded: a series written with ever new field keys gets its names made each time past it
+  if (byField.size < 1024) byField.set(entry !== undefined ? detach(field) : field, name);
+  return name;
+}
+
+/**
+ * Series sections already parsed (measurement and tag set, by their characters as sent, up to the space
+ * before the fields). A writer sends the same series again and again: a line of a known series gets
+ * the measurement, tags object and point names parsed the first time, without parsing its series
+ * section again, and all its points share one tags object (frozen), so the caches keyed by that object
+ * further on (default tags, the store's series lookup) hit. What a section parses to depends only on
+ * its characters (and on sanitizing, kept apart), so this changes no result. Entries hold copies, not
+ * slices of a request body. Bounded: past `limit` sections it starts over. One per receiver, kept
+ * across requests.
+ */
+export class InfluxSeriesCache {
+  private readonly asSent = new Map<string, SeriesEntry>();
+  private readonly sanitized = new Map<string, SeriesEntry>();
+
+  constructor(readonly limit = 10_000) {}
+
+  get size(): number {
+    return this.asSent.size + this.sanitized.size;
+  }
+
+  /** @internal */
+  find(raw: string, sanitize: boolean): SeriesEntry | undefined {
+    return (sanitize ? this.sanitized : this.asSent).get(raw);
+  }
+
+  /** @internal remembers what `raw` parsed to */
+  add(raw: string, sanitize: boolean, measurement: string, tags: Tags): SeriesEntry {
+    const m = sanitize ? this.sanitized : this.asSent;
+    if (m.size >= this.limit) m.clear();
+    let copy: Tags = EMPTY_TAGS;
+    if (tags !== EMPTY_TAGS) {
+      const t: Record<string, string> = {};
+      for (const k in tags) setOwn(t, detach(k), detach(tags[k] as string));
+      copy = Object.freeze(t);
+    }
+    const e: SeriesEntry = { measurement: detach(measurement), tags: copy, names: new Map(), field: '', name: '' };
+    m.set(detach(raw), e);
+    return e;
+  }
+
+  clear(): void {
+    this.asSent.clear();
+    this.sanitized.clear();
+  }
+}
+
 /**
  * The end of the line starting at `pos` as influxd's scanner finds it: after the first unescaped
  * space (the field set) and once an `=` was seen there, every unescaped `"` opens or closes a quoted
  * string, and the line ends at the first newline outside quotes (or at the end of the text).
  */
 function scanLineEnd(text: string, pos: number, n: number): number {
+  return quotedLineEnd((i) => text.charCodeAt(i), pos, n);
+}
+
+/** `scanLineEnd` over any characters: `code(i)` is the character at `i` (text or bytes). */
+function quotedLineEnd(code: (i: number) => number, pos: number, n: number): number {
   let fields = false;
   let eq = false;
   let quoted = false;
   for (let i = pos; i < n; i++) {
-    const c = text.charCodeAt(i);
+    const c = code(i);
     if (c === BACKSLASH && i + 2 < n) {
       i++;
       continue;
@@ -201,6 +329,233 @@ function scanLineEnd(text: string, pos: number, n: number): number {
 }
 
 /**
+ * The parser of one call, line by line: the state lines share (field buffers, token memo, the series
+ * cache) and what the last line parsed to. One small method per line keeps the hot code small for the
+ * JIT: it is compiled once, early, instead of a whole-body loop compiled on stack replacement.
+ */
+class LineParser {
+  // Fields of the current line, collected before the timestamp (which comes last) is known.
+  readonly fKeys: string[] = [];
+  readonly fVals: number[] = [];
+  readonly fKinds: number[] = []; // 0 float, 1 int, 2 bool, 3 string
+  readonly fStrs: string[] = [];
+  nf = 0;
+  // Tokens usually repeat line after line (same measurement, tag keys, hosts): compare the bytes in
+  // place with the previous token in the same position and reuse its string instead of slicing again.
+  private readonly memoRaw: string[] = [];
+  private readonly memoOut: string[] = [];
+  private nextBackslash = -1;
+  /** What the last line parsed to (`end` also after an error: a quoted string may have moved it). */
+  end = 0;
+  measurement = '';
+  tags: Tags = EMPTY_TAGS;
+  entry: SeriesEntry | undefined;
+  ts = 0;
+
+  constructor(
+    private readonly text: string,
+    private readonly sanitize: boolean,
+    private readonly precision: InfluxPrecision,
+    private readonly now: number,
+    private readonly cache: InfluxSeriesCache | undefined,
+  ) {}
+
+  private tok(slot: number, s: number, e: number, esc: boolean, sec: Sec): string {
+    const text = this.text;
+    if (slot >= 0) {
+      const prev = this.memoRaw[slot];
+      if (prev !== undefined && prev.length === e - s) {
+        let k = 0;
+        while (k < prev.length && text.charCodeAt(s + k) === prev.charCodeAt(k)) k++;
+        if (k === prev.length) return this.memoOut[slot] as string;
+      }
+    }
+    const raw = text.slice(s, e);
+    let out = esc ? unescape(raw, sec) : raw;
+    if (this.sanitize && sec === Sec.TagKey) out = sanitizeTagKey(out);
+    else if (this.sanitize && sec === Sec.TagValue) out = sanitizeTagValue(out);
+    if (slot >= 0) {
+      this.memoRaw[slot] = raw;
+      this.memoOut[slot] = out;
+    }
+    return out;
+  }
+
+  /** Parses the line from `i` (its first non-blank character) to `end`; an error message or undefined. */
+  line(i: number, end: number): string | undefined {
+    const text = this.text;
+    const cache = this.cache;
+    const sanitize = this.sanitize;
+    const fKeys = this.fKeys;
+    const fVals = this.fVals;
+    const fKinds = this.fKinds;
+    const fStrs = this.fStrs;
+    this.end = end;
+    let nf = 0;
+    let c = 0;
+    let tags: Record<string, string> | undefined;
+    let lineTags: Tags = EMPTY_TAGS;
+    let measurement = '';
+    let ts = 0;
+    let entry: SeriesEntry | undefined;
+    // series section (measurement and tag set): one parsed before (the same characters) is reused
+    let rawEnd = -1;
+    let raw = '';
+    if (cache !== undefined) {
+      if (this.nextBackslash < i) {
+        this.nextBackslash = text.indexOf('\\', i);
+        if (this.nextBackslash < 0) this.nextBackslash = text.length;
+      }
+      rawEnd = seriesSectionEnd(text, i, end, this.nextBackslash);
+      if (rawEnd > i) {
+        raw = text.slice(i, rawEnd);
+        entry = cache.find(raw, sanitize);
+      }
+    }
+    let s = i;
+    if (entry !== undefined) {
+      measurement = entry.measurement;
+      lineTags = entry.tags;
+      i = rawEnd;
+    } else {
+      // measurement
+      i = scanToken(text, i, end, false);
+      if (i === s) return 'missing measurement';
+      if (i >= end) return 'missing fields';
+      measurement = this.tok(0, s, i, scanEsc, Sec.Measurement);
+      // tag set
+      let tagNo = 0;
+      while (text.charCodeAt(i) === COMMA) {
+        i++;
+        s = i;
+        i = keyEnd(text, i, end);
+        if (i < 0) return i === -1 ? 'missing tag key' : 'missing tag value';
+        const key = this.tok(tagNo < 16 ? 1 + 2 * tagNo : -1, s, i, scanEsc, Sec.TagKey);
+        i++;
+        s = i;
+        i = scanToken(text, i, end, true);
+        c = text.charCodeAt(i);
+        if (i === s) return 'missing tag value';
+        if (i < end && c === EQUALS) return 'invalid tag format';
+        if (i >= end) return 'missing fields';
+        const value = this.tok(tagNo < 16 ? 2 + 2 * tagNo : -1, s, i, scanEsc, Sec.TagValue);
+        tagNo++;
+        if (!key || !value) continue; // emptied by sanitizing
+        setOwn((tags ??= {}), key, value);
+      }
+      lineTags = tags ?? EMPTY_TAGS;
+      if (cache !== undefined && rawEnd === i && raw !== '') {
+        entry = cache.add(raw, sanitize, measurement, lineTags);
+        measurement = entry.measurement;
+        lineTags = entry.tags;
+      }
+    }
+    // field set
+    while (i < end && text.charCodeAt(i) === SPACE) i++;
+    if (i >= end) return 'missing fields';
+    for (;;) {
+      s = i;
+      i = keyEnd(text, i, end);
+      if (i < 0) return i === -1 ? 'missing field key' : 'missing field value';
+      let esc = scanEsc;
+      const key = this.tok(nf < 16 ? 40 + nf : -1, s, i, esc, Sec.FieldKey);
+      i++;
+      s = i;
+      if (i < end && text.charCodeAt(i) === QUOTE) {
+        // String value: may run over newlines, ends at the first unescaped quote.
+        i++;
+        esc = false;
+        while (i < end) {
+          c = text.charCodeAt(i);
+          if (c === BACKSLASH && i + 1 < end) {
+            esc = true;
+            i += 2;
+            continue;
+          }
+          if (c === QUOTE) break;
+          i++;
+        }
+        if (i >= end) return 'unbalanced quotes';
+        const raw = text.slice(s + 1, i);
+        i++;
+        if (i > end) {
+          end = text.indexOf('\n', i);
+          if (end < 0) end = text.length;
+          this.end = end;
+        }
+        fKeys[nf] = key;
+        fVals[nf] = 0;
+        fKinds[nf] = 3;
+        fStrs[nf++] = esc ? unescapeString(raw) : raw;
+      } else {
+        while (i < end && (c = text.charCodeAt(i)) !== COMMA && c !== SPACE) i++;
+        let vEnd = i;
+        if (vEnd === end && vEnd > s && text.charCodeAt(vEnd - 1) === CR) vEnd--;
+        if (vEnd === s) return 'missing field value';
+        const last = text.charCodeAt(vEnd - 1);
+        let v = 0;
+        let kind = 0; // 0 float, 1 int, 2 bool
+        if (last === 105 /* i */ || last === 117 /* u */) {
+          const neg = text.charCodeAt(s) === 45;
+          const dStart = neg ? s + 1 : s;
+          if (!allDigits(text, dStart, vEnd - 1) || (neg && last === 117)) return 'invalid number';
+          if (vEnd - 1 - dStart < 16) {
+            for (let k = dStart; k < vEnd - 1; k++) v = v * 10 + (text.charCodeAt(k) - 48);
+          } else {
+            const digits = text.slice(dStart, vEnd - 1);
+            const limit = last === 117 ? UINT64_MAX : neg ? INT64_MIN_ABS : INT64_MAX;
+            if (!withinLimit(digits, limit)) return 'value out of range';
+            v = +digits;
+          }
+          if (neg && v !== 0) v = -v;
+          kind = 1;
+        } else if ((v = shortDecimal(text, s, vEnd)) !== v) {
+          // not a plain decimal (the usual value, read without slicing): exponent, long, or a bool
+          if (isFloatSyntax(text, s, vEnd)) {
+            v = +text.slice(s, vEnd);
+            if (!Number.isFinite(v)) return 'value out of range';
+          } else {
+            v = boolValue(text.slice(s, vEnd));
+            if (v < 0) return 'invalid field value';
+            kind = 2;
+          }
+        }
+        fKeys[nf] = key;
+        fVals[nf] = v;
+        fKinds[nf] = kind;
+        fStrs[nf++] = '';
+      }
+      if (i < end && text.charCodeAt(i) === COMMA) {
+        i++;
+        continue;
+      }
+      break;
+    }
+    // timestamp
+    while (i < end && ((c = text.charCodeAt(i)) === SPACE || c === CR)) i++;
+    if (i < end) {
+      s = i;
+      // the timestamp usually ends the line (maybe before a CR): read it in one pass
+      let tEnd = end;
+      while (tEnd > s && ((c = text.charCodeAt(tEnd - 1)) === SPACE || c === CR)) tEnd--;
+      const t = tsToMs(text, s, tEnd, this.precision);
+      if (t === undefined) {
+        while (i < end && (c = text.charCodeAt(i)) !== SPACE && c !== CR) i++;
+        while (i < end && ((c = text.charCodeAt(i)) === SPACE || c === CR)) i++;
+        return i < end ? 'invalid timestamp: extra data after timestamp' : 'invalid timestamp';
+      }
+      ts = t;
+    } else ts = this.now;
+    this.nf = nf;
+    this.measurement = measurement;
+    this.tags = lineTags;
+    this.entry = entry;
+    this.ts = ts;
+    return undefined;
+  }
+}
+
+/**
  * Parses line protocol text. One error per rejected line (1-based line numbers); lines before and after
  * it still decode.
  */
@@ -208,7 +563,7 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
   const text = typeof input === 'string' ? input : decoder.decode(input);
   const keepStrings = opts.strings === 'keep';
   const sanitize = opts.sanitize ?? true;
-  const precision = opts.precision;
+  const lp = new LineParser(text, sanitize, opts.precision, opts.now, opts.seriesCache);
   const items: Point[] = [];
   const errors: CodecError[] = [];
   const strings: InfluxStringField[] = [];
@@ -217,35 +572,6 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
   let pos = 0;
   let lineNo = 0;
   let nextQuote = -1;
-  // Fields of the current line, collected before the timestamp (which comes last) is known.
-  const fKeys: string[] = [];
-  const fVals: number[] = [];
-  const fKinds: number[] = []; // 0 float, 1 int, 2 bool, 3 string
-  const fStrs: string[] = [];
-  let nf = 0;
-  // Tokens usually repeat line after line (same measurement, tag keys, hosts): compare the bytes in
-  // place with the previous token in the same position and reuse its string instead of slicing again.
-  const memoRaw: string[] = [];
-  const memoOut: string[] = [];
-  const tok = (slot: number, s: number, e: number, esc: boolean, sec: Sec): string => {
-    if (slot >= 0) {
-      const prev = memoRaw[slot];
-      if (prev !== undefined && prev.length === e - s) {
-        let k = 0;
-        while (k < prev.length && text.charCodeAt(s + k) === prev.charCodeAt(k)) k++;
-        if (k === prev.length) return memoOut[slot] as string;
-      }
-    }
-    const raw = text.slice(s, e);
-    let out = esc ? unescape(raw, sec) : raw;
-    if (sanitize && sec === Sec.TagKey) out = sanitizeTagKey(out);
-    else if (sanitize && sec === Sec.TagValue) out = sanitizeTagValue(out);
-    if (slot >= 0) {
-      memoRaw[slot] = raw;
-      memoOut[slot] = out;
-    }
-    return out;
-  };
   // measurement -> field -> point name: batches repeat a few names, so join and sanitize each once
   const names = new Map<string, Map<string, string>>();
 
@@ -254,6 +580,7 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
     const lineStart = pos;
     let end = text.indexOf('\n', pos);
     if (end < 0) end = n;
+    const nl = end;
     // A quoted string field may run over newlines: where a line holds a quote, its end is found the
     // way influxd finds it (scanLineEnd), so an unterminated quote is one bad line to the end, as there.
     if (nextQuote < pos) {
@@ -269,241 +596,20 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
       pos = end + 1;
       continue;
     }
-    let error: string | undefined;
     const startLine = lineNo;
-    nf = 0;
-    let tags: Record<string, string> | undefined;
-    let measurement = '';
-    let ts = 0;
-    // Hot loop: the escape-aware token scan is written out per section, not shared, for speed.
-    parse: {
-      // measurement
-      let s = i;
-      let esc = false;
-      while (i < end) {
-        c = text.charCodeAt(i);
-        if (c === BACKSLASH && i + 1 < end) {
-          esc = true;
-          i += 2;
-          continue;
-        }
-        if (c === COMMA || c === SPACE) break;
-        i++;
-      }
-      if (i === s) {
-        error = 'missing measurement';
-        break parse;
-      }
-      if (i >= end) {
-        error = 'missing fields';
-        break parse;
-      }
-      measurement = tok(0, s, i, esc, Sec.Measurement);
-      let tagNo = 0;
-      // tag set
-      while (text.charCodeAt(i) === COMMA) {
-        i++;
-        s = i;
-        esc = false;
-        while (i < end) {
-          c = text.charCodeAt(i);
-          if (c === BACKSLASH && i + 1 < end) {
-            esc = true;
-            i += 2;
-            continue;
-          }
-          if (c === EQUALS || c === COMMA || c === SPACE) break;
-          i++;
-        }
-        if (i >= end || c !== EQUALS || i === s) {
-          error = i === s ? 'missing tag key' : 'missing tag value';
-          break parse;
-        }
-        const key = tok(tagNo < 16 ? 1 + 2 * tagNo : -1, s, i, esc, Sec.TagKey);
-        i++;
-        s = i;
-        esc = false;
-        while (i < end) {
-          c = text.charCodeAt(i);
-          if (c === BACKSLASH && i + 1 < end) {
-            esc = true;
-            i += 2;
-            continue;
-          }
-          if (c === COMMA || c === SPACE || c === EQUALS) break;
-          i++;
-        }
-        if (i === s) {
-          error = 'missing tag value';
-          break parse;
-        }
-        if (i < end && c === EQUALS) {
-          error = 'invalid tag format';
-          break parse;
-        }
-        if (i >= end) {
-          error = 'missing fields';
-          break parse;
-        }
-        const value = tok(tagNo < 16 ? 2 + 2 * tagNo : -1, s, i, esc, Sec.TagValue);
-        tagNo++;
-        if (!key || !value) continue; // emptied by sanitizing
-        setOwn((tags ??= {}), key, value);
-      }
-      // field set
-      while (i < end && text.charCodeAt(i) === SPACE) i++;
-      if (i >= end) {
-        error = 'missing fields';
-        break parse;
-      }
-      for (;;) {
-        s = i;
-        esc = false;
-        while (i < end) {
-          c = text.charCodeAt(i);
-          if (c === BACKSLASH && i + 1 < end) {
-            esc = true;
-            i += 2;
-            continue;
-          }
-          if (c === EQUALS || c === COMMA || c === SPACE) break;
-          i++;
-        }
-        if (i >= end || c !== EQUALS || i === s) {
-          error = i === s ? 'missing field key' : 'missing field value';
-          break parse;
-        }
-        const key = tok(nf < 16 ? 40 + nf : -1, s, i, esc, Sec.FieldKey);
-        i++;
-        s = i;
-        if (i < end && text.charCodeAt(i) === QUOTE) {
-          // String value: may run over newlines, ends at the first unescaped quote.
-          i++;
-          esc = false;
-          while (i < end) {
-            c = text.charCodeAt(i);
-            if (c === BACKSLASH && i + 1 < end) {
-              esc = true;
-              i += 2;
-              continue;
-            }
-            if (c === QUOTE) break;
-            i++;
-          }
-          if (i >= end) {
-            error = 'unbalanced quotes';
-            break parse;
-          }
-          const raw = text.slice(s + 1, i);
-          i++;
-          if (i > end) {
-            end = text.indexOf('\n', i);
-            if (end < 0) end = n;
-          }
-          fKeys[nf] = key;
-          fVals[nf] = 0;
-          fKinds[nf] = 3;
-          fStrs[nf++] = esc ? unescapeString(raw) : raw;
-        } else {
-          while (i < end && (c = text.charCodeAt(i)) !== COMMA && c !== SPACE) i++;
-          let vEnd = i;
-          if (vEnd === end && vEnd > s && text.charCodeAt(vEnd - 1) === CR) vEnd--;
-          if (vEnd === s) {
-            error = 'missing field value';
-            break parse;
-          }
-          const last = text.charCodeAt(vEnd - 1);
-          if (last === 105 /* i */ || last === 117 /* u */) {
-            const neg = text.charCodeAt(s) === 45;
-            const dStart = neg ? s + 1 : s;
-            if (!allDigits(text, dStart, vEnd - 1) || (neg && last === 117)) {
-              error = 'invalid number';
-              break parse;
-            }
-            let v = 0;
-            if (vEnd - 1 - dStart < 16) {
-              for (let k = dStart; k < vEnd - 1; k++) v = v * 10 + (text.charCodeAt(k) - 48);
-            } else {
-              const digits = text.slice(dStart, vEnd - 1);
-              const limit = last === 117 ? UINT64_MAX : neg ? INT64_MIN_ABS : INT64_MAX;
-              if (!withinLimit(digits, limit)) {
-                error = 'value out of range';
-                break parse;
-              }
-              v = +digits;
-            }
-            fKeys[nf] = key;
-            fVals[nf] = neg && v !== 0 ? -v : v;
-            fKinds[nf] = 1;
-            fStrs[nf++] = '';
-          } else if (isFloatSyntax(text, s, vEnd)) {
-            const v = +text.slice(s, vEnd);
-            if (!Number.isFinite(v)) {
-              error = 'value out of range';
-              break parse;
-            }
-            fKeys[nf] = key;
-            fVals[nf] = v;
-            fKinds[nf] = 0;
-            fStrs[nf++] = '';
-          } else {
-            const b = boolValue(text.slice(s, vEnd));
-            if (b < 0) {
-              error = 'invalid field value';
-              break parse;
-            }
-            fKeys[nf] = key;
-            fVals[nf] = b;
-            fKinds[nf] = 2;
-            fStrs[nf++] = '';
-          }
-        }
-        if (i < end && text.charCodeAt(i) === COMMA) {
-          i++;
-          continue;
-        }
-        break;
-      }
-      // timestamp
-      while (i < end && ((c = text.charCodeAt(i)) === SPACE || c === CR)) i++;
-      if (i < end) {
-        s = i;
-        while (i < end && (c = text.charCodeAt(i)) !== SPACE && c !== CR) i++;
-        const tEnd = i;
-        while (i < end && ((c = text.charCodeAt(i)) === SPACE || c === CR)) i++;
-        if (i < end) {
-          error = 'invalid timestamp: extra data after timestamp';
-          break parse;
-        }
-        const t = tsToMs(text, s, tEnd, precision);
-        if (t === undefined) {
-          error = 'invalid timestamp';
-          break parse;
-        }
-        ts = t;
-      } else ts = opts.now;
-    }
+    const error = lp.line(i, end);
+    end = lp.end;
     pos = end + 1;
     // a line that ran over newlines (inside quotes) counts them
-    for (let k = text.indexOf('\n', lineStart); k >= 0 && k < end; k = text.indexOf('\n', k + 1)) lineNo++;
+    if (end !== nl) for (let k = nl; k >= 0 && k < end; k = text.indexOf('\n', k + 1)) lineNo++;
     if (error !== undefined) {
       errors.push({ message: error, line: startLine, sample: sampleOf(text.slice(lineStart, end)) });
       continue;
     }
-    const t: Tags = tags ?? EMPTY_TAGS;
-    let byField = names.get(measurement);
-    if (!byField) {
-      byField = new Map();
-      names.set(measurement, byField);
-    }
+    const { measurement, entry, ts, nf, fKeys, fVals, fKinds, fStrs } = lp;
+    const t = lp.tags;
     for (let f = 0; f < nf; f++) {
-      const field = fKeys[f] as string;
-      let name = byField.get(field);
-      if (name === undefined) {
-        name = field === 'value' ? measurement : measurement + '.' + field;
-        if (sanitize) name = sanitizeName(name);
-        byField.set(field, name);
-      }
+      const name = pointName(names, entry, measurement, fKeys[f] as string, sanitize);
       const kind = fKinds[f] as number;
       if (kind === 3) {
         if (keepStrings) strings.push({ name, tags: t, value: fStrs[f] as string, ts, line: startLine });
@@ -597,9 +703,7 @@ function encodeTs(ts: number, precision: InfluxPrecision): string {
 
 function encodeValue(p: Point): string {
   const v = p.value;
-  if (p.int && Number.isInteger(v) && Math.abs(v) < 9.2e18) {
-    return (Math.abs(v) >= 1e21 ? BigInt(v).toString() : String(v === 0 ? 0 : v)) + 'i';
-  }
+  if (p.int && Number.isInteger(v) && Math.abs(v) < 9.2e18) return (Math.abs(v) >= 1e21 ? BigInt(v).toString() : String(v === 0 ? 0 : v)) + 'i';
   return String(v);
 }
 
@@ -629,6 +733,33 @@ export function encodeInfluxLine(p: Point, opts: InfluxEncodeOptions = {}): stri
   return line + ' ' + escapeToken(field, Sec.FieldKey) + '=' + encodeValue(p) + ' ' + encodeTs(p.ts, opts.precision ?? 'ns');
 }
 
+const LINE_BREAK = /[\r\n]/;
+const LINE_BREAKS = /[\r\n]/g;
+
+/**
+ * True when InfluxDB would not get a point's series as sonde has it: line protocol cannot carry
+ * newlines (written as spaces), and empty tag keys and values are left out. Else names and tags travel
+ * as they are, every other character escaped.
+ */
+export function influxChanges(p: Pick<Point, 'name' | 'tags'>): boolean {
+  if (LINE_BREAK.test(p.name)) return true;
+  for (const k in p.tags) {
+    const v = p.tags[k] as string;
+    if (k === '' || v === '' || LINE_BREAK.test(k) || LINE_BREAK.test(v)) return true;
+  }
+  return false;
+}
+
+/** The series a point becomes in InfluxDB (its measurement and field are its name), as a `seriesKey`. */
+export function influxSeriesKey(p: Pick<Point, 'name' | 'tags'>): string {
+  const tags: Record<string, string> = {};
+  for (const k of Object.keys(p.tags)) {
+    const v = p.tags[k];
+    if (k && v) setOwn(tags, k.replace(LINE_BREAKS, ' '), v.replace(LINE_BREAKS, ' '));
+  }
+  return seriesKey(p.name.replace(LINE_BREAKS, ' '), tags);
+}
+
 /** A batch body: one line per writable point, each ending in `\n`. */
 export function encodeInfluxLines(points: readonly Point[], opts: InfluxEncodeOptions = {}): string {
   let out = '';
@@ -649,30 +780,10 @@ export function influxLineCut(bytes: Uint8Array): number {
   const lastNl = bytes.lastIndexOf(NL);
   if (lastNl < 0) return -1;
   if (bytes.indexOf(QUOTE) < 0) return lastNl + 1;
-  // scanLineEnd's rule, over bytes
-  let cut = -1;
+  // scanLineEnd's rule, over bytes: the end of the last line that ends in the body
   const n = bytes.length;
-  let fields = false;
-  let eq = false;
-  let quoted = false;
-  for (let i = 0; i < n; i++) {
-    const c = bytes[i] as number;
-    if (c === BACKSLASH && i + 2 < n) {
-      i++;
-      continue;
-    }
-    if (c === SPACE) fields = true;
-    if (fields) {
-      if (!quoted && c === EQUALS) {
-        eq = true;
-        continue;
-      } else if (c === QUOTE && eq) quoted = !quoted;
-    }
-    if (c === NL && !quoted) {
-      cut = i + 1;
-      fields = false;
-      eq = false;
-    }
-  }
+  const code = (i: number): number => bytes[i] as number;
+  let cut = -1;
+  for (let end = quotedLineEnd(code, 0, n); end < n; end = quotedLineEnd(code, end + 1, n)) cut = end + 1;
   return cut;
 }

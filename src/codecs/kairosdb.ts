@@ -52,16 +52,8 @@ export function encodeKairosDatapoints(points: readonly Point[], opts: KairosEnc
     const key = seriesKey(p.name, p.tags);
     let s = map.get(key);
     if (!s) {
-      const tags: Record<string, string> = {};
-      let n = 0;
-      for (const k of Object.keys(p.tags)) {
-        const v = p.tags[k];
-        if (k && v) {
-          setOwn(tags, k, v);
-          n++;
-        }
-      }
-      if (n === 0) {
+      const tags = kairosTags(p);
+      if (tags === undefined) {
         rejected++;
         noTags.set(p.name, (noTags.get(p.name) ?? 0) + 1);
         continue;
@@ -95,4 +87,30 @@ export function parseKairosErrors(body: string | Uint8Array): string[] {
     // not JSON: fall through to the raw text
   }
   return [sampleOf(text)];
+}
+
+/** True when KairosDB would not get a point's series as sonde has it: tags with an empty key or value are left out. */
+export function kairosChanges(p: Pick<Point, 'tags'>): boolean {
+  for (const k in p.tags) if (k === '' || p.tags[k] === '') return true;
+  return false;
+}
+
+/** The tags KairosDB gets: those with a key and a value; undefined when none is left (not sent). */
+function kairosTags(p: Pick<Point, 'tags'>): Record<string, string> | undefined {
+  const tags: Record<string, string> = {};
+  let n = 0;
+  for (const k of Object.keys(p.tags)) {
+    const v = p.tags[k];
+    if (k && v) {
+      setOwn(tags, k, v);
+      n++;
+    }
+  }
+  return n === 0 ? undefined : tags;
+}
+
+/** The series a point becomes in KairosDB as a `seriesKey`; undefined when it is not sent (no tag left). */
+export function kairosSeriesKey(p: Pick<Point, 'name' | 'tags'>): string | undefined {
+  const tags = kairosTags(p);
+  return tags === undefined ? undefined : seriesKey(p.name, tags);
 }

@@ -4,6 +4,7 @@
  */
 import type { Point } from '../model/point.js';
 import { sampleOf, type CodecError, setOwn } from './types.js';
+import { seriesKey } from '../model/series.js';
 
 export type MonascaValueMeta = Readonly<Record<string, string>>;
 
@@ -80,6 +81,45 @@ export function validateMonascaValueMeta(meta: MonascaValueMeta): string | undef
 }
 
 /**
+ * The name and dimensions a point's series has in Monasca: restricted characters become `_` (or are
+ * errors without `sanitize`), a leading `_` of a dimension key is dropped, parts are cut at 255
+ * characters, empty tag values left out.
+ */
+export function monascaSeries(p: Pick<Point, 'name' | 'tags'>, sanitize = true): { name: string; dimensions: Record<string, string> } | { error: string } {
+  const name = clean(p.name, 'metric name', true, sanitize, false);
+  if (!name.ok) return { error: name.error };
+  const dimensions: Record<string, string> = {};
+  for (const k of Object.keys(p.tags)) {
+    const v = p.tags[k];
+    if (!v) continue;
+    const ck = clean(k, 'dimension key', false, sanitize, true);
+    if (!ck.ok) return { error: ck.error };
+    const cv = clean(v, 'dimension value', false, sanitize, false);
+    if (!cv.ok) return { error: cv.error };
+    setOwn(dimensions, ck.value, cv.value);
+  }
+  return { name: name.value, dimensions };
+}
+
+const tooLong = (s: string): boolean => s.length > MONASCA_MAX_LENGTH;
+
+/** True when `monascaSeries` changes or drops anything of a point's series (checked without building). */
+export function monascaChanges(p: Pick<Point, 'name' | 'tags'>): boolean {
+  if (NAME_BAD.test(p.name) || tooLong(p.name)) return true;
+  for (const k in p.tags) {
+    const v = p.tags[k] as string;
+    if (v === '' || DIM_BAD.test(k) || k.startsWith('_') || tooLong(k) || DIM_BAD.test(v) || tooLong(v)) return true;
+  }
+  return false;
+}
+
+/** The series a point becomes in Monasca as a `seriesKey`; undefined when it cannot be sent. */
+export function monascaSeriesKey(p: Pick<Point, 'name' | 'tags'>): string | undefined {
+  const s = monascaSeries(p);
+  return 'error' in s ? undefined : seriesKey(s.name, s.dimensions);
+}
+
+/**
  * Encodes points as a Monasca metrics array. Points that cannot be made valid are left out, each with
  * an error, so one bad point does not make Monasca refuse the whole batch.
  */
@@ -99,33 +139,13 @@ export function encodeMonascaMetrics(points: readonly Point[], opts: MonascaEnco
       reject(`value ${p.value} cannot be sent to Monasca`);
       continue;
     }
-    const name = clean(p.name, 'metric name', true, sanitize, false);
-    if (!name.ok) {
-      reject(name.error);
+    const series = monascaSeries(p, sanitize);
+    if ('error' in series) {
+      reject(series.error);
       continue;
     }
-    const dimensions: Record<string, string> = {};
-    let dimError: string | undefined;
-    for (const k of Object.keys(p.tags)) {
-      const v = p.tags[k];
-      if (!v) continue;
-      const ck = clean(k, 'dimension key', false, sanitize, true);
-      if (!ck.ok) {
-        dimError = ck.error;
-        break;
-      }
-      const cv = clean(v, 'dimension value', false, sanitize, false);
-      if (!cv.ok) {
-        dimError = cv.error;
-        break;
-      }
-      setOwn(dimensions, ck.value, cv.value);
-    }
-    if (dimError) {
-      reject(dimError);
-      continue;
-    }
-    const m: MonascaMetric = { name: name.value, dimensions, timestamp: Math.round(p.ts), value: p.value };
+    const { name, dimensions } = series;
+    const m: MonascaMetric = { name, dimensions, timestamp: Math.round(p.ts), value: p.value };
     const meta = typeof opts.valueMeta === 'function' ? opts.valueMeta(p) : fixedMeta;
     if (meta && Object.keys(meta).length > 0) {
       const metaError = meta === fixedMeta ? fixedMetaError : validateMonascaValueMeta(meta);

@@ -8,6 +8,7 @@ import { EMPTY_TAGS } from '../model/point.js';
 import { sanitizeName, sanitizeTagKey, sanitizeTagValue } from '../model/sanitize.js';
 import { seriesKey } from '../model/series.js';
 import { sampleOf, type CodecError, type Decoded, setOwn } from './types.js';
+import { decimalEnd } from './decimal.js';
 
 export interface OpenTsdbTelnetOptions {
   /** OpenTSDB refuses a point without tags; set false to accept them (default true). */
@@ -92,28 +93,7 @@ function parseNumber(s: string): number | undefined {
     if (rest === 'Infinity') return s.charCodeAt(0) === 45 ? -Infinity : Infinity;
     return undefined;
   }
-  let digits = 0;
-  while (i < n && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
-    i++;
-    digits++;
-  }
-  if (i < n && s.charCodeAt(i) === 46) {
-    i++;
-    while (i < n && (c = s.charCodeAt(i)) >= 48 && c <= 57) {
-      i++;
-      digits++;
-    }
-  }
-  if (digits === 0) return undefined;
-  if (i < n && (s.charCodeAt(i) | 32) === 101) {
-    i++;
-    c = s.charCodeAt(i);
-    if (c === 43 || c === 45) i++;
-    const start = i;
-    while (i < n && (c = s.charCodeAt(i)) >= 48 && c <= 57) i++;
-    if (i === start) return undefined;
-  }
-  if (i !== n) return undefined;
+  if (decimalEnd(s, i, n) !== n) return undefined;
   return +s;
 }
 

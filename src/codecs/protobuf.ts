@@ -182,22 +182,11 @@ export class ProtoReader {
 
   /** Skips a field of the given wire type (groups are not supported and are an error). */
   skip(wire: number): void {
-    switch (wire) {
-      case WIRE_VARINT:
-        this.varint();
-        return;
-      case WIRE_FIXED64:
-        this.fixed(8, 'fixed64');
-        return;
-      case WIRE_LEN:
-        this.lengthDelimited();
-        return;
-      case WIRE_FIXED32:
-        this.fixed(4, 'fixed32');
-        return;
-      default:
-        throw new ProtoError(`unsupported wire type ${wire}`, this.pos);
-    }
+    if (wire === WIRE_VARINT) this.varint();
+    else if (wire === WIRE_FIXED64) this.fixed(8, 'fixed64');
+    else if (wire === WIRE_LEN) this.lengthDelimited();
+    else if (wire === WIRE_FIXED32) this.fixed(4, 'fixed32');
+    else throw new ProtoError(`unsupported wire type ${wire}`, this.pos);
   }
 
   /** Reads a field key; returns [field number, wire type]. */

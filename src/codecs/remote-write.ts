@@ -124,24 +124,11 @@ export function remoteWriteLabels(p: Pick<Point, 'name' | 'tags'>): Array<[strin
   return labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
-const PROM_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const PROM_LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
-/**
- * True when `remoteWriteLabels` changes or drops anything of a point's series (a name or label name
- * outside Prometheus' charset, a label named `__name__`, an empty tag value); checked without building.
- */
-export function remoteWriteChanges(p: Pick<Point, 'name' | 'tags'>): boolean {
-  if (!PROM_NAME.test(p.name)) return true;
-  for (const k in p.tags) if (!p.tags[k] || k === '__name__' || !PROM_LABEL.test(k)) return true;
-  return false;
-}
-
-/** The series a point becomes at the receiver, as a `seriesKey` of its name and labels. */
-export function remoteWriteSeriesKey(p: Pick<Point, 'name' | 'tags'>): string {
+/** A series' labels as a `seriesKey` (`__name__` as the name): what the receiver tells series apart by. */
+export function remoteWriteSeriesKey(labels: ReadonlyArray<readonly [string, string]>): string {
   let name = '';
   const tags: Record<string, string> = {};
-  for (const [k, v] of remoteWriteLabels(p)) {
+  for (const [k, v] of labels) {
     if (k === '__name__') name = v;
     else setOwn(tags, k, v);
   }
@@ -150,9 +137,10 @@ export function remoteWriteSeriesKey(p: Pick<Point, 'name' | 'tags'>): string {
 
 /**
  * Groups points into series: name sanitized Prometheus-style into `__name__`, tags into labels (names
- * sanitized, empty values dropped), labels sorted, samples in time order.
+ * sanitized, empty values dropped), labels sorted, samples in time order. `onSeries` sees each series
+ * with its sonde `seriesKey`.
  */
-export function pointsToTimeSeries(points: readonly Point[]): TimeSeries[] {
+export function pointsToTimeSeries(points: readonly Point[], onSeries?: (key: string, s: TimeSeries) => void): TimeSeries[] {
   const map = new Map<string, TimeSeries & { sorted: boolean }>();
   for (const p of points) {
     const key = seriesKey(p.name, p.tags);
@@ -166,9 +154,11 @@ export function pointsToTimeSeries(points: readonly Point[]): TimeSeries[] {
     s.samples.push([p.ts, p.value]);
   }
   const out: TimeSeries[] = [];
-  for (const s of map.values()) {
+  for (const [key, s] of map) {
     if (!s.sorted) s.samples.sort((a, b) => a[0] - b[0]);
-    out.push({ labels: s.labels, samples: s.samples });
+    const series = { labels: s.labels, samples: s.samples };
+    onSeries?.(key, series);
+    out.push(series);
   }
   return out;
 }

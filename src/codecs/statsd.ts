@@ -16,7 +16,10 @@
  * hundreds of thousands of packets per second.
  */
 import type { CodecError, Decoded } from './types.js';
-import { sampleOf } from './types.js';
+import { sampleOf, setOwn } from './types.js';
+import { seriesKey } from '../model/series.js';
+import type { Tags } from '../model/point.js';
+import { POW10 } from './decimal.js';
 
 export type StatsdType = 'c' | 'g' | 'ms' | 'h' | 'd' | 's';
 
@@ -57,7 +60,8 @@ const C_MINUS = 45;
 const C_DOT = 46;
 const C_0 = 48;
 const C_9 = 57;
-const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
+// 10^k for k < 16 (codecs/decimal.ts), also used by the statsd batch reader
+export { POW10 };
 
 /**
  * Strict decimal number in `s[a, b)`: `[+-]?(digits[.digits]|.digits)([eE][+-]?digits)?`, NaN when not one
@@ -288,6 +292,39 @@ function parseValue(
 
 /** Characters that would break the line structure inside a tag key or value. */
 const TAG_UNSAFE = /[,|#:\s]/g;
+const TAG_UNSAFE_1 = /[,|#:\s]/;
+
+/**
+ * DogStatsD tags as written: unsafe characters become `_`, a key left empty is dropped, an empty value
+ * writes the key alone (which receivers read as the value `true`).
+ */
+export function statsdWireTags(tags: Tags): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const k of Object.keys(tags)) {
+    const key = k.replace(TAG_UNSAFE, '_');
+    if (key.length > 0) out.push([key, (tags[k] ?? '').replace(TAG_UNSAFE, '_')]);
+  }
+  return out;
+}
+
+/** True when `statsdWireTags` changes anything (an unsafe character, an empty key or value). */
+export function statsdTagsChange(tags: Tags): boolean {
+  for (const k in tags) {
+    const v = tags[k] as string;
+    if (k === '' || v === '' || TAG_UNSAFE_1.test(k) || TAG_UNSAFE_1.test(v)) return true;
+  }
+  return false;
+}
+
+/**
+ * The series a sample becomes at a statsd server: its type class (`c`ounter or `g`auge: statsd keeps
+ * them apart), the cleaned name and, for DogStatsD, the written tags (an empty value as `true`).
+ */
+export function statsdSeriesKey(name: string, type: 'c' | 'g', tags: Tags | undefined): string {
+  const t: Record<string, string> = {};
+  if (tags) for (const [k, v] of statsdWireTags(tags)) setOwn(t, k, v === '' ? 'true' : v);
+  return type + ':' + seriesKey(sanitizeStatsdName(name), t);
+}
 
 /**
  * Formats one sample as a line (no newline). The name is cleaned as the parser would; non-finite values give
@@ -301,12 +338,7 @@ export function formatStatsd(sample: StatsdSample): string {
   if (sample.sampleRate > 0 && sample.sampleRate < 1) suffix += '|@' + String(sample.sampleRate);
   if (sample.tags !== undefined) {
     let t = '';
-    for (const k of Object.keys(sample.tags)) {
-      const key = k.replace(TAG_UNSAFE, '_');
-      if (key.length === 0) continue;
-      const v = (sample.tags[k] ?? '').replace(TAG_UNSAFE, '_');
-      t += (t.length > 0 ? ',' : '') + (v.length > 0 ? key + ':' + v : key);
-    }
+    for (const [key, v] of statsdWireTags(sample.tags)) t += (t.length > 0 ? ',' : '') + (v.length > 0 ? key + ':' + v : key);
     if (t.length > 0) suffix += '|#' + t;
   }
   if (sample.type === 's') {

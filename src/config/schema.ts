@@ -1,4 +1,5 @@
 import { z } from 'zod/v3';
+import { authFields } from '../net/auth.js';
 import { zDuration, zSize } from '../model/quantities.js';
 import { LOG_LEVELS } from '../core/logger.js';
 
@@ -39,8 +40,7 @@ export const httpSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Serve the HTTP API (and dashboard).'),
     listen: z.string().default('127.0.0.1:8470').describe('host:port of the API; non-loopback needs `token` or `basic_auth`.'),
-    token: z.string().default('').describe('Bearer token required on every request when set.'),
-    basic_auth: z.string().default('').describe('`user:password` required on every request when set.'),
+    ...authFields('Bearer token required on every request when set.', '`user:password` required on every request when set.'),
     prometheus_prefix: z.string().regex(/^(\/[^/?#]+)+$|^$/, 'a path such as /prometheus, or "" to turn the API off').default('/prometheus').describe('Path of the Prometheus query API (PromQL); `""` turns it off.'),
     query_timeout: zDuration().default('2m').describe('Longest a PromQL query may run (its `timeout` parameter can only shorten it).'),
     query_max_samples: z.number().int().positive().default(50_000_000).describe('Most samples one PromQL query may read; past it the query fails (422).'),

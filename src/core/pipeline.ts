@@ -312,6 +312,8 @@ export class Pipeline {
 export class TagMerger {
   private readonly keys: string[];
   private readonly interned = new Map<string, Tags>();
+  /** Merges of frozen tags objects, by the object (held only while the object lives). */
+  private readonly byObject = new WeakMap<Tags, Tags>();
   private readonly onEmpty: Tags;
 
   constructor(
@@ -325,6 +327,13 @@ export class TagMerger {
 
   merge(tags: Tags): Tags {
     if (tags === EMPTY_TAGS) return this.onEmpty;
+    // a frozen tags object (a codec's shared tag set, an earlier merge) cannot change: its merge is
+    // looked up by the object, without building the id
+    const frozen = Object.isFrozen(tags);
+    if (frozen) {
+      const seen = this.byObject.get(tags);
+      if (seen !== undefined) return seen;
+    }
     // length-prefixed, so no tag text can make two different tag sets share an id
     let id = '';
     for (const k in tags) {
@@ -341,10 +350,12 @@ export class TagMerger {
           merged[k] = this.defaults[k] as string;
         }
       }
-      out = Object.freeze(merged ?? { ...tags });
+      // nothing to add to a frozen object: it is its own merge (points keep their tags, not a copy)
+      out = merged !== undefined ? Object.freeze(merged) : frozen ? tags : Object.freeze({ ...tags });
       if (this.interned.size >= this.limit) this.interned.clear();
       this.interned.set(id, out);
     }
+    if (frozen) this.byObject.set(tags, out);
     return out;
   }
 }

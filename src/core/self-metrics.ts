@@ -146,6 +146,12 @@ export class PluginMetrics {
   gauge(name: string, tags: Tags = {}, help = ''): Gauge {
     return this.root.gauge(name, { ...tags, plugin: this.id }, help);
   }
+  /** Untagged counters declared together, name -> help: `counters({ lines_received: '...' }).lines_received`. */
+  counters<K extends string>(helps: Readonly<Record<K, string>>): Record<K, Counter> {
+    const out = {} as Record<K, Counter>;
+    for (const name in helps) out[name] = this.counter(name, {}, helps[name]);
+    return out;
+  }
   /** Records the last error of this plugin (shown by `sonde status` and the pipeline page). */
   lastError(message: string): void {
     this.root.setLastError(this.id, message);

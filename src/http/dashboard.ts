@@ -122,6 +122,18 @@ export async function runBatch(store: StoreHandle, queries: readonly BatchQuery[
 export function overviewPanels(host: string, start: number, end: number, points = 400): OverviewPanel[] {
   const w = { start: String(start), end: String(end), points };
   const h = host ? { host } : {};
+  type Query = OverviewPanel['queries'][number];
+  /** One line of this host, its series merged. */
+  const total = (name: string, label: string): Query => ({ name, tags: h, group_by: [], ...w, label });
+  /** Byte counters (name, label) as bytes per second, each summed over its series (per `by` tag when given). */
+  const bytesPanel = (id: string, title: string, counters: ReadonlyArray<readonly [string, string]>, tags: Record<string, string>, by: string[] = []): OverviewPanel => ({
+    id,
+    title,
+    unit: 'bytes/s',
+    queries: counters.map(([name, label]) => ({ name, tags, agg: 'rate', group_by: by, group_agg: 'sum', ...w, label })),
+  });
+  const diskBytes = [['diskio.read_bytes', 'read'], ['diskio.write_bytes', 'write']] as const;
+  const netBytes = [['net.rx_bytes', 'received'], ['net.tx_bytes', 'sent']] as const;
   return [
     { id: 'cpu', title: 'CPU usage by mode', unit: '%', queries: [{ name: 'cpu.usage', tags: { ...h, cpu: 'total' }, group_by: ['mode'], group_agg: 'avg', ...w }] },
     {
@@ -129,36 +141,20 @@ export function overviewPanels(host: string, start: number, end: number, points 
       title: 'Memory',
       unit: 'bytes',
       queries: [
-        { name: 'mem.used', tags: h, group_by: [], ...w, label: 'used' },
-        { name: 'mem.available', tags: h, group_by: [], ...w, label: 'available' },
-        { name: 'swap.used', tags: h, group_by: [], ...w, label: 'swap used' },
+        total('mem.used', 'used'),
+        total('mem.available', 'available'),
+        total('swap.used', 'swap used'),
       ],
     },
     {
       id: 'load',
       title: 'Load average',
       unit: '',
-      queries: ['1', '5', '15'].map((m) => ({ name: `load.${m}`, tags: h, group_by: [], ...w, label: `load ${m}m` })),
+      queries: ['1', '5', '15'].map((m) => total(`load.${m}`, `load ${m}m`)),
     },
     { id: 'disk', title: 'Disk used by mount', unit: '%', queries: [{ name: 'disk.used_percent', tags: h, group_by: ['mount'], group_agg: 'max', ...w }] },
-    {
-      id: 'diskio',
-      title: 'Disk I/O',
-      unit: 'bytes/s',
-      queries: [
-        { name: 'diskio.read_bytes', tags: h, agg: 'rate', group_by: [], group_agg: 'sum', ...w, label: 'read' },
-        { name: 'diskio.write_bytes', tags: h, agg: 'rate', group_by: [], group_agg: 'sum', ...w, label: 'write' },
-      ],
-    },
-    {
-      id: 'network',
-      title: 'Network',
-      unit: 'bytes/s',
-      queries: [
-        { name: 'net.rx_bytes', tags: { ...h, iface: '!lo' }, agg: 'rate', group_by: [], group_agg: 'sum', ...w, label: 'received' },
-        { name: 'net.tx_bytes', tags: { ...h, iface: '!lo' }, agg: 'rate', group_by: [], group_agg: 'sum', ...w, label: 'sent' },
-      ],
-    },
+    bytesPanel('diskio', 'Disk I/O', diskBytes, h),
+    bytesPanel('network', 'Network', netBytes, { ...h, iface: '!lo' }),
     // the detail: one line per core, device and interface, pressure, file handles and sockets
     {
       id: 'cpu_cores',
@@ -167,24 +163,8 @@ export function overviewPanels(host: string, start: number, end: number, points 
       transform: 'busy',
       queries: [{ name: 'cpu.usage', tags: { ...h, cpu: '!total', mode: 'idle' }, group_by: ['cpu'], group_agg: 'avg', ...w }],
     },
-    {
-      id: 'diskio_devices',
-      title: 'Disk I/O per device',
-      unit: 'bytes/s',
-      queries: [
-        { name: 'diskio.read_bytes', tags: h, agg: 'rate', group_by: ['device'], group_agg: 'sum', ...w, label: 'read' },
-        { name: 'diskio.write_bytes', tags: h, agg: 'rate', group_by: ['device'], group_agg: 'sum', ...w, label: 'write' },
-      ],
-    },
-    {
-      id: 'network_ifaces',
-      title: 'Network per interface',
-      unit: 'bytes/s',
-      queries: [
-        { name: 'net.rx_bytes', tags: h, agg: 'rate', group_by: ['iface'], group_agg: 'sum', ...w, label: 'received' },
-        { name: 'net.tx_bytes', tags: h, agg: 'rate', group_by: ['iface'], group_agg: 'sum', ...w, label: 'sent' },
-      ],
-    },
+    bytesPanel('diskio_devices', 'Disk I/O per device', diskBytes, h, ['device']),
+    bytesPanel('network_ifaces', 'Network per interface', netBytes, h, ['iface']),
     {
       id: 'pressure',
       title: 'Pressure: time some tasks waited (10 s average)',
@@ -196,10 +176,10 @@ export function overviewPanels(host: string, start: number, end: number, points 
       title: 'File handles and sockets',
       unit: '',
       queries: [
-        { name: 'fd.allocated', tags: h, group_by: [], ...w, label: 'open files' },
-        { name: 'sockets.used', tags: h, group_by: [], ...w, label: 'sockets' },
-        { name: 'sockets.tcp_inuse', tags: h, group_by: [], ...w, label: 'tcp in use' },
-        { name: 'sockets.tcp_time_wait', tags: h, group_by: [], ...w, label: 'tcp time-wait' },
+        total('fd.allocated', 'open files'),
+        total('sockets.used', 'sockets'),
+        total('sockets.tcp_inuse', 'tcp in use'),
+        total('sockets.tcp_time_wait', 'tcp time-wait'),
       ],
     },
   ];

@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type { HttpSection } from '../config/schema.js';
 import { errorBody, SondeError } from '../errors.js';
 import { isLoopback } from '../net/address.js';
+import { authOf } from '../net/auth.js';
 import { sendJson, type Router } from './router.js';
 
 /**
@@ -48,7 +49,7 @@ export class HttpServer {
     const { host, port } = parseListen(cfg.listen);
     this.host = host;
     this.port = port;
-    this.auth = { token: cfg.token, basic: cfg.basic_auth };
+    this.auth = authOf(cfg);
     if (!isLoopback(host) && !cfg.token && !cfg.basic_auth) {
       throw new SondeError(
         'SONDE_ERR_UNSAFE_BIND',

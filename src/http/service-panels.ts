@@ -9,77 +9,50 @@ import type { BatchQuery, OverviewPanel } from './dashboard-types.js';
 type Q = BatchQuery & { label?: string };
 type Window = { start: string; end: string; points: number };
 
+/** One series of a panel: the sum over the host's series of `name` (with `tags`), a rate for counters. */
+interface Series {
+  readonly name: string;
+  readonly label?: string;
+  readonly rate?: boolean;
+  readonly tags?: Record<string, string>;
+  readonly groupBy?: string[];
+}
+
 interface ServicePanel {
   readonly title: string;
   readonly unit: string;
-  readonly queries: (h: Record<string, string>, w: Window) => Q[];
+  readonly series: readonly Series[];
 }
 
-const rate = (name: string, label: string, h: Record<string, string>, w: Window, tags: Record<string, string> = {}): Q => ({
-  name,
-  tags: { ...h, ...tags },
-  agg: 'rate',
-  group_by: [],
-  group_agg: 'sum',
-  ...w,
-  label,
-});
-const total = (name: string, label: string, h: Record<string, string>, w: Window, tags: Record<string, string> = {}): Q => ({
-  name,
-  tags: { ...h, ...tags },
-  group_by: [],
-  group_agg: 'sum',
-  ...w,
-  label,
-});
+const rate = (name: string, label: string, tags?: Record<string, string>): Series => ({ name, label, rate: true, ...(tags ? { tags } : {}) });
+const total = (name: string, label: string, tags?: Record<string, string>): Series => ({ name, label, ...(tags ? { tags } : {}) });
+/** A panel of counts and rates (no unit). */
+const panel = (title: string, ...series: Series[]): ServicePanel => ({ title, unit: '', series });
 
 /** Panels by input plugin name, in the order the overview shows them. */
 export const SERVICE_PANELS: Readonly<Record<string, ServicePanel>> = {
-  postgresql: {
-    title: 'PostgreSQL: transactions/s and connections',
-    unit: '',
-    queries: (h, w) => [
-      rate('postgresql.xact_commit', 'commits/s', h, w),
-      rate('postgresql.xact_rollback', 'rollbacks/s', h, w),
-      total('postgresql.connections', 'connections', h, w),
-    ],
-  },
-  mysql: {
-    title: 'MySQL: queries/s and connections',
-    unit: '',
-    queries: (h, w) => [rate('mysql.questions', 'queries/s', h, w), total('mysql.threads_connected', 'connections', h, w), total('mysql.threads_running', 'running', h, w)],
-  },
-  redis: {
-    title: 'Redis: commands/s and memory',
-    unit: '',
-    queries: (h, w) => [rate('redis.total_commands_processed', 'commands/s', h, w), total('redis.used_memory', 'memory bytes', h, w)],
-  },
-  memcached: {
-    title: 'memcached: gets and sets/s, items',
-    unit: '',
-    queries: (h, w) => [rate('memcached.cmd_get', 'gets/s', h, w), rate('memcached.cmd_set', 'sets/s', h, w), total('memcached.curr_items', 'items', h, w)],
-  },
-  nginx: {
-    title: 'nginx: requests/s and connections',
-    unit: '',
-    queries: (h, w) => [rate('nginx.requests', 'requests/s', h, w), total('nginx.active', 'connections', h, w)],
-  },
-  apache: {
-    title: 'Apache: requests/s and busy workers',
-    unit: '',
-    queries: (h, w) => [rate('apache.total_accesses', 'requests/s', h, w), total('apache.busy_workers', 'busy workers', h, w)],
-  },
-  haproxy: {
-    title: 'HAProxy: frontend sessions/s and current sessions',
-    unit: '',
-    queries: (h, w) => [rate('haproxy.stot', 'sessions/s', h, w, { type: 'frontend' }), total('haproxy.scur', 'current', h, w, { type: 'frontend' })],
-  },
-  procstat: {
-    title: 'Processes: CPU by selection',
-    unit: '%',
-    queries: (h, w) => [{ name: 'procstat.cpu_usage', tags: h, group_by: ['process'], group_agg: 'sum', ...w }],
-  },
+  postgresql: panel('PostgreSQL: transactions/s and connections', rate('postgresql.xact_commit', 'commits/s'), rate('postgresql.xact_rollback', 'rollbacks/s'), total('postgresql.connections', 'connections')),
+  mysql: panel('MySQL: queries/s and connections', rate('mysql.questions', 'queries/s'), total('mysql.threads_connected', 'connections'), total('mysql.threads_running', 'running')),
+  redis: panel('Redis: commands/s and memory', rate('redis.total_commands_processed', 'commands/s'), total('redis.used_memory', 'memory bytes')),
+  memcached: panel('memcached: gets and sets/s, items', rate('memcached.cmd_get', 'gets/s'), rate('memcached.cmd_set', 'sets/s'), total('memcached.curr_items', 'items')),
+  nginx: panel('nginx: requests/s and connections', rate('nginx.requests', 'requests/s'), total('nginx.active', 'connections')),
+  apache: panel('Apache: requests/s and busy workers', rate('apache.total_accesses', 'requests/s'), total('apache.busy_workers', 'busy workers')),
+  haproxy: panel('HAProxy: frontend sessions/s and current sessions', rate('haproxy.stot', 'sessions/s', { type: 'frontend' }), total('haproxy.scur', 'current', { type: 'frontend' })),
+  procstat: { title: 'Processes: CPU by selection', unit: '%', series: [{ name: 'procstat.cpu_usage', groupBy: ['process'] }] },
 };
+
+/** The batch query of one series for host tags `h` over window `w`. */
+function seriesQuery(s: Series, h: Record<string, string>, w: Window): Q {
+  return {
+    name: s.name,
+    tags: { ...h, ...s.tags },
+    ...(s.rate ? { agg: 'rate' as const } : {}),
+    group_by: s.groupBy ?? [],
+    group_agg: 'sum',
+    ...w,
+    ...(s.label !== undefined ? { label: s.label } : {}),
+  };
+}
 
 export const SERVICES: readonly string[] = Object.keys(SERVICE_PANELS);
 
@@ -105,7 +78,7 @@ export function servicePanels(services: readonly string[], host: string, start: 
   const out: OverviewPanel[] = [];
   for (const s of services) {
     const p = SERVICE_PANELS[s];
-    if (p) out.push({ id: `service-${s}`, title: p.title, unit: p.unit, queries: p.queries(h, w) });
+    if (p) out.push({ id: `service-${s}`, title: p.title, unit: p.unit, queries: p.series.map((q) => seriesQuery(q, h, w)) });
   }
   return out;
 }

@@ -10,7 +10,6 @@ import type { Socket as UdpSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { z } from 'zod/v3';
 import type { Input } from '../core/plugin.js';
-import { rateLimited } from '../core/logger.js';
 import { zSize } from '../model/quantities.js';
 import { SondeError } from '../errors.js';
 import type { Point } from '../model/point.js';
@@ -69,21 +68,23 @@ function loadTypesDb(paths: readonly string[], baseDir: string): TypesDb {
   return db;
 }
 
+/** collectd's own counters, beside the receiver_* ones every receiver has. */
+const COUNTERS = {
+  packets_received: 'collectd packets received',
+  value_lists_received: 'collectd value lists decoded',
+  notifications_received: 'collectd notifications received (not stored)',
+  parts_ignored: 'collectd parts ignored by the security level',
+  auth_failures: 'collectd packets with a bad signature or undecryptable data',
+  packets_invalid: 'collectd packets with malformed parts',
+  values_invalid: 'collectd value lists or parts rejected',
+};
+
 export default defineReceiver({
   name: 'collectd',
   description: "collectd network protocol server (UDP 25826; signed and encrypted data)",
   schema,
+  counters: COUNTERS,
   create(config, ctx): CollectdInput {
-    const m = ctx.metrics;
-    const packets = m.counter('packets_received', {}, 'collectd packets received');
-    const valueLists = m.counter('value_lists_received', {}, 'collectd value lists decoded');
-    const notifications = m.counter('notifications_received', {}, 'collectd notifications received (not stored)');
-    const ignored = m.counter('parts_ignored', {}, 'collectd parts ignored by the security level');
-    const authFailures = m.counter('auth_failures', {}, 'collectd packets with a bad signature or undecryptable data');
-    const badPackets = m.counter('packets_invalid', {}, 'collectd packets with malformed parts');
-    const invalid = m.counter('values_invalid', {}, 'collectd value lists or parts rejected');
-    const log = rateLimited((msg, f) => ctx.logger.warn(msg, f), 5, 60_000);
-
     let sock: UdpSocket | undefined;
     let bound: string | undefined;
     let boundPort: number | undefined;
@@ -102,31 +103,31 @@ export default defineReceiver({
     };
 
     const onPacket = (buf: Buffer): void => {
-      packets.inc();
+      ctx.counters.packets_received.inc();
       ctx.counts.message(buf.length);
       const r = decodeCollectd(buf, {
         typesDb,
         securityLevel: config.security_level,
         ...(users.size > 0 ? { passwordFor: (u: string) => users.get(u) } : {}),
       });
-      valueLists.inc(r.items.length);
-      if (r.notifications.length > 0) notifications.inc(r.notifications.length);
+      ctx.counters.value_lists_received.inc(r.items.length);
+      if (r.notifications.length > 0) ctx.counters.notifications_received.inc(r.notifications.length);
       for (const vl of r.items) for (const p of valueListToPoints(vl, typesDb)) pending.push(p);
       if (r.errors.length > 0) {
         let other = 0;
         for (const e of r.errors) {
           const ig = IGNORED.exec(e.message);
-          if (ig) ignored.inc(Number(ig[1]));
-          else if (AUTH.test(e.message)) authFailures.inc();
+          if (ig) ctx.counters.parts_ignored.inc(Number(ig[1]));
+          else if (AUTH.test(e.message)) ctx.counters.auth_failures.inc();
           else other++;
         }
         if (other > 0) {
-          badPackets.inc();
-          invalid.inc(other);
+          ctx.counters.packets_invalid.inc();
+          ctx.counters.values_invalid.inc(other);
           ctx.counts.rejected('invalid', other);
         }
         const first = r.errors[0];
-        log('collectd packet problems', { count: r.errors.length, first: first?.message, offset: first?.offset });
+        ctx.warn('collectd packet problems', { count: r.errors.length, first: first?.message, offset: first?.offset });
       }
       if (!scheduled && pending.length > 0) {
         scheduled = true;

@@ -9,7 +9,6 @@ import type { Socket as UdpSocket } from 'node:dgram';
 import type { Server, Socket } from 'node:net';
 import { z } from 'zod/v3';
 import type { Input } from '../core/plugin.js';
-import { rateLimited } from '../core/logger.js';
 import { zDuration, zSize } from '../model/quantities.js';
 import { parseGraphitePlaintext } from '../codecs/graphite.js';
 import { applyTemplates, compileTemplates, type GraphiteTemplateResult, type GraphiteTemplates } from '../codecs/graphite-template.js';
@@ -18,7 +17,7 @@ import type { CodecError } from '../codecs/types.js';
 import { EMPTY_TAGS, type Point } from '../model/point.js';
 import { closeServer, openTcp } from '../net/listen.js';
 import { closeUdp, openUdp } from '../net/udp.js';
-import { ConnectionSet, serveLines } from '../net/lines.js';
+import { serveLines } from '../net/lines.js';
 import { defineReceiver } from './receiver.js';
 
 const schema = z.object({
@@ -47,23 +46,25 @@ export interface GraphiteInput extends Input {
   ports(): { tcp: number | undefined; udp: number | undefined; pickle: number | undefined };
 }
 
+/** Graphite's own counters, beside the receiver_* ones every receiver has. */
+const COUNTERS = {
+  connections_accepted: 'Graphite connections accepted',
+  lines_received: 'Graphite plaintext lines received',
+  lines_invalid: 'Graphite plaintext lines rejected',
+  pickle_frames_received: 'Graphite pickle frames received',
+  pickle_frames_invalid: 'Graphite pickle frames that were not a list of datapoints',
+  pickle_frames_too_large: 'Pickle frames over max_frame_bytes (connection closed)',
+  pickle_items_invalid: 'Graphite pickle datapoints rejected',
+  points_received: 'Graphite points accepted',
+  packets_received: 'Graphite UDP datagrams received',
+};
+
 export default defineReceiver({
   name: 'graphite',
   description: 'Graphite/carbon receiver: plaintext (TCP/UDP) and pickle (TCP)',
   schema,
+  counters: COUNTERS,
   create(config, ctx): GraphiteInput {
-    const m = ctx.metrics;
-    const conns = m.counter('connections_accepted', {}, 'Graphite connections accepted');
-    const lines = m.counter('lines_received', {}, 'Graphite plaintext lines received');
-    const linesInvalid = m.counter('lines_invalid', {}, 'Graphite plaintext lines rejected');
-    const frames = m.counter('pickle_frames_received', {}, 'Graphite pickle frames received');
-    const framesInvalid = m.counter('pickle_frames_invalid', {}, 'Graphite pickle frames that were not a list of datapoints');
-    const framesTooLarge = m.counter('pickle_frames_too_large', {}, 'Pickle frames over max_frame_bytes (connection closed)');
-    const itemsInvalid = m.counter('pickle_items_invalid', {}, 'Graphite pickle datapoints rejected');
-    const received = m.counter('points_received', {}, 'Graphite points accepted');
-    const packets = m.counter('packets_received', {}, 'Graphite UDP datagrams received');
-    const log = rateLimited((msg, f) => ctx.logger.warn(msg, f), 5, 60_000);
-    const connSet = new ConnectionSet(config.max_connections);
     const servers: Server[] = [];
     let udp: UdpSocket | undefined;
     const described: string[] = [];
@@ -78,7 +79,7 @@ export default defineReceiver({
     if (config.templates.length > 0) {
       const r = compileTemplates(config.templates, { separator: config.separator });
       if (r.ok) templates = r.templates;
-      else log('graphite templates ignored', { error: r.error }); // the schema rejects these at load
+      else ctx.warn('graphite templates ignored', { error: r.error }); // the schema rejects these at load
     }
     // Carbon clients send the same paths every interval: remember the result per path (bounded).
     const seen = new Map<string, GraphiteTemplateResult>();
@@ -102,22 +103,22 @@ export default defineReceiver({
     // from a connection: paused while the agent has no room; from UDP: taken or dropped and counted
     const emit = (items: Point[], from?: Socket): void => {
       if (items.length === 0) return;
-      received.inc(items.length);
+      ctx.counters.points_received.inc(items.length);
       const pts = templates ? named(items, templates) : items;
       if (from) ctx.offerFrom(from, pts);
       else ctx.offer(pts);
     };
     const logErrors = (what: string, errors: readonly CodecError[]): void => {
       const e = errors[0];
-      if (e) log(what, { count: errors.length, first: e.message, sample: e.sample });
+      if (e) ctx.warn(what, { count: errors.length, first: e.message, sample: e.sample });
     };
 
     const onText = (text: string, from?: Socket): void => {
       const r = parseGraphitePlaintext(text);
       ctx.counts.message(text.length);
-      lines.inc(r.items.length + r.errors.length);
+      ctx.counters.lines_received.inc(r.items.length + r.errors.length);
       if (r.errors.length > 0) {
-        linesInvalid.inc(r.errors.length);
+        ctx.counters.lines_invalid.inc(r.errors.length);
         ctx.counts.rejected('invalid', r.errors.length);
         logErrors('invalid Graphite lines', r.errors);
       }
@@ -125,46 +126,46 @@ export default defineReceiver({
     };
 
     const onPlainConn = (s: Socket): void => {
-      if (!connSet.add(s)) return;
-      conns.inc();
+      if (!ctx.connections.add(s)) return;
+      ctx.counters.connections_accepted.inc();
       serveLines(s, {
         maxLineBytes: config.max_line_bytes,
         idleTimeoutMs: config.idle_timeout,
-        conns: connSet,
+        conns: ctx.connections,
         onLines: (text, sock) => onText(text, sock),
         onOverlong: (n) => {
-          lines.inc(n);
-          linesInvalid.inc(n);
+          ctx.counters.lines_received.inc(n);
+          ctx.counters.lines_invalid.inc(n);
         },
       });
     };
 
     const onPickleConn = (s: Socket): void => {
-      if (!connSet.add(s)) return;
-      conns.inc();
+      if (!ctx.connections.add(s)) return;
+      ctx.counters.connections_accepted.inc();
       let rest: Buffer = Buffer.alloc(0);
       s.on('error', () => {});
       if (config.idle_timeout > 0) s.setTimeout(config.idle_timeout, () => s.destroy());
       s.on('data', (chunk: Buffer) => {
-        connSet.touch(s);
+        ctx.connections.touch(s);
         const buf = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
         const r = decodePickleFrames(buf, config.max_frame_bytes);
         for (const f of r.frames) {
-          frames.inc();
+          ctx.counters.pickle_frames_received.inc();
           ctx.counts.message(f.length);
           const d = decodePickle(f);
           if (d.errors.length > 0) {
             if (d.items.length === 0 && d.errors.length === 1 && !(d.errors[0]?.message ?? '').startsWith('item ')) {
-              framesInvalid.inc();
-            } else itemsInvalid.inc(d.errors.length);
+              ctx.counters.pickle_frames_invalid.inc();
+            } else ctx.counters.pickle_items_invalid.inc(d.errors.length);
             ctx.counts.rejected('invalid', d.errors.length);
             logErrors('invalid pickle data', d.errors);
           }
           emit(d.items, s);
         }
         if (r.error) {
-          framesTooLarge.inc();
-          log('pickle frame too large, closing the connection', { error: r.error.message, remote: s.remoteAddress });
+          ctx.counters.pickle_frames_too_large.inc();
+          ctx.warn('pickle frame too large, closing the connection', { error: r.error.message, remote: s.remoteAddress });
           s.destroy();
           rest = Buffer.alloc(0);
           return;
@@ -179,7 +180,7 @@ export default defineReceiver({
       if (udp) await closeUdp(udp);
       udp = undefined;
       const all = servers.splice(0);
-      await Promise.all(all.map((srv) => closeServer(srv, connSet.sockets)));
+      await Promise.all(all.map((srv) => closeServer(srv, ctx.connections.sockets)));
     };
 
     return {
@@ -193,7 +194,7 @@ export default defineReceiver({
           }
           if (config.udp !== '') {
             const l = await openUdp(config.udp, 'udp', (msg) => {
-              packets.inc();
+              ctx.counters.packets_received.inc();
               onText(msg.toString('utf8'));
             });
             udp = l.server;

@@ -8,13 +8,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod/v3';
 import type { Ack, Input } from '../core/plugin.js';
-import { rateLimited } from '../core/logger.js';
-import { influxLineCut, parseInfluxLines, type InfluxPrecision } from '../codecs/influx.js';
+import { InfluxSeriesCache, influxLineCut, parseInfluxLines, type InfluxPrecision } from '../codecs/influx.js';
 import type { Point } from '../model/point.js';
 import { closeServer, openServer } from '../net/listen.js';
 import { requireHostPort } from '../net/address.js';
 import { requireAuthOffLoopback } from '../net/auth.js';
-import { ConnectionSet } from '../net/lines.js';
 import { createHttpServer, reply } from '../net/http-server.js';
 import { sharedDecodeBudget, streamRequestBody, type BodyFailure } from '../net/body.js';
 import { ackStatus, defineReceiver, receiverFields } from './receiver.js';
@@ -29,6 +27,10 @@ const schema = z.object({
 
 /** Decoded bytes parsed and stored as one slice of a large body. */
 const SLICE_BYTES = 1 << 20;
+/** Series sections the receiver remembers (each a few hundred bytes); past it the table starts over. */
+const SERIES_CACHED = 10_000;
+/** A receiver without writes for this long forgets them (an idle agent stays small). */
+const SERIES_IDLE_MS = 60_000;
 
 export interface InfluxInput extends Input {
   port(): number | undefined;
@@ -53,23 +55,32 @@ function basicAuth(req: IncomingMessage): { user: string; pass: string } | undef
   return colon < 0 ? undefined : { user: dec.slice(0, colon), pass: dec.slice(colon + 1) };
 }
 
+/** InfluxDB's own counters, beside the receiver_* ones every receiver has. */
+const COUNTERS = {
+  requests_received: 'InfluxDB write requests',
+  requests_invalid: 'InfluxDB requests answered with 4xx',
+  auth_failures: 'InfluxDB requests with missing or wrong credentials',
+  lines_invalid: 'InfluxDB lines that could not be parsed',
+  string_fields_dropped: 'InfluxDB string fields dropped (not numeric)',
+  points_received: 'Points accepted from InfluxDB writes',
+};
+
 export default defineReceiver({
   name: 'influxdb',
   description: 'InfluxDB line protocol receiver (HTTP /write and /api/v2/write)',
   schema,
+  counters: COUNTERS,
   create(config, ctx): InfluxInput {
-    const m = ctx.metrics;
-    const requests = m.counter('requests_received', {}, 'InfluxDB write requests');
-    const requestsInvalid = m.counter('requests_invalid', {}, 'InfluxDB requests answered with 4xx');
-    const authFailed = m.counter('auth_failures', {}, 'InfluxDB requests with missing or wrong credentials');
-    const linesInvalid = m.counter('lines_invalid', {}, 'InfluxDB lines that could not be parsed');
-    const strings = m.counter('string_fields_dropped', {}, 'InfluxDB string fields dropped (not numeric)');
-    const received = m.counter('points_received', {}, 'Points accepted from InfluxDB writes');
-    const log = rateLimited((msg, f) => ctx.logger.warn(msg, f), 5, 60_000);
-    const conns = new ConnectionSet(config.max_connections);
+    const { requests_received: requests, requests_invalid: requestsInvalid, auth_failures: authFailed, lines_invalid: linesInvalid, string_fields_dropped: strings, points_received: received } = ctx.counters;
+    const log = ctx.warn;
+    const conns = ctx.connections;
     const needV1Auth = config.username !== '' || config.password !== '';
     let described: string[] = [];
     let boundPort: number | undefined;
+    // lines of series seen before skip parsing measurement and tags, and share one tags object
+    const seriesCache = new InfluxSeriesCache(SERIES_CACHED);
+    let wrote = false;
+    let idleTimer: NodeJS.Timeout | undefined;
 
     /**
      * Streams the body: every ~1 MiB of complete lines is parsed and stored (acknowledged) before the
@@ -95,7 +106,8 @@ export default defineReceiver({
       let held = 0;
       const parseAndStore = async (text: Buffer): Promise<BodyFailure | undefined> => {
         // names and tags as sent (`loc=a\\ b` and `loc=a_b` stay two series); outputs that cannot carry them report collisions
-        const r = parseInfluxLines(text, { precision, now, strings: 'drop', sanitize: false });
+        wrote = true;
+        const r = parseInfluxLines(text, { precision, now, strings: 'drop', sanitize: false, seriesCache });
         if (r.droppedStrings > 0) strings.inc(r.droppedStrings);
         if (r.errors.length > 0) {
           invalid += r.errors.length;
@@ -247,8 +259,15 @@ export default defineReceiver({
         const l = await openServer(http, config.listen, 'listen');
         boundPort = l.port;
         described = [`http ${l.where}`];
+        idleTimer = setInterval(() => {
+          if (!wrote) seriesCache.clear();
+          wrote = false;
+        }, SERIES_IDLE_MS);
+        idleTimer.unref();
       },
       async stop() {
+        clearInterval(idleTimer);
+        seriesCache.clear();
         if (http.listening) await closeServer(http, conns.sockets);
       },
       describe() {

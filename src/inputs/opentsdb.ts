@@ -8,12 +8,11 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { Server, Socket } from 'node:net';
 import { z } from 'zod/v3';
 import type { Input } from '../core/plugin.js';
-import { rateLimited } from '../core/logger.js';
 import { zSize } from '../model/quantities.js';
 import { VERSION } from '../version.js';
 import { openTsdbPutResponse, parseOpenTsdbJson, parseOpenTsdbTelnet } from '../codecs/opentsdb.js';
 import { closeServer, openServer, openTcp } from '../net/listen.js';
-import { ConnectionSet, serveLines } from '../net/lines.js';
+import { serveLines } from '../net/lines.js';
 import { createHttpServer, looksLikeHttp, reply, SNIFF_BYTES } from '../net/http-server.js';
 import { readRequestBody } from '../net/body.js';
 import { ackStatus, defineReceiver, receiverFields } from './receiver.js';
@@ -37,22 +36,24 @@ function tsdError(code: number, message: string, details?: string): unknown {
   return { error: { code, message, ...(details !== undefined ? { details } : {}) } };
 }
 
+/** OpenTSDB's own counters, beside the receiver_* ones every receiver has. */
+const COUNTERS = {
+  connections_accepted: 'OpenTSDB connections accepted',
+  lines_received: 'OpenTSDB telnet lines received',
+  lines_invalid: 'OpenTSDB telnet lines rejected',
+  requests_received: 'OpenTSDB HTTP requests',
+  requests_invalid: 'OpenTSDB HTTP requests answered with 4xx/5xx',
+  points_invalid: 'OpenTSDB datapoints rejected in HTTP bodies',
+  points_received: 'OpenTSDB points accepted',
+};
+
 export default defineReceiver({
   name: 'opentsdb',
   description: 'OpenTSDB receiver: telnet put lines and HTTP /api/put on one port',
   schema,
+  counters: COUNTERS,
   create(config, ctx): OpenTsdbInput {
-    const m = ctx.metrics;
-    const conns = m.counter('connections_accepted', {}, 'OpenTSDB connections accepted');
-    const lines = m.counter('lines_received', {}, 'OpenTSDB telnet lines received');
-    const linesInvalid = m.counter('lines_invalid', {}, 'OpenTSDB telnet lines rejected');
-    const requests = m.counter('requests_received', {}, 'OpenTSDB HTTP requests');
-    const requestsInvalid = m.counter('requests_invalid', {}, 'OpenTSDB HTTP requests answered with 4xx/5xx');
-    const pointsInvalid = m.counter('points_invalid', {}, 'OpenTSDB datapoints rejected in HTTP bodies');
-    const received = m.counter('points_received', {}, 'OpenTSDB points accepted');
-    const log = rateLimited((msg, f) => ctx.logger.warn(msg, f), 5, 60_000);
     const codecOpts = { requireTags: config.require_tags, maxTags: config.max_tags };
-    const connSet = new ConnectionSet(config.max_connections);
     const servers: Server[] = [];
     const described: string[] = [];
     let tcpPort: number | undefined;
@@ -60,17 +61,17 @@ export default defineReceiver({
 
     const onTelnet = (text: string, socket: Socket): void => {
       const r = parseOpenTsdbTelnet(text, { ...codecOpts, maxLineBytes: config.max_line_bytes });
-      lines.inc(r.items.length + r.errors.length + r.commands.length);
+      ctx.counters.lines_received.inc(r.items.length + r.errors.length + r.commands.length);
       ctx.counts.message(text.length);
       if (r.errors.length > 0) ctx.counts.rejected('invalid', r.errors.length);
       if (r.items.length > 0) {
-        received.inc(r.items.length);
+        ctx.counters.points_received.inc(r.items.length);
         ctx.offerFrom(socket, r.items);
       }
       let out = '';
       if (r.errors.length > 0) {
-        linesInvalid.inc(r.errors.length);
-        log('invalid OpenTSDB lines', { count: r.errors.length, first: r.errors[0]?.message, sample: r.errors[0]?.sample });
+        ctx.counters.lines_invalid.inc(r.errors.length);
+        ctx.warn('invalid OpenTSDB lines', { count: r.errors.length, first: r.errors[0]?.message, sample: r.errors[0]?.sample });
         for (const e of r.errors) out += e.message + '\n';
       }
       for (const c of r.commands) {
@@ -82,7 +83,7 @@ export default defineReceiver({
           socket.end();
           return;
         } else {
-          linesInvalid.inc();
+          ctx.counters.lines_invalid.inc();
           out += `unknown command: ${c.command}.  Try \`help'.\n`;
         }
       }
@@ -90,10 +91,10 @@ export default defineReceiver({
     };
 
     const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-      requests.inc();
+      ctx.counters.requests_received.inc();
       const url = new URL(req.url ?? '/', 'http://localhost');
       const fail = (status: number, message: string, details?: string, headers: Record<string, string> = {}): void => {
-        if (status < 429) requestsInvalid.inc();
+        if (status < 429) ctx.counters.requests_invalid.inc();
         reply(res, status, tsdError(status, message, details), headers);
       };
       if (url.pathname === '/api/version' || url.pathname === '/api/version/') {
@@ -129,17 +130,17 @@ export default defineReceiver({
         const a = await ctx.accept(r.points);
         if (!a.ok) {
           const s = ackStatus(a);
-          log('write refused; the client is told to retry', { status: s.status, reason: a.reason });
+          ctx.warn('write refused; the client is told to retry', { status: s.status, reason: a.reason });
           fail(s.status, s.message, undefined, s.headers);
           return;
         }
-        received.inc(r.points.length);
+        ctx.counters.points_received.inc(r.points.length);
       }
       if (r.errors.length > 0) {
         ctx.counts.rejected('invalid', r.errors.length);
-        pointsInvalid.inc(r.errors.length);
-        requestsInvalid.inc();
-        log('invalid OpenTSDB datapoints', { count: r.errors.length, first: r.errors[0]?.error });
+        ctx.counters.points_invalid.inc(r.errors.length);
+        ctx.counters.requests_invalid.inc();
+        ctx.warn('invalid OpenTSDB datapoints', { count: r.errors.length, first: r.errors[0]?.error });
       }
       const flag = (k: string): boolean => url.searchParams.has(k) && url.searchParams.get(k) !== 'false';
       const ans = openTsdbPutResponse(
@@ -151,14 +152,14 @@ export default defineReceiver({
 
     const http: HttpServer = createHttpServer(
       handle,
-      (err) => log('OpenTSDB HTTP handler failed', { error: err instanceof Error ? err.message : String(err) }),
-      { idleTimeoutMs: config.idle_timeout, conns: connSet },
+      (err) => ctx.warn('OpenTSDB HTTP handler failed', { error: err instanceof Error ? err.message : String(err) }),
+      { idleTimeoutMs: config.idle_timeout, conns: ctx.connections },
     );
 
     // Telnet or HTTP: decided by the first bytes of the connection.
     const onConnection = (socket: Socket): void => {
-      if (!connSet.add(socket)) return;
-      conns.inc();
+      if (!ctx.connections.add(socket)) return;
+      ctx.counters.connections_accepted.inc();
       let head: Buffer = Buffer.alloc(0);
       socket.on('error', () => {});
       const sniff = (chunk: Buffer): void => {
@@ -172,11 +173,11 @@ export default defineReceiver({
           serveLines(socket, {
             maxLineBytes: config.max_line_bytes,
             idleTimeoutMs: config.idle_timeout,
-            conns: connSet,
+            conns: ctx.connections,
             onLines: (text, s) => onTelnet(text, s),
             onOverlong: (n) => {
-              lines.inc(n);
-              linesInvalid.inc(n);
+              ctx.counters.lines_received.inc(n);
+              ctx.counters.lines_invalid.inc(n);
               if (socket.writable)
                 socket.write(`put: illegal argument: line too long (more than ${config.max_line_bytes} bytes)\n`.repeat(n));
             },
@@ -207,9 +208,9 @@ export default defineReceiver({
       },
       async stop() {
         const all = servers.splice(0);
-        await Promise.all(all.map((s) => closeServer(s, connSet.sockets)));
-        if (http.listening) await closeServer(http, connSet.sockets);
-        for (const s of connSet.sockets) s.destroy();
+        await Promise.all(all.map((s) => closeServer(s, ctx.connections.sockets)));
+        if (http.listening) await closeServer(http, ctx.connections.sockets);
+        for (const s of ctx.connections.sockets) s.destroy();
       },
       describe() {
         return described;

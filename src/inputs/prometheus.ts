@@ -80,10 +80,11 @@ export default defineInput({
   description: 'Scrapes Prometheus / OpenMetrics endpoints',
   schema,
   create(config, ctx): Input {
-    const m = ctx.metrics;
-    const scrapes = m.counter('scrapes', {}, 'Prometheus scrapes attempted');
-    const failed = m.counter('scrapes_failed', {}, 'Prometheus scrapes that failed (network, status, timeout)');
-    const invalid = m.counter('samples_invalid', {}, 'Prometheus exposition lines that could not be parsed');
+    const count = ctx.metrics.counters({
+      scrapes: 'Prometheus scrapes attempted',
+      scrapes_failed: 'Prometheus scrapes that failed (network, status, timeout)',
+      samples_invalid: 'Prometheus exposition lines that could not be parsed',
+    });
     const log = rateLimited((msg, f) => ctx.logger.warn(msg, f), 5, 60_000);
     const timeout = Math.max(1, Math.min(config.timeout, ctx.interval));
 
@@ -142,15 +143,15 @@ export default defineInput({
             }
             const target: Tags = { job: config.job, instance };
             const t0 = performance.now();
-            scrapes.inc();
+            count.scrapes.inc();
             const r = await scrape(url, now, target);
             const secs = (performance.now() - t0) / 1000;
             if (!r.ok) {
-              failed.inc();
+              count.scrapes_failed.inc();
               ctx.metrics.lastError(`${url}: ${r.error ?? 'failed'}`);
               log('scrape failed', { url, error: r.error });
             }
-            if (r.invalid > 0) invalid.inc(r.invalid);
+            if (r.invalid > 0) count.samples_invalid.inc(r.invalid);
             for (const p of r.points) out.push(p);
             out.push({ name: 'up', tags: target, value: r.ok ? 1 : 0, ts: now, kind: 'gauge' });
             out.push({ name: 'scrape_duration_seconds', tags: target, value: secs, ts: now, kind: 'gauge' });

@@ -16,7 +16,10 @@
  * - `offer(points)` for datagrams (no one to slow down): emitted or dropped and counted;
  * - common config fields (`receiverFields`): listen address, max body size, idle timeout, most
  *   connections; the core adds `tags` and `name_prefix` to every input, and HTTP receivers check auth
- *   with `net/auth.ts`.
+ *   with `net/auth.ts`;
+ * - the receiver's own counters, declared in its spec as name -> help (`counters`), a rate-limited
+ *   `warn` for bad input (which comes in floods), and the `connections` set bounded by the config's
+ *   `max_connections`.
  *
  * Adding a receiver is then a codec plus a dozen lines (see inputs/remote-write.ts).
  *
@@ -28,6 +31,8 @@ import type { ServerResponse } from 'node:http';
 import { z } from 'zod/v3';
 import { defineInput, type Ack, type Input, type InputSpec, type PluginContext, type PluginSchema } from '../core/plugin.js';
 import type { Counter } from '../core/self-metrics.js';
+import { rateLimited, type LogFields } from '../core/logger.js';
+import { ConnectionSet } from '../net/lines.js';
 import { zDuration, zSize } from '../model/quantities.js';
 import type { Point } from '../model/point.js';
 import { errorBody, type ErrorCode } from '../errors.js';
@@ -47,8 +52,14 @@ export interface ReceiverCounts {
   dropped(reason: string, n?: number): void;
 }
 
-export interface ReceiverContext extends PluginContext {
+export interface ReceiverContext<K extends string = never> extends PluginContext {
   readonly counts: ReceiverCounts;
+  /** The receiver's own counters, by the names its spec declares in `counters`. */
+  readonly counters: Readonly<Record<K, Counter>>;
+  /** `logger.warn` at most 5 times a minute (the number left out is told with the next). */
+  readonly warn: (msg: string, fields?: LogFields) => void;
+  /** Open connections, at most the config's `max_connections`; the longest idle makes room. */
+  readonly connections: ConnectionSet;
   /**
    * Emits acknowledged, in slices; resolves once every slice is stored or queued, or with the first
    * refusal (slices before it were taken: an at-least-once client retries the whole request, and the
@@ -61,12 +72,14 @@ export interface ReceiverContext extends PluginContext {
   offerFrom(socket: Socket, points: Point[]): void;
 }
 
-export interface ReceiverSpec<S extends PluginSchema> {
+export interface ReceiverSpec<S extends PluginSchema, K extends string = never> {
   readonly name: string;
   readonly description: string;
   readonly schema: S;
   readonly defaultEnabled?: boolean;
-  create(config: z.output<S>, ctx: ReceiverContext): Input;
+  /** Self-metrics of this receiver beyond the common ones: counter name -> help. */
+  readonly counters?: Readonly<Record<K, string>>;
+  create(config: z.output<S>, ctx: ReceiverContext<K>): Input;
 }
 
 /** The common config fields of receivers; `listen` is each receiver's own default address. */
@@ -95,7 +108,10 @@ export function receiverFields(d: {
 }
 
 /** Builds the receiver context over a plugin context (exported for tests of receivers). */
-export function receiverContext(ctx: PluginContext): ReceiverContext {
+export function receiverContext<K extends string = never>(
+  ctx: PluginContext,
+  own: { counters?: Readonly<Record<K, string>>; maxConnections?: number } = {},
+): ReceiverContext<K> {
   const m = ctx.metrics;
   const messages = m.counter('receiver_messages', {}, 'Requests, datagrams or line blocks a receiver got.');
   const bytes = m.counter('receiver_bytes', {}, 'Bytes a receiver got (decoded).');
@@ -161,18 +177,37 @@ export function receiverContext(ctx: PluginContext): ReceiverContext {
       }
     });
   };
-  return { ...ctx, counts, accept, offer, offerFrom };
+  let connections: ConnectionSet | undefined;
+  return {
+    ...ctx,
+    counts,
+    counters: m.counters(own.counters ?? ({} as Record<K, string>)),
+    warn: rateLimited((msg, f) => ctx.logger.warn(msg, f), 5, 60_000),
+    // made on first use: datagram receivers have no connections
+    get connections() {
+      return (connections ??= new ConnectionSet(own.maxConnections));
+    },
+    accept,
+    offer,
+    offerFrom,
+  };
 }
 
 /** `defineInput` for receivers: the same spec, created with a ReceiverContext. */
-export function defineReceiver<S extends PluginSchema>(spec: ReceiverSpec<S>): InputSpec<S> {
+export function defineReceiver<S extends PluginSchema, K extends string = never>(spec: ReceiverSpec<S, K>): InputSpec<S> {
   return defineInput<S>({
     name: spec.name,
     description: spec.description,
     schema: spec.schema,
     ...(spec.defaultEnabled !== undefined ? { defaultEnabled: spec.defaultEnabled } : {}),
-    create: (config, ctx) => spec.create(config, receiverContext(ctx)),
+    create: (config, ctx) => spec.create(config, receiverContext(ctx, { ...(spec.counters ? { counters: spec.counters } : {}), ...maxConnections(config) })),
   });
+}
+
+/** The config's `max_connections`, when the receiver has that field. */
+function maxConnections(config: unknown): { maxConnections?: number } {
+  const n = (config as { max_connections?: unknown }).max_connections;
+  return typeof n === 'number' ? { maxConnections: n } : {};
 }
 
 /** Status, catalogue code and headers to answer a refused acknowledgement with. */

@@ -52,6 +52,11 @@ export interface SqlClientOptions {
   readonly applicationName?: string;
 }
 
+/** A client from its `use` and `close`; `query` alone is one statement through `use`. */
+function sqlClient(server: string, use: SqlClient['use'], close: () => Promise<void>): SqlClient {
+  return { server, use, query: (sql, params) => use((s) => s.query(sql, params)), close };
+}
+
 // ---------------------------------------------------------------------------------------------------
 // PostgreSQL
 
@@ -170,16 +175,11 @@ export function postgresClient(url: string, opts: SqlClientOptions): SqlClient {
       throw failure;
     }
   };
-  return {
-    server,
-    use,
-    query: (sql, params) => use((s) => s.query(sql, params)),
-    async close() {
-      const p = pool;
-      pool = undefined;
-      await p?.end().catch(() => undefined);
-    },
-  };
+  return sqlClient(server, use, async () => {
+    const p = pool;
+    pool = undefined;
+    await p?.end().catch(() => undefined);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -314,14 +314,9 @@ export function mysqlClient(url: string, opts: SqlClientOptions): SqlClient {
       throw failure;
     }
   };
-  return {
-    server,
-    use,
-    query: (sql, params) => use((s) => s.query(sql, params)),
-    async close() {
-      const c = conn;
-      conn = undefined;
-      if (c) await withTimeout(c.end(), 2000, 'close').catch(() => c.destroy());
-    },
-  };
+  return sqlClient(server, use, async () => {
+    const c = conn;
+    conn = undefined;
+    if (c) await withTimeout(c.end(), 2000, 'close').catch(() => c.destroy());
+  });
 }

@@ -1,13 +1,90 @@
 /**
- * Custom queries of the SQL service collectors (`[[inputs.postgresql.query]]`, `[[inputs.mysql.query]]`):
- * the config shape and its mapping onto `rowsToPoints`.
+ * What the SQL service collectors (`mysql`, `postgresql`) share: the connection fields of their config,
+ * building a client per server, running a poll's statements, custom queries (`[[inputs.postgresql.query]]`,
+ * `[[inputs.mysql.query]]`: the config shape and its mapping onto `rowsToPoints`), and the
+ * gather/stop/describe over all servers.
  */
 import { z } from 'zod/v3';
-import type { Input } from '../core/plugin.js';
+import type { Input, PluginContext } from '../core/plugin.js';
+import { zDuration } from '../model/quantities.js';
 import { point, type MetricKind, type Point, type Tags } from '../model/point.js';
 import type { Failure, ServiceHealth } from './service-health.js';
-import { isValidName } from '../model/sanitize.js';
+import { isValidName, sanitizeTagValue } from '../model/sanitize.js';
 import { rowsToPoints, type Row } from '../codecs/sql-rows.js';
+import type { ServiceFailure, SqlClientOptions } from './sql-client.js';
+
+/** The connection fields of an SQL service input; the texts are each service's own (they make its README table). */
+export function sqlConnectionFields(d: {
+  validUrl: (url: string) => boolean;
+  urlHint: string;
+  defaultUrl: string;
+  serversHelp: string;
+  passwordHelp: string;
+  connectHelp: string;
+  queryHelp: string;
+}) {
+  return {
+    servers: z.array(z.string().refine(d.validUrl, { message: d.urlHint })).min(1).default([d.defaultUrl]).describe(d.serversHelp),
+    password: z.string().default('').describe(d.passwordHelp),
+    connect_timeout: zDuration().default('5s').describe(d.connectHelp),
+    query_timeout: zDuration().default('5s').describe(d.queryHelp),
+  };
+}
+
+export interface SqlServer<C> {
+  readonly client: C;
+  /** The server as logs and health name it (host:port or the socket). */
+  readonly tag: string;
+  /** `{ server }` of its points. */
+  readonly tags: Tags;
+}
+
+/** A client per configured server, with the `server` tag of its points. */
+export function sqlServers<C extends { readonly server: string }>(
+  config: { readonly servers: readonly string[]; readonly password: string; readonly connect_timeout: number; readonly query_timeout: number },
+  ctx: PluginContext,
+  connect: (url: string, opts: SqlClientOptions) => C,
+): SqlServer<C>[] {
+  const opts: SqlClientOptions = { password: config.password, connectTimeoutMs: config.connect_timeout, queryTimeoutMs: config.query_timeout, logger: ctx.logger };
+  return config.servers.map((url) => {
+    const client = connect(url, opts);
+    return { client, tag: client.server, tags: Object.freeze({ server: sanitizeTagValue(client.server) || '_' }) as Tags };
+  });
+}
+
+/**
+ * The statements of one poll of one server: `run(what, f)` adds the points of `f` to `points`; a
+ * statement error is counted as a failed query and the poll goes on, anything else ends it.
+ * `custom(queries, query)` runs the configured custom queries the same way.
+ */
+export function sqlPoll(
+  service: string,
+  s: SqlServer<unknown>,
+  now: number,
+  health: ServiceHealth,
+  classify: (err: unknown) => ServiceFailure,
+) {
+  const points: Point[] = [];
+  const run = async (what: string, f: () => Promise<Point[]>): Promise<void> => {
+    try {
+      for (const p of await f()) points.push(p);
+    } catch (err) {
+      const c = classify(err);
+      if (!c.statement) throw err;
+      health.queryFailed(s.tag, what, c, c.reason);
+    }
+  };
+  const custom = async (queries: readonly CustomQuery[], query: (sql: string) => Promise<Row[]>): Promise<void> => {
+    for (const cq of queries) {
+      await run(`query ${cq.name}`, async () => {
+        const r = customQueryPoints(service, cq, await query(cq.sql), s.tags, now);
+        if (r.missing.length > 0) health.queryFailed(s.tag, `query ${cq.name}`, new Error(`no numeric value in column(s) ${r.missing.join(', ')}`));
+        return r.points;
+      });
+    }
+  };
+  return { points, run, custom };
+}
 
 export const customQuerySchema = z.strictObject({
   sql: z.string().min(1).describe('The statement; it runs every interval on the configured database'),

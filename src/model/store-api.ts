@@ -83,6 +83,32 @@ export interface QueryResult {
   truncatedAt?: number;
 }
 
+/**
+ * A raw read: every sample of the matching series in [start, end), as typed columns rather than point
+ * lists (the PromQL front end reads this way; the store in a worker thread hands the arrays over
+ * without copying them).
+ */
+export interface RawReadRequest {
+  /** Metric name glob, as in `QueryRequest`. */
+  name: string;
+  tags?: Record<string, string>;
+  start: number;
+  end: number;
+  /** Stop once more than this many samples were read (all series together); `pointsTruncated` says so. */
+  maxPoints?: number;
+}
+
+export interface RawReadResult {
+  /** The matching series, sorted by key. */
+  series: Array<{ name: string; tags: Tags }>;
+  /** Series `i` holds `ts`/`values` [offsets[i], offsets[i + 1]), ascending in time. */
+  offsets: Float64Array;
+  ts: Float64Array;
+  values: Float64Array;
+  /** Present (true) when the read went past `maxPoints` and stopped: the columns are incomplete. */
+  pointsTruncated?: boolean;
+}
+
 export interface SeriesInfo {
   name: string;
   tags: Tags;
@@ -160,6 +186,7 @@ export interface StoreHandle {
    */
   write(points: readonly Point[]): Promise<void>;
   query(req: QueryRequest): Promise<QueryResult>;
+  readRaw(req: RawReadRequest): Promise<RawReadResult>;
   series(filter?: SeriesFilter): Promise<SeriesInfo[]>;
   /** Distinct metric names matching a glob (default all), sorted. */
   names(glob?: string, limit?: number): Promise<string[]>;

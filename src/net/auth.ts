@@ -6,6 +6,7 @@
  * them (`requireAuthOffLoopback`), or the agent refuses to start.
  */
 import type { IncomingMessage } from 'node:http';
+import { z } from 'zod/v3';
 import { timingSafeEqual } from 'node:crypto';
 import { SondeError } from '../errors.js';
 import { isLoopback, type HostPort } from './address.js';
@@ -15,6 +16,22 @@ export interface HttpAuth {
   readonly token: string;
   /** `user:password` for Basic auth; '' for none. */
   readonly basic: string;
+}
+
+/**
+ * The `token` and `basic_auth` fields of a listener sonde opens (the API's [http], the prometheus
+ * output's own `listen`): one rule for every listener, each with its own text.
+ */
+export function authFields(tokenHelp: string, basicHelp: string) {
+  return {
+    token: z.string().default('').describe(tokenHelp),
+    basic_auth: z.string().default('').describe(basicHelp),
+  };
+}
+
+/** The auth a listener with `authFields` checks. */
+export function authOf(c: { readonly token: string; readonly basic_auth: string }): HttpAuth {
+  return { token: c.token, basic: c.basic_auth };
 }
 
 export function safeEqual(a: string, b: string): boolean {

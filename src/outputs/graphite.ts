@@ -5,10 +5,11 @@
  * form `name;k=v;...`.
  */
 import { z } from 'zod/v3';
+import { clientFields } from '../net/client-fields.js';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
-import { formatGraphitePlaintext, graphitePath, graphitePathChanges, graphiteTaggedChanges, graphiteTaggedPath, graphiteTemplateTags } from '../codecs/graphite.js';
+import { formatGraphitePlaintext, graphitePath, graphitePathChanges, graphiteTaggedChanges, graphiteTaggedPath, graphiteTemplateSeriesKey, graphiteTemplateTags } from '../codecs/graphite.js';
 import { seriesCollisions } from '../core/collisions.js';
 import { seriesKey } from '../model/series.js';
 import { encodePickle, MAX_PICKLE_FRAME, type PickleDatapoint } from '../codecs/pickle.js';
@@ -25,7 +26,7 @@ export default defineOutput({
     template: z.string().default('{host}.{name}').describe('Path template: `{name}` is the metric name, `{tag}` a tag value (dots become `_`).'),
     missing: z.string().optional().describe('Value for a template tag a point lacks (default: leave that segment out).'),
     tagged: z.boolean().default(false).describe('Write carbon tagged series `name;k=v` instead of template paths.'),
-    timeout: zDuration().default('10s').describe('Timeout of a TCP connect or write.'),
+    timeout: clientFields.timeout('10s', 'Timeout of a TCP connect or write.'),
     reconnect_max_delay: zDuration().default('30s').describe('Longest wait between reconnect attempts.'),
   }),
   create(config, ctx) {
@@ -50,26 +51,23 @@ export default defineOutput({
     const templateTags = graphiteTemplateTags(config.template);
     const collisions = seriesCollisions(ctx, 'Graphite', config.tagged ? 'characters carbon forbids in tagged series become _' : 'dots and whitespace in tag values become _, a missing tag drops its segment');
     const changed = (p: Point): boolean => (config.tagged ? graphiteTaggedChanges(p.name, p.tags) : graphitePathChanges(p, templateTags));
-    const sourceOf = (p: Point): string => {
-      if (config.tagged) return seriesKey(p.name, p.tags);
-      const used: Record<string, string> = {};
-      for (const k of templateTags) if (p.tags[k] !== undefined) used[k] = p.tags[k] as string;
-      return seriesKey(p.name, used);
+    const sourceOf = (p: Point): string => (config.tagged ? seriesKey(p.name, p.tags) : graphiteTemplateSeriesKey(p, templateTags));
+    /** A point's path, checked for collisions; undefined when carbon cannot take it (it drops NaN and cannot parse infinities). */
+    const writable = (p: Point): string | undefined => {
+      const path = pathOf(p);
+      if (!Number.isFinite(p.value) || path === '') return undefined;
+      collisions.point(p, path, changed(p), sourceOf);
+      return path;
     };
     return {
       async write(points) {
-        collisions.points(points, pathOf, changed, sourceOf);
         let rejected = 0;
         if (config.protocol === 'plaintext') {
           let body = '';
           for (const p of points) {
-            const path = pathOf(p);
-            // carbon drops NaN and cannot parse infinities
-            if (!Number.isFinite(p.value) || path === '') {
-              rejected++;
-              continue;
-            }
-            body += formatGraphitePlaintext(path, p.value, p.ts / 1000);
+            const path = writable(p);
+            if (path === undefined) rejected++;
+            else body += formatGraphitePlaintext(path, p.value, p.ts / 1000);
           }
           if (body === '') return { ok: true, rejected };
           const r = await sender.send(body);
@@ -79,8 +77,8 @@ export default defineOutput({
         let size = 16;
         const frames: Buffer[] = [];
         for (const p of points) {
-          const path = pathOf(p);
-          if (!Number.isFinite(p.value) || path === '') {
+          const path = writable(p);
+          if (path === undefined) {
             rejected++;
             continue;
           }

@@ -4,28 +4,28 @@
  * half and sends the halves; 429 and 5xx are retried, honouring `Retry-After`.
  */
 import { z } from 'zod/v3';
+import { clientFields } from '../net/client-fields.js';
 import { defineOutput, type WriteResult } from '../core/plugin.js';
 import type { Point } from '../model/point.js';
-import { encodeInfluxLine, type InfluxPrecision } from '../codecs/influx.js';
-import { zDuration } from '../model/quantities.js';
+import { encodeInfluxLine, influxChanges, influxSeriesKey, type InfluxPrecision } from '../codecs/influx.js';
+import { seriesCollisions } from '../core/collisions.js';
 import { joinUrl, post, resultForStatus } from '../net/http-client.js';
 
 export default defineOutput({
   name: 'influxdb',
   description: 'Sends points to InfluxDB 1.x (/write) or 2.x (/api/v2/write) as line protocol.',
   schema: z.strictObject({
-    url: z.string().default('http://127.0.0.1:8086').describe('Base URL of InfluxDB (https works).'),
+    url: clientFields.url('http://127.0.0.1:8086', 'Base URL of InfluxDB (https works).'),
     version: z.enum(['1', '2']).default('1').describe('API: `1` (/write with database) or `2` (/api/v2/write with org and bucket).'),
     database: z.string().default('sonde').describe('v1 database.'),
     retention_policy: z.string().default('').describe('v1 retention policy (empty = the default one).'),
-    username: z.string().default('').describe('v1 user (empty = no auth).'),
-    password: z.string().default('').describe('v1 password.'),
+    ...clientFields.basicAuth('for v1'),
     org: z.string().default('').describe('v2 organization.'),
     bucket: z.string().default('sonde').describe('v2 bucket.'),
     token: z.string().default('').describe('v2 API token (`Authorization: Token ...`).'),
     precision: z.enum(['ns', 'us', 'ms', 's']).default('ms').describe('Timestamp precision written.'),
-    gzip: z.boolean().default(true).describe('Compress bodies with gzip.'),
-    timeout: zDuration().default('10s').describe('Timeout of one request.'),
+    gzip: clientFields.gzip(),
+    timeout: clientFields.timeout('10s'),
   }),
   create(config, ctx) {
     const precision = config.precision as InfluxPrecision;
@@ -46,6 +46,7 @@ export default defineOutput({
     }
     const auth = config.version === '1' && config.username ? { username: config.username, password: config.password } : undefined;
     const split = ctx.metrics.counter('batch_splits', {}, 'Batches split in half after a 413.');
+    const collisions = seriesCollisions(ctx, 'InfluxDB', 'line protocol writes newlines as spaces and leaves out empty tags');
 
     const send = async (lines: readonly string[]): Promise<WriteResult> => {
       const r = await post(url, lines.join('\n') + '\n', { headers, timeoutMs: config.timeout, gzip: config.gzip, basicAuth: auth });
@@ -71,6 +72,7 @@ export default defineOutput({
 
     return {
       async write(points: readonly Point[]) {
+        collisions.points(points, influxSeriesKey, influxChanges);
         const lines: string[] = [];
         let rejected = 0;
         for (const p of points) {

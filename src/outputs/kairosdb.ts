@@ -5,9 +5,11 @@
  * 5xx and network errors are retried.
  */
 import { z } from 'zod/v3';
+import { basicAuthOf, clientFields } from '../net/client-fields.js';
 import { defineOutput } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
-import { encodeKairosDatapoints, parseKairosErrors } from '../codecs/kairosdb.js';
+import { encodeKairosDatapoints, kairosChanges, kairosSeriesKey, parseKairosErrors } from '../codecs/kairosdb.js';
+import { seriesCollisions } from '../core/collisions.js';
 import { zDuration } from '../model/quantities.js';
 import { joinUrl, post, resultForStatus } from '../net/http-client.js';
 
@@ -15,20 +17,21 @@ export default defineOutput({
   name: 'kairosdb',
   description: 'Sends points to KairosDB over its REST API (/api/v1/datapoints).',
   schema: z.strictObject({
-    url: z.string().default('http://127.0.0.1:8080').describe('Base URL of KairosDB (https works).'),
-    username: z.string().default('').describe('Basic auth user (empty = none).'),
-    password: z.string().default('').describe('Basic auth password.'),
-    gzip: z.boolean().default(true).describe('Compress bodies with gzip.'),
+    url: clientFields.url('http://127.0.0.1:8080', 'Base URL of KairosDB (https works).'),
+    ...clientFields.basicAuth(),
+    gzip: clientFields.gzip(),
     ttl: zDuration().default('0s').describe('Time to live of the datapoints (0 = the server default).'),
-    timeout: zDuration().default('10s').describe('Timeout of one request.'),
+    timeout: clientFields.timeout('10s'),
   }),
   create(config, ctx) {
     const url = joinUrl(config.url, '/api/v1/datapoints');
-    const auth = config.username ? { username: config.username, password: config.password } : undefined;
+    const auth = basicAuthOf(config);
     const warn = rateLimited((m, f) => ctx.logger.warn(m, f), 5, 60_000);
     const ttl = Math.floor(config.ttl / 1000);
+    const collisions = seriesCollisions(ctx, 'KairosDB', 'tags with an empty value are left out');
     return {
       async write(points) {
+        collisions.points(points, kairosSeriesKey, kairosChanges);
         const enc = encodeKairosDatapoints(points, ttl > 0 ? { ttl } : {});
         if (enc.errors.length > 0) warn('points KairosDB cannot store were left out', { rejected: enc.rejected, error: enc.errors[0]?.message });
         if (enc.count === 0) return { ok: true, rejected: enc.rejected };

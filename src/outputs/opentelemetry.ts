@@ -10,8 +10,8 @@
  * batch. The disk queue and backoff are the output runner's, as for every output.
  */
 import { z } from 'zod/v3';
+import { clientFields } from '../net/client-fields.js';
 import { defineOutput, type WriteResult } from '../core/plugin.js';
-import { zDuration } from '../model/quantities.js';
 import type { Point } from '../model/point.js';
 import { CounterStarts, decodeMetricsResponse, encodeMetricsRequest, pointsToRequest, type KeyValue } from '../codecs/otlp/index.js';
 import { VERSION } from '../version.js';
@@ -24,9 +24,9 @@ const schema = z.strictObject({
     .string()
     .default('')
     .describe('http/protobuf: the full metrics URL (default `http://127.0.0.1:4318/v1/metrics`); grpc: `http://host:port` (default port 4317; `https://` for TLS).'),
-  headers: z.record(z.string(), z.string()).default({}).describe('Extra request headers / gRPC metadata (e.g. an API key).'),
-  gzip: z.boolean().default(true).describe('Compress requests with gzip.'),
-  timeout: zDuration().default('10s').describe('Timeout of one export.'),
+  headers: clientFields.headers('Extra request headers / gRPC metadata (e.g. an API key).'),
+  gzip: clientFields.gzip('Compress requests with gzip.'),
+  timeout: clientFields.timeout('10s', 'Timeout of one export.'),
   resource: z
     .record(z.string(), z.string())
     .default({})

@@ -4,6 +4,7 @@
  * reconnects and a `version` probe at most every `probe_interval` (how tcollector finds dead connections).
  */
 import { z } from 'zod/v3';
+import { basicAuthOf, clientFields } from '../net/client-fields.js';
 import { defineOutput, type WriteResult } from '../core/plugin.js';
 import { rateLimited } from '../core/logger.js';
 import type { Point } from '../model/point.js';
@@ -19,15 +20,14 @@ export default defineOutput({
   description: 'Sends points to OpenTSDB (or a compatible TSD) over HTTP /api/put or telnet put.',
   schema: z.strictObject({
     protocol: z.enum(['http', 'telnet']).default('http').describe('`http` (POST /api/put) or `telnet` (put lines over TCP).'),
-    url: z.string().default('http://127.0.0.1:4242').describe('Base URL of the TSD for `http` (https works; a path prefix is kept).'),
+    url: clientFields.url('http://127.0.0.1:4242', 'Base URL of the TSD for `http` (https works; a path prefix is kept).'),
     hosts: z.array(z.string()).default(['127.0.0.1:4242']).describe('`host:port` list for `telnet`; the next one is used when one fails.'),
-    username: z.string().default('').describe('Basic auth user for `http` (empty = none).'),
-    password: z.string().default('').describe('Basic auth password for `http`.'),
-    gzip: z.boolean().default(true).describe('Compress HTTP bodies with gzip.'),
+    ...clientFields.basicAuth('for `http`'),
+    gzip: clientFields.gzip('Compress HTTP bodies with gzip.'),
     details: z.boolean().default(true).describe('Ask for `?details` so points the TSD refused are counted and logged.'),
     http_batch_size: z.number().int().positive().default(500).describe('Points per HTTP request (a write is split into several).'),
     precision: z.enum(['auto', 's', 'ms']).default('auto').describe('Timestamp unit: seconds, milliseconds, or seconds unless there is a ms part.'),
-    timeout: zDuration().default('10s').describe('Timeout of one HTTP request, TCP connect or write.'),
+    timeout: clientFields.timeout('10s', 'Timeout of one HTTP request, TCP connect or write.'),
     probe_interval: zDuration().default('1m').describe('At most this often a telnet connection is checked with `version` (0 = never).'),
     reconnect_max_delay: zDuration().default('30s').describe('Longest wait between telnet reconnect attempts.'),
   }),
@@ -41,7 +41,7 @@ export default defineOutput({
 
     if (config.protocol === 'http') {
       const putUrl = joinUrl(config.url, '/api/put') + (config.details ? '?details' : '');
-      const auth = config.username ? { username: config.username, password: config.password } : undefined;
+      const auth = basicAuthOf(config);
       const writeChunk = async (batch: readonly Point[]): Promise<WriteResult> => {
         const body = encodeOpenTsdbJson(batch, { precision });
         const r = await post(putUrl, body, {

@@ -16,7 +16,7 @@ import { zDuration } from '../model/quantities.js';
 import { sendText } from '../net/http-server.js';
 import type { Handler } from '../model/http-routes.js';
 import { parseHostPort } from '../net/address.js';
-import { challenge, checkAuth, requireAuthOffLoopback } from '../net/auth.js';
+import { authFields, authOf, challenge, checkAuth, requireAuthOffLoopback } from '../net/auth.js';
 
 interface Entry {
   point: Point;
@@ -30,8 +30,7 @@ export default defineOutput({
   schema: z.strictObject({
     path: z.string().default('/prometheus').describe('Path of the exposition on the agent HTTP server (and on `listen`); `/metrics` is the agent\'s own.'),
     listen: z.string().default('').describe('`host:port` of a separate listener for scrapers (empty = only the agent HTTP server); non-loopback needs `token` or `basic_auth`.'),
-    token: z.string().default('').describe('On `listen`: scrapes must send `Authorization: Bearer <token>` (Prometheus `authorization.credentials`).'),
-    basic_auth: z.string().default('').describe('On `listen`: `user:password` scrapes may send as Basic auth.'),
+    ...authFields('On `listen`: scrapes must send `Authorization: Bearer <token>` (Prometheus `authorization.credentials`).', 'On `listen`: `user:password` scrapes may send as Basic auth.'),
     expiration: zDuration().default('5m').describe('Series not updated for this long are no longer exposed.'),
     max_series: z.number().int().positive().default(100_000).describe('Most series exposed; points of further series are dropped and counted.'),
     export_timestamp: z.boolean().default(false).describe('Write sample timestamps (default: the scraper stamps them).'),
@@ -75,7 +74,7 @@ export default defineOutput({
           return;
         }
         // the agent API's rule holds for every listener: off loopback only with credentials
-        const auth = { token: config.token, basic: config.basic_auth };
+        const auth = authOf(config);
         requireAuthOffLoopback(hp, auth.token !== '' || auth.basic !== '', 'the Prometheus exposition', '`token` or `basic_auth` in [[outputs.prometheus]]');
         const srv = createServer((req, res) => {
           if (!checkAuth(req, auth)) {

@@ -12,7 +12,7 @@
  */
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Point } from '../model/point.js';
-import type { QueryRequest, QueryResult, SeriesFilter, SeriesInfo, StoreHandle, StoreStats } from './handle.js';
+import type { QueryRequest, QueryResult, RawReadRequest, RawReadResult, SeriesFilter, SeriesInfo, StoreHandle, StoreStats } from './handle.js';
 import { WorkerStore } from './worker-store.js';
 import type { StoreOptions } from './options.js';
 import { Tsdb } from './tsdb.js';
@@ -135,6 +135,9 @@ export class AutoStore implements StoreHandle {
 
   query(req: QueryRequest): Promise<QueryResult> {
     return this.run((h) => h.query(req));
+  }
+  readRaw(req: RawReadRequest): Promise<RawReadResult> {
+    return this.run((h) => h.readRaw(req));
   }
   series(filter?: SeriesFilter): Promise<SeriesInfo[]> {
     return this.run((h) => h.series(filter));

@@ -188,6 +188,44 @@ export class BitReader {
     return this.overrun ? 0 : v;
   }
 
+  /**
+   * Reads an integer of the prefix code of `writeInt`. The short classes (the common case: up to 21
+   * bits with the prefix) are cut from one 32-bit window in place; longer ones go through `longInt`.
+   */
+  int(): number {
+    const p = this.bitPos;
+    const b = this.buf;
+    const i = p >>> 3;
+    // 32 bits from byte i shifted to start at bit p: at least 25 valid bits (past the buffer: zeros;
+    // a code running past `end` overruns either way)
+    const w = (((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number)) << (p & 7);
+    if (w >= 0) {
+      this.moveTo(p + 1);
+      return 0;
+    }
+    const ones = Math.clz32(~w);
+    if (ones > 4) return this.longInt();
+    // classes 0-3: `ones` ones, a zero, then 4 * ones bits of zigzag - 1
+    const z = ((w << (ones + 1)) >>> (32 - 4 * ones)) + 1;
+    this.moveTo(p + 5 * ones + 1);
+    return z & 1 ? -((z + 1) >>> 1) : z >>> 1;
+  }
+
+  private longInt(): number {
+    const ones = LEADING_ONES[this.peek(7)] as number;
+    // ones-1 is the class; classes below 6 end their prefix with a zero, the last one does not.
+    const c = ones - 1;
+    this.skip(c < 6 ? ones + 1 : 7);
+    const z = this.wide(CLASS_WIDTH[c] as number);
+    return unzigzag(z + 1);
+  }
+
+  private moveTo(bit: number): void {
+    this.bitPos = bit;
+    this.pos = bit >>> 3;
+    if (bit > this.endBits) this.overrun = true;
+  }
+
   /** Reads a non-negative integer of `n` bits (n <= 53). */
   wide(n: number): number {
     if (n <= 32) return this.bits(n);
@@ -245,16 +283,7 @@ for (let i = 0; i < 128; i++) {
 }
 
 export function readInt(r: BitReader): number {
-  const ones = LEADING_ONES[r.peek(7)] as number;
-  if (ones === 0) {
-    r.skip(1);
-    return 0;
-  }
-  // ones-1 is the class; classes below 6 end their prefix with a zero, the last one does not.
-  const c = ones - 1;
-  r.skip(c < 6 ? ones + 1 : 7);
-  const z = r.wide(CLASS_WIDTH[c] as number);
-  return unzigzag(z + 1);
+  return r.int();
 }
 
 /** A growable byte buffer with little-endian writers (for the WAL). */

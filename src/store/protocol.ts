@@ -16,7 +16,7 @@ export interface WriteArgs {
   v: Float64Array;
 }
 
-export type Op = 'write' | 'query' | 'series' | 'names' | 'tagKeys' | 'tagValues' | 'stats' | 'flush' | 'close' | 'retain';
+export type Op = 'write' | 'query' | 'readRaw' | 'series' | 'names' | 'tagKeys' | 'tagValues' | 'stats' | 'flush' | 'close' | 'retain';
 
 export interface Request {
   id: number;

@@ -4,8 +4,8 @@
  * older snapshots of memory and are skipped). This is the raw-sample source every query engine reads
  * (see `QuerySource` in query.ts).
  */
-import { decodeChunk } from './chunk.js';
-import type { Series } from './head.js';
+import { chunkInfo, decodeChunk } from './chunk.js';
+import type { RawColumns, Series } from './head.js';
 import { mergeRollup, type Statements } from './persist.js';
 import type { Resolution, Sink } from './query.js';
 import { ROLLUPS, bucketize, byPeriod, decodeRollup, encodeRollup, resetsMatter, type BucketsView } from './rollup.js';
@@ -71,6 +71,50 @@ export function scanSeries(st: Statements, window: number, s: Series, start: num
   // The sealed window and the open chunk are only in memory (rows in SQLite are older snapshots).
   if (!sealedDone && sealedPart && memFrom < end) sealedPart.emit(start, end, sink);
   if (head.count > 0 && headFrom < end) head.emit(start, end, sink);
+}
+
+/** The stored chunks of one series a raw read decodes, and how many samples they and memory hold. */
+export interface RawPlan {
+  readonly s: Series;
+  readonly chunks: Uint8Array[];
+  /** Samples in `chunks` plus those in memory: an upper bound of what the read appends. */
+  readonly count: number;
+}
+
+/**
+ * The first half of a raw read of `s` over [start, end): the chunk rows to decode and the samples they
+ * and memory hold, so the columns get room before decoding. Read it at once (`readRawSeries`): the
+ * background may move the sealed window into SQLite at the next turn of the event loop.
+ */
+export function planRawRead(st: Statements, window: number, s: Series, start: number, end: number): RawPlan {
+  const headFrom = s.head.count > 0 ? s.window * window : Infinity;
+  const memFrom = s.sealed ? s.sealedWindow * window : headFrom;
+  const chunks: Uint8Array[] = [];
+  let count = (s.sealed && memFrom < end ? s.sealed.count : 0) + (s.head.count > 0 && headFrom < end ? s.head.count : 0);
+  for (const row of st.scanChunks.iterate(s.id, start - window, Math.min(end, memFrom))) {
+    if (row.start_ts >= memFrom) continue;
+    const n = chunkInfo(row.data).count;
+    // a count the bytes cannot hold is garbage (decodeChunk reports it; nothing to make room for)
+    if (n <= 0 || n > row.data.length * 4 + 1) continue;
+    chunks.push(row.data);
+    count += n;
+  }
+  return { s, chunks, count };
+}
+
+/**
+ * The second half: appends the samples in [start, end) to `out`, which has room for `plan.count` more.
+ * Stored chunks are decoded straight into the columns, memory's windows copied in ranges: the same
+ * samples in the same order as the raw `scanSeries`.
+ */
+export function readRawSeries(plan: RawPlan, start: number, end: number, out: RawColumns): void {
+  out.reserve(plan.count);
+  for (const c of plan.chunks) {
+    const d = decodeChunk(c, out, out.n);
+    out.keepTail(d.count, start, end);
+  }
+  plan.s.sealed?.copyRange(start, end, out);
+  plan.s.head.copyRange(start, end, out);
 }
 
 /** The newest raw sample of `s` before `ts` whose value is not NaN. */

@@ -23,17 +23,17 @@ import { isMainThread } from 'node:worker_threads';
 import type { Point, Tags } from '../model/point.js';
 import { seriesKey } from '../model/series.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { QueryRequest, QueryResult, SeriesFilter, SeriesInfo, StoreHandle, StoreStats } from './handle.js';
+import type { QueryRequest, QueryResult, RawReadRequest, RawReadResult, SeriesFilter, SeriesInfo, StoreHandle, StoreStats } from './handle.js';
 import { StoreWriteError } from './handle.js';
 import { decodeChunk } from './chunk.js';
 import { Wal, WalBatch, REC_SAMPLES, REC_SERIES, decodeSamplesRecord, decodeSeriesRecord } from './wal.js';
-import { runQuery, runQuerySliced, tagMatcher, type QuerySource, type Resolution, type Sink } from './query.js';
+import { runQuery, runQuerySliced, runSteps, runStepsSliced, tagMatcher, type QuerySource, type Resolution, type Sink } from './query.js';
 import { resolveOptions, type ResolvedOptions, type StoreOptions } from './options.js';
-import { Head, type Series } from './head.js';
+import { Head, RawColumns, type Series } from './head.js';
 import { SeriesIndex } from './series-index.js';
 import { Persist } from './persist.js';
 import { Background, type RetentionResult, type TsdbInternals } from './background.js';
-import { previousSample, scanSeries } from './read.js';
+import { planRawRead, previousSample, readRawSeries, scanSeries, type RawPlan } from './read.js';
 
 export { Part, Series } from './head.js';
 export type { TsdbInternals, RetentionResult } from './background.js';
@@ -185,22 +185,22 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     return this.index.has(id);
   }
 
-  private ensureBuffers(n: number): void {
-    if (this.sidBuf.length >= n) return;
-    let cap = this.sidBuf.length;
-    while (cap < n) cap *= 2;
-    this.sidBuf = new Int32Array(cap);
-    this.tsBuf = new Float64Array(cap);
-    this.valBuf = new Float64Array(cap);
+  /** The write buffers (series ids, timestamps, values), with room for `n` samples. */
+  private buffers(n: number): [Int32Array, Float64Array, Float64Array] {
+    if (this.sidBuf.length < n) {
+      let cap = this.sidBuf.length;
+      while (cap < n) cap *= 2;
+      this.sidBuf = new Int32Array(cap);
+      this.tsBuf = new Float64Array(cap);
+      this.valBuf = new Float64Array(cap);
+    }
+    return [this.sidBuf, this.tsBuf, this.valBuf];
   }
 
   /** Synchronous write: logged in the WAL when it returns. Throws on I/O errors (`StoreWriteError`). */
   writeSync(points: readonly Point[]): void {
     const n = points.length;
-    this.ensureBuffers(n);
-    const sids = this.sidBuf;
-    const ts = this.tsBuf;
-    const vals = this.valBuf;
+    const [sids, ts, vals] = this.buffers(n);
     for (let i = 0; i < n; i++) {
       const p = points[i] as Point;
       sids[i] = this.index.resolve(p.name, p.tags, p.kind);
@@ -221,10 +221,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     const idx = this.index;
     let out = 0;
     // keep the samples that can be stored, compacted into the write buffers
-    this.ensureBuffers(n);
-    const ks = this.sidBuf;
-    const kt = this.tsBuf;
-    const kv = this.valBuf;
+    const [ks, kt, kv] = this.buffers(n);
     for (let i = 0; i < n; i++) {
       let t = ts[i] as number;
       if (!Number.isInteger(t)) t = Number.isFinite(t) ? Math.round(t) : 0;
@@ -356,6 +353,42 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
   /** The query, yielding to the event loop every `sliceMs` of work (between series). */
   async query(req: QueryRequest): Promise<QueryResult> {
     return runQuerySliced(req, this, this.opts.sliceMs);
+  }
+
+  readRawSync(req: RawReadRequest): RawReadResult {
+    return runSteps(this.rawSteps(req));
+  }
+
+  /** The raw read, yielding to the event loop every `sliceMs` of work (between series). */
+  async readRaw(req: RawReadRequest): Promise<RawReadResult> {
+    return runStepsSliced(this.rawSteps(req), this.opts.sliceMs);
+  }
+
+  private *rawSteps(req: RawReadRequest): Generator<void, RawReadResult, void> {
+    if (!Number.isFinite(req.start) || !Number.isFinite(req.end)) throw new RangeError('read: start and end must be finite');
+    const list = this.index.match(req.name, tagMatcher(req.tags));
+    const cap = req.maxPoints ?? Infinity;
+    const out = new RawColumns(0);
+    const offsets = new Float64Array(list.length + 1);
+    let k = 0;
+    let over = false;
+    while (k < list.length) {
+      // a series is planned and read in one go: between series the background may move its samples
+      const p = planRawRead(this.persist.st, this.window, list[k] as Series, req.start, req.end);
+      // sized once, from the first series, as if every series were as long (it grows if not)
+      if (k === 0) out.reserve(Math.min(p.count * list.length, cap + 1));
+      readRawSeries(p, req.start, req.end, out);
+      offsets[++k] = out.n;
+      if (out.n > cap) {
+        over = true;
+        break;
+      }
+      yield;
+    }
+    const series = list.slice(0, k).map((s) => ({ name: s.name, tags: s.tags }));
+    const r: RawReadResult = { series, offsets: offsets.subarray(0, k + 1), ts: out.ts.subarray(0, out.n), values: out.values.subarray(0, out.n) };
+    if (over) r.pointsTruncated = true;
+    return r;
   }
 
   seriesSync(filter: SeriesFilter = {}): SeriesInfo[] {

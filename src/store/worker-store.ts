@@ -13,6 +13,8 @@ import {
   StoreWriteError,
   type QueryRequest,
   type QueryResult,
+  type RawReadRequest,
+  type RawReadResult,
   type SeriesFilter,
   type SeriesInfo,
   type StoreHandle,
@@ -151,6 +153,9 @@ export class WorkerStore implements StoreHandle {
 
   query(req: QueryRequest): Promise<QueryResult> {
     return this.call('query', [req]);
+  }
+  readRaw(req: RawReadRequest): Promise<RawReadResult> {
+    return this.call('readRaw', [req]);
   }
   series(filter?: SeriesFilter): Promise<SeriesInfo[]> {
     return this.call('series', [filter]);

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LogFields, Logger, LogLevel } from '../core/logger.js';
 import type { Tags } from '../model/point.js';
-import { StoreWriteError, type QueryRequest, type SeriesFilter } from './handle.js';
+import { StoreWriteError, type QueryRequest, type RawReadRequest, type RawReadResult, type SeriesFilter } from './handle.js';
 import type { StoreOptions } from './options.js';
 import type { Reply, Request, WriteArgs } from './protocol.js';
 import { Tsdb } from './tsdb.js';
@@ -13,7 +13,7 @@ import { Tsdb } from './tsdb.js';
 const port = parentPort;
 if (!port) throw new Error('store worker must run in a worker thread');
 
-const post = (m: Reply): void => port.postMessage(m);
+const post = (m: Reply, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
 function portLogger(level: LogLevel, bindings: LogFields = {}): Logger {
   const send =
@@ -75,6 +75,8 @@ function handle(req: Request): unknown {
     }
     case 'query':
       return db.querySync(a[0] as QueryRequest);
+    case 'readRaw':
+      return db.readRawSync(a[0] as RawReadRequest);
     case 'series':
       return db.seriesSync(a[0] as SeriesFilter | undefined);
     case 'names':
@@ -101,7 +103,9 @@ function handle(req: Request): unknown {
 port.on('message', (req: Request) => {
   try {
     const result = handle(req);
-    post({ type: 'reply', id: req.id, ok: true, result });
+    // a raw read's columns are handed over, not copied (each read has arrays of its own)
+    const r = result as RawReadResult;
+    post({ type: 'reply', id: req.id, ok: true, result }, req.op === 'readRaw' ? [r.offsets.buffer as ArrayBuffer, r.ts.buffer as ArrayBuffer, r.values.buffer as ArrayBuffer] : []);
     if (req.op === 'close') port.close();
   } catch (err) {
     const e = err as Error;

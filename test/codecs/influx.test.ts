@@ -213,3 +213,66 @@ test('property: parsing the two sides of influxLineCut gives what parsing the wh
     { numRuns: Number(process.env.SONDE_FUZZ_RUNS ?? 5000) },
   );
 });
+
+test('series cache: every body parses as without it, across calls, escapes and sanitizing included', async () => {
+  const { InfluxSeriesCache } = await import('../../src/codecs/influx.js');
+  // series sections that differ only in escapes or in where a tag ends must stay apart
+  const unit = fc.constantFrom('m', 'n', ',', 't=a', 'u=b', 't=a\\ b', 't=a\\,b', 'a\\=b=c', '\\ ', ' ', 'v=1', 'w=2i', 's="q"', '\n', '\\', '=', 'é', ' 1000');
+  const line = fc.array(unit, { maxLength: 12 }).map((p) => p.join(''));
+  const body = fc.array(line, { maxLength: 20 }).map((ls) => ls.join('\n'));
+  for (const sanitize of [false, true]) {
+    const cache = new InfluxSeriesCache(8); // small, so it also starts over under the test
+    fc.assert(
+      fc.property(fc.array(body, { minLength: 1, maxLength: 4 }), (bodies) => {
+        for (const text of bodies) {
+          const opts = { precision: 's' as const, now: 0, strings: 'keep' as const, sanitize };
+          const want = parseInfluxLines(text, opts);
+          const got = parseInfluxLines(text, { ...opts, seriesCache: cache });
+          assert.deepEqual(got, want);
+        }
+      }),
+      { numRuns: Math.min(RUNS, 3000) },
+    );
+    assert.ok(cache.size <= 8);
+  }
+});
+
+test('series cache: points of one series share one frozen tags object that holds no slice of the body', async () => {
+  const { InfluxSeriesCache } = await import('../../src/codecs/influx.js');
+  const cache = new InfluxSeriesCache();
+  const host = 'a-rather-long-host-name.example.com';
+  const opts = { precision: 'ms' as const, now: 0, sanitize: false, seriesCache: cache };
+  const a = parseInfluxLines(`cpu,host=${host},dc=x usage=1 1\ncpu,host=${host},dc=y usage=2 2\ncpu,host=${host},dc=x usage=3,idle=4 3\n`, opts);
+  const b = parseInfluxLines(`cpu,host=${host},dc=x usage=5 4\n`, opts);
+  const [p1, p2, p3, p4] = a.items;
+  assert.ok(p1 && p2 && p3 && p4 && b.items[0]);
+  assert.equal(p1.tags, p3.tags);
+  assert.equal(p3.tags, p4.tags);
+  assert.equal(b.items[0].tags, p1.tags, 'the next request reuses it');
+  assert.notEqual(p1.tags, p2.tags);
+  assert.deepEqual(p2.tags, { host, dc: 'y' });
+  assert.ok(Object.isFrozen(p1.tags));
+  assert.deepEqual(
+    [...a.items, ...b.items].map((p) => `${p.name}=${p.value}@${p.ts}`),
+    ['cpu.usage=1@1', 'cpu.usage=2@2', 'cpu.usage=3@3', 'cpu.idle=4@3', 'cpu.usage=5@4'],
+  );
+  assert.equal(cache.size, 2);
+  cache.clear();
+  assert.equal(cache.size, 0);
+});
+
+test('plain decimals read without slicing give exactly what Number() gives', async () => {
+  const { shortDecimal } = await import('../../src/codecs/decimal.js');
+  for (const s of ['0', '-0', '1', '1.', '.5', '-.5', '0.1', '3.14159', '123456789012345', '-99999.99999', '0.00000000000001', '007.70']) {
+    assert.ok(Object.is(shortDecimal(s, 0, s.length), Number(s)), s);
+  }
+  for (const s of ['', '-', '.', '1e3', '1.2.3', '+1', '1234567890123456', '0.000000000000001', 'NaN', '1_0']) assert.ok(Number.isNaN(shortDecimal(s, 0, s.length)), s);
+  fc.assert(
+    fc.property(fc.stringMatching(/^-?[0-9]{0,9}\.?[0-9]{0,6}$/), (s) => {
+      const v = shortDecimal(`x${s}y`, 1, s.length + 1);
+      if (!Number.isNaN(v)) assert.ok(Object.is(v, Number(s)), s);
+      else assert.ok(!/[0-9]/.test(s));
+    }),
+    { numRuns: RUNS },
+  );
+});

@@ -99,6 +99,24 @@ test('TagMerger: tag text never makes two different tag sets share an object', (
   );
 });
 
+test('TagMerger: a frozen tags object is looked up by the object, and is its own merge when it lacks nothing', () => {
+  const m = new TagMerger({ host: 'h' });
+  const has = Object.freeze({ host: 'x', dc: 'd' });
+  assert.equal(m.merge(has), has, 'nothing to add: the same object, no copy');
+  assert.equal(m.merge(has), has);
+  const lacks = Object.freeze({ dc: 'd' });
+  const merged = m.merge(lacks);
+  assert.deepEqual(merged, { dc: 'd', host: 'h' });
+  assert.equal(m.merge(lacks), merged);
+  assert.equal(m.merge({ dc: 'd' }), merged, 'an equal unfrozen map gives the same merge');
+  // an unfrozen map is never returned as its own merge (its owner could still change it)
+  const open: Record<string, string> = { host: 'x', dc: 'e' };
+  const o = m.merge(open);
+  assert.notEqual(o, open);
+  open['dc'] = 'changed';
+  assert.deepEqual(m.merge(open), { host: 'x', dc: 'changed' });
+});
+
 test('TagMerger: the table starts over at its limit', () => {
   const m = new TagMerger({ host: 'h' }, 3);
   const first = m.merge({ i: '0' });

@@ -7,7 +7,7 @@ import collectd, { pointToValueList } from '../../src/outputs/collectd.js';
 import { point } from '../../src/model/point.js';
 import { decodeCollectd } from '../../src/codecs/collectd.js';
 import { missingServer, startCollectd, type RunningServer } from '../helpers/servers.js';
-import { fakeUdp, makeOutput, until } from './util.js';
+import { collisionsOf, fakeUdp, makeOutput, until } from './util.js';
 
 const skip = missingServer('collectd', 'collectd-core');
 const servers: RunningServer[] = [];
@@ -99,4 +99,19 @@ test('packets stay within max_packet_size and decode to every point', async () =
   await out.stop?.();
   await udp.close();
   ctx.cleanup();
+});
+
+test('series that collectd identifies as one (tag keys are not kept) are counted and logged', async () => {
+  const srv = await fakeUdp();
+  try {
+    const t = 1_700_000_000_000;
+    const r = await collisionsOf(collectd, { server: `127.0.0.1:${srv.port}` }, [
+      [point('cpu.usage', 1, t, 'gauge', { host: 'h', cpu: '0' }), point('cpu.usage', 1, t, 'gauge', { host: 'h', core: '0' }), point('cpu.usage', 1, t, 'gauge', { host: 'h', cpu: '1' })],
+      [point('cpu.usage', 2, t + 1000, 'gauge', { host: 'h', cpu: '0' }), point('cpu.usage', 2, t + 1000, 'gauge', { host: 'h', core: '0' })],
+    ]);
+    assert.equal(r.count, 2);
+    assert.deepEqual(r.warnings, [{ series: 'cpu.usage{cpu=0,host=h}', and: 'cpu.usage{core=0,host=h}', as: 'h/cpu-0/gauge-usage' }]);
+  } finally {
+    await srv.close();
+  }
 });

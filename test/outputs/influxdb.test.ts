@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import influxdb from '../../src/outputs/influxdb.js';
 import { point } from '../../src/model/point.js';
 import { influxQuery, missingServer, startInfluxdb, type RunningServer } from '../helpers/servers.js';
-import { fakeHttp, makeOutput, series } from './util.js';
+import { collisionsOf, fakeHttp, makeOutput, series } from './util.js';
 
 const skip = missingServer('influxd', 'influxdb');
 let influx: (RunningServer & { url: string }) | undefined;
@@ -106,4 +106,23 @@ test('v2 /api/v2/write sends org, bucket, precision and the token', async () => 
   assert.equal(r?.body.toString(), `mem,host=h free=5 ${now / 1000}\n`);
   await srv.close();
   ctx.cleanup();
+});
+
+test('series that line protocol writes as one (a newline, an empty tag) are counted and logged', async () => {
+  const srv = await fakeHttp(() => ({ status: 204 }));
+  try {
+    const t = 1_700_000_000_000;
+    const r = await collisionsOf(influxdb, { url: srv.url }, [
+      [point('cpu', 1, t, 'gauge', { loc: 'a\nb' }), point('cpu', 1, t, 'gauge', { loc: 'a b' }), point('mem', 1, t, 'gauge', { host: 'h', k: '' }), point('mem', 1, t, 'gauge', { host: 'h' })],
+      // escaped characters travel as they are: no collision
+      [point('cpu', 1, t, 'gauge', { loc: 'a,b' }), point('cpu', 1, t, 'gauge', { loc: 'a=b' }), point('cpu', 1, t, 'gauge', { loc: 'a\\ b' })],
+    ]);
+    assert.equal(r.count, 2);
+    assert.deepEqual(r.warnings, [
+      { series: 'cpu{loc=a\nb}', and: 'cpu{loc=a b}', as: 'cpu{loc=a b}' },
+      { series: 'mem{host=h,k=}', and: 'mem{host=h}', as: 'mem{host=h}' },
+    ]);
+  } finally {
+    await srv.close();
+  }
 });

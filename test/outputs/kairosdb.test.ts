@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import kairosdb from '../../src/outputs/kairosdb.js';
 import { point } from '../../src/model/point.js';
-import { fakeHttp, makeOutput, type Recorded } from './util.js';
+import { collisionsOf, fakeHttp, makeOutput, type Recorded } from './util.js';
 
 /** Answers like KairosDB: 204, or 400 {"errors": [...]} when a series lacks tags or datapoints. */
 function kairos(r: Recorded): { status: number; body?: string } {
@@ -53,4 +53,16 @@ test('400 with errors drops the batch as bad data; 500 and network errors retry'
   const gone = await out.write([point('ok', 1, 1000, 'gauge', { host: 'h' })]);
   assert.deepEqual([gone.ok, gone.retryable], [false, true]);
   ctx.cleanup();
+});
+
+test('series that become one when empty tags are left out are counted and logged', async () => {
+  const srv = await fakeHttp(() => ({ status: 204 }));
+  try {
+    const t = 1_700_000_000_000;
+    const r = await collisionsOf(kairosdb, { url: srv.url }, [[point('k.m', 1, t, 'gauge', { host: 'h', dc: '' }), point('k.m', 2, t, 'gauge', { host: 'h' }), point('k.m', 2, t, 'gauge', { host: 'h,x' })]]);
+    assert.equal(r.count, 1);
+    assert.deepEqual(r.warnings, [{ series: 'k.m{dc=,host=h}', and: 'k.m{host=h}', as: 'k.m{host=h}' }]);
+  } finally {
+    await srv.close();
+  }
 });

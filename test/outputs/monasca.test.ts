@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import monasca from '../../src/outputs/monasca.js';
 import { point } from '../../src/model/point.js';
-import { fakeHttp, makeOutput, type Recorded } from './util.js';
+import { collisionsOf, fakeHttp, makeOutput, type Recorded } from './util.js';
 
 /** 401 without the right token, 422 for an invalid metric, else 204 (monasca-api-spec). */
 function api(r: Recorded): { status: number; body?: string } {
@@ -45,4 +45,20 @@ test('401 is retried (a token can be renewed), 422 drops the batch, non-finite v
   await srv.close();
   c1.cleanup();
   ctx.cleanup();
+});
+
+test('series that Monasca\'s cleaning makes one are counted and logged', async () => {
+  const srv = await fakeHttp(() => ({ status: 204 }));
+  try {
+    const t = 1_700_000_000_000;
+    const long = 'x'.repeat(300);
+    const r = await collisionsOf(monasca, { url: srv.url }, [
+      [point('m', 1, t, 'gauge', { svc: 'a(b)' }), point('m', 1, t, 'gauge', { svc: 'a_b_' }), point('m', 1, t, 'gauge', { _k: 'v' }), point('m', 1, t, 'gauge', { k: 'v' })],
+      [point(long + 'a', 1, t), point(long + 'b', 1, t)],
+    ]);
+    assert.equal(r.count, 3);
+    assert.deepEqual(r.warnings.map((w) => w['as']), ['m{svc=a_b_}', 'm{k=v}', 'x'.repeat(255)]);
+  } finally {
+    await srv.close();
+  }
 });

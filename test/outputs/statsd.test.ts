@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import statsd from '../../src/outputs/statsd.js';
 import { point } from '../../src/model/point.js';
 import { parseStatsd } from '../../src/codecs/statsd.js';
-import { fakeUdp, makeOutput, until } from './util.js';
+import { collisionsOf, fakeUdp, makeOutput, until } from './util.js';
 
 test('counters become c increments (reset-aware), deltas c, the rest g', async () => {
   const udp = await fakeUdp();
@@ -63,4 +63,27 @@ test('a failed send leaves counter state alone: the retried batch sends the same
   await out.stop?.();
   await udp.close();
   ctx.cleanup();
+});
+
+test('series whose statsd names come out the same are counted and logged', async () => {
+  const srv = await fakeUdp();
+  try {
+    const server = `127.0.0.1:${srv.port}`;
+    const t = 1_700_000_000_000;
+    const plain = await collisionsOf(statsd, { server, template: '{host}.{name}' }, [
+      [point('a@b', 1, t, 'gauge', { host: 'h' }), point('ab', 1, t, 'gauge', { host: 'h' }), point('c', 1, t, 'gauge', { host: 'h.x' }), point('c', 1, t, 'gauge', { host: 'h_x' })],
+      // a counter and a gauge of one name stay apart in statsd; tags the template leaves out are its choice
+      [point('g', 1, t, 'counter', { host: 'h' }), point('g', 1, t, 'gauge', { host: 'h' }), point('q', 1, t, 'gauge', { host: 'h', cpu: '0' }), point('q', 1, t, 'gauge', { host: 'h', cpu: '1' })],
+    ]);
+    assert.equal(plain.count, 2);
+    assert.deepEqual(plain.warnings.map((w) => w['as']), ['g:h.ab', 'g:h_x.c']);
+    const dog = await collisionsOf(statsd, { server, tag_format: 'dogstatsd' }, [[point('d', 1, t, 'gauge', { k: 'a:b' }), point('d', 1, t, 'gauge', { k: 'a_b' }), point('e', 1, t, 'gauge', { f: '' }), point('e', 1, t, 'gauge', { f: 'true' })]]);
+    assert.equal(dog.count, 2);
+    assert.deepEqual(dog.warnings, [
+      { series: 'd{k=a:b}', and: 'd{k=a_b}', as: 'g:d{k=a_b}' },
+      { series: 'e{f=}', and: 'e{f=true}', as: 'g:e{f=true}' },
+    ]);
+  } finally {
+    await srv.close();
+  }
 });

@@ -7,7 +7,7 @@
  * errors) goes to the codec's parser, in runs of consecutive lines, so the order of samples and the
  * results are exactly what parsing the whole batch with `parseStatsd` would give.
  */
-import { parseStatsd, STATSD_NAME_BYTES, type StatsdSample, type StatsdType } from '../../codecs/statsd.js';
+import { parseStatsd, POW10, STATSD_NAME_BYTES, type StatsdSample, type StatsdType } from '../../codecs/statsd.js';
 import type { CodecError } from '../../codecs/types.js';
 import type { StatsdAggregator } from '../../aggregate/statsd.js';
 
@@ -19,7 +19,6 @@ const MINUS = 45;
 const DOT = 46;
 const C_0 = 48;
 const C_9 = 57;
-const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
 /** Most names the intern table holds before it starts over (bounds its memory with many unique names). */
 const MAX_INTERNED = 1 << 16;

@@ -153,7 +153,7 @@ export interface Window {
   /** Range length (ms). */
   readonly range: number;
   /** Counter resets inside the window (a quick exact check: 0 skips the reset loop). */
-  readonly resets?: number;
+  readonly resets?: number | undefined;
 }
 
 /** Prometheus 2.x extrapolatedRate: rate, increase, delta. */

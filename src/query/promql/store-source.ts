@@ -3,7 +3,8 @@
  * thread): name matchers pick sonde names through the name catalog, label matchers become store tag
  * specs by `resolveTagSpecs` (exact value lists), and every returned series is checked against the
  * matchers again, so the store's pre-selection can only narrow, never change, the answer. Raw samples
- * only: rollups do not give the per-sample values PromQL windows need.
+ * only, read as typed columns (`StoreHandle.readRaw`): rollups do not give the per-sample values PromQL
+ * windows need.
  */
 import type { StoreHandle } from '../../model/store-api.js';
 import { resolveTagSpecs, type TagTest } from '../select.js';
@@ -73,18 +74,17 @@ export class StoreSeriesSource implements SeriesSource {
       const spec = await this.specFor(name, matchers);
       if (spec === null) continue;
       const room = Math.max(1, this.maxSamples - this.read);
-      const r = await this.store.query({ name, ...(Object.keys(spec).length ? { tags: spec } : {}), start: mint, end: maxt + 1, limit: 10_000_000, maxPoints: room });
+      const r = await this.store.readRaw({ name, ...(Object.keys(spec).length ? { tags: spec } : {}), start: mint, end: maxt + 1, maxPoints: room });
       if (r.pointsTruncated) throw new PromError('execution', 'query processing would load too many samples into memory in query execution');
       const pn = promName(name);
-      for (const s of r.series) {
+      for (const [i, s] of r.series.entries()) {
         const labels = seriesLabels(pn, s.tags, (msg) => this.warnings.add(msg));
         if (!match(labels)) continue;
-        const n = s.timestamps.length;
-        // raw results hold a number per sample (NaN stays NaN; null only comes from empty buckets)
-        let vs: ArrayLike<number> = s.values as number[];
-        if (s.values.some((v) => v === null)) vs = s.values.map((v) => (v === null ? NaN : v));
-        this.read += n;
-        out.push({ labels, ts: s.timestamps, vs });
+        // views into the read's columns (NaN samples stay NaN, staleness markers included)
+        const from = r.offsets[i] as number;
+        const to = r.offsets[i + 1] as number;
+        this.read += to - from;
+        out.push({ labels, ts: r.ts.subarray(from, to), vs: r.values.subarray(from, to) });
       }
     }
     return out;
