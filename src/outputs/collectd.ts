@@ -12,7 +12,6 @@
  *   types in the standard types.db). So `cpu.time{cpu=0,mode=user}` lands in
  *   `<host>/cpu-0-user/derive-time`.
  */
-import { createSocket, type Socket } from 'node:dgram';
 import { z } from 'zod/v3';
 import { clientFields } from '../net/client-fields.js';
 import { defineOutput } from '../core/plugin.js';
@@ -22,6 +21,7 @@ import { encodeCollectdPackets, type ValueList } from '../codecs/collectd.js';
 import { seriesCollisions } from '../core/collisions.js';
 import { seriesKey } from '../model/series.js';
 import { parseTarget } from '../net/address.js';
+import { UdpSender } from '../net/udp-client.js';
 
 const SAFE = /[^A-Za-z0-9_.\-]+/g;
 // '/' and '-' separate identifier parts in file names: keep them out of single parts
@@ -77,21 +77,16 @@ export default defineOutput({
     if (config.security_level !== 'none' && !config.username) ctx.logger.error('security_level needs username and password');
     const warn = rateLimited((m, f) => ctx.logger.warn(m, f), 5, 60_000);
     const security = config.security_level !== 'none' ? { level: config.security_level, username: config.username, password: config.password } : undefined;
-    let sock: Socket | null = null;
     const intervalS = ctx.interval / 1000;
     // identifiers keep tag values, not their keys, and few characters: series stored as one are reported
     const collisions = seriesCollisions(ctx, 'collectd', 'identifiers are host/plugin-tag values/type-rest of the name, other characters become _');
-    const send = (s: Socket, b: Buffer): Promise<string | null> =>
-      new Promise((res) => s.send(b, target?.port, target?.host, (e) => res(e ? e.message : null)));
+    const sender = target ? new UdpSender(target, (error) => warn('socket error', { error })) : undefined;
     return {
       async start() {
-        const family = target && target.host.includes(':') ? 'udp6' : 'udp4';
-        sock = createSocket(family);
-        sock.on('error', (e) => warn('socket error', { error: e.message }));
-        sock.unref();
+        sender?.open();
       },
       async write(points) {
-        if (!target || !sock) return { ok: false, retryable: false, error: 'collectd: no usable server address' };
+        if (!sender) return { ok: false, retryable: false, error: 'collectd: no usable server address' };
         const lists: ValueList[] = [];
         let rejected = 0;
         for (const p of points) {
@@ -106,15 +101,12 @@ export default defineOutput({
           rejected += enc.errors.length;
           warn('value lists collectd cannot carry were left out', { count: enc.errors.length, error: enc.errors[0]?.message });
         }
-        for (const pkt of enc.packets) {
-          const err = await send(sock, pkt);
-          if (err !== null) return { ok: false, retryable: true, error: `collectd: send failed: ${err}` };
-        }
+        const err = await sender.send(enc.packets);
+        if (err !== null) return { ok: false, retryable: true, error: `collectd: send failed: ${err}` };
         return { ok: true, rejected };
       },
       async stop() {
-        sock?.close();
-        sock = null;
+        sender?.close();
       },
       describe: () => [`udp://${config.server}${security ? ` (${config.security_level})` : ''}`],
     };

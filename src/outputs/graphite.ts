@@ -52,20 +52,22 @@ export default defineOutput({
     const collisions = seriesCollisions(ctx, 'Graphite', config.tagged ? 'characters carbon forbids in tagged series become _' : 'dots and whitespace in tag values become _, a missing tag drops its segment');
     const changed = (p: Point): boolean => (config.tagged ? graphiteTaggedChanges(p.name, p.tags) : graphitePathChanges(p, templateTags));
     const sourceOf = (p: Point): string => (config.tagged ? seriesKey(p.name, p.tags) : graphiteTemplateSeriesKey(p, templateTags));
+    /** A point's path, checked for collisions; undefined when carbon cannot take it (it drops NaN and cannot parse infinities). */
+    const writable = (p: Point): string | undefined => {
+      const path = pathOf(p);
+      if (!Number.isFinite(p.value) || path === '') return undefined;
+      collisions.point(p, path, changed(p), sourceOf);
+      return path;
+    };
     return {
       async write(points) {
         let rejected = 0;
         if (config.protocol === 'plaintext') {
           let body = '';
           for (const p of points) {
-            const path = pathOf(p);
-            // carbon drops NaN and cannot parse infinities
-            if (!Number.isFinite(p.value) || path === '') {
-              rejected++;
-              continue;
-            }
-            collisions.point(p, path, changed(p), sourceOf);
-            body += formatGraphitePlaintext(path, p.value, p.ts / 1000);
+            const path = writable(p);
+            if (path === undefined) rejected++;
+            else body += formatGraphitePlaintext(path, p.value, p.ts / 1000);
           }
           if (body === '') return { ok: true, rejected };
           const r = await sender.send(body);
@@ -75,12 +77,11 @@ export default defineOutput({
         let size = 16;
         const frames: Buffer[] = [];
         for (const p of points) {
-          const path = pathOf(p);
-          if (!Number.isFinite(p.value) || path === '') {
+          const path = writable(p);
+          if (path === undefined) {
             rejected++;
             continue;
           }
-          collisions.point(p, path, changed(p), sourceOf);
           // stay well under carbon's frame limit: path bytes + fixed opcode overhead per datapoint
           const need = Buffer.byteLength(path) + 32;
           if (size + need > MAX_PICKLE_FRAME / 2 && dps.length > 0) {

@@ -5,7 +5,6 @@
  * kind as `g`. Names come from a template (tags are otherwise lost in plain statsd) or, with
  * `tag_format = "dogstatsd"`, tags travel as `|#k:v`.
  */
-import { createSocket, type Socket } from 'node:dgram';
 import { z } from 'zod/v3';
 import { clientFields } from '../net/client-fields.js';
 import { defineOutput } from '../core/plugin.js';
@@ -16,6 +15,7 @@ import { formatStatsd, packStatsdLines, sanitizeStatsdName, statsdSeriesKey, sta
 import { graphitePath, graphitePathChanges, graphiteTemplateSeriesKey, graphiteTemplateTags } from '../codecs/graphite.js';
 import { seriesCollisions } from '../core/collisions.js';
 import { parseTarget } from '../net/address.js';
+import { UdpSender } from '../net/udp-client.js';
 
 export default defineOutput({
   name: 'statsd',
@@ -32,7 +32,7 @@ export default defineOutput({
     if (!target) ctx.logger.error('bad server address; nothing will be sent', { server: config.server });
     const warn = rateLimited((m, f) => ctx.logger.warn(m, f), 5, 60_000);
     const last = new Map<string, number>();
-    let sock: Socket | null = null;
+    const sender = target ? new UdpSender(target, (error) => warn('socket error', { error })) : undefined;
     // statsd names drop most characters and plain statsd has no tags: series written as one are reported
     const dog = config.tag_format === 'dogstatsd';
     const templateTags = graphiteTemplateTags(config.template);
@@ -55,12 +55,10 @@ export default defineOutput({
     });
     return {
       async start() {
-        sock = createSocket(target && target.host.includes(':') ? 'udp6' : 'udp4');
-        sock.on('error', (e) => warn('socket error', { error: e.message }));
-        sock.unref();
+        sender?.open();
       },
       async write(points) {
-        if (!target || !sock) return { ok: false, retryable: false, error: 'statsd: no usable server address' };
+        if (!sender) return { ok: false, retryable: false, error: 'statsd: no usable server address' };
         collisions.points(points, sinkOf, changed, sourceOf);
         const lines: string[] = [];
         let rejected = 0;
@@ -89,11 +87,8 @@ export default defineOutput({
           if (line) lines.push(line);
           else rejected++;
         }
-        const s = sock;
-        for (const pkt of packStatsdLines(lines, config.max_packet_size)) {
-          const err = await new Promise<string | null>((res) => s.send(pkt, target.port, target.host, (e) => res(e ? e.message : null)));
-          if (err !== null) return { ok: false, retryable: true, error: `statsd: send failed: ${err}` };
-        }
+        const err = await sender.send(packStatsdLines(lines, config.max_packet_size));
+        if (err !== null) return { ok: false, retryable: true, error: `statsd: send failed: ${err}` };
         for (const [key, v] of seen) {
           last.delete(key); // re-inserted last: the map stays in least-recently-seen order
           last.set(key, v);
@@ -102,8 +97,7 @@ export default defineOutput({
         return { ok: true, rejected };
       },
       async stop() {
-        sock?.close();
-        sock = null;
+        sender?.close();
       },
       describe: () => [`udp://${config.server}`],
     };

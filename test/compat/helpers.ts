@@ -3,11 +3,12 @@
  * listener standing in for a TSD, an HTTP server recording requests, and reading points back from the
  * embedded store.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Agent } from '../../src/agent.js';
 import { toToml, type TomlTable } from '../../src/compat/toml.js';
@@ -19,6 +20,17 @@ import { patience } from '../helpers/patience.js';
 
 interface After {
   after: (fn: () => unknown) => void;
+}
+
+/** The migration tests run the old tools' own Python collectors; without python3 they skip. */
+export const hasPython = spawnSync('python3', ['--version']).status === 0;
+
+/** Writes `text` at `root`/`rel` (directories made as needed) with file mode `mode`. */
+export function write(root: string, rel: string, text: string, mode = 0o644): void {
+  const p = join(root, rel);
+  mkdirSync(dirname(p), { recursive: true });
+  writeFileSync(p, text);
+  chmodSync(p, mode);
 }
 
 /** Starts an agent on `config` (a migrated config object) with a temp data dir and a free HTTP port. */

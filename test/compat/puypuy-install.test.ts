@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -16,16 +16,7 @@ import { detectSeed, migrate } from '../../src/compat/migrate.js';
 import type { TomlTable } from '../../src/compat/toml.js';
 import { checkSeedConfig } from '../../src/cli/migrate.js';
 import { freePort } from '../helpers/spawn.js';
-import { recordingHttp, startMigrated, storedPoints, waitUntil } from './helpers.js';
-
-const hasPython = spawnSync('python3', ['--version']).status === 0;
-
-function write(root: string, rel: string, text: string, mode = 0o644): void {
-  const p = join(root, rel);
-  mkdirSync(dirname(p), { recursive: true });
-  writeFileSync(p, text);
-  chmodSync(p, mode);
-}
+import { hasPython, recordingHttp, startMigrated, storedPoints, waitUntil, write } from './helpers.js';
 
 const CONFIG_INI = (tsdb: string, web = 'webserver: no\nwebaddress: 0.0.0.0:9898\n') => `[SelfConfig]
 check_period_seconds: 1

@@ -7,23 +7,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, existsSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { readTcollectorDir, shellVars, takeTcollectorFlags, tcollectorSettings } from '../../src/compat/tcollector.js';
 import { migrate } from '../../src/compat/migrate.js';
 import type { TomlTable } from '../../src/compat/toml.js';
-import { startMigrated, storedPoints, telnetTsd, waitUntil } from './helpers.js';
-
-const hasPython = spawnSync('python3', ['--version']).status === 0;
-
-function write(root: string, rel: string, text: string, mode = 0o644): void {
-  const p = join(root, rel);
-  mkdirSync(dirname(p), { recursive: true });
-  writeFileSync(p, text);
-  chmodSync(p, mode);
-}
+import { hasPython, startMigrated, storedPoints, telnetTsd, waitUntil, write } from './helpers.js';
 
 // Our own files, in tcollector's layout and with its imports.
 const UTILS = `"""Helpers shared by the collectors (fixture)."""
@@ -144,17 +134,22 @@ TCOLLECTOR=\${TCOLLECTOR-/usr/local/tcollector/tcollector.py}
 RECONNECT_INTERVAL=\${RECONNECT_INTERVAL-0}
 `;
 
-/** A tcollector install: the current layout, enabled/<N>/ symlinks into available/. */
-function currentLayout(): string {
-  const root = mkdtempSync(join(tmpdir(), 'sonde-tcollector-'));
-  write(root, 'tcollector.py', '#!/usr/bin/env python3\n# the daemon itself; sonde replaces it\n', 0o755);
-  write(root, 'startstop', STARTSTOP, 0o755);
+/** The packages every layout has: collectors/ with lib/utils.py and etc/ (config.py, counter_conf.py). */
+function writeCollectorPackages(root: string): void {
   write(root, 'collectors/__init__.py', '');
   write(root, 'collectors/lib/__init__.py', '');
   write(root, 'collectors/lib/utils.py', UTILS);
   write(root, 'collectors/etc/__init__.py', '');
   write(root, 'collectors/etc/config.py', CONFIG_PY);
   write(root, 'collectors/etc/counter_conf.py', COUNTER_CONF);
+}
+
+/** A tcollector install: the current layout, enabled/<N>/ symlinks into available/. */
+function currentLayout(): string {
+  const root = mkdtempSync(join(tmpdir(), 'sonde-tcollector-'));
+  write(root, 'tcollector.py', '#!/usr/bin/env python3\n# the daemon itself; sonde replaces it\n', 0o755);
+  write(root, 'startstop', STARTSTOP, 0o755);
+  writeCollectorPackages(root);
   write(root, 'collectors/available/linux/long-lived/counter.py', COUNTER, 0o755);
   write(root, 'collectors/available/linux/one-shot/oneshot.py', ONESHOT, 0o755);
   write(root, 'collectors/available/linux/long-lived/not_enabled.py', COUNTER, 0o755);
@@ -283,12 +278,7 @@ test('the old layout <N>/ next to an empty enabled/ (an upgraded tree) runs, wit
     rmSync(root, { recursive: true, force: true });
     rmSync(logDir, { recursive: true, force: true });
   });
-  write(root, 'collectors/__init__.py', '');
-  write(root, 'collectors/lib/__init__.py', '');
-  write(root, 'collectors/lib/utils.py', UTILS);
-  write(root, 'collectors/etc/__init__.py', '');
-  write(root, 'collectors/etc/config.py', CONFIG_PY);
-  write(root, 'collectors/etc/counter_conf.py', COUNTER_CONF);
+  writeCollectorPackages(root);
   write(root, 'collectors/0/counter.py', COUNTER, 0o755);
   for (const n of ['0', '300', '900']) write(root, `collectors/enabled/${n}/.gitkeep`, '');
   const tsd = await telnetTsd(t);

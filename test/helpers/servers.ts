@@ -130,6 +130,16 @@ export class RunningServer {
   }
 }
 
+/** Starts the server; when it does not come up, its temp dir goes too (the test's after hook has no handle). */
+export async function started(s: RunningServer): Promise<void> {
+  try {
+    await s.start();
+  } catch (err) {
+    await s.stop();
+    throw err;
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

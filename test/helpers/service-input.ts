@@ -3,6 +3,7 @@
  * schema, a test context whose log lines are kept, gathers at given times, and its self-metrics read
  * back by name.
  */
+import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { InputSpec, PluginSchema } from '../../src/core/plugin.js';
 import { createLogger } from '../../src/core/logger.js';
@@ -77,4 +78,27 @@ export async function silentServer(): Promise<{ port: number; close(): Promise<v
 /** Log lines that contain every one of `parts`. */
 export function linesWith(logs: readonly string[], ...parts: string[]): string[] {
   return logs.filter((l) => parts.every((p) => l.includes(p)));
+}
+
+/**
+ * Gathers once from a server that accepts and never answers (`config` gets its port): the input's only
+ * point is `up` = 0, one timeout is counted, and the first WARN line holding all of `log` matches `message`.
+ */
+export async function assertTimesOut(
+  spec: InputSpec<PluginSchema>,
+  config: (port: number) => Record<string, unknown>,
+  up: string,
+  log: readonly string[],
+  message: RegExp,
+): Promise<void> {
+  const hung = await silentServer();
+  const run = runInput(spec, config(hung.port));
+  try {
+    assert.deepEqual((await run.gather()).map((p) => [p.name, p.value]), [[up, 0]]);
+    assert.equal(run.self('errors{reason=timeout}'), 1);
+    assert.match(linesWith(run.logs, 'WARN', ...log)[0] ?? '', message);
+  } finally {
+    run.cleanup();
+    await hung.close();
+  }
 }

@@ -7,8 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort, RunningServer, which } from './servers.js';
+import { basename, join } from 'node:path';
+import { freePort, RunningServer, started, which } from './servers.js';
 
 const PG_BIN = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin', '/usr/lib/postgresql/14/bin'].find((d) =>
   existsSync(join(d, 'postgres')),
@@ -28,66 +28,45 @@ function ids(user: string): { uid: number; gid: number } | undefined {
   return { uid, gid };
 }
 
-/** Starts the server; when it does not come up, its temp dir goes too (the test's after hook has no handle). */
-async function started(s: RunningServer): Promise<void> {
-  try {
-    await s.start();
-  } catch (err) {
-    await s.stop();
-    throw err;
+/** Runs a setup tool (initdb, pg_basebackup, mariadb-install-db) for the server in `dir`; on failure `dir` goes. */
+function setUp(dir: string, bin: string, args: readonly string[], who?: { uid: number; gid: number }): void {
+  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 60_000, ...(who ?? {}) });
+  if (r.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${basename(bin)} failed: ${r.stderr || r.stdout || r.error?.message}`);
   }
 }
 
-export interface Postgres extends RunningServer {
-  readonly port: number;
-  /** Directory of the unix socket (`.s.PGSQL.<port>` inside). */
-  readonly socketDir: string;
-  /** Password of the `postgres` superuser over TCP (the socket trusts local users). */
-  readonly password: string;
-  /** `postgres://user:password@127.0.0.1:port/db`. */
-  url(user?: string, password?: string, db?: string): string;
-}
-
-/** A PostgreSQL cluster: TCP needs a password (scram-sha-256), the socket in the temp dir trusts. */
-export async function startPostgres(): Promise<Postgres> {
-  const dir = mkdtempSync(join(tmpdir(), 'sonde-pg-'));
+/** A temp dir with the socket dir inside, both the `postgres` user's when running as root (`own` hands it more). */
+function pgDir(prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   const who = ids('postgres');
   const socketDir = join(dir, 'sock');
   mkdirSync(socketDir);
-  const password = 'pg-test-secret';
-  writeFileSync(join(dir, 'pw'), password + '\n');
-  if (who) {
-    chmodSync(dir, 0o755);
-    for (const p of [dir, socketDir, join(dir, 'pw')]) chownSync(p, who.uid, who.gid);
-  }
-  const initdb = join(PG_BIN ?? '/usr/bin', 'initdb');
-  const r = spawnSync(
-    initdb,
-    ['-D', join(dir, 'data'), '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${join(dir, 'pw')}`, '-N', '-E', 'UTF8', '--locale=C'],
-    { encoding: 'utf8', timeout: 60_000, ...(who ?? {}) },
-  );
-  if (r.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed: ${r.stderr || r.error?.message}`);
-  }
+  const own = (...paths: string[]): void => {
+    if (who) for (const p of paths) chownSync(p, who.uid, who.gid);
+  };
+  if (who) chmodSync(dir, 0o755);
+  own(dir, socketDir);
+  return { dir, who, socketDir, own };
+}
+
+/** Starts postgres on the cluster in `dir`/data: 127.0.0.1 on a free port plus the socket in `socketDir`. */
+async function startPgServer(
+  name: string,
+  pg: ReturnType<typeof pgDir>,
+  password: string,
+  settings: readonly string[],
+  readyLine: string,
+): Promise<Postgres> {
+  const { dir, who, socketDir } = pg;
   const port = await freePort();
   const s = new RunningServer(
     {
-      name: 'postgres',
+      name,
       bin: POSTGRES,
-      args: [
-        '-D', join(dir, 'data'),
-        '-p', String(port),
-        '-k', socketDir,
-        '-c', 'listen_addresses=127.0.0.1',
-        '-c', 'fsync=off',
-        '-c', 'synchronous_commit=off',
-        '-c', 'full_page_writes=off',
-        '-c', 'shared_buffers=16MB',
-        '-c', 'max_connections=30',
-        '-c', 'log_min_messages=warning',
-      ],
-      ready: (out) => out.includes('ready to accept connections'),
+      args: ['-D', join(dir, 'data'), '-p', String(port), '-k', socketDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', ...settings],
+      ready: (out) => out.includes(readyLine),
       startTimeoutMs: 60_000,
       // fast shutdown: a smart one (SIGTERM) waits for the collector's connection to go away
       stopSignal: 'SIGINT',
@@ -105,52 +84,61 @@ export async function startPostgres(): Promise<Postgres> {
   });
 }
 
+export interface Postgres extends RunningServer {
+  readonly port: number;
+  /** Directory of the unix socket (`.s.PGSQL.<port>` inside). */
+  readonly socketDir: string;
+  /** Password of the `postgres` superuser over TCP (the socket trusts local users). */
+  readonly password: string;
+  /** `postgres://user:password@127.0.0.1:port/db`. */
+  url(user?: string, password?: string, db?: string): string;
+}
+
+/** A PostgreSQL cluster: TCP needs a password (scram-sha-256), the socket in the temp dir trusts. */
+export async function startPostgres(): Promise<Postgres> {
+  const pg = pgDir('sonde-pg-');
+  const { dir, who } = pg;
+  const password = 'pg-test-secret';
+  writeFileSync(join(dir, 'pw'), password + '\n');
+  pg.own(join(dir, 'pw'));
+  setUp(
+    dir,
+    join(PG_BIN ?? '/usr/bin', 'initdb'),
+    ['-D', join(dir, 'data'), '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${join(dir, 'pw')}`, '-N', '-E', 'UTF8', '--locale=C'],
+    who,
+  );
+  return startPgServer(
+    'postgres',
+    pg,
+    password,
+    [
+      '-c', 'synchronous_commit=off',
+      '-c', 'full_page_writes=off',
+      '-c', 'shared_buffers=16MB',
+      '-c', 'max_connections=30',
+      '-c', 'log_min_messages=warning',
+    ],
+    'ready to accept connections',
+  );
+}
+
 /**
  * A streaming standby of `primary`: pg_basebackup over the primary's socket (-R writes the
  * primary_conninfo and standby.signal), then a server on its own port and socket.
  */
 export async function startPostgresStandby(primary: Postgres): Promise<Postgres> {
-  const dir = mkdtempSync(join(tmpdir(), 'sonde-pg-standby-'));
-  const who = ids('postgres');
-  const socketDir = join(dir, 'sock');
-  mkdirSync(socketDir);
-  if (who) {
-    chmodSync(dir, 0o755);
-    for (const p of [dir, socketDir]) chownSync(p, who.uid, who.gid);
-  }
-  const r = spawnSync(
+  const pg = pgDir('sonde-pg-standby-');
+  const { dir, who } = pg;
+  setUp(
+    dir,
     join(PG_BIN ?? '/usr/bin', 'pg_basebackup'),
     ['-h', primary.socketDir, '-p', String(primary.port), '-U', 'postgres', '-D', join(dir, 'data'), '-R', '-X', 'stream', '-c', 'fast'],
-    { encoding: 'utf8', timeout: 60_000, ...(who ?? {}) },
+    who,
   );
-  if (r.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`pg_basebackup failed: ${r.stderr || r.error?.message}`);
-  }
   // the connection string -R wrote names the primary's socket; name the standby too
   writeFileSync(join(dir, 'data', 'postgresql.auto.conf'), `primary_conninfo = 'host=${primary.socketDir} port=${primary.port} user=postgres application_name=standby1'\n`);
-  if (who) chownSync(join(dir, 'data', 'postgresql.auto.conf'), who.uid, who.gid);
-  const port = await freePort();
-  const s = new RunningServer(
-    {
-      name: 'postgres standby',
-      bin: POSTGRES,
-      args: ['-D', join(dir, 'data'), '-p', String(port), '-k', socketDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'log_min_messages=warning'],
-      ready: (out) => out.includes('ready to accept read-only connections'),
-      startTimeoutMs: 60_000,
-      stopSignal: 'SIGINT',
-      ...(who ?? {}),
-    },
-    dir,
-    { port },
-  );
-  await started(s);
-  return Object.assign(s, {
-    port,
-    socketDir,
-    password: primary.password,
-    url: (user = 'postgres', pw = primary.password, db = 'postgres') => `postgres://${encodeURIComponent(user)}:${encodeURIComponent(pw)}@127.0.0.1:${port}/${db}`,
-  });
+  pg.own(join(dir, 'data', 'postgresql.auto.conf'));
+  return startPgServer('postgres standby', pg, primary.password, ['-c', 'log_min_messages=warning'], 'ready to accept read-only connections');
 }
 
 /** Runs SQL through psql over the trusted socket; returns stdout (tuples only, unaligned). */
@@ -180,14 +168,7 @@ export async function startMariadb(extraArgs: readonly string[] = []): Promise<M
   // its own tmpdir: bootstraps running side by side otherwise collide on temporary tables in /tmp
   const tmp = join(dir, 'tmp');
   mkdirSync(tmp);
-  const r = spawnSync(install, ['--no-defaults', `--datadir=${datadir}`, `--tmpdir=${tmp}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...(asRoot ? ['--user=root'] : [])], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  if (r.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`mariadb-install-db failed: ${r.stderr || r.stdout || r.error?.message}`);
-  }
+  setUp(dir, install, ['--no-defaults', `--datadir=${datadir}`, `--tmpdir=${tmp}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...(asRoot ? ['--user=root'] : [])]);
   const port = await freePort();
   const socket = join(dir, 'mysqld.sock');
   const s = new RunningServer(

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'no
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort, RunningServer } from './servers.js';
+import { freePort, RunningServer, started } from './servers.js';
 
 /** A temp dir; readable by all, since servers started as root serve files as nobody. */
 function tempDir(name: string): string {
@@ -36,16 +36,6 @@ async function httpOk(url: string): Promise<boolean> {
   const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
   await res.text();
   return res.status === 200;
-}
-
-/** Starts the server; when it does not come up, its temp dir goes too (the test's after hook has no handle). */
-async function started(s: RunningServer): Promise<void> {
-  try {
-    await s.start();
-  } catch (err) {
-    await s.stop();
-    throw err;
-  }
 }
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import apache, { autoUrl } from '../../src/inputs/apache.js';
 import { missingServer } from '../helpers/servers.js';
 import { startApache, type ApacheServer } from '../helpers/status-servers.js';
-import { linesWith, pick, rateProcessor, runInput, silentServer } from '../helpers/service-input.js';
+import { assertTimesOut, linesWith, pick, rateProcessor, runInput } from '../helpers/service-input.js';
 
 const skip = missingServer('apache2', 'apache2');
 
@@ -123,15 +123,5 @@ describe('apache input against apache2 (mod_status)', { skip }, () => {
   });
 });
 
-test('a server that accepts and never answers times out', async () => {
-  const hung = await silentServer();
-  const run = runInput(apache, { urls: [`http://127.0.0.1:${hung.port}/server-status`], timeout: '300ms' });
-  try {
-    assert.deepEqual((await run.gather()).map((p) => [p.name, p.value]), [['apache.up', 0]]);
-    assert.equal(run.self('errors{reason=timeout}'), 1);
-    assert.match(linesWith(run.logs, 'WARN', 'apache server timed out', '?auto')[0] ?? '', /no answer within 300 ms/);
-  } finally {
-    run.cleanup();
-    await hung.close();
-  }
-});
+test('a server that accepts and never answers times out', () =>
+  assertTimesOut(apache, (port) => ({ urls: [`http://127.0.0.1:${port}/server-status`], timeout: '300ms' }), 'apache.up', ['apache server timed out', '?auto'], /no answer within 300 ms/));

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import haproxy, { csvUrl } from '../../src/inputs/haproxy.js';
 import { missingServer } from '../helpers/servers.js';
 import { startHaproxy, type HaproxyServer } from '../helpers/status-servers.js';
-import { linesWith, pick, rateProcessor, runInput, silentServer } from '../helpers/service-input.js';
+import { assertTimesOut, linesWith, pick, rateProcessor, runInput } from '../helpers/service-input.js';
 import type { Point } from '../../src/model/point.js';
 
 const skip = missingServer('haproxy', 'haproxy');
@@ -170,15 +170,5 @@ describe('haproxy input against haproxy', { skip }, () => {
   });
 });
 
-test('a stats socket that accepts and never answers times out', async () => {
-  const hung = await silentServer();
-  const run = runInput(haproxy, { servers: [`tcp://127.0.0.1:${hung.port}`], timeout: '300ms' });
-  try {
-    assert.deepEqual((await run.gather()).map((p) => [p.name, p.value]), [['haproxy.up', 0]]);
-    assert.equal(run.self('errors{reason=timeout}'), 1);
-    assert.match(linesWith(run.logs, 'WARN', 'haproxy server timed out')[0] ?? '', /no complete answer within 300 ms/);
-  } finally {
-    run.cleanup();
-    await hung.close();
-  }
-});
+test('a stats socket that accepts and never answers times out', () =>
+  assertTimesOut(haproxy, (port) => ({ servers: [`tcp://127.0.0.1:${port}`], timeout: '300ms' }), 'haproxy.up', ['haproxy server timed out'], /no complete answer within 300 ms/));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import nginx from '../../src/inputs/nginx.js';
 import { missingServer } from '../helpers/servers.js';
 import { startNginx, type NginxServer } from '../helpers/status-servers.js';
-import { linesWith, pick, rateProcessor, runInput, silentServer } from '../helpers/service-input.js';
+import { assertTimesOut, linesWith, pick, rateProcessor, runInput } from '../helpers/service-input.js';
 
 const skip = missingServer('nginx', 'nginx-light');
 
@@ -130,15 +130,5 @@ test('https: verified with tls_ca; refused without it', { skip: skip || missingS
   }
 });
 
-test('a server that accepts and never answers times out', async () => {
-  const hung = await silentServer();
-  const run = runInput(nginx, { urls: [`http://127.0.0.1:${hung.port}/nginx_status`], timeout: '300ms' });
-  try {
-    assert.deepEqual((await run.gather()).map((p) => [p.name, p.value]), [['nginx.up', 0]]);
-    assert.equal(run.self('errors{reason=timeout}'), 1);
-    assert.match(linesWith(run.logs, 'WARN', 'nginx server timed out')[0] ?? '', /no answer within 300 ms/);
-  } finally {
-    run.cleanup();
-    await hung.close();
-  }
-});
+test('a server that accepts and never answers times out', () =>
+  assertTimesOut(nginx, (port) => ({ urls: [`http://127.0.0.1:${port}/nginx_status`], timeout: '300ms' }), 'nginx.up', ['nginx server timed out'], /no answer within 300 ms/));

@@ -479,11 +479,8 @@ function reject(c: Ctx, reason: RejectReason, n: number, message: string): void 
  */
 function pointTags(c: Ctx, base: Tags, attrs: readonly KeyValue[]): Tags {
   if (attrs.length === 0) return base;
-  const shared = Object.isFrozen(attrs);
-  if (shared) {
-    const known = c.streams.tagsOfList(attrs, base);
-    if (known !== undefined) return known;
-  }
+  const known = c.streams.tagsOfList(attrs, base);
+  if (known !== undefined) return known;
   let sig = c.baseSig;
   for (let i = 0; i < attrs.length; i++) {
     const kv = attrs[i] as KeyValue;
@@ -498,7 +495,7 @@ function pointTags(c: Ctx, base: Tags, attrs: readonly KeyValue[]): Tags {
     tags = t;
     c.streams.cacheTags(sig, tags);
   }
-  if (shared) c.streams.setTagsOfList(attrs, base, tags);
+  if (Object.isFrozen(attrs)) c.streams.setTagsOfList(attrs, base, tags);
   return tags;
 }
 
