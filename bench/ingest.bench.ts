@@ -5,13 +5,15 @@
  * are in its in-memory buffers (flushed to disk about every second), so sonde's answer promises more.
  *
  * Usage: node --import tsx bench/ingest.bench.ts [--points N] [--series N] [--batch N] [--clients N]
- *          [--rounds N] [--cpu-prof DIR]
+ *          [--rounds N] [--cpu-prof DIR] [--baseline DIR]
  *   --points N    points per subject and round (default 1,000,000)
  *   --series N    distinct series (default 1,000; `bench,host=hNNN,dc=dK value=...`)
  *   --batch N     lines per request (default 5,000, as Telegraf's metric_batch_size)
  *   --clients N   requests in flight at once (default 4)
  *   --rounds N    rounds, each running both subjects, which one goes first alternating (default 3)
  *   --cpu-prof D  write a V8 CPU profile of each sonde agent run into directory D
+ *   --baseline D  also run the sonde built in checkout D (its bin/sonde.js) each round, to compare a
+ *                 change with what it changes in the same run
  *
  * sonde runs as users run it: the compiled `bin/sonde.js` (`npm run build` first), which starts node
  * with its own V8 flags. Each subject and round starts afresh on 127.0.0.1 with a free port and its
@@ -36,6 +38,7 @@ const { values: opts } = parseArgs({
     clients: { type: 'string' },
     rounds: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 const POINTS = Number(opts.points ?? 1_000_000);
@@ -44,10 +47,12 @@ const BATCH = Number(opts.batch ?? 5000);
 const CLIENTS = Number(opts.clients ?? 4);
 const ROUNDS = Math.max(1, Number(opts.rounds ?? 3));
 const PROF_DIR = opts['cpu-prof'] !== undefined ? resolve(opts['cpu-prof']) : undefined;
-const BIN = join(ROOT, 'bin', 'sonde.js');
-if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
-  console.error('dist/ is missing: run `npm run build` first (the bench runs the compiled agent)');
-  process.exit(1);
+const BASELINE = opts.baseline !== undefined ? resolve(opts.baseline) : undefined;
+for (const root of [ROOT, ...(BASELINE !== undefined ? [BASELINE] : [])]) {
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
+    console.error(`${root}: dist/ is missing: run \`npm run build\` there first (the bench runs the compiled agent)`);
+    process.exit(1);
+  }
 }
 
 const T0 = Date.now() - 3_600_000;
@@ -123,9 +128,11 @@ interface Row {
 }
 const rows: Row[] = [];
 const SONDE = 'sonde influxdb -> store (ack after WAL)';
+const BASE = 'baseline sonde (--baseline)';
 const VM = 'victoria-metrics /write';
 
-async function benchSonde(round: number): Promise<void> {
+async function benchSonde(round: number, root = ROOT, subject = SONDE): Promise<void> {
+  const bin = join(root, 'bin', 'sonde.js');
   const dir = mkdtempSync(join(tmpdir(), 'sonde-bench-ingest-'));
   const api = await freePort();
   const influx = await freePort();
@@ -140,8 +147,8 @@ async function benchSonde(round: number): Promise<void> {
   if (PROF_DIR !== undefined) mkdirSync(PROF_DIR, { recursive: true });
   const child =
     PROF_DIR === undefined
-      ? spawn(BIN, ['run', '-c', cfg], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(process.execPath, ['--no-concurrent-recompilation', '--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`, BIN, 'run', '-c', cfg], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      ? spawn(bin, ['run', '-c', cfg], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, ['--no-concurrent-recompilation', '--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`, bin, 'run', '-c', cfg], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -159,7 +166,7 @@ async function benchSonde(round: number): Promise<void> {
     const got = q.series[0]?.values.length ?? 0;
     const want = Math.ceil(POINTS / SERIES);
     rows.push({
-      subject: SONDE,
+      subject,
       round,
       seconds: r.seconds,
       rate: POINTS / r.seconds,
@@ -207,10 +214,12 @@ console.log(
 );
 for (let round = 1; round <= ROUNDS; round++) {
   // which subject goes first alternates, so a slow start of the machine's load hits both alike
-  const order = round % 2 === 1 ? ['vm', 'sonde'] : ['sonde', 'vm'];
+  const order = [...(round % 2 === 1 ? ['vm', 'sonde'] : ['sonde', 'vm']), ...(BASELINE !== undefined ? ['base'] : [])];
+  if (BASELINE !== undefined && round % 2 === 0) order.reverse();
   for (const s of order) {
     if (s === 'vm' && haveVm) await benchVm(round);
     else if (s === 'sonde') await benchSonde(round);
+    else if (s === 'base' && BASELINE !== undefined) await benchSonde(round, BASELINE, BASE);
   }
 }
 if (!haveVm) console.log('victoria-metrics is not installed (apt-get install victoria-metrics): sonde alone\n');
@@ -230,6 +239,14 @@ for (const r of rows) {
     `| ${r.round} | ${r.subject} | ${r.seconds.toFixed(2)} | ${Math.round(r.rate).toLocaleString('en')} | ${ratio !== undefined ? ratio.toFixed(2) + 'x' : '-'} | ${r.cpu.toFixed(2)} | ${perCpu} | ${r.rss.toFixed(0)} | ${r.note} |`,
   );
 }
+const baseRatios = rows
+  .filter((r) => r.subject === BASE)
+  .map((b) => {
+    const cur = rows.find((x) => x.round === b.round && x.subject === SONDE);
+    return cur && cur.cpu > 0 && b.cpu > 0 ? b.cpu / cur.cpu : undefined;
+  })
+  .filter((x): x is number => x !== undefined);
+if (baseRatios.length > 0) console.log(`\nthis sonde vs the baseline, median of ${baseRatios.length} rounds: ${median(baseRatios).toFixed(2)}x points per CPU second`);
 if (ratios.length > 0) {
   console.log(
     `\nsonde vs VictoriaMetrics, median of ${ratios.length} rounds: ${median(ratios).toFixed(2)}x points/s (rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')})` +

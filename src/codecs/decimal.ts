@@ -34,7 +34,8 @@ export function decimalEnd(s: string, from: number, to: number): number {
   return i;
 }
 
-const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+/** 10^k for k < 16: the divisor of a decimal with k fraction digits. */
+export const POW10: readonly number[] = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
 /**
  * The value of `s[from, to)` when it is a plain decimal of at most 15 digits (`-12`, `3.25`, no

@@ -140,11 +140,15 @@ function tsToMs(s: string, from: number, to: number, precision: InfluxPrecision)
   // checked, and remembered for flooring negative values
   let v = 0;
   let rest = false;
-  for (let i = dStart; i < to; i++) {
+  for (let i = dStart; i < keep; i++) {
     const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return undefined;
-    if (i < keep) v = v * 10 + d;
-    else if (d !== 0) rest = true;
+    if (d >>> 0 > 9) return undefined;
+    v = v * 10 + d;
+  }
+  for (let i = keep > dStart ? keep : dStart; i < to; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d >>> 0 > 9) return undefined;
+    if (d !== 0) rest = true;
   }
   if (cut > 0) {
     const ms = neg ? -v - (rest ? 1 : 0) : v;
@@ -216,6 +220,38 @@ interface SeriesEntry {
   readonly tags: Tags;
   /** field key -> point name */
   readonly names: Map<string, string>;
+  /** The first field key seen and its point name (most series have one field). */
+  field: string;
+  name: string;
+}
+
+/**
+ * The point name of a field: `measurement.field`, or the measurement for a field named `value`. Names
+ * are made (joined, sanitized) once per series and field, or once per call for uncached series.
+ */
+function pointName(names: Map<string, Map<string, string>>, entry: SeriesEntry | undefined, measurement: string, field: string, sanitize: boolean): string {
+  if (entry !== undefined && entry.field === field) return entry.name;
+  let byField = entry?.names ?? names.get(measurement);
+  if (!byField) {
+    byField = new Map();
+    names.set(measurement, byField);
+  }
+  let name = byField.get(field);
+  if (name !== undefined) return name;
+  name = field === 'value' ? measurement : measurement + '.' + field;
+  if (sanitize) name = sanitizeName(name);
+  if (entry !== undefined) {
+    // a cached series' names outlive this text: copied, not sliced from it
+    name = detach(name);
+    if (entry.field === '') {
+      entry.field = detach(field);
+      entry.name = name;
+      return name;
+    }
+  }
+  // bounded: a series written with ever new field keys gets its names made each time past it
+  if (byField.size < 1024) byField.set(entry !== undefined ? detach(field) : field, name);
+  return name;
 }
 
 /**
@@ -253,7 +289,7 @@ export class InfluxSeriesCache {
       for (const k in tags) setOwn(t, detach(k), detach(tags[k] as string));
       copy = Object.freeze(t);
     }
-    const e: SeriesEntry = { measurement: detach(measurement), tags: copy, names: new Map() };
+    const e: SeriesEntry = { measurement: detach(measurement), tags: copy, names: new Map(), field: '', name: '' };
     m.set(detach(raw), e);
     return e;
   }
@@ -576,22 +612,8 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
     }
     const { measurement, entry, ts, nf, fKeys, fVals, fKinds, fStrs } = lp;
     const t = lp.tags;
-    let byField = entry?.names ?? names.get(measurement);
-    if (!byField) {
-      byField = new Map();
-      names.set(measurement, byField);
-    }
     for (let f = 0; f < nf; f++) {
-      const field = fKeys[f] as string;
-      let name = byField.get(field);
-      if (name === undefined) {
-        name = field === 'value' ? measurement : measurement + '.' + field;
-        if (sanitize) name = sanitizeName(name);
-        // a cached series' names outlive this text: copied, not sliced from it
-        if (entry !== undefined) name = detach(name);
-        // bounded: a series written with ever new field keys gets its names made each time past it
-        if (byField.size < 1024) byField.set(detach(field), name);
-      }
+      const name = pointName(names, entry, measurement, fKeys[f] as string, sanitize);
       const kind = fKinds[f] as number;
       if (kind === 3) {
         if (keepStrings) strings.push({ name, tags: t, value: fStrs[f] as string, ts, line: startLine });

@@ -19,6 +19,7 @@ import type { CodecError, Decoded } from './types.js';
 import { sampleOf, setOwn } from './types.js';
 import { seriesKey } from '../model/series.js';
 import type { Tags } from '../model/point.js';
+import { POW10 } from './decimal.js';
 
 export type StatsdType = 'c' | 'g' | 'ms' | 'h' | 'd' | 's';
 
@@ -59,8 +60,8 @@ const C_MINUS = 45;
 const C_DOT = 46;
 const C_0 = 48;
 const C_9 = 57;
-/** 10^k for k < 16: the divisor of a decimal with k fraction digits (shared with the statsd batch reader). */
-export const POW10: readonly number[] = Array.from({ length: 16 }, (_, k) => 10 ** k);
+// 10^k for k < 16 (codecs/decimal.ts), also used by the statsd batch reader
+export { POW10 };
 
 /**
  * Strict decimal number in `s[a, b)`: `[+-]?(digits[.digits]|.digits)([eE][+-]?digits)?`, NaN when not one

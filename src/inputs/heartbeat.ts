@@ -11,7 +11,6 @@
 import { z } from 'zod/v3';
 import type { Input } from '../core/plugin.js';
 import { defineReceiver, replyRefused } from './receiver.js';
-import { rateLimited } from '../core/logger.js';
 import { readBody, sendJson } from '../http/router.js';
 import { zDuration } from '../model/quantities.js';
 import type { Point } from '../model/point.js';
@@ -71,7 +70,6 @@ export default defineReceiver({
     const latency = m.gauge('heartbeat_latency_ms', {}, 'End-to-end latency of the last probe read back from the backend.');
     const readFailures = m.counter('heartbeat_readback_failures', {}, 'Probes that could not be read back in time.');
     const readSkipped = m.counter('heartbeat_readback_skipped', {}, 'Probes not read back because the previous read-back was still running.');
-    const warn = rateLimited((msg, f) => ctx.logger.warn(msg, f), 5, 60_000);
     const rb: (ReadbackConfig & { poll_interval: number; give_up_after: number }) | undefined = config.readback;
     let reading: Promise<void> | null = null;
     let withdraw: (() => void) | null = null;
@@ -110,7 +108,7 @@ export default defineReceiver({
       if (ctx.signal.aborted) return;
       readFailures.inc();
       m.lastError(`read-back: ${lastError}`);
-      warn('heartbeat probe not read back', { kind: rb.kind, error: lastError });
+      ctx.warn('heartbeat probe not read back', { kind: rb.kind, error: lastError });
     };
 
     return {
@@ -147,7 +145,7 @@ export default defineReceiver({
             if (!n.ok) {
               invalid.inc();
               ctx.counts.rejected('invalid');
-              warn('invalid heartbeat notification', { error: n.error });
+              ctx.warn('invalid heartbeat notification', { error: n.error });
               sendJson(res, 400, { error: n.error });
               return;
             }

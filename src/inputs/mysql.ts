@@ -16,7 +16,6 @@ import { classifyMysqlError, mysqlClient, parseMysqlUrl } from './sql-client.js'
 import { customQuerySchema, sqlConnectionFields, sqlPoll, sqlServers, sqlServersInput } from './sql-query.js';
 
 const SECTIONS = ['status', 'variables', 'innodb', 'replica', 'schemas'] as const;
-type Section = (typeof SECTIONS)[number];
 
 export { parseMysqlUrl, mysqlServerTag } from './sql-client.js';
 
@@ -38,15 +37,13 @@ const schema = z.object({
   query: z.array(customQuerySchema).default([]).describe('Custom queries ([[inputs.mysql.query]] tables: sql, name, tags, values, kind, counters)'),
 });
 
-type Config = z.output<typeof schema>;
-
 export default defineInput({
   name: 'mysql',
   description: 'MySQL / MariaDB: global status, selected variables, InnoDB metrics, replica status, schema sizes, custom queries',
   schema,
-  create(config: Config, ctx): Input {
+  create(config, ctx): Input {
     const health = new ServiceHealth(ctx, 'mysql');
-    const sections = new Set<Section>(config.collect);
+    const sections = new Set(config.collect);
     const selected = new Set(config.variables.map((v) => v.toLowerCase()));
     const variablesSql = `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${[...selected].map((v) => `'${v}'`).join(', ')})`;
     const servers = sqlServers(config, ctx, mysqlClient).map((s) => ({ ...s, oldReplicaSyntax: false }));

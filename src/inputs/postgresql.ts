@@ -17,7 +17,6 @@ import { customQuerySchema, sqlConnectionFields, sqlPoll, sqlServers, sqlServers
 import { nameFilter } from './host/common.js';
 
 const SECTIONS = ['databases', 'bgwriter', 'connections', 'locks', 'replication'] as const;
-type Section = (typeof SECTIONS)[number];
 
 const schema = z.object({
   ...sqlConnectionFields({
@@ -35,8 +34,6 @@ const schema = z.object({
   query: z.array(customQuerySchema).default([]).describe('Custom queries ([[inputs.postgresql.query]] tables: sql, name, tags, values, kind, counters)'),
 });
 
-type Config = z.output<typeof schema>;
-
 /** The `server` tag of a URL: host:port, or the socket file. Never the user or password. */
 export const serverTag = pgServerTag;
 
@@ -44,10 +41,10 @@ export default defineInput({
   name: 'postgresql',
   description: 'PostgreSQL statistics: databases, bgwriter, connections by state, locks, replication lag, sizes, custom queries',
   schema,
-  create(config: Config, ctx): Input {
+  create(config, ctx): Input {
     const health = new ServiceHealth(ctx, 'postgresql');
     const keepDb = nameFilter(config.databases, config.ignore_databases);
-    const sections = new Set<Section>(config.collect);
+    const sections = new Set(config.collect);
     const servers = sqlServers(config, ctx, postgresClient);
 
     const poll = (s: (typeof servers)[number], now: number): Promise<Point[]> =>

@@ -177,12 +177,16 @@ export function receiverContext<K extends string = never>(
       }
     });
   };
+  let connections: ConnectionSet | undefined;
   return {
     ...ctx,
     counts,
     counters: m.counters(own.counters ?? ({} as Record<K, string>)),
     warn: rateLimited((msg, f) => ctx.logger.warn(msg, f), 5, 60_000),
-    connections: new ConnectionSet(own.maxConnections),
+    // made on first use: datagram receivers have no connections
+    get connections() {
+      return (connections ??= new ConnectionSet(own.maxConnections));
+    },
     accept,
     offer,
     offerFrom,

@@ -8,12 +8,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod/v3';
 import type { Input } from '../core/plugin.js';
-import { rateLimited } from '../core/logger.js';
 import { decodeWriteRequest, timeSeriesToPoints } from '../codecs/remote-write.js';
 import { readRequestBody } from '../net/body.js';
 import { createHttpServer } from '../net/http-server.js';
 import { closeServer, openServer } from '../net/listen.js';
-import { ConnectionSet } from '../net/lines.js';
 import { requireHostPort } from '../net/address.js';
 import { challenge, checkAuth, requireAuthOffLoopback } from '../net/auth.js';
 import { errorBody } from '../errors.js';
@@ -39,9 +37,7 @@ export default defineReceiver({
   description: 'Prometheus remote_write 1.0 receiver (POST /api/v1/write, protobuf + snappy)',
   schema,
   create(config, ctx): RemoteWriteInput {
-    const log = rateLimited((msg, f) => ctx.logger.warn(msg, f), 5, 60_000);
     const auth = { token: config.token, basic: config.basic_auth };
-    const conns = new ConnectionSet(config.max_connections);
     let described: string[] = [];
     let boundPort: number | undefined;
 
@@ -66,16 +62,16 @@ export default defineReceiver({
       const a = await ctx.accept(pts.items);
       if (!a.ok) return replyRefused(res, a);
       if (series.errors.length > 0) {
-        log('undecodable remote_write body', { error: series.errors[0]?.message });
+        ctx.warn('undecodable remote_write body', { error: series.errors[0]?.message });
         return text(res, 400, `cannot decode WriteRequest: ${series.errors[0]?.message ?? ''}\n`);
       }
       res.writeHead(204);
       res.end();
     };
 
-    const http = createHttpServer(handle, (err) => log('remote_write handler failed', { error: err instanceof Error ? err.message : String(err) }), {
+    const http = createHttpServer(handle, (err) => ctx.warn('remote_write handler failed', { error: err instanceof Error ? err.message : String(err) }), {
       idleTimeoutMs: config.idle_timeout,
-      conns,
+      conns: ctx.connections,
     });
 
     return {
@@ -86,7 +82,7 @@ export default defineReceiver({
         described = [`http ${l.where}/api/v1/write`];
       },
       async stop() {
-        if (http.listening) await closeServer(http, conns.sockets);
+        if (http.listening) await closeServer(http, ctx.connections.sockets);
       },
       describe: () => described,
       port: () => boundPort,

@@ -107,45 +107,11 @@ export class BucketAccumulator implements Sink {
       return;
     }
     if (ts < this.start || ts >= this.end) return;
-    const i = this.index(ts);
-    const a = this.acc[i] as number;
-    switch (this.agg) {
-      case 'avg':
-      case 'sum':
-        this.acc[i] = a + v;
-        break;
-      case 'min':
-        if (v < a) this.acc[i] = v;
-        break;
-      case 'max':
-        if (v > a) this.acc[i] = v;
-        break;
-      case 'first':
-        if (this.cnt[i] === 0) this.acc[i] = v;
-        break;
-      case 'last':
-        this.acc[i] = v;
-        break;
-      default:
-        break;
-    }
-    this.cnt[i] = (this.cnt[i] as number) + 1;
+    this.add(this.index(ts), v, v, v, v, v, 1);
   }
 
-  bucket(ts: number, width: number, min: number, max: number, sum: number, count: number, first: number, last: number, resets: number): void {
-    if (count <= 0) return;
-    if (this.agg === 'rate') {
-      if (first !== first || last !== last) return;
-      const p = this.prev;
-      this.prev = last;
-      // The same increase the raw path would add up over the bucket's samples.
-      let inc = last - first + (resets === resets ? resets : 0);
-      if (p === p) inc += first >= p ? first - p : first;
-      this.spread(ts, width, inc);
-      return;
-    }
-    if (ts + width <= this.start || ts >= this.end) return;
-    const i = this.index(ts);
+  /** Adds to bucket `i` what `count` samples (one raw sample: all fields the same) say for the aggregate. */
+  private add(i: number, min: number, max: number, sum: number, first: number, last: number, count: number): void {
     const a = this.acc[i] as number;
     switch (this.agg) {
       case 'avg':
@@ -168,6 +134,22 @@ export class BucketAccumulator implements Sink {
         break;
     }
     this.cnt[i] = (this.cnt[i] as number) + count;
+  }
+
+  bucket(ts: number, width: number, min: number, max: number, sum: number, count: number, first: number, last: number, resets: number): void {
+    if (count <= 0) return;
+    if (this.agg === 'rate') {
+      if (first !== first || last !== last) return;
+      const p = this.prev;
+      this.prev = last;
+      // The same increase the raw path would add up over the bucket's samples.
+      let inc = last - first + (resets === resets ? resets : 0);
+      if (p === p) inc += first >= p ? first - p : first;
+      this.spread(ts, width, inc);
+      return;
+    }
+    if (ts + width <= this.start || ts >= this.end) return;
+    this.add(this.index(ts), min, max, sum, first, last, count);
   }
 
   /** Adds `inc`, spread evenly over [ts, ts + width), to the buckets it overlaps inside the range. */
@@ -257,12 +239,14 @@ class RawCollector implements Sink {
   }
 }
 
-function lowerBound(ts: readonly number[], t: number): number {
+/** The first index of ascending `ts` whose time is not below `t` (with `after`: above `t`); the length when none. */
+export function lowerBound(ts: ArrayLike<number>, t: number, after = false): number {
   let lo = 0;
   let hi = ts.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if ((ts[mid] as number) < t) lo = mid + 1;
+    const x = ts[mid] as number;
+    if (x < t || (after && x === t)) lo = mid + 1;
     else hi = mid;
   }
   return lo;

@@ -226,6 +226,18 @@ function writeShifted(w: BitWriter, hi: number, lo: number, t: number, sig: numb
   } else w.bits(slo, sig);
 }
 
+/** XORs into the value bits in `u32` the 64-bit (hi, lo) shifted left by `t` (the decoder's `writeShifted`). */
+function xorShifted(hi: number, lo: number, t: number): void {
+  if (t === 0) {
+    u32[HI] = (u32[HI] as number) ^ hi;
+    u32[LO] = (u32[LO] as number) ^ lo;
+  } else if (t >= 32) u32[HI] = (u32[HI] as number) ^ (lo << (t - 32));
+  else {
+    u32[HI] = (u32[HI] as number) ^ ((hi << t) | (lo >>> (32 - t)));
+    u32[LO] = (u32[LO] as number) ^ (lo << t);
+  }
+}
+
 /** Reads the header only: encoding, scale and sample count (count -1 when unreadable). */
 export function chunkInfo(buf: Uint8Array): { encoding: number; scale: number; count: number } {
   if (buf.length < 2) return { encoding: 0, scale: 0, count: -1 };
@@ -260,9 +272,7 @@ export function decodeChunk(buf: Uint8Array, into?: { ts: Float64Array; values: 
   const float = enc === ENC_FLOAT;
   let prevT = 0;
   let prevDelta = 0;
-  // FLOAT: the previous value's bits and the XOR window
-  let hi = 0;
-  let lo = 0;
+  // FLOAT: the XOR window (the previous value's bits stay in `u32`)
   let lead = 0;
   let trail = 0;
   let haveWindow = false;
@@ -284,8 +294,8 @@ export function decodeChunk(buf: Uint8Array, into?: { ts: Float64Array; values: 
       values[at + i] = m === 1 ? v : v / m;
     } else {
       if (i === 0) {
-        hi = r.bits(32);
-        lo = r.bits(32);
+        u32[HI] = r.bits(32);
+        u32[LO] = r.bits(32);
       } else if (r.bit() === 1) {
         if (r.bit() === 1) {
           lead = r.bits(5);
@@ -297,29 +307,11 @@ export function decodeChunk(buf: Uint8Array, into?: { ts: Float64Array; values: 
           return { ts, values, count: i, error: `XOR window reused before one was set at sample ${i}` };
         }
         const sig = 64 - lead - trail;
-        let shi = 0;
-        let slo: number;
         if (sig > 32) {
-          shi = r.bits(sig - 32);
-          slo = r.bits(32);
-        } else slo = r.bits(sig);
-        let xhi: number;
-        let xlo: number;
-        if (trail === 0) {
-          xhi = shi;
-          xlo = slo;
-        } else if (trail >= 32) {
-          xhi = (slo << (trail - 32)) >>> 0;
-          xlo = 0;
-        } else {
-          xhi = ((shi << trail) | (slo >>> (32 - trail))) >>> 0;
-          xlo = (slo << trail) >>> 0;
-        }
-        hi = (hi ^ xhi) >>> 0;
-        lo = (lo ^ xlo) >>> 0;
+          const shi = r.bits(sig - 32);
+          xorShifted(shi, r.bits(32), trail);
+        } else xorShifted(0, r.bits(sig), trail);
       }
-      u32[HI] = hi;
-      u32[LO] = lo;
       values[at + i] = f64[0] as number;
     }
     if (r.overrun) return { ts, values, count: i, error: `chunk truncated at sample ${i}` };

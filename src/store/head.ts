@@ -26,15 +26,16 @@ export function lowerBound(ts: Float64Array, n: number, t: number): number {
 }
 
 /**
- * Raw samples of several series in two growable columns, appended series after series (the raw read
- * PromQL uses: one pair of arrays per read, which a worker thread hands over without copying).
+ * Samples in two growable columns, `n` in use: a window's raw samples in memory (`Part`), the scratch
+ * that frozen prefixes decode into, and the raw read's columns, series after series (one pair of
+ * arrays per read, which a worker thread hands over without copying).
  */
 export class RawColumns {
   ts: Float64Array;
   values: Float64Array;
   n = 0;
 
-  constructor(cap = 4096) {
+  constructor(cap = 8) {
     this.ts = new Float64Array(cap);
     this.values = new Float64Array(cap);
   }
@@ -106,36 +107,18 @@ function lastBefore(ts: Float64Array, vals: Float64Array, n: number, before: num
  * (encode it, bucket it, copy it or send it to a sink), so one set per thread is enough; checkpoints
  * and queries then decode heads without allocating.
  */
-const scratch = {
-  ts: new Float64Array(1024),
-  values: new Float64Array(1024),
-  fit(n: number): void {
-    if (this.ts.length >= n) return;
-    let cap = this.ts.length;
-    while (cap < n) cap *= 2;
-    this.ts = new Float64Array(cap);
-    this.values = new Float64Array(cap);
-  },
-};
+const scratch = new RawColumns(1024);
 
 /**
  * The samples of one window in memory, in time order: an encoded prefix (`frozen`, the chunk a
- * checkpoint wrote for them; 1-3 bytes a sample instead of 16) and raw growable arrays after it.
+ * checkpoint wrote for them; 1-3 bytes a sample instead of 16) and raw growable columns after it
+ * (`ts`, `values`, `n`: the raw samples, after the frozen ones).
  */
-export class Part {
+export class Part extends RawColumns {
   frozen: Uint8Array | null = null;
   frozenN = 0;
   frozenFirst = 0;
   frozenLast = 0;
-  ts: Float64Array;
-  vals: Float64Array;
-  /** Raw samples (after the frozen ones). */
-  n = 0;
-
-  constructor(cap = 8) {
-    this.ts = new Float64Array(cap);
-    this.vals = new Float64Array(cap);
-  }
 
   get count(): number {
     return this.frozenN + this.n;
@@ -149,28 +132,18 @@ export class Part {
     return this.n > 0 ? (this.ts[this.n - 1] as number) : this.frozenLast;
   }
 
-  grow(): void {
-    const cap = this.ts.length * 2;
-    const t = new Float64Array(cap);
-    t.set(this.ts);
-    const v = new Float64Array(cap);
-    v.set(this.vals);
-    this.ts = t;
-    this.vals = v;
-  }
-
   /**
    * Every sample as arrays, the frozen prefix decoded into the shared scratch arrays: valid until the
    * next use of the scratch, so use them at once and keep nothing.
    */
   arrays(): { ts: Float64Array; vals: Float64Array; n: number } {
-    if (!this.frozen) return { ts: this.ts, vals: this.vals, n: this.n };
-    scratch.fit(this.frozenN + this.n);
+    if (!this.frozen) return { ts: this.ts, vals: this.values, n: this.n };
+    scratch.reserve(this.frozenN + this.n);
     const d = decodeChunk(this.frozen, scratch);
     const ts = d.ts;
     const vals = d.values;
     ts.set(this.ts.subarray(0, this.n), d.count);
-    vals.set(this.vals.subarray(0, this.n), d.count);
+    vals.set(this.values.subarray(0, this.n), d.count);
     return { ts, vals, n: d.count + this.n };
   }
 
@@ -181,9 +154,9 @@ export class Part {
     let cap = 8;
     while (cap < a.n + 1) cap *= 2;
     this.ts = new Float64Array(cap);
-    this.vals = new Float64Array(cap);
+    this.values = new Float64Array(cap);
     this.ts.set(a.ts.subarray(0, a.n));
-    this.vals.set(a.vals.subarray(0, a.n));
+    this.values.set(a.vals.subarray(0, a.n));
     this.n = a.n;
     this.frozen = null;
     this.frozenN = 0;
@@ -198,18 +171,18 @@ export class Part {
     this.n = 0;
     if (this.ts.length > 64) {
       this.ts = new Float64Array(64);
-      this.vals = new Float64Array(64);
+      this.values = new Float64Array(64);
     }
   }
 
   /** Calls `f` with the frozen samples (decoded into the scratch) if any may lie in [start, end), then the raw ones. */
   private runs(start: number, end: number, f: (ts: Float64Array, vals: Float64Array, n: number) => void): void {
     if (this.frozen && this.frozenLast >= start && this.frozenFirst < end) {
-      scratch.fit(this.frozenN);
+      scratch.reserve(this.frozenN);
       const d = decodeChunk(this.frozen, scratch);
       f(d.ts, d.values, d.count);
     }
-    f(this.ts, this.vals, this.n);
+    f(this.ts, this.values, this.n);
   }
 
   /** Sends the samples in [start, end) to `sink`. */
@@ -224,9 +197,9 @@ export class Part {
 
   /** The newest sample before `before` whose value is not NaN. */
   lastBefore(before: number): { ts: number; v: number } | undefined {
-    const raw = lastBefore(this.ts, this.vals, this.n, before);
+    const raw = lastBefore(this.ts, this.values, this.n, before);
     if (raw || !this.frozen || this.frozenFirst >= before) return raw;
-    scratch.fit(this.frozenN);
+    scratch.reserve(this.frozenN);
     const d = decodeChunk(this.frozen, scratch);
     return lastBefore(d.ts, d.values, d.count, before);
   }
@@ -302,25 +275,25 @@ export class Head {
     }
     if (h.count === 0) s.window = w;
     else if (h.frozenN > 0 && t <= h.frozenLast) h.thaw(); // rare: at or before a frozen sample
-    if (h.n === h.ts.length) h.grow();
+    if (h.n === h.ts.length) h.reserve(1);
     const n = h.n;
     if (n === 0 || t > (h.ts[n - 1] as number)) {
       h.ts[n] = t;
-      h.vals[n] = v;
+      h.values[n] = v;
     } else {
       // At or before the newest sample, inside the open window. A sample at an existing timestamp
       // replaces it (last write wins), so a batch delivered twice — outputs are at-least-once — is
       // stored once; otherwise it is inserted in order.
       const lo = lowerBound(h.ts, n, t);
       if (lo < n && h.ts[lo] === t) {
-        h.vals[lo] = v;
+        h.values[lo] = v;
         s.dirty = true;
         return true;
       }
       h.ts.copyWithin(lo + 1, lo, n);
-      h.vals.copyWithin(lo + 1, lo, n);
+      h.values.copyWithin(lo + 1, lo, n);
       h.ts[lo] = t;
-      h.vals[lo] = v;
+      h.values[lo] = v;
     }
     h.n = n + 1;
     s.dirty = true;

@@ -185,22 +185,22 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     return this.index.has(id);
   }
 
-  private ensureBuffers(n: number): void {
-    if (this.sidBuf.length >= n) return;
-    let cap = this.sidBuf.length;
-    while (cap < n) cap *= 2;
-    this.sidBuf = new Int32Array(cap);
-    this.tsBuf = new Float64Array(cap);
-    this.valBuf = new Float64Array(cap);
+  /** The write buffers (series ids, timestamps, values), with room for `n` samples. */
+  private buffers(n: number): [Int32Array, Float64Array, Float64Array] {
+    if (this.sidBuf.length < n) {
+      let cap = this.sidBuf.length;
+      while (cap < n) cap *= 2;
+      this.sidBuf = new Int32Array(cap);
+      this.tsBuf = new Float64Array(cap);
+      this.valBuf = new Float64Array(cap);
+    }
+    return [this.sidBuf, this.tsBuf, this.valBuf];
   }
 
   /** Synchronous write: logged in the WAL when it returns. Throws on I/O errors (`StoreWriteError`). */
   writeSync(points: readonly Point[]): void {
     const n = points.length;
-    this.ensureBuffers(n);
-    const sids = this.sidBuf;
-    const ts = this.tsBuf;
-    const vals = this.valBuf;
+    const [sids, ts, vals] = this.buffers(n);
     for (let i = 0; i < n; i++) {
       const p = points[i] as Point;
       sids[i] = this.index.resolve(p.name, p.tags, p.kind);
@@ -221,10 +221,7 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     const idx = this.index;
     let out = 0;
     // keep the samples that can be stored, compacted into the write buffers
-    this.ensureBuffers(n);
-    const ks = this.sidBuf;
-    const kt = this.tsBuf;
-    const kv = this.valBuf;
+    const [ks, kt, kv] = this.buffers(n);
     for (let i = 0; i < n; i++) {
       let t = ts[i] as number;
       if (!Number.isInteger(t)) t = Number.isFinite(t) ? Math.round(t) : 0;

@@ -112,7 +112,12 @@ function same(k: DataView | undefined, view: DataView, s: number, n: number): bo
   return true;
 }
 
-const attributeLists = new ByteIntern<readonly KeyValue[]>(4096, 512);
+/**
+ * Up to 8,192 attribute lists of up to 256 bytes and `MAX_KEPT_ATTRIBUTES` entries: under 10 MiB
+ * whatever a client sends (most lists are a few attributes, 50-200 bytes).
+ */
+const attributeLists = new ByteIntern<readonly KeyValue[]>(4096, 256);
+const MAX_KEPT_ATTRIBUTES = 16;
 const boundLists = new ByteIntern<readonly number[]>(128, 1024);
 const NO_ATTRIBUTES: readonly KeyValue[] = Object.freeze([]);
 
@@ -376,7 +381,7 @@ function attributeRun(r: Reader, key: number, end: number): readonly KeyValue[] 
     r.pos++; // the next field's key
   }
   // shared from now on (frozen: the mapping keys its tag cache by the list)
-  if (attributeLists.add(buf, start, runEnd, list)) Object.freeze(list);
+  if (list.length <= MAX_KEPT_ATTRIBUTES && attributeLists.add(buf, start, runEnd, list)) Object.freeze(list);
   return list;
 }
 

@@ -18,6 +18,7 @@ import type { At, Binary, Call, Expr, MatrixSelector, Subquery, VectorSelector }
 import { compileRegex, isComparison, isSetOp, typeOf } from './parse.js';
 import { CALENDAR, MATH, RANGE, bucketQuantile, extrapolatedRate, formatFloatF, holtWinters, type Bucket, type Window } from './functions.js';
 import { goFloatOrder } from '../aggregate.js';
+import { lowerBound } from '../engine.js';
 import { PromError, dedupe, dropName, isStaleNaN, labelsKey, compareLabels, type GSeries, type Labels, type RawSeries, type SeriesSource } from './series.js';
 import { binop, compare, setOp, vectorScalar, vectorVector } from './binary.js';
 import { countValues, reduce } from './aggregations.js';
@@ -338,23 +339,28 @@ export class Evaluator {
     }
     if (e.op === 'topk' || e.op === 'bottomk') return { kind: 'vector', series: this.topk(e.op, input, groups, param as Float64Array, n) };
     if (e.op === 'count_values') return { kind: 'vector', series: countValues(groups, label, n) };
+    return { kind: 'vector', series: await this.perStep(groups.values(), n, (grp, i) => reduce(e.op, grp.members, i, param?.[i])) };
+  }
+
+  /** A series per item, valued at each step by `at` (undefined: none there); items without any value are left out. */
+  private async perStep<T extends { labels: Labels }>(items: Iterable<T>, n: number, at: (item: T, i: number) => number | undefined): Promise<GSeries[]> {
     const out: GSeries[] = [];
-    for (const grp of groups.values()) {
+    for (const it of items) {
       this.tick();
       await this.pause();
       const vals = new Float64Array(n);
       const has = new Uint8Array(n);
       let any = false;
       for (let i = 0; i < n; i++) {
-        const r = reduce(e.op, grp.members, i, param?.[i]);
+        const r = at(it, i);
         if (r === undefined) continue;
         vals[i] = r;
         has[i] = 1;
         any = true;
       }
-      if (any) out.push({ labels: grp.labels, vals, has });
+      if (any) out.push({ labels: it.labels, vals, has });
     }
-    return { kind: 'vector', series: out };
+    return out;
   }
 
   private topk(op: 'topk' | 'bottomk', input: GSeries[], groups: Map<string, { labels: Labels; members: GSeries[] }>, param: Float64Array, n: number): GSeries[] {
@@ -468,8 +474,7 @@ export class Evaluator {
       });
       return { kind: 'vector', series: sorted };
     }
-    if (fn === 'label_replace') return { kind: 'vector', series: await this.labelReplace(e, g) };
-    if (fn === 'label_join') return { kind: 'vector', series: await this.labelJoin(e, g) };
+    if (fn === 'label_replace' || fn === 'label_join') return { kind: 'vector', series: await this.setLabel(e, g) };
     if (fn === 'histogram_quantile') return { kind: 'vector', series: await this.histogramQuantile(e, g) };
     if (fn === 'round' || fn === 'clamp' || fn === 'clamp_min' || fn === 'clamp_max') {
       const vs = await this.vectorArg(e.args[0] as Expr, g);
@@ -605,40 +610,37 @@ export class Evaluator {
     return { kind: 'vector', series: dedupe(out) };
   }
 
-  private async labelReplace(e: Call, g: Grid): Promise<GSeries[]> {
+  /**
+   * label_replace and label_join: the destination label of every series set to what `valueOf` makes of
+   * its labels (undefined: the series as it is), deleted when that is empty.
+   */
+  private async setLabel(e: Call, g: Grid): Promise<GSeries[]> {
     const vs = await this.vectorArg(e.args[0] as Expr, g);
     const str = (i: number): string => (e.args[i] as { v: string }).v;
     const dst = str(1);
-    const repl = str(2);
-    const src = str(3);
-    let re: RegExp;
-    try {
-      re = compileRegex(str(4));
-    } catch {
-      throw new PromError('execution', `invalid regular expression in label_replace(): ${str(4)}`);
+    let valueOf: (l: Labels) => string | undefined;
+    if (e.fn === 'label_replace') {
+      const repl = str(2);
+      const src = str(3);
+      let re: RegExp;
+      try {
+        re = compileRegex(str(4));
+      } catch {
+        throw new PromError('execution', `invalid regular expression in label_replace(): ${str(4)}`);
+      }
+      valueOf = (l) => {
+        const m = re.exec(l[src] ?? '');
+        return m ? expandTemplate(repl, m) : undefined;
+      };
+    } else {
+      const sep = str(2);
+      const srcs = e.args.slice(3).map((_, i) => str(i + 3));
+      valueOf = (l) => srcs.map((k) => l[k] ?? '').join(sep);
     }
-    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst)) throw new PromError('execution', `invalid destination label name in label_replace(): ${dst}`);
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst)) throw new PromError('execution', `invalid destination label name in ${e.fn}(): ${dst}`);
     const out = vs.map((s) => {
-      const m = re.exec(s.labels[src] ?? '');
-      if (!m) return s;
-      const v = expandTemplate(repl, m);
-      const labels: Labels = { ...s.labels };
-      if (v === '') delete labels[dst];
-      else labels[dst] = v;
-      return { ...s, labels };
-    });
-    return dedupe(out);
-  }
-
-  private async labelJoin(e: Call, g: Grid): Promise<GSeries[]> {
-    const vs = await this.vectorArg(e.args[0] as Expr, g);
-    const str = (i: number): string => (e.args[i] as { v: string }).v;
-    const dst = str(1);
-    const sep = str(2);
-    const srcs = e.args.slice(3).map((_, i) => str(i + 3));
-    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst)) throw new PromError('execution', `invalid destination label name in label_join(): ${dst}`);
-    const out = vs.map((s) => {
-      const v = srcs.map((k) => s.labels[k] ?? '').join(sep);
+      const v = valueOf(s.labels);
+      if (v === undefined) return s;
       const labels: Labels = { ...s.labels };
       if (v === '') delete labels[dst];
       else labels[dst] = v;
@@ -667,34 +669,25 @@ export class Evaluator {
       }
       grp.members.push({ s, le });
     }
-    const out: GSeries[] = [];
-    for (const grp of groups.values()) {
-      this.tick();
-      await this.pause();
-      const vals = new Float64Array(n);
-      const has = new Uint8Array(n);
-      let any = false;
-      // members in bucket order once, so each step's buckets arrive sorted
+    // members in bucket order once, so each step's buckets arrive sorted
+    const sorted = [...groups.values()].map((grp) => {
       grp.members.sort((a, b) => goFloatOrder(a.le, b.le));
-      const buckets: Bucket[] = grp.members.map((m) => ({ upper: m.le, count: 0 }));
-      for (let i = 0; i < n; i++) {
-        let k = 0;
-        for (const m of grp.members) {
-          if (!m.s.has[i]) continue;
-          const b = buckets[k++] as Bucket;
-          b.upper = m.le;
-          b.count = m.s.vals[i] as number;
-        }
-        if (k === 0) continue;
-        buckets.length = k;
-        vals[i] = bucketQuantile(q[i] as number, buckets, true);
-        for (let j = k; j < grp.members.length; j++) buckets.push({ upper: 0, count: 0 });
-        has[i] = 1;
-        any = true;
+      return { ...grp, buckets: grp.members.map((m): Bucket => ({ upper: m.le, count: 0 })) };
+    });
+    return this.perStep(sorted, n, ({ members, buckets }, i) => {
+      let k = 0;
+      for (const m of members) {
+        if (!m.s.has[i]) continue;
+        const b = buckets[k++] as Bucket;
+        b.upper = m.le;
+        b.count = m.s.vals[i] as number;
       }
-      if (any) out.push({ labels: grp.labels, vals, has });
-    }
-    return out;
+      if (k === 0) return undefined;
+      buckets.length = k;
+      const r = bucketQuantile(q[i] as number, buckets, true);
+      for (let j = k; j < members.length; j++) buckets.push({ upper: 0, count: 0 });
+      return r;
+    });
   }
 
   /** The answer in API shape. */
@@ -755,21 +748,7 @@ function subStart(from: number, step: number): number {
 
 /** Index range [lo, hi) of samples with from <= t <= to. */
 function windowOf(ts: ArrayLike<number>, from: number, to: number): [number, number] {
-  let lo = 0;
-  let hi = ts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((ts[mid] as number) < from) lo = mid + 1;
-    else hi = mid;
-  }
-  let end = lo;
-  let h2 = ts.length;
-  while (end < h2) {
-    const mid = (end + h2) >>> 1;
-    if ((ts[mid] as number) <= to) end = mid + 1;
-    else h2 = mid;
-  }
-  return [lo, end];
+  return [lowerBound(ts, from), lowerBound(ts, to, true)];
 }
 
 function dropStale(s: RawSeries): RawSeries {
