@@ -140,11 +140,15 @@ function tsToMs(s: string, from: number, to: number, precision: InfluxPrecision)
   // checked, and remembered for flooring negative values
   let v = 0;
   let rest = false;
-  for (let i = dStart; i < to; i++) {
+  for (let i = dStart; i < keep; i++) {
     const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return undefined;
-    if (i < keep) v = v * 10 + d;
-    else if (d !== 0) rest = true;
+    if (d >>> 0 > 9) return undefined;
+    v = v * 10 + d;
+  }
+  for (let i = keep > dStart ? keep : dStart; i < to; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d >>> 0 > 9) return undefined;
+    if (d !== 0) rest = true;
   }
   if (cut > 0) {
     const ms = neg ? -v - (rest ? 1 : 0) : v;

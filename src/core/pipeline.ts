@@ -363,7 +363,8 @@ export class TagMerger {
 /** Applies an input's default tags and name prefix without mutating the caller's points. */
 function decorate(points: Point[], source: IngressSource, merger: TagMerger | undefined): Point[] {
   if (merger === undefined && source.namePrefix === '') return points;
-  const out = new Array<Point>(points.length);
+  // made on the first point that changes: a batch whose tags already hold every default stays as it is
+  let out: Point[] | undefined;
   let lastTags: Tags | undefined;
   let lastMerged: Tags | undefined;
   for (let i = 0; i < points.length; i++) {
@@ -376,11 +377,12 @@ function decorate(points: Point[], source: IngressSource, merger: TagMerger | un
       }
       tags = lastMerged;
     }
-    out[i] = source.namePrefix
-      ? { ...p, name: source.namePrefix + p.name, tags }
-      : tags === p.tags
-        ? p
-        : { ...p, tags };
+    const q = source.namePrefix ? { ...p, name: source.namePrefix + p.name, tags } : tags === p.tags ? p : { ...p, tags };
+    if (out === undefined) {
+      if (q === p) continue;
+      out = points.slice(0, i);
+    }
+    out.push(q);
   }
-  return out;
+  return out ?? points;
 }

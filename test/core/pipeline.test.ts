@@ -32,6 +32,31 @@ test('applies source tags where absent and the name prefix, in processor order',
   assert.equal(sm.byPlugin().find((p) => p.id === 'inputs.x')?.metrics['points_gathered'], 2);
 });
 
+test('points whose frozen tags hold every default pass unchanged; the others get the defaults, in order', () => {
+  const s = sink();
+  const pl = new Pipeline([], [s.runner], 100, new SelfMetrics(), silentLogger);
+  const src = { id: 'inputs.y', tags: { host: 'h' }, namePrefix: '' };
+  const full = Object.freeze({ host: 'x', dc: 'd' });
+  const a = { ...point('a', 1, 1), tags: full };
+  const b = { ...point('b', 2, 2), tags: full };
+  const batch = [a, b, point('c', 3, 3, 'gauge', { dc: 'e' }), { ...point('d', 4, 4), tags: full }];
+  assert.equal(pl.emit(src, batch), true);
+  pl.drain(0);
+  assert.deepEqual(
+    s.got.map((p) => [p.name, p.tags]),
+    [
+      ['a', { host: 'x', dc: 'd' }],
+      ['b', { host: 'x', dc: 'd' }],
+      ['c', { dc: 'e', host: 'h' }],
+      ['d', { host: 'x', dc: 'd' }],
+    ],
+  );
+  assert.equal(s.got[0], a, 'the same point object, not a copy');
+  assert.equal(s.got[3]?.tags, full);
+  assert.equal(batch.length, 4);
+  assert.deepEqual(batch[2]?.tags, { dc: 'e' }, "the caller's points are not changed");
+});
+
 test('a full queue drops and counts against the sending input', () => {
   const s = sink();
   const sm = new SelfMetrics();
