@@ -8,7 +8,7 @@
  *    and as Influx line protocol to the agent's `influxdb` input, points/s until the store wrote them.
  * Run: node --import tsx --expose-gc bench/otlp.bench.ts   (SONDE_BENCH_MS CPU ms per decode row and round,
  *      default 400; SONDE_BENCH_ROUNDS, default 7; SONDE_BENCH_OTLP=decode for the codec table alone;
- *      SONDE_BENCH_POINTS total ingest points per protocol, default 300000)
+ *      SONDE_BENCH_POINTS total ingest points per protocol, default 300000; SONDE_BENCH_INGEST_ROUNDS, default 3)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -350,11 +350,28 @@ async function ingest(kind: 'otlp' | 'influx'): Promise<{ rate: number; perCpu: 
   }
 }
 
-const o = await ingest('otlp');
-const i = await ingest('influx');
-console.log(`\nIngest into the store of a running agent (sonde run, from source), ${TOTAL} points per protocol in requests of ${PER_REQUEST} (${SERIES} series), two connections; timed until the store wrote them all.\n`);
-console.log('| path | points/s (wall) | points per agent CPU-second | stored | 429/503 retries |');
-console.log('|---|---|---|---|---|');
-console.log(`| OTLP/HTTP protobuf -> opentelemetry input -> store | ${fmt(o.rate)} | ${fmt(o.perCpu)} | ${o.stored} | ${o.retries} |`);
-console.log(`| Influx line protocol -> influxdb input -> store | ${fmt(i.rate)} | ${fmt(i.perCpu)} | ${i.stored} | ${i.retries} |`);
-console.log(`\nOTLP / Influx: ${(o.rate / i.rate).toFixed(2)}x wall, ${(o.perCpu / i.perCpu).toFixed(2)}x per agent CPU-second`);
+// rounds alternate the order (OTLP first, then Influx first, ...) so neither always meets the same load
+const INGEST_ROUNDS = Number(process.env.SONDE_BENCH_INGEST_ROUNDS ?? 3);
+type Ingest = Awaited<ReturnType<typeof ingest>>;
+const runs: Array<{ o: Ingest; i: Ingest }> = [];
+for (let k = 0; k < INGEST_ROUNDS; k++) {
+  if (k % 2 === 0) {
+    const o = await ingest('otlp');
+    runs.push({ o, i: await ingest('influx') });
+  } else {
+    const i = await ingest('influx');
+    runs.push({ o: await ingest('otlp'), i });
+  }
+}
+console.log(
+  `\nIngest into the store of a running agent (sonde run, from source), ${TOTAL} points per protocol in requests of ${PER_REQUEST} (${SERIES} series), two connections; timed until the store wrote them all. ` +
+    `${INGEST_ROUNDS} rounds, the order alternating; ratios are OTLP / Influx within a round, then their median. Load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}.\n`,
+);
+console.log('| round | OTLP points/s (wall) | per agent CPU-s | Influx points/s (wall) | per agent CPU-s | OTLP / Influx wall | per CPU-s | stored OTLP / Influx | 429/503 retries |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+runs.forEach(({ o, i }, k) => {
+  console.log(`| ${k + 1} | ${fmt(o.rate)} | ${fmt(o.perCpu)} | ${fmt(i.rate)} | ${fmt(i.perCpu)} | ${(o.rate / i.rate).toFixed(2)}x | ${(o.perCpu / i.perCpu).toFixed(2)}x | ${o.stored} / ${i.stored} | ${o.retries + i.retries} |`);
+});
+console.log(
+  `\nOTLP / Influx, median of the rounds: ${median(runs.map((r) => r.o.rate / r.i.rate)).toFixed(2)}x wall, ${median(runs.map((r) => r.o.perCpu / r.i.perCpu)).toFixed(2)}x per agent CPU-second`,
+);

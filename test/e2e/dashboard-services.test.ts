@@ -7,43 +7,31 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { haveChromium as have, launchBrowser, SHOTS, skipWithoutChromium as skip, type TestBrowser } from '../helpers/browser.js';
 import { startFixtureServer, type FixtureServer } from '../fixtures/dashboard/server.js';
 import { overviewPanels } from '../../src/http/dashboard.js';
 
 /** The host panels, in order (the services come after them). */
 const HOST_PANELS = overviewPanels('', 0, 1).map((p) => p.id);
 
-const CHROMIUM = '/usr/bin/chromium';
-const have = existsSync(CHROMIUM);
-if (!have && process.env.CI === 'true') throw new Error(`${CHROMIUM} missing: install the Debian package chromium`);
-const skip = have ? false : `${CHROMIUM} not found (install the Debian package chromium)`;
 const TOKEN = 'e2e-services-token';
-const SHOTS = process.env.SONDE_SCREENSHOTS === '1' ? join(process.cwd(), 'docs', 'screenshots') : undefined;
 
 let server: FixtureServer;
 let ctx: BrowserContext | undefined;
-let profile = '';
+let browser: TestBrowser | undefined;
 
 before(async () => {
   server = await startFixtureServer({ token: TOKEN, hostname: 'alpha', services: ['cpu', 'postgresql', 'mysql', 'procstat'], servicePoints: true });
   if (!have) return;
-  profile = mkdtempSync(join(tmpdir(), 'sonde-chromium-'));
-  ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1400, height: 1400 },
-  });
-  if (SHOTS) mkdirSync(SHOTS, { recursive: true });
+  browser = await launchBrowser(1400);
+  ctx = browser.ctx;
 });
 
 after(async () => {
-  await ctx?.close();
+  await browser?.close();
   await server?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 async function open(hash: string): Promise<Page> {

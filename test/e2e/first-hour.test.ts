@@ -6,17 +6,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { haveChromium as have, launchBrowser, SHOTS, skipWithoutChromium as skip, type TestBrowser } from '../helpers/browser.js';
 import { exited, freePort, sondeSpawn, waitFor as waitUntil } from '../helpers/spawn.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const have = existsSync(CHROMIUM);
-if (!have && process.env.CI === 'true') throw new Error(`${CHROMIUM} missing: install the Debian package chromium`);
-const skip = have ? false : `${CHROMIUM} not found (install the Debian package chromium)`;
-const SHOTS = process.env.SONDE_SCREENSHOTS === '1' ? join(process.cwd(), 'docs', 'screenshots') : undefined;
 
 let ctx: BrowserContext;
 let dir: string;
@@ -51,24 +47,18 @@ before(async () => {
   agent = sondeSpawn(['run', '-c', join(dir, 'sonde.toml')], { cwd: dir });
   await waitUntil(() => agent?.out.stdout.includes('stop with Ctrl-C') ?? false, 30_000, 'the agent');
   base = `http://127.0.0.1:${port}/`;
-  profile = mkdtempSync(join(tmpdir(), 'sonde-chromium-'));
-  ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1400, height: 1000 },
-  });
-  if (SHOTS) mkdirSync(SHOTS, { recursive: true });
+  browser = await launchBrowser();
+  ctx = browser.ctx;
 });
-let profile = '';
+let browser: TestBrowser | undefined;
 
 after(async () => {
-  await ctx?.close();
+  await browser?.close();
   if (agent) {
     agent.child.kill('SIGTERM');
     await Promise.race([exited(agent.child), new Promise((r) => setTimeout(r, 10_000))]);
     agent.child.kill('SIGKILL');
   }
-  if (profile) rmSync(profile, { recursive: true, force: true });
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

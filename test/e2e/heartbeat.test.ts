@@ -11,7 +11,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testContext } from '../helpers/context.js';
-import { freePort, missingServer, RunningServer } from '../helpers/servers.js';
+import { freePort, missingServer, RunningServer, startPrometheus } from '../helpers/servers.js';
 import { waitFor } from '../helpers/spawn.js';
 import heartbeat from '../../src/inputs/heartbeat.js';
 import remoteWrite from '../../src/outputs/prometheus-remote-write.js';
@@ -92,43 +92,12 @@ test('heartbeat through Prometheus + Alertmanager; sonde alerts when Prometheus 
     await am.start();
     cleanups.push(() => am.stop());
 
-    const promDir = mkdtempSync(join(tmpdir(), 'sonde-prom-'));
-    const promPort = await freePort();
-    const promUrl = `http://127.0.0.1:${promPort}`;
-    writeFileSync(join(promDir, 'sonde-heartbeat.rules.yml'), prometheusRuleFile(setup));
-    writeFileSync(
-      join(promDir, 'prometheus.yml'),
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  evaluation_interval: 1s',
-        'rule_files:',
-        `  - ${JSON.stringify(join(promDir, 'sonde-heartbeat.rules.yml'))}`,
-        'alerting:',
-        '  alertmanagers:',
-        '    - static_configs:',
-        `        - targets: ['127.0.0.1:${amPort}']`,
-        '',
-      ].join('\n'),
-    );
-    const prom = new RunningServer(
-      {
-        name: 'prometheus',
-        bin: 'prometheus',
-        args: [
-          `--config.file=${join(promDir, 'prometheus.yml')}`,
-          `--storage.tsdb.path=${join(promDir, 'data')}`,
-          `--web.listen-address=127.0.0.1:${promPort}`,
-          '--web.enable-remote-write-receiver',
-          '--rules.alert.resend-delay=1s',
-          '--log.level=warn',
-        ],
-        ready: () => httpReady(`${promUrl}/-/ready`),
-      },
-      promDir,
-      { http: promPort },
-    );
-    await prom.start();
+    const prom = await startPrometheus({
+      rules: prometheusRuleFile(setup),
+      alertmanager: `127.0.0.1:${amPort}`,
+      args: ['--rules.alert.resend-delay=1s'],
+    });
+    const promUrl = prom.url;
     cleanups.push(() => prom.stop());
 
     output = remoteWrite.create(remoteWrite.schema.parse({ url: `${promUrl}/api/v1/write`, timeout: '2s' }), ctx);

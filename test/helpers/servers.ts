@@ -390,6 +390,12 @@ export interface PrometheusOptions {
   /** `host:port` targets scraped every second under job `sonde`, at `metricsPath`. */
   readonly scrapeTargets?: readonly string[];
   readonly metricsPath?: string;
+  /** A rule file (YAML text) to load, evaluated every second. */
+  readonly rules?: string;
+  /** `host:port` of an Alertmanager the alerts go to. */
+  readonly alertmanager?: string;
+  /** More command-line flags. */
+  readonly args?: readonly string[];
 }
 
 /** `prometheus` with the remote-write receiver enabled; optional scrape job `sonde` at 1 s. */
@@ -403,6 +409,11 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Run
     cfg += `    metrics_path: ${JSON.stringify(opts.metricsPath ?? '/metrics')}\n`;
     cfg += `    static_configs:\n      - targets: [${opts.scrapeTargets.map((t) => JSON.stringify(t)).join(', ')}]\n`;
   }
+  if (opts.rules !== undefined) {
+    writeFileSync(join(dir, 'rules.yml'), opts.rules);
+    cfg += `rule_files:\n  - ${JSON.stringify(join(dir, 'rules.yml'))}\n`;
+  }
+  if (opts.alertmanager !== undefined) cfg += `alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [${JSON.stringify(opts.alertmanager)}]\n`;
   writeFileSync(join(dir, 'prometheus.yml'), cfg);
   const s = new RunningServer(
     {
@@ -414,6 +425,7 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Run
         `--web.listen-address=127.0.0.1:${http}`,
         '--web.enable-remote-write-receiver',
         '--log.level=warn',
+        ...(opts.args ?? []),
       ],
       ready: () => httpOk(`${url}/-/ready`),
     },

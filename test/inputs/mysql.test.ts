@@ -12,7 +12,7 @@ import { createConnection, type Connection } from 'mysql2/promise';
 import mysql, { mysqlServerTag, parseMysqlUrl } from '../../src/inputs/mysql.js';
 import { missingServer } from '../helpers/servers.js';
 import { MARIADBD, startMariadb, type Mariadb } from '../helpers/sql-servers.js';
-import { buildService, find, rates, selfMetric, silentServer, until, val, type Built } from './service-helpers.js';
+import { assertConnectTimeout, assertDownLoggedOnce, buildService, find, rates, selfMetric, silentServer, until, val, type Built } from './service-helpers.js';
 
 const skip = existsSync(MARIADBD) ? false : missingServer('mariadbd', 'mariadb-server');
 let server: Mariadb;
@@ -131,31 +131,11 @@ test('an unknown database is a bad_response (the address answers, the endpoint i
   assert.match(p.logs[0] ?? '', /Unknown database 'nosuchdb'/);
 });
 
-test('server down: unreachable, counted each poll, logged once', { skip }, async () => {
-  const dead = await silentServer();
-  const port = dead.port;
-  await dead.close();
-  const p = collector({ servers: [`mysql://sonde:x@127.0.0.1:${port}/`] });
-  await p.gather();
-  await p.gather();
-  assert.equal(selfMetric(p.ctx, 'errors{reason=unreachable}'), 2);
-  assert.equal(p.logs.length, 1);
-  assert.match(p.logs[0] ?? '', /mysql server not reachable .*reason=unreachable error="connect ECONNREFUSED 127\.0\.0\.1:\d+"/);
-});
+test('server down: unreachable, counted each poll, logged once', { skip }, () =>
+  assertDownLoggedOnce(collector, (port) => `mysql://sonde:x@127.0.0.1:${port}/`, 'mysql'));
 
 test('hung server: connect_timeout bounds the poll; a slow statement hits query_timeout', { skip }, async () => {
-  const hung = await silentServer();
-  try {
-    const p = collector({ servers: [`mysql://sonde:x@127.0.0.1:${hung.port}/`], connect_timeout: '300ms' });
-    const t0 = Date.now();
-    const pts = await p.gather();
-    assert.ok(Date.now() - t0 < 3000, `${Date.now() - t0} ms`);
-    assert.equal(val(pts, 'mysql.up'), 0);
-    assert.equal(selfMetric(p.ctx, 'errors{reason=timeout}'), 1);
-    assert.match(p.logs[0] ?? '', /mysql server timed out .*reason=timeout/);
-  } finally {
-    await hung.close();
-  }
+  await assertConnectTimeout(collector, (port) => `mysql://sonde:x@127.0.0.1:${port}/`, 'mysql', 3000);
   const slow = collector({ servers: [url()], collect: [], query_timeout: '300ms', query: [{ sql: 'SELECT SLEEP(3) AS s', name: 'slow' }] });
   const t0 = Date.now();
   const pts = await slow.gather();

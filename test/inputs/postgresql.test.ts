@@ -11,7 +11,7 @@ import pg from 'pg';
 import postgresql, { serverTag } from '../../src/inputs/postgresql.js';
 import { missingServer } from '../helpers/servers.js';
 import { POSTGRES, psql, startPostgres, type Postgres } from '../helpers/sql-servers.js';
-import { buildService, find, rates, selfMetric, silentServer, until, val, type Built } from './service-helpers.js';
+import { assertConnectTimeout, assertDownLoggedOnce, buildService, find, rates, selfMetric, until, val, type Built } from './service-helpers.js';
 
 const skip = existsSync(POSTGRES) ? false : missingServer('postgres', 'postgresql');
 let server: Postgres;
@@ -167,31 +167,11 @@ test('a database that does not exist is a bad_response (the address answers, the
   assert.match(p.logs[0] ?? '', /database \\"nosuchdb\\" does not exist/);
 });
 
-test('server down: unreachable, counted each poll, logged once', { skip }, async () => {
-  const dead = await silentServer();
-  const port = dead.port;
-  await dead.close(); // a port nothing listens on
-  const p = collector({ servers: [`postgres://sonde:x@127.0.0.1:${port}/postgres`] });
-  await p.gather();
-  await p.gather();
-  assert.equal(selfMetric(p.ctx, 'errors{reason=unreachable}'), 2);
-  assert.equal(p.logs.length, 1);
-  assert.match(p.logs[0] ?? '', /postgresql server not reachable .*reason=unreachable error="connect ECONNREFUSED 127\.0\.0\.1:\d+"/);
-});
+test('server down: unreachable, counted each poll, logged once', { skip }, () =>
+  assertDownLoggedOnce(collector, (port) => `postgres://sonde:x@127.0.0.1:${port}/postgres`, 'postgresql'));
 
 test('hung server: connect_timeout bounds the poll; a slow statement hits query_timeout', { skip }, async () => {
-  const hung = await silentServer();
-  try {
-    const p = collector({ servers: [`postgres://sonde:x@127.0.0.1:${hung.port}/postgres`], connect_timeout: '300ms' });
-    const t0 = Date.now();
-    const pts = await p.gather();
-    assert.ok(Date.now() - t0 < 5000);
-    assert.equal(val(pts, 'postgresql.up'), 0);
-    assert.equal(selfMetric(p.ctx, 'errors{reason=timeout}'), 1);
-    assert.match(p.logs[0] ?? '', /postgresql server timed out .*reason=timeout/);
-  } finally {
-    await hung.close();
-  }
+  await assertConnectTimeout(collector, (port) => `postgres://sonde:x@127.0.0.1:${port}/postgres`, 'postgresql', 5000);
   const slow = collector({ servers: [server.url('sonde', 'sonde-pw')], collect: [], query_timeout: '300ms', query: [{ sql: 'SELECT 1 AS one FROM pg_sleep(3)', name: 'slow' }] });
   const t0 = Date.now();
   const pts = await slow.gather();

@@ -9,8 +9,11 @@ import { createLogger } from '../../src/core/logger.js';
 import rate from '../../src/processors/rate.js';
 import { testContext, type TestContext } from '../helpers/context.js';
 
+import assert from 'node:assert/strict';
+import { silentServer } from '../helpers/service-input.js';
+
 /** A TCP server on 127.0.0.1 that accepts connections and never sends a byte. */
-export { silentServer } from '../helpers/service-input.js';
+export { silentServer };
 
 export interface Built {
   input: Input;
@@ -76,5 +79,40 @@ export async function until<T>(what: string, f: () => Promise<T | undefined> | T
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * A server that is down (`url` gets a port nothing listens on), polled twice by `collector`: two
+ * unreachable errors counted, one line logged, `<service> server not reachable ... ECONNREFUSED`.
+ */
+export async function assertDownLoggedOnce(collector: (config: Record<string, unknown>) => Built, url: (port: number) => string, service: string): Promise<void> {
+  const dead = await silentServer();
+  const port = dead.port;
+  await dead.close(); // a port nothing listens on
+  const p = collector({ servers: [url(port)] });
+  await p.gather();
+  await p.gather();
+  assert.equal(selfMetric(p.ctx, 'errors{reason=unreachable}'), 2);
+  assert.equal(p.logs.length, 1);
+  assert.match(p.logs[0] ?? '', new RegExp(`${service} server not reachable .*reason=unreachable error="connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+"`));
+}
+
+/**
+ * A server that accepts and never answers, with connect_timeout 300ms: the poll ends within
+ * `withinMs`, `<service>.up` is 0, one timeout is counted and logged.
+ */
+export async function assertConnectTimeout(collector: (config: Record<string, unknown>) => Built, url: (port: number) => string, service: string, withinMs: number): Promise<void> {
+  const hung = await silentServer();
+  try {
+    const p = collector({ servers: [url(hung.port)], connect_timeout: '300ms' });
+    const t0 = Date.now();
+    const pts = await p.gather();
+    assert.ok(Date.now() - t0 < withinMs, `${Date.now() - t0} ms`);
+    assert.equal(val(pts, `${service}.up`), 0);
+    assert.equal(selfMetric(p.ctx, 'errors{reason=timeout}'), 1);
+    assert.match(p.logs[0] ?? '', new RegExp(`${service} server timed out .*reason=timeout`));
+  } finally {
+    await hung.close();
   }
 }

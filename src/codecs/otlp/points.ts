@@ -113,8 +113,12 @@ interface Change {
  */
 export class OtlpStreams {
   private readonly deltas = new Map<string, { state: DeltaState; seenAt: number }>();
-  /** Cumulative stream state hangs off the (cached) tag set, by metric name: no key strings to build. */
-  private cumulative = new WeakMap<Tags, Map<string, CumulativeState>>();
+  /**
+   * Cumulative stream state by metric (its name, `h:<name>` for histograms), then by the (cached) tag
+   * set: one lookup per metric and one per point, no key strings to build. Bounded by the number of
+   * metrics (restarted past 100,000, forgetting start times once) and the tag cache.
+   */
+  private cumulative = new Map<string, WeakMap<Tags, CumulativeState>>();
   private readonly changed = new Set<string>();
   private tagCache = new Map<string, Tags>();
   private baseIds = new WeakMap<Tags, number>();
@@ -206,17 +210,15 @@ export class OtlpStreams {
     this.tagCache.set(sig, tags);
   }
 
-  /** @internal */ cumulativeOf(tags: Tags, key: string): CumulativeState | undefined {
-    return this.cumulative.get(tags)?.get(key);
-  }
-
-  /** @internal */ setCumulative(tags: Tags, key: string, s: CumulativeState): void {
-    let m = this.cumulative.get(tags);
+  /** @internal The cumulative streams of one metric (`key`), by tag set. */
+  cumulativeOf(key: string): WeakMap<Tags, CumulativeState> {
+    let m = this.cumulative.get(key);
     if (m === undefined) {
-      m = new Map();
-      this.cumulative.set(tags, m);
+      if (this.cumulative.size >= 100_000) this.cumulative = new Map();
+      m = new WeakMap();
+      this.cumulative.set(key, m);
     }
-    m.set(key, s);
+    return m;
   }
 
   /** Lines (JSON) of the delta streams changed since the last call: what a journal appends. */
@@ -447,6 +449,8 @@ interface Ctx {
   baseSig: string;
   /** Names of the current metric's series: `<name>.bucket`, `.sum`, `.count`, `.min`, `.max`. */
   names: SeriesNames;
+  /** The current histogram metric's cumulative streams (looked up at its first point). */
+  histStreams: WeakMap<Tags, CumulativeState> | undefined;
 }
 
 interface SeriesNames {
@@ -511,10 +515,10 @@ function emit(c: Ctx, name: string, tags: Tags, value: number, ts: number, kind:
  * Cumulative reset detection: when the start time moved forward, 0s at the new start time go before the
  * new values (when that time lies after the stream's last point). Returns that time, or 0 for none.
  */
-function cumulativeReset(c: Ctx, tags: Tags, key: string, startMs: number, ts: number): number {
-  const s = c.streams.cumulativeOf(tags, key);
+function cumulativeReset(c: Ctx, streams: WeakMap<Tags, CumulativeState>, tags: Tags, startMs: number, ts: number): number {
+  const s = streams.get(tags);
   if (s === undefined) {
-    c.streams.setCumulative(tags, key, { startMs, lastMs: ts, seenAt: c.opts.now });
+    streams.set(tags, { startMs, lastMs: ts, seenAt: c.opts.now });
     return 0;
   }
   let at = 0;
@@ -531,6 +535,7 @@ function cumulativeReset(c: Ctx, tags: Tags, key: string, startMs: number, ts: n
 function numberPoints(c: Ctx, name: string, m: Metric, base: Tags, pts: readonly NumberPoint[]): void {
   const d = m.data;
   if (d === undefined) return;
+  let cumulative: WeakMap<Tags, CumulativeState> | undefined;
   for (const p of pts) {
     c.exemplars += p.exemplars;
     const tags = pointTags(c, base, p.attributes);
@@ -544,7 +549,8 @@ function numberPoints(c: Ctx, name: string, m: Metric, base: Tags, pts: readonly
     const kind: MetricKind = d.monotonic ? 'counter' : 'gauge';
     if (d.temporality === TEMPORALITY_CUMULATIVE) {
       if (d.monotonic && p.startMs !== 0) {
-        const at = cumulativeReset(c, tags, name, p.startMs, ts);
+        cumulative ??= c.streams.cumulativeOf(name);
+        const at = cumulativeReset(c, cumulative, tags, p.startMs, ts);
         if (at !== 0) emit(c, name, tags, 0, at, kind);
       }
       emit(c, name, tags, stale ? NaN : p.value, ts, kind, p.isInt && !stale);
@@ -590,7 +596,8 @@ function histogramLike(c: Ctx, m: Metric, base: Tags, p: HistogramPoint | ExpHis
   const fill = stale ? NaN : undefined;
   if (temporality === TEMPORALITY_CUMULATIVE) {
     if (p.startMs !== 0) {
-      const at = cumulativeReset(c, tags, c.names.hist, p.startMs, ts);
+      c.histStreams ??= c.streams.cumulativeOf(c.names.hist);
+      const at = cumulativeReset(c, c.histStreams, tags, p.startMs, ts);
       if (at !== 0) histogramSeries(c, tags, buckets, p.count, p.sum, at, 0);
     }
     histogramSeries(c, tags, buckets, p.count, p.sum, ts, fill);
@@ -649,6 +656,7 @@ function metricPoints(c: Ctx, m: Metric, base: Tags): void {
     return;
   }
   c.names = seriesNames(name);
+  c.histStreams = undefined;
   switch (d.type) {
     case 'histogram':
       for (const p of d.points) {
@@ -667,7 +675,7 @@ function metricPoints(c: Ctx, m: Metric, base: Tags): void {
 }
 /** Maps a decoded request to points, adding delta streams up in `streams`. */
 export function requestToPoints(req: MetricsRequest, opts: ToPointsOptions, streams: OtlpStreams): MappedRequest {
-  const c: Ctx = { opts, streams, out: [], changes: [], rejected: {}, rejectedTotal: 0, firstError: '', exemplars: 0, baseSig: '', names: seriesNames('') };
+  const c: Ctx = { opts, streams, out: [], changes: [], rejected: {}, rejectedTotal: 0, firstError: '', exemplars: 0, baseSig: '', names: seriesNames(''), histStreams: undefined };
   const all = opts.resourceAttributes.includes('*');
   const only = all ? undefined : new Set(opts.resourceAttributes);
   let dataPoints = 0;
