@@ -15,6 +15,7 @@ import { requireHostPort } from '../net/address.js';
 import { requireAuthOffLoopback } from '../net/auth.js';
 import { createHttpServer, reply } from '../net/http-server.js';
 import { sharedDecodeBudget, streamRequestBody, type BodyFailure } from '../net/body.js';
+import { autoParseThreads, ParsePool } from '../core/parse-pool.js';
 import { ackStatus, defineReceiver, receiverFields } from './receiver.js';
 
 const schema = z.object({
@@ -23,10 +24,18 @@ const schema = z.object({
   password: z.string().default(''),
   token: z.string().default('').describe('When set, v2 writes must send "Authorization: Token <token>"'),
   database_tag: z.string().default('').describe('Tag that receives the db (v1) or bucket (v2) name; "" for none'),
+  parse_threads: z
+    .union([z.literal('auto'), z.number().int().min(0).max(64)])
+    .default('auto')
+    .describe(
+      'Threads that parse request bodies of 32 KiB or more while the agent thread stores the last one; "auto": one per core beyond the first, at most 4 (0 on one core); 0: parse on the agent thread. Threads start with the first such body and stop after a minute without one',
+    ),
 });
 
 /** Decoded bytes parsed and stored as one slice of a large body. */
 const SLICE_BYTES = 1 << 20;
+/** Slices at least this large are parsed on a parse thread (smaller ones cost more to send than to parse). */
+const THREAD_BYTES = 32 * 1024;
 /** Series sections the receiver remembers (each a few hundred bytes); past it the table starts over. */
 const SERIES_CACHED = 10_000;
 /** A receiver without writes for this long forgets them (an idle agent stays small). */
@@ -79,6 +88,8 @@ export default defineReceiver({
     let boundPort: number | undefined;
     // lines of series seen before skip parsing measurement and tags, and share one tags object
     const seriesCache = new InfluxSeriesCache(SERIES_CACHED);
+    const threads = config.parse_threads === 'auto' ? autoParseThreads() : config.parse_threads;
+    const pool = threads > 0 ? new ParsePool(threads, (msg, fields) => log(msg, fields), SERIES_IDLE_MS) : undefined;
     let wrote = false;
     let idleTimer: NodeJS.Timeout | undefined;
 
@@ -107,7 +118,9 @@ export default defineReceiver({
       const parseAndStore = async (text: Buffer): Promise<BodyFailure | undefined> => {
         // names and tags as sent (`loc=a\\ b` and `loc=a_b` stay two series); outputs that cannot carry them report collisions
         wrote = true;
-        const r = parseInfluxLines(text, { precision, now, strings: 'drop', sanitize: false, seriesCache });
+        const r =
+          (pool !== undefined && text.length >= THREAD_BYTES ? await pool.parseInflux(text, { precision, now, sanitize: false }) : undefined) ??
+          parseInfluxLines(text, { precision, now, strings: 'drop', sanitize: false, seriesCache });
         if (r.droppedStrings > 0) strings.inc(r.droppedStrings);
         if (r.errors.length > 0) {
           invalid += r.errors.length;
@@ -268,6 +281,7 @@ export default defineReceiver({
       async stop() {
         clearInterval(idleTimer);
         seriesCache.clear();
+        await pool?.stop();
         if (http.listening) await closeServer(http, conns.sockets);
       },
       describe() {
