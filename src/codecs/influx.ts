@@ -13,7 +13,8 @@ import { EMPTY_TAGS } from '../model/point.js';
 import { sanitizeName, sanitizeTagKey, sanitizeTagValue } from '../model/sanitize.js';
 import { seriesKey } from '../model/series.js';
 import { sampleOf, type CodecError, type Decoded, setOwn } from './types.js';
-import { decimalEnd, shortDecimal } from './decimal.js';
+import { POW10, decimalEnd, shortDecimal } from './decimal.js';
+import { isAscii } from 'node:buffer';
 
 export type InfluxPrecision = 'ns' | 'us' | 'ms' | 's' | 'm' | 'h';
 
@@ -192,66 +193,177 @@ function keyEnd(text: string, s: number, end: number): number {
   return i < end && text.charCodeAt(i) === EQUALS ? i : -2;
 }
 
+/** Set by `seriesSectionEnd`: the hash of the section's characters (`sectionHash`'s value). */
+let scanHash = 0;
+
+/**
+ * The hash of `s[from, to)` (31-fold, as the section is scanned: every character, escapes included);
+ * what `InfluxSeriesCache` files a series section under. @internal exported for tests.
+ */
+export function sectionHash(s: string, from = 0, to = s.length): number {
+  let h = 0;
+  for (let i = from; i < to; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
 /**
  * Where the series section of a line (measurement and tag set) starting at `i` ends: the first
- * unescaped space, which is where one that parses ends; -1 when the line has none before `end`.
- * `backslash` is the index of the first backslash at or after `i`: before it, a space is found natively.
+ * unescaped space, which is where one that parses ends; -1 when the line has none before `end`. Sets
+ * `scanHash` to the hash of the characters before it.
  */
-function seriesSectionEnd(text: string, i: number, end: number, backslash: number): number {
-  const sp = text.indexOf(' ', i);
-  if (sp < 0 || sp >= end) return -1;
-  if (backslash > sp) return sp;
+function seriesSectionEnd(text: string, i: number, end: number): number {
+  let h = 0;
   while (i < end) {
     const c = text.charCodeAt(i);
-    if (c === SPACE) return i;
-    i += c === BACKSLASH && i + 1 < end ? 2 : 1;
+    if (c === SPACE) {
+      scanHash = h;
+      return i;
+    }
+    h = (Math.imul(h, 31) + c) | 0;
+    if (c === BACKSLASH && i + 1 < end) {
+      h = (Math.imul(h, 31) + text.charCodeAt(i + 1)) | 0;
+      i += 2;
+    } else i++;
   }
   return -1;
 }
 
 /** A copy of `s` that holds no reference to the (much larger) text it was sliced from. */
 function detach(s: string): string {
-  return s.length < 13 ? s : Buffer.from(s, 'utf16le').toString('utf16le');
+  if (s.length < 13) return s;
+  // one byte a character where it fits (how V8 keeps such text): compared faster, half the memory
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 255) return Buffer.from(s, 'utf16le').toString('utf16le');
+  return Buffer.from(s, 'latin1').toString('latin1');
 }
 
 /** A series section seen before: what it parsed to. */
 interface SeriesEntry {
+  /** The section's characters as sent (a copy), and their `sectionHash`. */
+  readonly raw: string;
+  readonly hash: number;
   readonly measurement: string;
   readonly tags: Tags;
   /** field key -> point name */
   readonly names: Map<string, string>;
-  /** The first field key seen and its point name (most series have one field). */
-  field: string;
-  name: string;
+  /** The same keys and names in the order they were first seen (fields usually come in one order). */
+  readonly keys: string[];
+  readonly keyNames: string[];
 }
+
+/** Point names kept per series (or measurement): a series written with ever new field keys gets its names made each time past it. */
+const NAMES_KEPT = 1024;
 
 /**
  * The point name of a field: `measurement.field`, or the measurement for a field named `value`. Names
  * are made (joined, sanitized) once per series and field, or once per call for uncached series.
  */
 function pointName(names: Map<string, Map<string, string>>, entry: SeriesEntry | undefined, measurement: string, field: string, sanitize: boolean): string {
-  if (entry !== undefined && entry.field === field) return entry.name;
-  let byField = entry?.names ?? names.get(measurement);
+  if (entry !== undefined) {
+    if (entry.keys[0] === field) return entry.keyNames[0] as string;
+    let name = entry.names.get(field);
+    if (name !== undefined) return name;
+    // a cached series' names outlive this text: copied, not sliced from it
+    name = detach(makeName(measurement, field, sanitize));
+    if (entry.keys.length < NAMES_KEPT) {
+      const key = detach(field);
+      entry.names.set(key, name);
+      entry.keys.push(key);
+      entry.keyNames.push(name);
+    }
+    return name;
+  }
+  let byField = names.get(measurement);
   if (!byField) {
     byField = new Map();
     names.set(measurement, byField);
   }
   let name = byField.get(field);
   if (name !== undefined) return name;
-  name = field === 'value' ? measurement : measurement + '.' + field;
-  if (sanitize) name = sanitizeName(name);
-  if (entry !== undefined) {
-    // a cached series' names outlive this text: copied, not sliced from it
-    name = detach(name);
-    if (entry.field === '') {
-      entry.field = detach(field);
-      entry.name = name;
-      return name;
+  name = makeName(measurement, field, sanitize);
+  if (byField.size < NAMES_KEPT) byField.set(field, name);
+  return name;
+}
+
+function makeName(measurement: string, field: string, sanitize: boolean): string {
+  const name = field === 'value' ? measurement : measurement + '.' + field;
+  return sanitize ? sanitizeName(name) : name;
+}
+
+/** Whether the characters of `s` are the bytes `b[from, from + s.length)`. */
+function sameAsBytes(s: string, b: Uint8Array, from: number): boolean {
+  for (let k = 0; k < s.length; k++) if (s.charCodeAt(k) !== b[from + k]) return false;
+  return true;
+}
+
+/** Whether the characters of `s` are those of `text[from, from + s.length)`. */
+function sameAsText(s: string, text: string, from: number): boolean {
+  for (let k = 0; k < s.length; k++) if (s.charCodeAt(k) !== text.charCodeAt(from + k)) return false;
+  return true;
+}
+
+/**
+ * Series entries by section hash, open addressing (linear probing) in a table at least twice the
+ * bound, so a probe always ends at an empty slot; a hit is confirmed by comparing the characters.
+ * Past `limit` entries it starts over.
+ */
+class SectionTable {
+  count = 0;
+  private readonly mask: number;
+  private readonly hashes: Int32Array;
+  private readonly entries: Array<SeriesEntry | undefined>;
+
+  constructor(
+    private readonly limit: number,
+    slots: number,
+  ) {
+    let cap = 8;
+    while (cap < slots || cap < 2 * limit) cap *= 2;
+    this.mask = cap - 1;
+    this.hashes = new Int32Array(cap);
+    this.entries = new Array<SeriesEntry | undefined>(cap).fill(undefined);
+  }
+
+  private slot(h: number): number {
+    // murmur3's finalizer: the sections of one writer differ in a few characters, their hashes in low bits
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    return (h ^ (h >>> 16)) & this.mask;
+  }
+
+  findText(h: number, text: string, from: number, to: number): SeriesEntry | undefined {
+    const len = to - from;
+    for (let k = this.slot(h); ; k = (k + 1) & this.mask) {
+      const e = this.entries[k];
+      if (e === undefined) return undefined;
+      if (this.hashes[k] === h && e.raw.length === len && sameAsText(e.raw, text, from)) return e;
     }
   }
-  // bounded: a series written with ever new field keys gets its names made each time past it
-  if (byField.size < 1024) byField.set(entry !== undefined ? detach(field) : field, name);
-  return name;
+
+  findBytes(h: number, b: Uint8Array, from: number, to: number): SeriesEntry | undefined {
+    const len = to - from;
+    for (let k = this.slot(h); ; k = (k + 1) & this.mask) {
+      const e = this.entries[k];
+      if (e === undefined) return undefined;
+      if (this.hashes[k] === h && e.raw.length === len && sameAsBytes(e.raw, b, from)) return e;
+    }
+  }
+
+  add(e: SeriesEntry): void {
+    if (this.count >= this.limit) this.clear();
+    let k = this.slot(e.hash);
+    while (this.entries[k] !== undefined) k = (k + 1) & this.mask;
+    this.entries[k] = e;
+    this.hashes[k] = e.hash;
+    this.count++;
+  }
+
+  clear(): void {
+    if (this.count === 0) return;
+    this.entries.fill(undefined);
+    this.count = 0;
+  }
 }
 
 /**
@@ -260,37 +372,48 @@ function pointName(names: Map<string, Map<string, string>>, entry: SeriesEntry |
  * the measurement, tags object and point names parsed the first time, without parsing its series
  * section again, and all its points share one tags object (frozen), so the caches keyed by that object
  * further on (default tags, the store's series lookup) hit. What a section parses to depends only on
- * its characters (and on sanitizing, kept apart), so this changes no result. Entries hold copies, not
- * slices of a request body. Bounded: past `limit` sections it starts over. One per receiver, kept
- * across requests.
+ * its characters (and on sanitizing, kept apart), so this changes no result. Sections are looked up by
+ * a hash of their characters taken while finding their end and confirmed by comparing the characters,
+ * without making a string of them. Entries hold copies, not slices of a request body. Bounded: past
+ * `limit` sections it starts over. One per receiver, kept across requests.
  */
 export class InfluxSeriesCache {
-  private readonly asSent = new Map<string, SeriesEntry>();
-  private readonly sanitized = new Map<string, SeriesEntry>();
+  private readonly asSent: SectionTable;
+  private readonly sanitized: SectionTable;
 
-  constructor(readonly limit = 10_000) {}
+  /** `slots`: the least size of each hash table (tests make it tiny); it is at least twice `limit`. */
+  constructor(
+    readonly limit = 10_000,
+    slots = 0,
+  ) {
+    this.asSent = new SectionTable(limit, slots);
+    this.sanitized = new SectionTable(limit, slots);
+  }
 
   get size(): number {
-    return this.asSent.size + this.sanitized.size;
+    return this.asSent.count + this.sanitized.count;
   }
 
-  /** @internal */
-  find(raw: string, sanitize: boolean): SeriesEntry | undefined {
-    return (sanitize ? this.sanitized : this.asSent).get(raw);
+  /** @internal the entry of the section `text[from, to)` whose `sectionHash` is `h` */
+  find(h: number, text: string, from: number, to: number, sanitize: boolean): SeriesEntry | undefined {
+    return (sanitize ? this.sanitized : this.asSent).findText(h, text, from, to);
   }
 
-  /** @internal remembers what `raw` parsed to */
-  add(raw: string, sanitize: boolean, measurement: string, tags: Tags): SeriesEntry {
-    const m = sanitize ? this.sanitized : this.asSent;
-    if (m.size >= this.limit) m.clear();
+  /** @internal the same over (ASCII) bytes */
+  findBytes(h: number, b: Uint8Array, from: number, to: number, sanitize: boolean): SeriesEntry | undefined {
+    return (sanitize ? this.sanitized : this.asSent).findBytes(h, b, from, to);
+  }
+
+  /** @internal remembers what `raw` (hash `h`) parsed to */
+  add(raw: string, h: number, sanitize: boolean, measurement: string, tags: Tags): SeriesEntry {
     let copy: Tags = EMPTY_TAGS;
     if (tags !== EMPTY_TAGS) {
       const t: Record<string, string> = {};
       for (const k in tags) setOwn(t, detach(k), detach(tags[k] as string));
       copy = Object.freeze(t);
     }
-    const e: SeriesEntry = { measurement: detach(measurement), tags: copy, names: new Map(), field: '', name: '' };
-    m.set(detach(raw), e);
+    const e: SeriesEntry = { raw: detach(raw), hash: h, measurement: detach(measurement), tags: copy, names: new Map(), keys: [], keyNames: [] };
+    (sanitize ? this.sanitized : this.asSent).add(e);
     return e;
   }
 
@@ -343,12 +466,14 @@ class LineParser {
   readonly fVals: number[] = [];
   readonly fKinds: number[] = []; // 0 float, 1 int, 2 bool, 3 string
   readonly fStrs: string[] = [];
+  /** Point names of the fields, where `named` (a line read by `known`). */
+  readonly fNames: string[] = [];
+  named = false;
   nf = 0;
   // Tokens usually repeat line after line (same measurement, tag keys, hosts): compare the bytes in
   // place with the previous token in the same position and reuse its string instead of slicing again.
   private readonly memoRaw: string[] = [];
   private readonly memoOut: string[] = [];
-  private nextBackslash = -1;
   /** What the last line parsed to (`end` also after an error: a quoted string may have moved it). */
   end = 0;
   measurement = '';
@@ -357,7 +482,10 @@ class LineParser {
   ts = 0;
 
   constructor(
-    private readonly text: string,
+    /** The text (made from `bytes` only once a line needs it). */
+    public text: string,
+    /** The input where it is ASCII bytes (each byte then the character at its index in `text`). */
+    private readonly bytes: Uint8Array | undefined,
     private readonly sanitize: boolean,
     private readonly precision: InfluxPrecision,
     private readonly now: number,
@@ -395,6 +523,7 @@ class LineParser {
     const fKinds = this.fKinds;
     const fStrs = this.fStrs;
     this.end = end;
+    this.named = false;
     let nf = 0;
     let c = 0;
     let tags: Record<string, string> | undefined;
@@ -404,17 +533,12 @@ class LineParser {
     let entry: SeriesEntry | undefined;
     // series section (measurement and tag set): one parsed before (the same characters) is reused
     let rawEnd = -1;
-    let raw = '';
+    let hash = 0;
+    const lineStart = i;
     if (cache !== undefined) {
-      if (this.nextBackslash < i) {
-        this.nextBackslash = text.indexOf('\\', i);
-        if (this.nextBackslash < 0) this.nextBackslash = text.length;
-      }
-      rawEnd = seriesSectionEnd(text, i, end, this.nextBackslash);
-      if (rawEnd > i) {
-        raw = text.slice(i, rawEnd);
-        entry = cache.find(raw, sanitize);
-      }
+      rawEnd = seriesSectionEnd(text, i, end);
+      hash = scanHash;
+      if (rawEnd > i) entry = cache.find(hash, text, i, rawEnd, sanitize);
     }
     let s = i;
     if (entry !== undefined) {
@@ -448,8 +572,8 @@ class LineParser {
         setOwn((tags ??= {}), key, value);
       }
       lineTags = tags ?? EMPTY_TAGS;
-      if (cache !== undefined && rawEnd === i && raw !== '') {
-        entry = cache.add(raw, sanitize, measurement, lineTags);
+      if (cache !== undefined && rawEnd === i && rawEnd > lineStart) {
+        entry = cache.add(text.slice(lineStart, rawEnd), hash, sanitize, measurement, lineTags);
         measurement = entry.measurement;
         lineTags = entry.tags;
       }
@@ -557,6 +681,169 @@ class LineParser {
     this.ts = ts;
     return undefined;
   }
+
+  /**
+   * Reads the line from `i` (its first non-blank character) to `end` straight from the bytes where it
+   * is of a series seen before and plain: fields with known keys and decimal or integer values, no
+   * escapes or quotes in them, a timestamp or none. False for anything else, and nothing is reported:
+   * the line then goes through `line` over the text, so what is read here is what `line` gives.
+   */
+  known(i: number, end: number): boolean {
+    const b = this.bytes as Uint8Array;
+    // series section: its end and hash as `seriesSectionEnd` finds them
+    let h = 0;
+    let k = i;
+    let c = 0;
+    for (;;) {
+      if (k >= end) return false;
+      c = b[k] as number;
+      if (c === SPACE) break;
+      h = (Math.imul(h, 31) + c) | 0;
+      if (c === BACKSLASH && k + 1 < end) {
+        h = (Math.imul(h, 31) + (b[k + 1] as number)) | 0;
+        k += 2;
+      } else k++;
+    }
+    if (k === i) return false;
+    const entry = (this.cache as InfluxSeriesCache).findBytes(h, b, i, k, this.sanitize);
+    if (entry === undefined) return false;
+    i = k;
+    while (i < end && b[i] === SPACE) i++;
+    if (i >= end) return false;
+    let nf = 0;
+    for (;;) {
+      let s = i;
+      while (i < end && (c = b[i] as number) !== EQUALS) {
+        if (c === COMMA || c === SPACE || c === BACKSLASH) return false;
+        i++;
+      }
+      if (i >= end || i === s) return false;
+      const f = knownKey(entry.keys, b, s, i, nf);
+      if (f < 0) return false;
+      i++;
+      s = i;
+      while (i < end && (c = b[i] as number) !== COMMA && c !== SPACE) i++;
+      let vEnd = i;
+      if (vEnd === end && vEnd > s && b[vEnd - 1] === CR) vEnd--;
+      if (vEnd === s) return false;
+      const last = b[vEnd - 1];
+      let kind = 0;
+      let v: number;
+      if (last === 105 /* i */ || last === 117 /* u */) {
+        v = intBytes(b, s, vEnd - 1, last === 117);
+        kind = 1;
+      } else v = decimalBytes(b, s, vEnd);
+      if (v !== v) return false;
+      this.fKeys[nf] = entry.keys[f] as string;
+      this.fNames[nf] = entry.keyNames[f] as string;
+      this.fVals[nf] = v;
+      this.fKinds[nf] = kind;
+      this.fStrs[nf++] = '';
+      if (i < end && b[i] === COMMA) {
+        i++;
+        continue;
+      }
+      break;
+    }
+    // timestamp
+    while (i < end && ((c = b[i] as number) === SPACE || c === CR)) i++;
+    let ts = this.now;
+    if (i < end) {
+      let tEnd = end;
+      while (tEnd > i && ((c = b[tEnd - 1] as number) === SPACE || c === CR)) tEnd--;
+      ts = tsBytesToMs(b, i, tEnd, this.precision);
+      if (ts !== ts) return false;
+    }
+    this.end = end;
+    this.named = true;
+    this.nf = nf;
+    this.measurement = entry.measurement;
+    this.tags = entry.tags;
+    this.entry = entry;
+    this.ts = ts;
+    return true;
+  }
+}
+
+/**
+ * The index in `keys` of the field key `b[s, e)`, trying first the one at `nf` (fields usually come in
+ * the order they came before); -1 when none of the first 64 tried is it.
+ */
+function knownKey(keys: readonly string[], b: Uint8Array, s: number, e: number, nf: number): number {
+  const n = keys.length;
+  const len = e - s;
+  let j = nf < n ? nf : 0;
+  for (let t = 0; t < n && t < 64; t++) {
+    const key = keys[j] as string;
+    if (key.length === len && sameAsBytes(key, b, s)) return j;
+    if (++j === n) j = 0;
+  }
+  return -1;
+}
+
+/** `shortDecimal` over ASCII bytes: the value of a plain decimal of at most 15 digits, else NaN. */
+function decimalBytes(b: Uint8Array, from: number, to: number): number {
+  let i = from;
+  const neg = i < to && b[i] === 45;
+  if (neg) i++;
+  let v = 0;
+  let digits = 0;
+  let frac = -1;
+  for (; i < to; i++) {
+    const c = b[i] as number;
+    if (c >= 48 && c <= 57) {
+      v = v * 10 + (c - 48);
+      digits++;
+    } else if (c === 46 && frac < 0) frac = i;
+    else return NaN;
+  }
+  if (digits === 0 || digits > 15) return NaN;
+  if (frac >= 0) v /= POW10[to - frac - 1] as number;
+  return neg ? -v : v;
+}
+
+/**
+ * The digits `b[from, to)` of an `i` (or `u`, `unsigned`) value with an optional `-`, where there are
+ * at most 15 of them (the rest is range-checked by `line`); NaN for anything else.
+ */
+function intBytes(b: Uint8Array, from: number, to: number, unsigned: boolean): number {
+  const neg = b[from] === 45;
+  const dStart = neg ? from + 1 : from;
+  if ((neg && unsigned) || to <= dStart || to - dStart >= 16) return NaN;
+  let v = 0;
+  for (let k = dStart; k < to; k++) {
+    const d = (b[k] as number) - 48;
+    if (d >>> 0 > 9) return NaN;
+    v = v * 10 + d;
+  }
+  return neg && v !== 0 ? -v : v;
+}
+
+/** `tsToMs` over ASCII bytes; NaN where it gives undefined. */
+function tsBytesToMs(b: Uint8Array, from: number, to: number, precision: InfluxPrecision): number {
+  const neg = b[from] === 45;
+  const dStart = neg ? from + 1 : from;
+  if (to <= dStart || to - dStart > 19) return NaN;
+  const cut = PRECISION_DIGITS[precision];
+  const keep = cut > 0 ? to - cut : to;
+  let v = 0;
+  let rest = false;
+  for (let i = dStart; i < keep; i++) {
+    const d = (b[i] as number) - 48;
+    if (d >>> 0 > 9) return NaN;
+    v = v * 10 + d;
+  }
+  for (let i = keep > dStart ? keep : dStart; i < to; i++) {
+    const d = (b[i] as number) - 48;
+    if (d >>> 0 > 9) return NaN;
+    if (d !== 0) rest = true;
+  }
+  if (cut > 0) {
+    const ms = neg ? -v - (rest ? 1 : 0) : v;
+    return ms === 0 ? 0 : ms;
+  }
+  const r = (neg ? -v : v) * PRECISION_MULT[precision];
+  return Number.isSafeInteger(r) ? (r === 0 ? 0 : r) : NaN;
 }
 
 /**
@@ -564,74 +851,136 @@ class LineParser {
  * it still decode.
  */
 export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOptions): InfluxDecoded {
-  const text = typeof input === 'string' ? input : decoder.decode(input);
-  const keepStrings = opts.strings === 'keep';
+  const cache = opts.seriesCache;
+  // ASCII bytes with a series cache: lines of known series are read from the bytes, and text is made
+  // (one byte a character, what UTF-8 decoding gives for ASCII) only when a line needs it
+  const bytes = typeof input !== 'string' && cache !== undefined && isAscii(input) ? input : undefined;
+  const text = typeof input === 'string' ? input : bytes !== undefined ? '' : decoder.decode(input);
   const sanitize = opts.sanitize ?? true;
-  const lp = new LineParser(text, sanitize, opts.precision, opts.now, opts.seriesCache);
-  const items: Point[] = [];
-  const errors: CodecError[] = [];
-  const strings: InfluxStringField[] = [];
-  let droppedStrings = 0;
-  const n = text.length;
-  let pos = 0;
-  let lineNo = 0;
-  let nextQuote = -1;
-  // measurement -> field -> point name: batches repeat a few names, so join and sanitize each once
-  const names = new Map<string, Map<string, string>>();
+  const lp = new LineParser(text, bytes, sanitize, opts.precision, opts.now, cache);
+  const body = new Body(lp, bytes, sanitize, opts.strings === 'keep');
+  if (bytes === undefined) {
+    const n = text.length;
+    let pos = 0;
+    while (pos < n) pos = body.line(pos);
+  } else {
+    const n = bytes.length;
+    let pos = 0;
+    let nextQuote = -1;
+    while (pos < n) {
+      let end = bytes.indexOf(NL, pos);
+      if (end < 0) end = n;
+      if (nextQuote < pos) {
+        nextQuote = bytes.indexOf(QUOTE, pos);
+        if (nextQuote < 0) nextQuote = n;
+      }
+      if (nextQuote >= end) {
+        let i = pos;
+        let c = bytes[i] as number;
+        while (i < end && (c === SPACE || c === 9 || c === CR)) c = bytes[++i] as number;
+        if (i >= end || c === 35 /* # */) {
+          body.lineNo++;
+          pos = end + 1;
+          continue;
+        }
+        if (lp.known(i, end)) {
+          body.emit(++body.lineNo, pos, end);
+          pos = end + 1;
+          continue;
+        }
+      }
+      body.needText();
+      pos = body.line(pos);
+    }
+  }
+  return { items: body.items, errors: body.errors, droppedStrings: body.droppedStrings, strings: body.strings };
+}
 
-  while (pos < n) {
-    lineNo++;
+/** What one call collects, and the general way through a line, over the text. */
+class Body {
+  readonly items: Point[] = [];
+  readonly errors: CodecError[] = [];
+  readonly strings: InfluxStringField[] = [];
+  droppedStrings = 0;
+  lineNo = 0;
+  private nextQuote = -1;
+  // measurement -> field -> point name: batches repeat a few names, so join and sanitize each once
+  private readonly names = new Map<string, Map<string, string>>();
+
+  constructor(
+    private readonly lp: LineParser,
+    private readonly bytes: Uint8Array | undefined,
+    private readonly sanitize: boolean,
+    private readonly keepStrings: boolean,
+  ) {}
+
+  /**
+   * Makes the text of the ASCII bytes (once). TextDecoder, not `toString('latin1')`: that makes a long
+   * text an external string, outside the heap the collector sizes itself by, and parallel bodies then
+   * held far more memory.
+   */
+  needText(): void {
+    const b = this.bytes;
+    if (b === undefined || this.lp.text.length === b.length) return;
+    this.lp.text = decoder.decode(b);
+  }
+
+  /** Parses the line starting at `pos` (the next line number), over the text; where the next one starts. */
+  line(pos: number): number {
+    const lp = this.lp;
+    const text = lp.text;
+    const n = text.length;
+    const lineNo = ++this.lineNo;
     const lineStart = pos;
     let end = text.indexOf('\n', pos);
     if (end < 0) end = n;
     const nl = end;
     // A quoted string field may run over newlines: where a line holds a quote, its end is found the
     // way influxd finds it (scanLineEnd), so an unterminated quote is one bad line to the end, as there.
-    if (nextQuote < pos) {
-      nextQuote = text.indexOf('"', pos);
-      if (nextQuote < 0) nextQuote = n;
+    if (this.nextQuote < pos) {
+      this.nextQuote = text.indexOf('"', pos);
+      if (this.nextQuote < 0) this.nextQuote = n;
     }
-    if (nextQuote < end) end = scanLineEnd(text, pos, n);
+    if (this.nextQuote < end) end = scanLineEnd(text, pos, n);
     let i = pos;
     // leading whitespace
     let c = text.charCodeAt(i);
     while (i < end && (c === SPACE || c === 9 || c === CR)) c = text.charCodeAt(++i);
-    if (i >= end || c === 35 /* # */) {
-      pos = end + 1;
-      continue;
-    }
-    const startLine = lineNo;
+    if (i >= end || c === 35 /* # */) return end + 1;
     const error = lp.line(i, end);
     end = lp.end;
-    pos = end + 1;
     // a line that ran over newlines (inside quotes) counts them
-    if (end !== nl) for (let k = nl; k >= 0 && k < end; k = text.indexOf('\n', k + 1)) lineNo++;
-    if (error !== undefined) {
-      errors.push({ message: error, line: startLine, sample: sampleOf(text.slice(lineStart, end)) });
-      continue;
-    }
-    const { measurement, entry, ts, nf, fKeys, fVals, fKinds, fStrs } = lp;
+    if (end !== nl) for (let k = nl; k >= 0 && k < end; k = text.indexOf('\n', k + 1)) this.lineNo++;
+    if (error !== undefined) this.errors.push({ message: error, line: lineNo, sample: sampleOf(text.slice(lineStart, end)) });
+    else this.emit(lineNo, lineStart, end);
+    return end + 1;
+  }
+
+  /** The points (and string fields) of the line `lp` parsed last: number `lineNo`, from `lineStart` to `end`. */
+  emit(lineNo: number, lineStart: number, end: number): void {
+    const lp = this.lp;
+    const { measurement, entry, ts, nf, fKeys, fNames, fVals, fKinds, fStrs, named } = lp;
     const t = lp.tags;
     for (let f = 0; f < nf; f++) {
-      const name = pointName(names, entry, measurement, fKeys[f] as string, sanitize);
+      const name = named ? (fNames[f] as string) : pointName(this.names, entry, measurement, fKeys[f] as string, this.sanitize);
       const kind = fKinds[f] as number;
       if (kind === 3) {
-        if (keepStrings) strings.push({ name, tags: t, value: fStrs[f] as string, ts, line: startLine });
-        else droppedStrings++;
+        if (this.keepStrings) this.strings.push({ name, tags: t, value: fStrs[f] as string, ts, line: lineNo });
+        else this.droppedStrings++;
         continue;
       }
       if (name.length === 0) {
-        errors.push({ message: 'empty metric name after sanitizing', line: startLine, sample: sampleOf(text.slice(lineStart, end)) });
+        this.needText();
+        this.errors.push({ message: 'empty metric name after sanitizing', line: lineNo, sample: sampleOf(lp.text.slice(lineStart, end)) });
         continue;
       }
-      items.push(
+      this.items.push(
         kind === 1
           ? { name, tags: t, value: fVals[f] as number, ts, kind: 'untyped', int: true }
           : { name, tags: t, value: fVals[f] as number, ts, kind: 'untyped' },
       );
     }
   }
-  return { items, errors, droppedStrings, strings };
 }
 
 function boolValue(s: string): number {

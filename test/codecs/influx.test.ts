@@ -276,3 +276,159 @@ test('plain decimals read without slicing give exactly what Number() gives', asy
     { numRuns: RUNS },
   );
 });
+
+// ---------------------------------------------------------------------------------------------------
+// The series cache's hash table and the reading of ASCII bytes: every path gives what the plain parse
+// of the text gives.
+
+const cacheOpts = { precision: 'ms' as const, now: NOW, sanitize: false };
+
+test('series cache: sections with the same hash, and in one slot of a tiny table, stay apart', async () => {
+  const { InfluxSeriesCache, sectionHash } = await import('../../src/codecs/influx.js');
+  // 'Aa' and 'BB' have the same 31-fold hash: only comparing the characters tells them apart
+  assert.equal(sectionHash('m,t=Aa'), sectionHash('m,t=BB'));
+  assert.notEqual(sectionHash('m,t=Aa'), sectionHash('m,t=AB'));
+  for (const bytes of [false, true]) {
+    const cache = new InfluxSeriesCache(4, 8);
+    const text = 'm,t=Aa v=1 1\nm,t=BB v=2 2\nm,t=Aa v=3 3\nm,t=BB v=4 4\nm,t=AB v=5 5\nm,t=Ab v=6 6\n';
+    for (let round = 0; round < 3; round++) {
+      const r = parseInfluxLines(bytes ? Buffer.from(text) : text, { ...cacheOpts, seriesCache: cache });
+      assert.deepEqual(r.errors, []);
+      assert.deepEqual(
+        r.items.map((p) => `${p.tags.t}=${p.value}`),
+        ['Aa=1', 'BB=2', 'Aa=3', 'BB=4', 'AB=5', 'Ab=6'],
+        `round ${round}, ${bytes ? 'bytes' : 'text'}`,
+      );
+      assert.ok(cache.size <= 4);
+    }
+  }
+  // every section of a 4-entry cache whose table has 8 slots: many share a slot, all parse apart
+  const cache = new InfluxSeriesCache(4, 8);
+  const lines = Array.from({ length: 40 }, (_, k) => `m,t=${String.fromCharCode(65 + (k % 20))}${k % 3} v=${k} ${k}`).join('\n');
+  for (let round = 0; round < 2; round++) {
+    assert.deepEqual(parseInfluxLines(Buffer.from(lines), { ...cacheOpts, seriesCache: cache }), parseInfluxLines(lines, cacheOpts));
+  }
+});
+
+test('series cache: a section that differs from a cached one only in its last character, or is a prefix of it', async () => {
+  const { InfluxSeriesCache } = await import('../../src/codecs/influx.js');
+  const cache = new InfluxSeriesCache();
+  const text = 'cpu,host=a1 v=1 1\ncpu,host=a2 v=2 2\ncpu,host=a v=3 3\ncpu,host=a12 v=4 4\ncpu,host=a1 v=5 5\ncpu,host=a2,dc=x v=6 6\ncpu,host=a2 v=7 7\n';
+  for (let round = 0; round < 2; round++) {
+    const r = parseInfluxLines(Buffer.from(text), { ...cacheOpts, seriesCache: cache });
+    assert.deepEqual(
+      r.items.map((p) => `${JSON.stringify(p.tags)}=${p.value}`),
+      ['{"host":"a1"}=1', '{"host":"a2"}=2', '{"host":"a"}=3', '{"host":"a12"}=4', '{"host":"a1"}=5', '{"host":"a2","dc":"x"}=6', '{"host":"a2"}=7'],
+    );
+  }
+  assert.equal(cache.size, 5);
+});
+
+test('series cache: bounded, it starts over past its limit and still parses every line right', async () => {
+  const { InfluxSeriesCache } = await import('../../src/codecs/influx.js');
+  const cache = new InfluxSeriesCache(3);
+  const text = Array.from({ length: 50 }, (_, k) => `m,s=${k % 10} v=${k},w=${k}i ${k}`).join('\n');
+  for (let round = 0; round < 3; round++) {
+    const r = parseInfluxLines(Buffer.from(text), { ...cacheOpts, seriesCache: cache });
+    assert.deepEqual(r, parseInfluxLines(text, cacheOpts));
+    assert.ok(cache.size <= 3, `size ${cache.size}`);
+  }
+  cache.clear();
+  assert.equal(cache.size, 0);
+  assert.deepEqual(parseInfluxLines(Buffer.from(text), { ...cacheOpts, seriesCache: cache }), parseInfluxLines(text, cacheOpts));
+});
+
+test('bytes: non-ASCII and invalid UTF-8 bodies decode as UTF-8, with or without a cache', async () => {
+  const { InfluxSeriesCache } = await import('../../src/codecs/influx.js');
+  const cache = new InfluxSeriesCache();
+  const text = 'cpu,host=a v=1 1\ncpu,host=é v=2 2\ncpu,host=a v=3 3\ncpu,host=é v=4 4\nt°,k=日本 v=5 5\n';
+  for (let round = 0; round < 2; round++) {
+    const r = parseInfluxLines(Buffer.from(text), { ...cacheOpts, seriesCache: cache });
+    assert.deepEqual(r, parseInfluxLines(text, cacheOpts));
+    assert.deepEqual(
+      r.items.map((p) => `${p.name}${JSON.stringify(p.tags)}`),
+      ['cpu.v{"host":"a"}', 'cpu.v{"host":"é"}', 'cpu.v{"host":"a"}', 'cpu.v{"host":"é"}', 't°.v{"k":"日本"}'],
+    );
+    // an ASCII body after it: the section cached from UTF-8 text is found from bytes too
+    const a = parseInfluxLines(Buffer.from('cpu,host=a v=6 6\n'), { ...cacheOpts, seriesCache: cache });
+    assert.equal(a.items[0]?.tags, r.items[0]?.tags);
+  }
+  // bytes that are not UTF-8 (a lone 0xe9, as latin1 would send it): U+FFFD, as TextDecoder gives
+  const bad = Buffer.concat([Buffer.from('cpu,host='), Buffer.from([0xe9]), Buffer.from(' v=1 1\ncpu,host=a v=2 2\n')]);
+  const r = parseInfluxLines(bad, { ...cacheOpts, seriesCache: cache });
+  assert.deepEqual(r, parseInfluxLines(new TextDecoder().decode(bad), cacheOpts));
+  assert.equal(r.items[0]?.tags.host, '\ufffd');
+});
+
+test('bytes: a body mixing lines of cached series with new series, errors, strings, comments and odd values', async () => {
+  const { InfluxSeriesCache } = await import('../../src/codecs/influx.js');
+  const text = [
+    'cpu,host=a usage=1,idle=2 1000',
+    '# a comment',
+    'cpu,host=a idle=3,usage=4 2000',
+    'cpu,host=a usage=5,new=6i,idle=7 3000\r',
+    '  cpu,host=a usage=8',
+    'cpu,host=a usage=t 4000',
+    'cpu,host=a usage=1e3 5000',
+    'cpu,host=a usage=12345678901234567890i 6000',
+    'cpu,host=a usage=99999999999999999999i 6000',
+    'cpu,host=a usage=-0i,idle=-0 7000',
+    'cpu,host=a usage=1 8000 9000',
+    'cpu,host=a usage= 9000',
+    'cpu,host=a usage=1 -123',
+    'cpu,host=a s="a string',
+    'over two lines",usage=2 10000',
+    'cpu,host=b\\ c usage=1 11000',
+    'cpu,host=b\\ c usage=2 12000',
+    'cpu,host=a us\\ age=1 13000',
+    'cpu,host=a usage=1u,idle=-1u 14000',
+    'cpu,host=a usage=1.5   15000   ',
+    'cpu,host=a usage=0.000000000000001 16000',
+    'cpu,host=a',
+    'cpu,host=a ',
+    '',
+    'cpu,host=a usage=3',
+  ].join('\n');
+  for (const sanitize of [false, true]) {
+    for (const precision of ['ns', 'us', 'ms', 's', 'h'] as const) {
+      const opts = { precision, now: NOW, sanitize, strings: 'keep' as const };
+      const want = parseInfluxLines(text, opts);
+      assert.ok(want.errors.length >= 5 && want.items.length >= 20);
+      const cache = new InfluxSeriesCache();
+      for (let round = 0; round < 3; round++) assert.deepEqual(parseInfluxLines(Buffer.from(text), { ...opts, seriesCache: cache }), want, `${precision} round ${round}`);
+    }
+  }
+});
+
+test('bytes: ASCII bodies read with a warm cache parse exactly as their text does', async () => {
+  const { InfluxSeriesCache } = await import('../../src/codecs/influx.js');
+  const section = fc.constantFrom('cpu', 'cpu,host=a', 'cpu,host=b', 'cpu,host=a,dc=x', 'cpu,host=a\\ b', 'c\\,pu,h=1', 'cpu,host=', 'mem,host=a', ',x=1', 'cpu,host=a=b');
+  const key = fc.constantFrom('value', 'usage', 'idle', 'us\\ er', 'u', 'idle2', '');
+  // mostly what the bytes are read for (plain values and timestamps), the rest what sends a line the general way
+  const value = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom('1', '-2.5', '0', '-0', '1.', '.5', '7i', '-0i', '3u', '123456789012345', '-12345678901234i', '0007') },
+    { weight: 1, arbitrary: fc.constantFrom('1e3', '-3u', 't', 'FALSE', '"s"', '1234567890123456', '18446744073709551615u', '9223372036854775808i', '', 'x', '1.2.3', '-', 'i') },
+  );
+  const ts = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom('', ' 1700000000000', ' 1700000000000123456', ' -5', ' 0', '  42  ', '\r', ' 7\r', ' -1700000000000123456') },
+    { weight: 1, arbitrary: fc.constantFrom(' 12a', ' 1 2', ' 99999999999999999999', ' -', ' 1\r2') },
+  );
+  const fields = fc.array(fc.tuple(key, value).map(([k, v]) => `${k}=${v}`), { minLength: 1, maxLength: 3 }).map((f) => f.join(','));
+  const line = fc.oneof(
+    { weight: 8, arbitrary: fc.tuple(section, fields, ts).map(([s, f, t]) => `${s} ${f}${t}`) },
+    { weight: 1, arbitrary: fc.constantFrom('', '# c', '  ', '\r', 'cpu,host=a', 'cpu,host=a  usage=1', ' \tcpu,host=a usage=1 5', 'cpu,host=a s="x\ny" 1') },
+  );
+  const body = fc.array(line, { maxLength: 12 }).map((ls) => ls.join('\n'));
+  for (const [sanitize, limit] of [[false, 6], [true, 6], [false, 1000], [true, 1000]] as const) {
+    const cache = new InfluxSeriesCache(limit, 8);
+    fc.assert(
+      fc.property(fc.array(body, { minLength: 1, maxLength: 4 }), fc.constantFrom('ns', 'us', 'ms', 's', 'm', 'h') as fc.Arbitrary<'ns'>, (bodies, precision) => {
+        for (const text of bodies) {
+          const opts = { precision, now: NOW, strings: 'keep' as const, sanitize };
+          assert.deepEqual(parseInfluxLines(Buffer.from(text), { ...opts, seriesCache: cache }), parseInfluxLines(text, opts));
+        }
+      }),
+      { numRuns: Math.min(RUNS, 3000) },
+    );
+  }
+});
