@@ -1,20 +1,26 @@
 /**
  * The Influx line protocol parser on the ingest bench's bodies, as the receiver's parse thread runs it
  * (`strings: 'drop'`, `sanitize: false`, one series cache kept across bodies): points parsed per CPU
- * second of this process. With `--base FILE` (an `influx.ts` of another checkout, e.g. the main
- * branch's `src/codecs/influx.ts`), that parser runs in the same process too, alternating with this
- * one round by round, and the table gives both medians and their ratio.
+ * second. With `--base FILE` (an `influx.ts` of another checkout, e.g. the main branch's
+ * `src/codecs/influx.ts`), that parser is measured in the same run too, alternating with this one round
+ * by round, and the table gives both medians and their ratio. Each round of each parser runs in a
+ * process of its own (two parsers in one process slowed each other down, unevenly: shared heap and
+ * caches), which warms it up and then reports the CPU time of parsing every body once.
  *
  * Usage: node --import tsx bench/influx-parse.bench.ts [--base FILE] [--rounds N] [--points N]
- *        [--series N] [--batch N]
+ *        [--series N] [--batch N] [--shuffle]
+ *   --shuffle   lines in random order (the same series, no two bodies alike in order)
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { deepStrictEqual } from 'node:assert';
-import * as current from '../src/codecs/influx.js';
 
-type Codec = Pick<typeof current, 'parseInfluxLines' | 'InfluxSeriesCache'>;
+interface Codec {
+  parseInfluxLines: typeof import('../src/codecs/influx.js').parseInfluxLines;
+  InfluxSeriesCache: typeof import('../src/codecs/influx.js').InfluxSeriesCache;
+}
 
 const { values: opts } = parseArgs({
   options: {
@@ -23,69 +29,92 @@ const { values: opts } = parseArgs({
     points: { type: 'string' },
     series: { type: 'string' },
     batch: { type: 'string' },
+    shuffle: { type: 'boolean' },
+    // internal: measure the parser of this file and print the rate (one round, in a process of its own)
+    child: { type: 'string' },
   },
 });
 const POINTS = Number(opts.points ?? 1_000_000);
 const SERIES = Number(opts.series ?? 1000);
 const BATCH = Number(opts.batch ?? 5000);
 const ROUNDS = Math.max(1, Number(opts.rounds ?? 7));
+const SELF = fileURLToPath(import.meta.url);
+const CURRENT = fileURLToPath(new URL('../src/codecs/influx.ts', import.meta.url));
 
-// the ingest bench's bodies (bench/ingest.bench.ts), as bytes
-const T0 = Date.now() - 3_600_000;
-const bodies: Buffer[] = [];
-for (let i = 0; i < POINTS; i += BATCH) {
-  let b = '';
-  for (let k = i; k < Math.min(POINTS, i + BATCH); k++) {
+// the ingest bench's bodies (bench/ingest.bench.ts), as bytes; --shuffle puts the lines in a random
+// (seeded, so every process gets the same) order
+const T0 = 1_764_768_000_000;
+function buildBodies(): Buffer[] {
+  const lines: string[] = [];
+  for (let k = 0; k < POINTS; k++) {
     const s = k % SERIES;
-    b += `bench,host=h${s},dc=d${s % 7} value=${k % 997} ${T0 + Math.floor(k / SERIES) * 10}\n`;
+    lines.push(`bench,host=h${s},dc=d${s % 7} value=${k % 997} ${T0 + Math.floor(k / SERIES) * 10}\n`);
   }
-  bodies.push(Buffer.from(b));
+  if (opts.shuffle) {
+    let seed = 12345;
+    for (let i = lines.length - 1; i > 0; i--) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      const j = seed % (i + 1);
+      [lines[i], lines[j]] = [lines[j] as string, lines[i] as string];
+    }
+  }
+  const bodies: Buffer[] = [];
+  for (let i = 0; i < POINTS; i += BATCH) bodies.push(Buffer.from(lines.slice(i, i + BATCH).join('')));
+  return bodies;
 }
 
-interface Run {
-  readonly label: string;
-  readonly codec: Codec;
-  readonly cache: InstanceType<Codec['InfluxSeriesCache']>;
-  readonly rates: number[];
+const OPTS = { precision: 'ms', now: T0, strings: 'drop', sanitize: false } as const;
+
+async function load(file: string): Promise<Codec> {
+  return (await import(pathToFileURL(resolve(file)).href)) as Codec;
 }
 
-const runs: Run[] = [{ label: 'this checkout', codec: current, cache: new current.InfluxSeriesCache(10_000), rates: [] }];
+if (opts.child !== undefined) {
+  // one round: warm up on every body, then parse them all again measured
+  const codec = await load(opts.child);
+  const bodies = buildBodies();
+  const cache = new codec.InfluxSeriesCache(10_000);
+  const parseAll = (): number => {
+    let n = 0;
+    for (const b of bodies) {
+      const d = codec.parseInfluxLines(b, { ...OPTS, seriesCache: cache });
+      if (d.errors.length > 0) throw new Error(`${d.errors.length} errors`);
+      n += d.items.length;
+    }
+    return n;
+  };
+  parseAll();
+  (globalThis as { gc?: () => void }).gc?.();
+  const c0 = process.cpuUsage();
+  const n = parseAll();
+  const c = process.cpuUsage(c0);
+  console.log(JSON.stringify({ rate: n / ((c.user + c.system) / 1e6) }));
+  process.exit(0);
+}
+
+const parsers = [{ label: 'this checkout', file: CURRENT, rates: [] as number[] }];
 if (opts.base !== undefined) {
-  const codec = (await import(pathToFileURL(resolve(opts.base)).href)) as Codec;
-  runs.push({ label: `base (${opts.base})`, codec, cache: new codec.InfluxSeriesCache(10_000), rates: [] });
-}
-
-function parseAll(r: Run): number {
-  let n = 0;
-  for (const b of bodies) {
-    const d = r.codec.parseInfluxLines(b, { precision: 'ms', now: T0, strings: 'drop', sanitize: false, seriesCache: r.cache });
-    if (d.errors.length > 0) throw new Error(`${r.label}: ${d.errors.length} errors`);
-    n += d.items.length;
-  }
-  return n;
-}
-
-// both parse the same points (checked on a few bodies, with and without a warm cache)
-if (runs.length > 1) {
-  const [a, b] = runs as [Run, Run];
-  for (const body of [bodies[0], bodies[1], bodies[bodies.length - 1]]) {
+  const base = resolve(opts.base);
+  parsers.push({ label: `base (${opts.base})`, file: base, rates: [] });
+  // both parse the same points (a few bodies, with and without a warm cache)
+  const [a, b] = [await load(CURRENT), await load(base)];
+  const bodies = buildBodies();
+  const ca = new a.InfluxSeriesCache(10_000);
+  const cb = new b.InfluxSeriesCache(10_000);
+  for (const body of [bodies[0], bodies[1], bodies[bodies.length - 1], bodies[0]]) {
     if (body === undefined) continue;
-    const o = { precision: 'ms', now: T0, strings: 'drop', sanitize: false } as const;
-    deepStrictEqual(a.codec.parseInfluxLines(body, { ...o, seriesCache: a.cache }), b.codec.parseInfluxLines(body, { ...o, seriesCache: b.cache }));
-    deepStrictEqual(a.codec.parseInfluxLines(body, o), b.codec.parseInfluxLines(body, o));
+    deepStrictEqual(a.parseInfluxLines(body, { ...OPTS, seriesCache: ca }), b.parseInfluxLines(body, { ...OPTS, seriesCache: cb }));
+    deepStrictEqual(a.parseInfluxLines(body, OPTS), b.parseInfluxLines(body, OPTS));
   }
 }
 
-const gc = (globalThis as { gc?: () => void }).gc;
-for (let round = 0; round <= ROUNDS; round++) {
-  // alternate which one goes first; round 0 warms both up and is not counted
-  const order = round % 2 === 0 ? runs : [...runs].reverse();
-  for (const r of order) {
-    gc?.();
-    const c0 = process.cpuUsage();
-    const n = parseAll(r);
-    const c = process.cpuUsage(c0);
-    if (round > 0) r.rates.push(n / ((c.user + c.system) / 1e6));
+const pass = process.argv.slice(2).filter((x) => x.startsWith('--') && !x.startsWith('--base') && !x.startsWith('--rounds'));
+for (let round = 0; round < ROUNDS; round++) {
+  const order = round % 2 === 0 ? parsers : [...parsers].reverse();
+  for (const p of order) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', SELF, '--child', p.file, ...pass], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${p.label}: ${r.stderr}`);
+    p.rates.push((JSON.parse(r.stdout.trim().split('\n').pop() as string) as { rate: number }).rate);
   }
 }
 
@@ -95,15 +124,14 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 const fmt = (x: number): string => (x / 1e6).toFixed(2);
-const bytes = bodies.reduce((n, b) => n + b.length, 0);
 console.log(
-  `${POINTS.toLocaleString('en')} points, ${SERIES} series, ${BATCH} lines a body (${(bytes / 1e6).toFixed(1)} MB), precision ms, ` +
-    `strings drop, sanitize off, one series cache; ${ROUNDS} rounds, alternating${gc ? ', gc between runs' : ''}\n`,
+  `${POINTS.toLocaleString('en')} points, ${SERIES} series, ${BATCH} lines a body${opts.shuffle ? ' (lines shuffled)' : ''}, precision ms, ` +
+    `strings drop, sanitize off, one series cache (warmed by one pass); ${ROUNDS} rounds, alternating, a process each\n`,
 );
 console.log('| parser | M points / CPU s (median) | min | max | vs base |');
 console.log('|---|---:|---:|---:|---:|');
-const base = runs[1] !== undefined ? median(runs[1].rates) : undefined;
-for (const r of runs) {
-  const m = median(r.rates);
-  console.log(`| ${r.label} | ${fmt(m)} | ${fmt(Math.min(...r.rates))} | ${fmt(Math.max(...r.rates))} | ${base !== undefined ? (m / base).toFixed(2) + 'x' : ''} |`);
+const baseRate = parsers[1] !== undefined ? median(parsers[1].rates) : undefined;
+for (const p of parsers) {
+  const m = median(p.rates);
+  console.log(`| ${p.label} | ${fmt(m)} | ${fmt(Math.min(...p.rates))} | ${fmt(Math.max(...p.rates))} | ${baseRate !== undefined ? (m / baseRate).toFixed(2) + 'x' : ''} |`);
 }

@@ -193,39 +193,92 @@ function keyEnd(text: string, s: number, end: number): number {
   return i < end && text.charCodeAt(i) === EQUALS ? i : -2;
 }
 
+/**
+ * Series sections are hashed four characters (one little-endian 32-bit word of their bytes) at a
+ * time, so that lines of ASCII bytes are hashed straight from a DataView; text is hashed the same way
+ * from its character codes (their low byte: a hash, not a copy). The seed changes per process, so no
+ * sender can pick sections that collide; a collision costs a comparison, never a wrong series.
+ */
+const HASH_SEED = (Math.random() * 0x1_0000_0000) | 0;
+
+function hashWord(h: number, w: number): number {
+  w = Math.imul(w, 0xcc9e2d51);
+  w = Math.imul((w << 15) | (w >>> 17), 0x1b873593);
+  h ^= w;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/** The hash after the words: the last (partial) word `tail` of a section of `len` characters. */
+function hashEnd(h: number, tail: number, len: number): number {
+  if ((len & 3) !== 0) h = hashWord(h, tail);
+  return (h ^ len) | 0;
+}
+
+/** Masks of the first 0-3 bytes of a little-endian word. */
+const LOW_BYTES = [0, 0xff, 0xffff, 0xffffff] as const;
+
 /** Set by `seriesSectionEnd`: the hash of the section's characters (`sectionHash`'s value). */
 let scanHash = 0;
 
-/**
- * The hash of `s[from, to)` (31-fold, as the section is scanned: every character, escapes included);
- * what `InfluxSeriesCache` files a series section under. @internal exported for tests.
- */
+/** The hash of `s[from, to)` as the series cache files a section. @internal exported for tests. */
 export function sectionHash(s: string, from = 0, to = s.length): number {
-  let h = 0;
-  for (let i = from; i < to; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
-  return h;
+  let h = HASH_SEED;
+  let w = 0;
+  for (let i = from; i < to; i++) {
+    const n = (i - from) & 3;
+    w |= (s.charCodeAt(i) & 255) << (8 * n);
+    if (n === 3) {
+      h = hashWord(h, w);
+      w = 0;
+    }
+  }
+  return hashEnd(h, w, to - from);
 }
 
 /**
  * Where the series section of a line (measurement and tag set) starting at `i` ends: the first
  * unescaped space, which is where one that parses ends; -1 when the line has none before `end`. Sets
- * `scanHash` to the hash of the characters before it.
+ * `scanHash` to the `sectionHash` of the characters before it.
  */
 function seriesSectionEnd(text: string, i: number, end: number): number {
-  let h = 0;
+  const from = i;
   while (i < end) {
     const c = text.charCodeAt(i);
     if (c === SPACE) {
-      scanHash = h;
+      scanHash = sectionHash(text, from, i);
       return i;
     }
-    h = (Math.imul(h, 31) + c) | 0;
-    if (c === BACKSLASH && i + 1 < end) {
-      h = (Math.imul(h, 31) + text.charCodeAt(i + 1)) | 0;
-      i += 2;
-    } else i++;
+    i += c === BACKSLASH && i + 1 < end ? 2 : 1;
   }
   return -1;
+}
+
+/** Whether a little-endian word holds a space or a backslash (exact for ASCII bytes, all below 0x80). */
+function spaceOrBackslash(w: number): number {
+  const s = w ^ 0x20202020;
+  const b = w ^ 0x5c5c5c5c;
+  return (((s - 0x01010101) & ~s) | ((b - 0x01010101) & ~b)) & 0x80808080;
+}
+
+/** Whether the ASCII bytes `b[from, from + len)` (viewed by `d`) are the words `w` (`wordsOf`). */
+function sameWords(w: Int32Array, len: number, d: DataView, b: Uint8Array, from: number): boolean {
+  const full = len >> 2;
+  for (let k = 0; k < full; k++) if (d.getInt32(from + 4 * k, true) !== w[k]) return false;
+  const rest = len & 3;
+  if (rest === 0) return true;
+  const at = from + 4 * full;
+  if (at + 4 <= b.length) return (d.getInt32(at, true) & (LOW_BYTES[rest] as number)) === w[full];
+  let tail = 0;
+  for (let k = 0; k < rest; k++) tail |= (b[at + k] as number) << (8 * k);
+  return tail === w[full];
+}
+
+/** The low bytes of the characters of `s` as little-endian words, the last one padded with zeros. */
+function wordsOf(s: string): Int32Array {
+  const w = new Int32Array((s.length + 3) >> 2);
+  for (let i = 0; i < s.length; i++) w[i >> 2] = (w[i >> 2] as number) | ((s.charCodeAt(i) & 255) << (8 * (i & 3)));
+  return w;
 }
 
 /** A copy of `s` that holds no reference to the (much larger) text it was sliced from. */
@@ -241,6 +294,12 @@ interface SeriesEntry {
   /** The section's characters as sent (a copy), and their `sectionHash`. */
   readonly raw: string;
   readonly hash: number;
+  /** `raw` as words (`wordsOf`), compared with the bytes of a line; only where `raw` is `plainAscii`. */
+  readonly words: Int32Array | undefined;
+  /** The table's generation it was filed in (-1: not filed); it is found no more once the table starts over. */
+  gen: number;
+  /** The entry of the line that came after one of this series last time (batches repeat an order). */
+  next: SeriesEntry | undefined;
   readonly measurement: string;
   readonly tags: Tags;
   /** field key -> point name */
@@ -248,6 +307,8 @@ interface SeriesEntry {
   /** The same keys and names in the order they were first seen (fields usually come in one order). */
   readonly keys: string[];
   readonly keyNames: string[];
+  /** The keys as words where they are plain ASCII with nothing to escape (then the bytes of a line can be compared with them). */
+  readonly keyWords: Array<Int32Array | undefined>;
 }
 
 /** Point names kept per series (or measurement): a series written with ever new field keys gets its names made each time past it. */
@@ -269,6 +330,7 @@ function pointName(names: Map<string, Map<string, string>>, entry: SeriesEntry |
       entry.names.set(key, name);
       entry.keys.push(key);
       entry.keyNames.push(name);
+      entry.keyWords.push(plainAscii(key, true) ? wordsOf(key) : undefined);
     }
     return name;
   }
@@ -295,19 +357,32 @@ function sameAsBytes(s: string, b: Uint8Array, from: number): boolean {
   return true;
 }
 
+/** Whether `s` is ASCII without backslashes (and, for a `key`, without `,`, ` ` and `=`): what lines read from bytes may hold there. */
+function plainAscii(s: string, key: boolean): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127 || c === BACKSLASH || (key && (c === COMMA || c === SPACE || c === EQUALS))) return false;
+  }
+  return true;
+}
+
 /** Whether the characters of `s` are those of `text[from, from + s.length)`. */
 function sameAsText(s: string, text: string, from: number): boolean {
   for (let k = 0; k < s.length; k++) if (s.charCodeAt(k) !== text.charCodeAt(from + k)) return false;
   return true;
 }
 
+/** Slots a lookup tries at most: sections that collide past it are not kept (so stay slower, never wrong). */
+const MAX_PROBES = 16;
+
 /**
- * Series entries by section hash, open addressing (linear probing) in a table at least twice the
- * bound, so a probe always ends at an empty slot; a hit is confirmed by comparing the characters.
- * Past `limit` entries it starts over.
+ * @internal Series entries by section hash, open addressing (linear probing) in a table at least twice the
+ * bound; a hit is confirmed by comparing the characters. Past `limit` entries it starts over.
  */
 class SectionTable {
   count = 0;
+  /** Counts the times it started over. */
+  gen = 0;
   private readonly mask: number;
   private readonly hashes: Int32Array;
   private readonly entries: Array<SeriesEntry | undefined>;
@@ -324,7 +399,7 @@ class SectionTable {
   }
 
   private slot(h: number): number {
-    // murmur3's finalizer: the sections of one writer differ in a few characters, their hashes in low bits
+    // murmur3's finalizer: the sections of one writer differ in a few characters
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13;
@@ -334,32 +409,38 @@ class SectionTable {
 
   findText(h: number, text: string, from: number, to: number): SeriesEntry | undefined {
     const len = to - from;
-    for (let k = this.slot(h); ; k = (k + 1) & this.mask) {
+    let k = this.slot(h);
+    for (let n = 0; n < MAX_PROBES; n++, k = (k + 1) & this.mask) {
       const e = this.entries[k];
       if (e === undefined) return undefined;
       if (this.hashes[k] === h && e.raw.length === len && sameAsText(e.raw, text, from)) return e;
     }
+    return undefined;
   }
 
-  findBytes(h: number, b: Uint8Array, from: number, to: number): SeriesEntry | undefined {
+  findBytes(h: number, d: DataView, b: Uint8Array, from: number, to: number): SeriesEntry | undefined {
     const len = to - from;
-    for (let k = this.slot(h); ; k = (k + 1) & this.mask) {
+    let k = this.slot(h);
+    for (let n = 0; n < MAX_PROBES; n++, k = (k + 1) & this.mask) {
       const e = this.entries[k];
       if (e === undefined) return undefined;
-      if (this.hashes[k] === h && e.raw.length === len && sameAsBytes(e.raw, b, from)) return e;
+      if (this.hashes[k] === h && e.raw.length === len && e.words !== undefined && sameWords(e.words, len, d, b, from)) return e;
     }
+    return undefined;
   }
 
   add(e: SeriesEntry): void {
     if (this.count >= this.limit) this.clear();
     let k = this.slot(e.hash);
-    while (this.entries[k] !== undefined) k = (k + 1) & this.mask;
+    for (let n = 0; this.entries[k] !== undefined; n++, k = (k + 1) & this.mask) if (n === MAX_PROBES) return;
+    e.gen = this.gen;
     this.entries[k] = e;
     this.hashes[k] = e.hash;
     this.count++;
   }
 
   clear(): void {
+    this.gen++;
     if (this.count === 0) return;
     this.entries.fill(undefined);
     this.count = 0;
@@ -399,9 +480,9 @@ export class InfluxSeriesCache {
     return (sanitize ? this.sanitized : this.asSent).findText(h, text, from, to);
   }
 
-  /** @internal the same over (ASCII) bytes */
-  findBytes(h: number, b: Uint8Array, from: number, to: number, sanitize: boolean): SeriesEntry | undefined {
-    return (sanitize ? this.sanitized : this.asSent).findBytes(h, b, from, to);
+  /** @internal the table of sections parsed with or without sanitizing */
+  table(sanitize: boolean): SectionTable {
+    return sanitize ? this.sanitized : this.asSent;
   }
 
   /** @internal remembers what `raw` (hash `h`) parsed to */
@@ -412,7 +493,8 @@ export class InfluxSeriesCache {
       for (const k in tags) setOwn(t, detach(k), detach(tags[k] as string));
       copy = Object.freeze(t);
     }
-    const e: SeriesEntry = { raw: detach(raw), hash: h, measurement: detach(measurement), tags: copy, names: new Map(), keys: [], keyNames: [] };
+    const text = detach(raw);
+    const e: SeriesEntry = { raw: text, hash: h, words: plainAscii(text, false) ? wordsOf(text) : undefined, gen: -1, next: undefined, measurement: detach(measurement), tags: copy, names: new Map(), keys: [], keyNames: [], keyWords: [] };
     (sanitize ? this.sanitized : this.asSent).add(e);
     return e;
   }
@@ -469,6 +551,9 @@ class LineParser {
   /** Point names of the fields, where `named` (a line read by `known`). */
   readonly fNames: string[] = [];
   named = false;
+  /** The series of the last line read from the bytes (or parsed), whose `next` is the guess for the next line. */
+  private last: SeriesEntry | undefined;
+  private readonly table: SectionTable | undefined;
   nf = 0;
   // Tokens usually repeat line after line (same measurement, tag keys, hosts): compare the bytes in
   // place with the previous token in the same position and reuse its string instead of slicing again.
@@ -486,11 +571,14 @@ class LineParser {
     public text: string,
     /** The input where it is ASCII bytes (each byte then the character at its index in `text`). */
     private readonly bytes: Uint8Array | undefined,
+    private readonly view: DataView | undefined,
     private readonly sanitize: boolean,
     private readonly precision: InfluxPrecision,
     private readonly now: number,
     private readonly cache: InfluxSeriesCache | undefined,
-  ) {}
+  ) {
+    this.table = cache?.table(sanitize);
+  }
 
   private tok(slot: number, s: number, e: number, esc: boolean, sec: Sec): string {
     const text = this.text;
@@ -683,6 +771,33 @@ class LineParser {
   }
 
   /**
+   * Where the series section of the line from `i` ends in the bytes (the first space; -1 where a
+   * backslash comes first, or no space before `end`), hashed a word at a time into `scanHash`.
+   */
+  private sectionEnd(i: number, end: number): number {
+    const b = this.bytes as Uint8Array;
+    const d = this.view as DataView;
+    const n = b.length;
+    let h = HASH_SEED;
+    let k = i;
+    let w = 0;
+    let found = 0;
+    while (k + 4 <= n) {
+      w = d.getInt32(k, true);
+      found = spaceOrBackslash(w);
+      if (found !== 0) break;
+      h = hashWord(h, w);
+      k += 4;
+    }
+    if (found === 0) return -1;
+    const rest = (31 - Math.clz32(found & -found)) >> 3;
+    k += rest;
+    if (k >= end || k === i || b[k] !== SPACE) return -1;
+    scanHash = hashEnd(h, w & (LOW_BYTES[rest] as number), k - i);
+    return k;
+  }
+
+  /**
    * Reads the line from `i` (its first non-blank character) to `end` straight from the bytes where it
    * is of a series seen before and plain: fields with known keys and decimal or integer values, no
    * escapes or quotes in them, a timestamp or none. False for anything else, and nothing is reported:
@@ -690,36 +805,46 @@ class LineParser {
    */
   known(i: number, end: number): boolean {
     const b = this.bytes as Uint8Array;
-    // series section: its end and hash as `seriesSectionEnd` finds them
-    let h = 0;
+    const d = this.view as DataView;
+    const table = this.table as SectionTable;
+    // series section: first the guess (the series after the last line's last time) compared in place
+    let entry = this.last?.next;
     let k = i;
-    let c = 0;
-    for (;;) {
-      if (k >= end) return false;
-      c = b[k] as number;
-      if (c === SPACE) break;
-      h = (Math.imul(h, 31) + c) | 0;
-      if (c === BACKSLASH && k + 1 < end) {
-        h = (Math.imul(h, 31) + (b[k + 1] as number)) | 0;
-        k += 2;
-      } else k++;
+    if (entry !== undefined) {
+      const len = (entry.raw as string).length;
+      if (entry.gen === table.gen && entry.words !== undefined && i + len < end && b[i + len] === SPACE && sameWords(entry.words, len, d, b, i)) k = i + len;
+      else entry = undefined;
     }
-    if (k === i) return false;
-    const entry = (this.cache as InfluxSeriesCache).findBytes(h, b, i, k, this.sanitize);
-    if (entry === undefined) return false;
+    if (entry === undefined) {
+      k = this.sectionEnd(i, end);
+      if (k < 0) return false;
+      entry = table.findBytes(scanHash, d, b, i, k);
+      if (entry === undefined) return false;
+      if (this.last !== undefined) this.last.next = entry;
+    }
+    this.last = entry;
+    let c = 0;
     i = k;
     while (i < end && b[i] === SPACE) i++;
     if (i >= end) return false;
+    const keys = entry.keys;
     let nf = 0;
     for (;;) {
       let s = i;
-      while (i < end && (c = b[i] as number) !== EQUALS) {
-        if (c === COMMA || c === SPACE || c === BACKSLASH) return false;
-        i++;
+      // the key: the one in this place last time, compared in place, or any known one
+      let f = nf;
+      const kw = entry.keyWords[f];
+      const kl = kw !== undefined ? (keys[f] as string).length : 0;
+      if (kw !== undefined && s + kl < end && b[s + kl] === EQUALS && sameWords(kw, kl, d, b, s)) i = s + kl;
+      else {
+        while (i < end && (c = b[i] as number) !== EQUALS) {
+          if (c === COMMA || c === SPACE || c === BACKSLASH) return false;
+          i++;
+        }
+        if (i >= end || i === s) return false;
+        f = knownKey(keys, b, s, i, nf);
+        if (f < 0) return false;
       }
-      if (i >= end || i === s) return false;
-      const f = knownKey(entry.keys, b, s, i, nf);
-      if (f < 0) return false;
       i++;
       s = i;
       while (i < end && (c = b[i] as number) !== COMMA && c !== SPACE) i++;
@@ -734,7 +859,7 @@ class LineParser {
         kind = 1;
       } else v = decimalBytes(b, s, vEnd);
       if (v !== v) return false;
-      this.fKeys[nf] = entry.keys[f] as string;
+      this.fKeys[nf] = keys[f] as string;
       this.fNames[nf] = entry.keyNames[f] as string;
       this.fVals[nf] = v;
       this.fKinds[nf] = kind;
@@ -826,12 +951,32 @@ function tsBytesToMs(b: Uint8Array, from: number, to: number, precision: InfluxP
   if (to <= dStart || to - dStart > 19) return NaN;
   const cut = PRECISION_DIGITS[precision];
   const keep = cut > 0 ? to - cut : to;
+  // the value's digits in two runs of int32 arithmetic (the last 9, and up to 7 before them: a 13-digit
+  // ms timestamp is 4 and 9), joined exactly in a float64; 17 to 19 digits (ns into us and ms only cut
+  // them down to 16) go digit by digit
   let v = 0;
   let rest = false;
-  for (let i = dStart; i < keep; i++) {
-    const d = (b[i] as number) - 48;
-    if (d >>> 0 > 9) return NaN;
-    v = v * 10 + d;
+  const mid = keep - 9;
+  if (mid > dStart && mid - dStart <= 7) {
+    let hi = 0;
+    let lo = 0;
+    for (let i = dStart; i < mid; i++) {
+      const d = (b[i] as number) - 48;
+      if (d >>> 0 > 9) return NaN;
+      hi = hi * 10 + d;
+    }
+    for (let i = mid; i < keep; i++) {
+      const d = (b[i] as number) - 48;
+      if (d >>> 0 > 9) return NaN;
+      lo = lo * 10 + d;
+    }
+    v = hi * 1e9 + lo;
+  } else {
+    for (let i = dStart; i < keep; i++) {
+      const d = (b[i] as number) - 48;
+      if (d >>> 0 > 9) return NaN;
+      v = v * 10 + d;
+    }
   }
   for (let i = keep > dStart ? keep : dStart; i < to; i++) {
     const d = (b[i] as number) - 48;
@@ -857,7 +1002,8 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
   const bytes = typeof input !== 'string' && cache !== undefined && isAscii(input) ? input : undefined;
   const text = typeof input === 'string' ? input : bytes !== undefined ? '' : decoder.decode(input);
   const sanitize = opts.sanitize ?? true;
-  const lp = new LineParser(text, bytes, sanitize, opts.precision, opts.now, cache);
+  const view = bytes !== undefined ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) : undefined;
+  const lp = new LineParser(text, bytes, view, sanitize, opts.precision, opts.now, cache);
   const body = new Body(lp, bytes, sanitize, opts.strings === 'keep');
   if (bytes === undefined) {
     const n = text.length;

@@ -283,23 +283,40 @@ test('plain decimals read without slicing give exactly what Number() gives', asy
 
 const cacheOpts = { precision: 'ms' as const, now: NOW, sanitize: false };
 
+/** Two sections `m,t=N` of one length with the same `sectionHash` (a birthday search over 32-bit hashes). */
+function collidingSections(sectionHash: (s: string) => number): [string, string] {
+  const seen = new Map<number, string>();
+  // one length, so that only their characters differ
+  for (let k = 1_000_000; k < 9_000_000; k++) {
+    const s = `m,t=${k}`;
+    const h = sectionHash(s);
+    const other = seen.get(h);
+    if (other !== undefined) return [other, s];
+    seen.set(h, s);
+  }
+  throw new Error('no two sections with one hash');
+}
+
 test('series cache: sections with the same hash, and in one slot of a tiny table, stay apart', async () => {
   const { InfluxSeriesCache, sectionHash } = await import('../../src/codecs/influx.js');
-  // 'Aa' and 'BB' have the same 31-fold hash: only comparing the characters tells them apart
-  assert.equal(sectionHash('m,t=Aa'), sectionHash('m,t=BB'));
-  assert.notEqual(sectionHash('m,t=Aa'), sectionHash('m,t=AB'));
+  const [a, b] = collidingSections(sectionHash);
+  assert.notEqual(a, b);
+  assert.equal(sectionHash(a), sectionHash(b));
+  const ta = a.slice(4);
+  const tb = b.slice(4);
   for (const bytes of [false, true]) {
     const cache = new InfluxSeriesCache(4, 8);
-    const text = 'm,t=Aa v=1 1\nm,t=BB v=2 2\nm,t=Aa v=3 3\nm,t=BB v=4 4\nm,t=AB v=5 5\nm,t=Ab v=6 6\n';
+    // the same hash, so the same slot: only comparing the characters tells them apart
+    const text = `${a} v=1 1\n${b} v=2 2\n${a} v=3 3\n${b} v=4 4\n${a} v=5 5\n${a} v=6 6\n${b} v=7 7\n`;
     for (let round = 0; round < 3; round++) {
       const r = parseInfluxLines(bytes ? Buffer.from(text) : text, { ...cacheOpts, seriesCache: cache });
       assert.deepEqual(r.errors, []);
       assert.deepEqual(
         r.items.map((p) => `${p.tags.t}=${p.value}`),
-        ['Aa=1', 'BB=2', 'Aa=3', 'BB=4', 'AB=5', 'Ab=6'],
+        [`${ta}=1`, `${tb}=2`, `${ta}=3`, `${tb}=4`, `${ta}=5`, `${ta}=6`, `${tb}=7`],
         `round ${round}, ${bytes ? 'bytes' : 'text'}`,
       );
-      assert.ok(cache.size <= 4);
+      assert.equal(cache.size, 2);
     }
   }
   // every section of a 4-entry cache whose table has 8 slots: many share a slot, all parse apart
@@ -308,6 +325,48 @@ test('series cache: sections with the same hash, and in one slot of a tiny table
   for (let round = 0; round < 2; round++) {
     assert.deepEqual(parseInfluxLines(Buffer.from(lines), { ...cacheOpts, seriesCache: cache }), parseInfluxLines(lines, cacheOpts));
   }
+});
+
+test('series cache: a batch in a new order, or one whose series start like the last batch\'s, parses right', async () => {
+  const { InfluxSeriesCache } = await import('../../src/codecs/influx.js');
+  const cache = new InfluxSeriesCache();
+  const series = ['cpu,host=a', 'cpu,host=b', 'cpu,host=a,dc=x', 'cpu,host=ab', 'mem,host=a', 'cpu,host=c'];
+  const body = (order: number[]): string => order.map((k, n) => `${series[k]} value=${n},idle=${k}i ${1000 + n}`).join('\n');
+  const orders = [
+    [0, 1, 2, 3, 4, 5],
+    [0, 1, 2, 3, 4, 5],
+    [5, 4, 3, 2, 1, 0],
+    [0, 2, 0, 3, 1, 1, 5],
+    [0, 1, 2, 3, 4, 5],
+  ];
+  for (const order of orders) {
+    const text = body(order);
+    const r = parseInfluxLines(Buffer.from(text), { ...cacheOpts, seriesCache: cache });
+    assert.deepEqual(r, parseInfluxLines(text, cacheOpts), order.join());
+  }
+  // lines that start like the series or field key read last time, and go on: other series, or errors
+  const tricky = [
+    'm,t=a x=1 1\nm,t=a x=2 2\nm,t=a y=3 3',
+    'm,t=a x=1 1\nm,t=ax=1 5\nm,t=a x=1 6\nm,t=a,u=1 x=1 7\nm,t=a xy=1 8\nm,t=a x1 9\nm,t=a x=1,y=2 10\nm,t=a x=1,yy=2 11\nm,t=a x=1,y2 12\nm,t=a xy1 13\nm,t=a x=1,yz2 14',
+    'm,t=a x=1 1\nm,t=a\\ b x=1 2\nm,t=a  x=1 3\nm,t=a x=1,x=2 4\nm,t=a y=1,x=2 5\nm,t=a x=1 6 7\nm,t=a x=1\r\nm,t=a x=1 8\r',
+  ];
+  for (let round = 0; round < 3; round++) {
+    for (const text of tricky) {
+      assert.deepEqual(parseInfluxLines(Buffer.from(text), { ...cacheOpts, seriesCache: cache }), parseInfluxLines(text, cacheOpts), `round ${round}: ${text}`);
+    }
+  }
+  // the cache starting over: what was linked before is not used, and the lines still parse right
+  cache.clear();
+  for (const order of orders) {
+    const text = body(order);
+    assert.deepEqual(parseInfluxLines(Buffer.from(text), { ...cacheOpts, seriesCache: cache }), parseInfluxLines(text, cacheOpts));
+  }
+  assert.equal(cache.size, series.length);
+  const errors = parseInfluxLines(Buffer.from(tricky[1] as string), { ...cacheOpts, seriesCache: cache }).errors;
+  assert.deepEqual(
+    errors.map((e) => `${e.line}: ${e.message}`),
+    ['2: invalid tag format', '6: missing field value', '9: missing field value', '10: missing field value', '11: missing field value'],
+  );
 });
 
 test('series cache: a section that differs from a cached one only in its last character, or is a prefix of it', async () => {
@@ -425,7 +484,10 @@ test('bytes: ASCII bodies read with a warm cache parse exactly as their text doe
       fc.property(fc.array(body, { minLength: 1, maxLength: 4 }), fc.constantFrom('ns', 'us', 'ms', 's', 'm', 'h') as fc.Arbitrary<'ns'>, (bodies, precision) => {
         for (const text of bodies) {
           const opts = { precision, now: NOW, strings: 'keep' as const, sanitize };
-          assert.deepEqual(parseInfluxLines(Buffer.from(text), { ...opts, seriesCache: cache }), parseInfluxLines(text, opts));
+          const want = parseInfluxLines(text, opts);
+          // twice: the second time the cache holds every series, and the order they came in
+          assert.deepEqual(parseInfluxLines(Buffer.from(text), { ...opts, seriesCache: cache }), want);
+          assert.deepEqual(parseInfluxLines(Buffer.from(text), { ...opts, seriesCache: cache }), want);
         }
       }),
       { numRuns: Math.min(RUNS, 3000) },
