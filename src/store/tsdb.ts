@@ -21,6 +21,7 @@
 import { statSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import type { Point, Tags } from '../model/point.js';
+import type { PointBatch } from '../model/point-batch.js';
 import { seriesKey } from '../model/series.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { QueryRequest, QueryResult, RawReadRequest, RawReadResult, SeriesFilter, SeriesInfo, StoreHandle, StoreStats } from './handle.js';
@@ -284,6 +285,59 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
 
   async write(points: readonly Point[]): Promise<void> {
     this.writeSync(points);
+  }
+
+  /** Per series number of a batch: the batch generation it was resolved in, and its store id. */
+  private defGen = 0;
+  private defStamp = new Int32Array(0);
+  private defSid = new Int32Array(0);
+
+  /**
+   * `writeSync` for points in columns: each series a batch uses is resolved once per batch, not per
+   * point; then one WAL record for all of them. Throws like `writeSync`.
+   */
+  writeBatchesSync(batches: readonly PointBatch[]): void {
+    let total = 0;
+    for (const b of batches) total += b.n;
+    const [sids, ts, vals] = this.buffers(total);
+    let k = 0;
+    for (const b of batches) {
+      const series = b.series;
+      if (this.defStamp.length < series.length) {
+        let cap = Math.max(1024, this.defStamp.length * 2);
+        while (cap < series.length) cap *= 2;
+        this.defStamp = new Int32Array(cap);
+        this.defSid = new Int32Array(cap);
+        this.defGen = 0;
+      }
+      const gen = ++this.defGen;
+      const stamp = this.defStamp;
+      const sidOf = this.defSid;
+      const { ids, from, n } = b;
+      const bts = b.ts;
+      const bvals = b.values;
+      for (let i = from; i < from + n; i++) {
+        const id = ids[i] as number;
+        let sid: number;
+        if (stamp[id] === gen) sid = sidOf[id] as number;
+        else {
+          const d = series[id];
+          if (d === undefined) throw new Error(`point batch names series ${id}, which it does not hold`);
+          sid = this.index.resolve(d.name, d.tags, d.kind);
+          stamp[id] = gen;
+          sidOf[id] = sid;
+        }
+        sids[k] = sid;
+        ts[k] = bts[i] as number;
+        vals[k] = bvals[i] as number;
+        k++;
+      }
+    }
+    this.writeColumns(sids, ts, vals, total);
+  }
+
+  async writeBatches(batches: readonly PointBatch[]): Promise<void> {
+    this.writeBatchesSync(batches);
   }
 
   /** Encodes and writes every sealed window now (start, sync checkpoints, tests; else background slices). */
