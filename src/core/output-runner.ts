@@ -402,7 +402,8 @@ export class OutputRunner {
     if (!timerTick && this.length < this.opts.batchSize) return;
     this.inFlight = this.writeOnce().finally(() => {
       this.inFlight = null;
-      if (!this.retryTimer && (this.length >= this.opts.batchSize || this.waiters.length > 0)) this.kick(true);
+      // acknowledged points waiting (points or columns) go out at once, not at the next flush tick
+      if (!this.retryTimer && (this.length >= this.opts.batchSize || this.waiters.length > 0 || this.batches.length > 0)) this.kick(true);
     });
   }
 
