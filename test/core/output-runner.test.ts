@@ -456,7 +456,7 @@ test('a full buffer refuses columnar batches (429); an output with filters or wi
   assert.equal(full.ok === false && full.status, 429);
   hold = undefined;
   await r.stop(10);
-  for (const o of [{ include: ['m'] }, {}]) {
+  for (const o of [{ include: ['m'] as never[] }, {}]) {
     const plainOut: Output = { ackAfterWrite: true, write: async (ps) => (gotPoints.push(...ps.map((p) => p.value)), { ok: true }) };
     const { r: r2 } = runner(plainOut, o);
     r2.start();
