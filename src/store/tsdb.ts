@@ -21,7 +21,7 @@
 import { statSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import type { Point, Tags } from '../model/point.js';
-import type { PointBatch } from '../model/point-batch.js';
+import type { PointBatch, SeriesDef } from '../model/point-batch.js';
 import { seriesKey } from '../model/series.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { QueryRequest, QueryResult, RawReadRequest, RawReadResult, SeriesFilter, SeriesInfo, StoreHandle, StoreStats } from './handle.js';
@@ -287,45 +287,48 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
     this.writeSync(points);
   }
 
-  /** Per series number of a batch: the batch generation it was resolved in, and its store id. */
-  private defGen = 0;
-  private defStamp = new Int32Array(0);
-  private defSid = new Int32Array(0);
+  /**
+   * Per series table of the batches written (a parse thread's), the store id + 1 of each series number
+   * resolved before (0: not yet). Checked on every use: a series forgotten since, or one whose kind
+   * another write changed, is resolved again.
+   */
+  private readonly tableSids = new WeakMap<readonly SeriesDef[], Int32Array>();
 
   /**
-   * `writeSync` for points in columns: each series a batch uses is resolved once per batch, not per
-   * point; then one WAL record for all of them. Throws like `writeSync`.
+   * `writeSync` for points in columns: each series is resolved once, not once per point, and later
+   * batches over the same series table find it by its number. Then one WAL record for all of them.
+   * Throws like `writeSync`.
    */
   writeBatchesSync(batches: readonly PointBatch[]): void {
     let total = 0;
     for (const b of batches) total += b.n;
     const [sids, ts, vals] = this.buffers(total);
+    const byId = this.index.byId;
     let k = 0;
     for (const b of batches) {
       const series = b.series;
-      if (this.defStamp.length < series.length) {
-        let cap = Math.max(1024, this.defStamp.length * 2);
+      let known = this.tableSids.get(series);
+      if (known === undefined || known.length < series.length) {
+        let cap = Math.max(256, known?.length ?? 0);
         while (cap < series.length) cap *= 2;
-        this.defStamp = new Int32Array(cap);
-        this.defSid = new Int32Array(cap);
-        this.defGen = 0;
+        const grown = new Int32Array(cap);
+        if (known !== undefined) grown.set(known);
+        known = grown;
+        this.tableSids.set(series, known);
       }
-      const gen = ++this.defGen;
-      const stamp = this.defStamp;
-      const sidOf = this.defSid;
       const { ids, from, n } = b;
       const bts = b.ts;
       const bvals = b.values;
       for (let i = from; i < from + n; i++) {
         const id = ids[i] as number;
-        let sid: number;
-        if (stamp[id] === gen) sid = sidOf[id] as number;
-        else {
-          const d = series[id];
-          if (d === undefined) throw new Error(`point batch names series ${id}, which it does not hold`);
+        const d = series[id];
+        if (d === undefined) throw new Error(`point batch names series ${id}, which it does not hold`);
+        let sid = (known[id] as number) - 1;
+        const s = sid > 0 ? byId[sid] : undefined;
+        if (s === undefined || s.kind !== d.kind) {
           sid = this.index.resolve(d.name, d.tags, d.kind);
-          stamp[id] = gen;
-          sidOf[id] = sid;
+          // a refused series (0) is asked again next time: the limit may have room by then
+          known[id] = sid > 0 ? sid + 1 : 0;
         }
         sids[k] = sid;
         ts[k] = bts[i] as number;
