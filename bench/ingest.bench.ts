@@ -11,6 +11,9 @@
  *   --batch N     lines per request (default 5,000, as Telegraf's metric_batch_size)
  *   --clients N   requests in flight at once (default 4)
  *   --rounds N    rounds, each running both subjects, which one goes first alternating (default 3)
+ *   --warmup N    points sent to each subject, unmeasured, before its measured points (default 200,000;
+ *                 the same series, earlier timestamps): the rates are those of a running server, not
+ *                 of one still compiling its hot code
  *   --cpu-prof D  write a V8 CPU profile of each sonde agent run into directory D
  *   --baseline D  also run the sonde built in checkout D (its bin/sonde.js) each round, to compare a
  *                 change with what it changes in the same run
@@ -40,6 +43,7 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string' },
     'cpu-prof': { type: 'string' },
     baseline: { type: 'string' },
+    warmup: { type: 'string' },
   },
 });
 const POINTS = Number(opts.points ?? 1_000_000);
@@ -47,6 +51,7 @@ const SERIES = Number(opts.series ?? 1000);
 const BATCH = Number(opts.batch ?? 5000);
 const CLIENTS = Number(opts.clients ?? 4);
 const ROUNDS = Math.max(1, Number(opts.rounds ?? 3));
+const WARMUP = Number(opts.warmup ?? 200_000);
 const PROF_DIR = opts['cpu-prof'] !== undefined ? resolve(opts['cpu-prof']) : undefined;
 const BASELINE = opts.baseline !== undefined ? resolve(opts.baseline) : undefined;
 for (const root of [ROOT, ...(BASELINE !== undefined ? [BASELINE] : [])]) {
@@ -57,16 +62,22 @@ for (const root of [ROOT, ...(BASELINE !== undefined ? [BASELINE] : [])]) {
 }
 
 const T0 = Date.now() - 3_600_000;
-// bodies as bytes, built before any clock starts: the load generator should cost the machine little
-const bodies: Buffer[] = [];
-for (let i = 0; i < POINTS; i += BATCH) {
-  let b = '';
-  for (let k = i; k < Math.min(POINTS, i + BATCH); k++) {
-    const s = k % SERIES;
-    b += `bench,host=h${s},dc=d${s % 7} value=${k % 997} ${T0 + Math.floor(k / SERIES) * 10}\n`;
+/** Bodies of `points` lines, as bytes (the load generator should cost the machine little). */
+function buildBodies(points: number, t0: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < points; i += BATCH) {
+    let b = '';
+    for (let k = i; k < Math.min(points, i + BATCH); k++) {
+      const s = k % SERIES;
+      b += `bench,host=h${s},dc=d${s % 7} value=${k % 997} ${t0 + Math.floor(k / SERIES) * 10}\n`;
+    }
+    out.push(Buffer.from(b));
   }
-  bodies.push(Buffer.from(b));
+  return out;
 }
+// built before any clock starts; the warm-up's timestamps end before the measured ones begin
+const bodies = buildBodies(POINTS, T0);
+const warmBodies = buildBodies(WARMUP, T0 - (Math.ceil(WARMUP / SERIES) + 1) * 10);
 const bytes = bodies.reduce((n, b) => n + b.length, 0);
 
 function peakRss(pid: number | undefined): number {
@@ -108,7 +119,7 @@ function post(agent: Agent, url: URL, body: Buffer): Promise<{ status: number; r
 }
 
 /** Sends every body with CLIENTS requests in flight; retries 429/503 after Retry-After. */
-async function drive(href: string): Promise<{ seconds: number; retries: number; failed: number; clientCpu: number }> {
+async function drive(href: string, bodies: readonly Buffer[]): Promise<{ seconds: number; retries: number; failed: number; clientCpu: number }> {
   const url = new URL(href);
   const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
   let next = 0;
@@ -162,7 +173,7 @@ async function benchSonde(round: number, root = ROOT, subject = SONDE): Promise<
   const cfg = join(dir, 'sonde.toml');
   writeFileSync(
     cfg,
-    `[agent]\ndata_dir = "data"\nself_metrics = false\ndefault_inputs = false\n[http]\nlisten = "127.0.0.1:${api}"\n[inputs]\n[[inputs.influxdb]]\nlisten = "127.0.0.1:${influx}"\n`,
+    `[agent]\ndata_dir = "data"\nself_metrics = false\ndefault_inputs = false\n[http]\nlisten = "127.0.0.1:${api}"\n[inputs]\n[[inputs.influxdb]]\nlisten = "127.0.0.1:${influx}"\n${process.env.PT ? `parse_threads = ${process.env.PT}\n` : ""}`,
   );
   // no SONDE_* settings from the caller's environment
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SONDE_') && k !== 'NODE_OPTIONS'));
@@ -178,8 +189,10 @@ async function benchSonde(round: number, root = ROOT, subject = SONDE): Promise<
   try {
     await waitFor(() => out.includes('stop with Ctrl-C') || child.exitCode !== null, 30_000, 'sonde start');
     if (child.exitCode !== null) throw new Error(`sonde exited at start: ${out}`);
+    const url = `http://127.0.0.1:${influx}/write?db=bench&precision=ms`;
+    await drive(url, warmBodies);
     const cpu0 = cpuSeconds(child.pid);
-    const r = await drive(`http://127.0.0.1:${influx}/write?db=bench&precision=ms`);
+    const r = await drive(url, bodies);
     const cpu = cpuSeconds(child.pid) - cpu0;
     const rss = peakRss(child.pid);
     // acknowledged means stored: one series must hold all its points right now
@@ -207,8 +220,10 @@ async function benchSonde(round: number, root = ROOT, subject = SONDE): Promise<
 async function benchVm(round: number): Promise<void> {
   const vm = await startVictoriaMetrics();
   try {
+    const url = `${vm.url}/write?db=bench&precision=ms`;
+    await drive(url, warmBodies);
     const cpu0 = cpuSeconds(vm.pid);
-    const r = await drive(`${vm.url}/write?db=bench&precision=ms`);
+    const r = await drive(url, bodies);
     rows.push({
       subject: VM,
       round,
@@ -231,7 +246,7 @@ function median(xs: number[]): number {
 
 const haveVm = which('victoria-metrics') !== undefined;
 console.log(
-  `${POINTS.toLocaleString('en')} points, ${SERIES} series, ${BATCH} lines a request (${(bytes / 1e6).toFixed(1)} MB), ${CLIENTS} clients, ${ROUNDS} rounds; load average ${loadavg()
+  `${POINTS.toLocaleString('en')} points (after ${WARMUP.toLocaleString('en')} unmeasured), ${SERIES} series, ${BATCH} lines a request (${(bytes / 1e6).toFixed(1)} MB), ${CLIENTS} clients, ${ROUNDS} rounds; load average ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}\n`,
 );

@@ -154,6 +154,7 @@ export class Agent {
       interval,
       emit,
       emitAcked: source ? (points) => this.pipeline?.emitAcked(source, points) ?? none() : none,
+      emitAckedBatch: source ? (batch) => this.pipeline?.emitAckedBatch(source, batch) ?? none() : none,
       room: (n) => this.pipeline?.room(n),
       signal: this.controller.signal,
       http: this.router,
@@ -257,7 +258,16 @@ export class Agent {
 
     this.pipeline = new Pipeline(
       this.processors,
-      [...this.runners, { push: (points) => this.alerting?.observe(points) }],
+      [
+        ...this.runners,
+        {
+          push: (points) => this.alerting?.observe(points),
+          // points made from columns only when there is an alerting engine to see them
+          pushBatch: (batch) => {
+            if (this.alerting?.observing === true) this.alerting.observe(batch.points());
+          },
+        },
+      ],
       cfg.agent.queue_size,
       this.metrics,
       this.logger,

@@ -45,6 +45,8 @@ export interface AlertingHandle {
   start(): Promise<void>;
   stop(): Promise<void>;
   observe(points: readonly Point[]): void;
+  /** Whether `observe` looks at points at all (a rule that reads the stream, not the store). */
+  readonly observing: boolean;
 }
 
 interface PersistedState {
@@ -134,6 +136,11 @@ export class Alerting implements AlertingHandle {
 
   get rules(): readonly RuleRunner[] {
     return [...this.runners.values()];
+  }
+
+  get observing(): boolean {
+    for (const r of this.runners.values()) if (!this.usesStore(r.rule.config)) return true;
+    return false;
   }
 
   observe(points: readonly Point[]): void {
@@ -301,5 +308,12 @@ export class Alerting implements AlertingHandle {
 /** The agent's entry point: alerting over `[alerting]` plus rules contributed by plugins. */
 export function createAlerting(config: z.output<typeof alertingSchema>, deps: AlertingDeps): AlertingHandle {
   const a = new Alerting(config, deps);
-  return { start: () => a.start(), stop: () => a.stop(), observe: (p) => a.observe(p) };
+  return {
+    start: () => a.start(),
+    stop: () => a.stop(),
+    observe: (p) => a.observe(p),
+    get observing() {
+      return a.observing;
+    },
+  };
 }

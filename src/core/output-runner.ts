@@ -1,4 +1,5 @@
 import type { Point } from '../model/point.js';
+import type { PointBatch } from '../model/point-batch.js';
 import type { Ack, Output, WriteResult } from './plugin.js';
 import type { Logger } from './logger.js';
 import { rateLimited } from './logger.js';
@@ -187,6 +188,12 @@ class DurableQueue implements DeliveryQueue {
   }
 }
 
+/** A columnar batch waiting for an `ackAfterWrite` output; `settle` is cleared once it was answered. */
+interface QueuedPointBatch {
+  readonly batch: PointBatch;
+  settle: ((a: Ack) => void) | undefined;
+}
+
 interface AckWaiter {
   /** Absolute queue position after the waiter's last point. */
   readonly end: number;
@@ -196,6 +203,9 @@ interface AckWaiter {
 export class OutputRunner {
   private readonly queue: DeliveryQueue;
   private waiters: AckWaiter[] = [];
+  /** Columnar batches for an output with `writeBatches` (acknowledged pushes only), oldest first. */
+  private batches: QueuedPointBatch[] = [];
+  private batchPoints = 0;
   /** Set while the last write failed (acknowledging outputs refuse new acknowledged pushes then). */
   private failing: string | null = null;
   /** Set by the pipeline: called when this runner has room again after refusing. */
@@ -282,7 +292,8 @@ export class OutputRunner {
     if (this.failing !== null && this.output.ackAfterWrite === true) {
       return { ok: false, status: 503, reason: `${this.id} is failing: ${this.failing}`, retryAfterS: 2 };
     }
-    if (this.queue instanceof MemoryQueue && this.queue.length > 0 && this.queue.length + n > this.opts.bufferSize) {
+    const held = this.queue.length + this.batchPoints;
+    if (this.queue instanceof MemoryQueue && held > 0 && held + n > this.opts.bufferSize) {
       return { ok: false, status: 429, reason: `${this.id} queue full`, retryAfterS: 1 };
     }
     return undefined;
@@ -311,6 +322,23 @@ export class OutputRunner {
     return p;
   }
 
+  /**
+   * `pushAcked` for points in columns: an `ackAfterWrite` output with a columnar write (the store) gets
+   * the batch as it is, written with whatever else arrived meanwhile (group commit); every other output
+   * gets the batch's points.
+   */
+  pushBatchAcked(batch: PointBatch): Promise<Ack> {
+    if (!this.ackAfterWrite || this.output.writeBatches === undefined || this.include || this.exclude) return this.pushAcked(batch.points());
+    const r = this.refuses(batch.n);
+    if (r) return Promise.resolve(r);
+    if (this.stopped || batch.n === 0) return Promise.resolve({ ok: true });
+    const p = new Promise<Ack>((settle) => this.batches.push({ batch, settle }));
+    this.batchPoints += batch.n;
+    this.updateGauges();
+    if (!this.inFlight && !this.retryTimer) this.kick(true);
+    return p;
+  }
+
   /** Settles waiters the queue has moved past: ok after a write, `failed` when their points were dropped. */
   private settleWaiters(failed?: Ack): void {
     const q = this.queue;
@@ -325,13 +353,18 @@ export class OutputRunner {
 
   /** A failed write: every waiter is told to retry (its points stay queued and may still be written). */
   private failWaiters(error: string): void {
+    const a: Ack = { ok: false, status: 503, reason: `${this.id} write failed: ${error}`, retryAfterS: 2 };
     const done = this.waiters.splice(0);
-    for (const w of done) w.settle({ ok: false, status: 503, reason: `${this.id} write failed: ${error}`, retryAfterS: 2 });
+    for (const w of done) w.settle(a);
+    for (const b of this.batches) {
+      b.settle?.(a);
+      b.settle = undefined;
+    }
   }
 
   /** Points waiting (memory or disk). */
   get length(): number {
-    return this.queue.length;
+    return this.queue.length + this.batchPoints;
   }
 
   /** Adds points, filtered by include/exclude; never blocks (disk appends are synchronous and short). */
@@ -356,10 +389,10 @@ export class OutputRunner {
 
   private updateGauges(): void {
     const q = this.queue;
-    this.m.queue.set(q.memoryLength);
+    this.m.queue.set(q.memoryLength + this.batchPoints);
     this.m.diskPoints.set(q.diskPoints);
     this.m.diskBytes.set(q.diskBytes);
-    const oldest = q.oldest;
+    const oldest = q.oldest ?? (this.batches.length > 0 ? this.oldestBatchTs() : null);
     this.m.oldest.set(oldest === null ? 0 : Math.max(0, Date.now() - oldest));
   }
 
@@ -369,13 +402,18 @@ export class OutputRunner {
     if (!timerTick && this.length < this.opts.batchSize) return;
     this.inFlight = this.writeOnce().finally(() => {
       this.inFlight = null;
-      if (!this.retryTimer && (this.length >= this.opts.batchSize || this.waiters.length > 0)) this.kick(true);
+      // acknowledged points waiting (points or columns) go out at once, not at the next flush tick
+      if (!this.retryTimer && (this.length >= this.opts.batchSize || this.waiters.length > 0 || this.batches.length > 0)) this.kick(true);
     });
   }
 
-  private async callOutput(points: readonly Point[]): Promise<WriteResult> {
+  private callOutput(points: readonly Point[]): Promise<WriteResult> {
+    return this.withTimeout(this.output.write(points));
+  }
+
+  /** A write, failed (retryable) once it is pending longer than `writeTimeout`. */
+  private async withTimeout(w: Promise<WriteResult>): Promise<WriteResult> {
     const t = this.opts.writeTimeout ?? 0;
-    const w = this.output.write(points);
     if (t <= 0) return w;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<WriteResult>((res) => {
@@ -388,7 +426,14 @@ export class OutputRunner {
     }
   }
 
+  /** The first timestamp of the oldest waiting columnar batch (what `oldest` is for a memory queue). */
+  private oldestBatchTs(): number | null {
+    const b = this.batches[0]?.batch;
+    return b === undefined || b.n === 0 ? null : (b.ts[b.from] as number);
+  }
+
   private async writeOnce(): Promise<void> {
+    if (this.queue.length === 0 && this.batches.length > 0) return this.writeBatches();
     const batch = this.queue.peek(this.opts.batchSize);
     if (!batch) return;
     const n = batch.points.length;
@@ -437,21 +482,80 @@ export class OutputRunner {
       } else {
         this.failing = error ?? 'write failed';
         this.failWaiters(this.failing);
-        this.attempt++;
-        const base = Math.min(this.opts.retryMaxDelay, 1000 * 2 ** Math.min(this.attempt - 1, 16));
-        const delay = Math.max(retryAfter ?? 0, Math.round(base / 2 + Math.random() * (base / 2)));
-        if (this.attempt === 1 || this.attempt % 10 === 0) {
-          this.logger.warn('write failed; will retry', { error, attempt: this.attempt, retry_in_ms: delay, queued: this.length });
-        }
-        this.m.retries.inc();
-        if (!this.stopped) {
-          this.retryTimer = setTimeout(() => {
-            this.retryTimer = null;
-            this.kick(true);
-          }, delay);
-          this.retryTimer.unref();
-        }
+        this.scheduleRetry(error, retryAfter);
       }
+    }
+    this.updateGauges();
+  }
+
+  /** Backs off (exponential, jittered, at least `retryAfter`) and writes again. */
+  private scheduleRetry(error: string | undefined, retryAfter: number | undefined): void {
+    this.attempt++;
+    const base = Math.min(this.opts.retryMaxDelay, 1000 * 2 ** Math.min(this.attempt - 1, 16));
+    const delay = Math.max(retryAfter ?? 0, Math.round(base / 2 + Math.random() * (base / 2)));
+    if (this.attempt === 1 || this.attempt % 10 === 0) {
+      this.logger.warn('write failed; will retry', { error, attempt: this.attempt, retry_in_ms: delay, queued: this.length });
+    }
+    this.m.retries.inc();
+    if (!this.stopped) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.kick(true);
+      }, delay);
+      this.retryTimer.unref();
+    }
+  }
+
+  /** Writes the waiting columnar batches, up to `batchSize` points (at least one batch) in one write. */
+  private async writeBatches(): Promise<void> {
+    const write = this.output.writeBatches;
+    if (write === undefined) return;
+    const take: QueuedPointBatch[] = [];
+    let n = 0;
+    while (this.batches.length > 0) {
+      const next = this.batches[0] as QueuedPointBatch;
+      if (take.length > 0 && n + next.batch.n > this.opts.batchSize) break;
+      this.batches.shift();
+      take.push(next);
+      n += next.batch.n;
+    }
+    this.batchPoints -= n;
+    const t0 = performance.now();
+    let r: WriteResult;
+    try {
+      r = await this.withTimeout(write.call(this.output, take.map((e) => e.batch)));
+    } catch (e) {
+      r = { ok: false, retryable: true, error: (e as Error).message };
+    }
+    this.m.duration.set(performance.now() - t0);
+    const rejected = r.ok ? (r.rejected ?? 0) : 0;
+    if (r.ok || r.retryable !== true) {
+      for (const e of take) e.settle?.({ ok: true });
+      this.attempt = 0;
+      if (r.ok) {
+        this.failing = null;
+        this.onRoom?.();
+        this.m.writes.inc();
+        this.m.written.inc(Math.max(0, n - rejected));
+        if (rejected > 0) {
+          this.m.droppedBad.inc(Math.min(rejected, n));
+          if (r.error) this.metrics.lastError(r.error);
+        }
+      } else {
+        this.m.failed.inc();
+        this.metrics.lastError(r.error ?? 'write failed');
+        this.m.droppedBad.inc(n);
+        this.warnRateLimited('output rejected a batch as bad data; dropped', { points: n, error: r.error });
+      }
+    } else {
+      // kept, in order, for the retry; their clients are told to retry now (at least once)
+      this.batches.unshift(...take);
+      this.batchPoints += n;
+      this.m.failed.inc();
+      this.metrics.lastError(r.error ?? 'write failed');
+      this.failing = r.error ?? 'write failed';
+      this.failWaiters(this.failing);
+      this.scheduleRetry(r.error, r.retryAfterMs);
     }
     this.updateGauges();
   }

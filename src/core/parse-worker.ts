@@ -1,5 +1,6 @@
 /**
- * A parse thread of `ParsePool`: decodes request bodies with the codecs named in `DECODERS` and sends
+ * A parse thread of `ParsePool`: decodes request bodies (in a buffer shared with the agent's thread,
+ * which it reuses once this thread answered) with the codecs it knows and sends
  * the points back packed in columns (core/point-columns.ts). Each thread keeps its own codec caches
  * (the Influx series sections it has seen) and its own series numbering, so the agent's thread keeps
  * one `PointUnpacker` per parse thread.
@@ -19,7 +20,7 @@ const influxSeries = new InfluxSeriesCache(10_000);
 port.on('message', (m: ParseRequest) => {
   let reply: ParseReply;
   try {
-    const bytes = new Uint8Array(m.bytes);
+    const bytes = new Uint8Array(m.bytes, 0, m.length);
     // the one decoder that runs here so far; a new one is a case of `m.decoder`
     const r = parseInfluxLines(bytes, { ...m.influx, seriesCache: influxSeries });
     const packed = packer.pack(r.items);

@@ -1,4 +1,5 @@
 import { EMPTY_TAGS, type Point, type Tags } from '../model/point.js';
+import type { PointBatch, SeriesDef } from '../model/point-batch.js';
 import type { Ack, Processor } from './plugin.js';
 import type { Logger } from './logger.js';
 import type { Counter, SelfMetrics } from './self-metrics.js';
@@ -24,6 +25,10 @@ export interface PointSink {
   push(points: readonly Point[]): void;
   /** Takes the points and settles once they are as safe as this sink makes them (see OutputRunner). */
   pushAcked?(points: readonly Point[]): Promise<Ack>;
+  /** `pushAcked` for points in columns; without it, the sink gets `batch.points()`. */
+  pushBatchAcked?(batch: PointBatch): Promise<Ack>;
+  /** `push` for points in columns; without it, the sink gets `batch.points()`. */
+  pushBatch?(batch: PointBatch): void;
   /** Why this sink cannot take `n` more points now, or undefined when it can. */
   refuses?(n: number): Ack | undefined;
   /** Called when the sink has room again after refusing (set by the pipeline). */
@@ -37,6 +42,8 @@ export const ACK_WAIT_MS = 5000;
 
 interface QueuedBatch {
   readonly points: Point[];
+  /** Points in columns (acknowledged emits without processors); `points` is then empty. */
+  readonly columns?: PointBatch;
   /** Set for acknowledged emits: settles the emitter's promise. */
   readonly settle?: (a: Ack | Promise<Ack>) => void;
 }
@@ -58,6 +65,8 @@ export class Pipeline {
   private readonly dropped = new Map<string, Counter>();
   private readonly procErrors = new Map<string, Counter>();
   private readonly mergers = new WeakMap<IngressSource, TagMerger | null>();
+  /** Per source and series table: each series decorated (default tags, name prefix), made once. */
+  private readonly decoratedTables = new WeakMap<IngressSource, WeakMap<readonly SeriesDef[], SeriesDef[]>>();
   private readonly queueGauge;
   private readonly processed;
 
@@ -131,23 +140,81 @@ export class Pipeline {
    */
   emitAcked(source: IngressSource, points: Point[], waitMs = ACK_WAIT_MS): Promise<Ack> {
     if (points.length === 0) return Promise.resolve({ ok: true });
+    return this.acked(source, points.length, (settle) => this.enqueue(source, { points, settle }), waitMs);
+  }
+
+  /**
+   * `emitAcked` for points in columns. Without processors the batch goes on as columns (its series
+   * decorated once each, not its points), to sinks that take columns as they are; else as points.
+   */
+  emitAckedBatch(source: IngressSource, batch: PointBatch, waitMs = ACK_WAIT_MS): Promise<Ack> {
+    if (this.processors.length > 0) return this.emitAcked(source, batch.points(), waitMs);
+    if (batch.n === 0) return Promise.resolve({ ok: true });
+    return this.acked(
+      source,
+      batch.n,
+      (settle) => {
+        this.counter(this.gathered, source.id, 'points_gathered', {}, 'Points an input produced.').inc(batch.n);
+        this.queue.push({ points: [], columns: this.decorateBatch(batch, source), settle });
+        this.queued += batch.n;
+        this.queueGauge.set(this.queued);
+        this.schedule();
+      },
+      waitMs,
+    );
+  }
+
+  /** The batch with every series it uses decorated like `decorate` does points (the batch itself when none changes). */
+  private decorateBatch(batch: PointBatch, source: IngressSource): PointBatch {
+    const merger = this.mergerFor(source);
+    const prefix = source.namePrefix;
+    if (merger === undefined && prefix === '') return batch;
+    let tables = this.decoratedTables.get(source);
+    if (tables === undefined) {
+      tables = new WeakMap();
+      this.decoratedTables.set(source, tables);
+    }
+    const series = batch.series;
+    let out = tables.get(series);
+    if (out === undefined) {
+      out = [];
+      tables.set(series, out);
+    }
+    let changed = false;
+    const { ids, from, n } = batch;
+    for (let i = from; i < from + n; i++) {
+      const id = ids[i] as number;
+      let d = out[id];
+      if (d === undefined) {
+        const s = series[id] as SeriesDef;
+        const tags = merger !== undefined ? merger.merge(s.tags) : s.tags;
+        d = tags === s.tags && prefix === '' ? s : { name: prefix + s.name, kind: s.kind, tags };
+        out[id] = d;
+      }
+      if (d !== series[id]) changed = true;
+    }
+    return changed ? batch.withSeries(out) : batch;
+  }
+
+  /** Enqueues (through `enqueue(settle)`) once there is room for `n` points, or answers the refusal. */
+  private acked(source: IngressSource, n: number, enqueue: (settle: (a: Ack | Promise<Ack>) => void) => void, waitMs: number): Promise<Ack> {
     const tryNow = (): Ack | Promise<Ack> => {
-      const r = this.refuses(points.length);
+      const r = this.refuses(n);
       if (r) return r;
-      return new Promise<Ack>((settle) => this.enqueue(source, { points, settle }));
+      return new Promise<Ack>((settle) => enqueue(settle));
     };
     const first = this.waiting.length === 0 ? tryNow() : undefined;
     if (first instanceof Promise) return first;
     // 503 (an output failing) is answered at once; a full queue is waited out for a while
     if (first && first.ok === false && first.status === 503) {
-      this.countRefused(source, points.length, first);
+      this.countRefused(source, n, first);
       return Promise.resolve(first);
     }
     return new Promise<Ack>((resolve) => {
       let last: Ack = first ?? { ok: false, status: 429, reason: 'pipeline queue full', retryAfterS: 1 };
       const timer = setTimeout(() => {
         this.waiting = this.waiting.filter((w) => w !== attempt);
-        this.countRefused(source, points.length, last);
+        this.countRefused(source, n, last);
         resolve(last);
       }, waitMs);
       const attempt = (): void => {
@@ -234,6 +301,12 @@ export class Pipeline {
     let done = 0;
     while (this.queue.length > 0 && done < max) {
       const b = this.queue.shift() as QueuedBatch;
+      if (b.columns !== undefined) {
+        this.queued -= b.columns.n;
+        done += b.columns.n;
+        b.settle?.(this.forwardAckedBatch(b.columns));
+        continue;
+      }
       this.queued -= b.points.length;
       done += b.points.length;
       const out = this.runProcessors(b.points, now, 0);
@@ -266,6 +339,24 @@ export class Pipeline {
       try {
         if (o.pushAcked) acks.push(o.pushAcked(points));
         else o.push(points);
+      } catch (e) {
+        this.logger.error('a point sink failed', { error: e });
+      }
+    }
+    if (acks.length === 0) return { ok: true };
+    return Promise.all(acks).then((all) => all.find((a) => !a.ok) ?? { ok: true });
+  }
+
+  /** `forwardAcked` for points in columns: sinks that take columns get the batch, the others its points. */
+  private forwardAckedBatch(batch: PointBatch): Ack | Promise<Ack> {
+    this.processed.inc(batch.n);
+    const acks: Promise<Ack>[] = [];
+    for (const o of this.outputs) {
+      try {
+        if (o.pushBatchAcked) acks.push(o.pushBatchAcked(batch));
+        else if (o.pushAcked) acks.push(o.pushAcked(batch.points()));
+        else if (o.pushBatch) o.pushBatch(batch);
+        else o.push(batch.points());
       } catch (e) {
         this.logger.error('a point sink failed', { error: e });
       }

@@ -1,5 +1,6 @@
 import type { z } from 'zod/v3';
 import type { Point } from '../model/point.js';
+import type { PointBatch } from '../model/point-batch.js';
 import type { Logger } from './logger.js';
 import type { PluginMetrics } from './self-metrics.js';
 import type { HttpRoutes } from '../model/http-routes.js';
@@ -43,6 +44,8 @@ export interface PluginContext {
    * for an answer. Waits a bounded time for room instead of dropping. Never rejects.
    */
   emitAcked(points: Point[]): Promise<Ack>;
+  /** `emitAcked` for points in columns (a receiver's parse thread): passed on as columns where nothing needs points. */
+  emitAckedBatch(batch: PointBatch): Promise<Ack>;
   /**
    * Backpressure for stream receivers: undefined when `n` more points can be emitted now, else a
    * promise that resolves once there is room (or after a bounded wait). A TCP receiver pauses its
@@ -79,6 +82,11 @@ export interface Processor {
 
 export interface Output {
   write(points: readonly Point[]): Promise<WriteResult>;
+  /**
+   * The same as `write` for points in columns, several batches in one write (outputs that store
+   * columns as they are: the store). Optional; only used with `ackAfterWrite`.
+   */
+  writeBatches?(batches: readonly PointBatch[]): Promise<WriteResult>;
   /**
    * True when a successful `write` makes the points durable (the store: its WAL): acknowledged emits
    * then wait for the write, and the output is written as soon as such points arrive.

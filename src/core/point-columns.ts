@@ -4,13 +4,15 @@
  * The sending side (`PointPacker`) numbers each distinct series (name, kind and tags object) the first
  * time it packs it and sends its definition once; every point is then a series number, a timestamp, a
  * value and an integer flag in typed arrays, which are transferred, not copied. The receiving side
- * (`PointUnpacker`) keeps the definitions and rebuilds the points, all points of one tag set sharing
- * one frozen tags object again (the caches further on, keyed by the tags object, keep hitting).
+ * (`PointUnpacker`) keeps the definitions and hands the columns on as a `PointBatch` over its series
+ * table, all series of one tag set sharing one frozen tags object again (the caches further on, keyed
+ * by the tags object, keep hitting).
  *
  * Both tables are bounded: past `limit` series the packer starts over and tells the unpacker to do the
  * same (`reset`), so a stream of ever new series costs definitions, never memory.
  */
 import { EMPTY_TAGS, type MetricKind, type Point, type Tags } from '../model/point.js';
+import { PointBatch, type SeriesDef } from '../model/point-batch.js';
 
 export interface PackedPoints {
   readonly n: number;
@@ -110,12 +112,6 @@ export class PointPacker {
   }
 }
 
-interface SeriesDef {
-  readonly name: string;
-  readonly kind: MetricKind;
-  readonly tags: Tags;
-}
-
 export class PointUnpacker {
   private tagSets: Tags[] = [];
   private series: SeriesDef[] = [];
@@ -125,7 +121,8 @@ export class PointUnpacker {
     return this.series.length;
   }
 
-  unpack(p: PackedPoints): Point[] {
+  /** The batch, its series table this unpacker's (checked: every id names a series defined so far). */
+  unpack(p: PackedPoints): PointBatch {
     if (p.reset) {
       this.tagSets = [];
       this.series = [];
@@ -146,16 +143,12 @@ export class PointUnpacker {
       if (tags === undefined) throw new Error(`packed points name tag set ${tagNo}, which was never defined`);
       series.push({ name, kind, tags });
     }
-    const { n, ids, ts, values, ints } = p;
-    const out: Point[] = new Array<Point>(n);
+    const { n, ids } = p;
+    const known = series.length;
     for (let i = 0; i < n; i++) {
-      const s = series[ids[i] as number];
-      if (s === undefined) throw new Error(`packed points name series ${ids[i] as number}, which was never defined`);
-      out[i] =
-        ints[i] === 1
-          ? { name: s.name, tags: s.tags, value: values[i] as number, ts: ts[i] as number, kind: s.kind, int: true }
-          : { name: s.name, tags: s.tags, value: values[i] as number, ts: ts[i] as number, kind: s.kind };
+      const id = ids[i] as number;
+      if (!(id >= 0 && id < known)) throw new Error(`packed points name series ${id}, which was never defined`);
     }
-    return out;
+    return new PointBatch(n, ids, p.ts, p.values, p.ints, series);
   }
 }

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod/v3';
 import type { Ack, Input } from '../core/plugin.js';
-import { InfluxSeriesCache, influxLineCut, parseInfluxLines, type InfluxPrecision } from '../codecs/influx.js';
+import { InfluxSeriesCache, influxLineCut, parseInfluxLines, type InfluxDecoded, type InfluxPrecision } from '../codecs/influx.js';
 import type { Point } from '../model/point.js';
 import { closeServer, openServer } from '../net/listen.js';
 import { requireHostPort } from '../net/address.js';
@@ -28,7 +28,7 @@ const schema = z.object({
     .union([z.literal('auto'), z.number().int().min(0).max(64)])
     .default('auto')
     .describe(
-      'Threads that parse request bodies of 32 KiB or more while the agent thread stores the last one; "auto": one per core beyond the first, at most 4 (0 on one core); 0: parse on the agent thread. Threads start with the first such body and stop after a minute without one',
+      'Threads that parse request bodies of 32 KiB or more while the agent thread stores the last one; "auto": one per core, at most 4 (none on a single core); 0: parse on the agent thread. Threads start with the first such body and stop after a minute without one',
     ),
 });
 
@@ -118,25 +118,34 @@ export default defineReceiver({
       const parseAndStore = async (text: Buffer): Promise<BodyFailure | undefined> => {
         // names and tags as sent (`loc=a\\ b` and `loc=a_b` stay two series); outputs that cannot carry them report collisions
         wrote = true;
-        const r =
-          (pool !== undefined && text.length >= THREAD_BYTES ? await pool.parseInflux(text, { precision, now, sanitize: false }) : undefined) ??
-          parseInfluxLines(text, { precision, now, strings: 'drop', sanitize: false, seriesCache });
+        // large slices are parsed on a parse thread and come back in columns; the rest here
+        const off = pool !== undefined && text.length >= THREAD_BYTES ? await pool.parseInflux(text, { precision, now, sanitize: false }) : undefined;
+        const r = off ?? parseInfluxLines(text, { precision, now, strings: 'drop', sanitize: false, seriesCache });
         if (r.droppedStrings > 0) strings.inc(r.droppedStrings);
         if (r.errors.length > 0) {
           invalid += r.errors.length;
           firstError ??= r.errors[0];
           ctx.counts.rejected('invalid', r.errors.length);
         }
-        let items: Point[] = r.items;
-        if (dbValue !== '') items = items.map((p) => ({ ...p, tags: { ...p.tags, [config.database_tag]: dbValue } }));
-        if (items.length === 0) return undefined;
-        const a = await ctx.accept(items);
+        let a: Ack;
+        let n: number;
+        if (off !== undefined && dbValue === '') {
+          n = off.batch.n;
+          if (n === 0) return undefined;
+          a = await ctx.acceptBatch(off.batch);
+        } else {
+          let items: Point[] = off !== undefined ? off.batch.points() : (r as InfluxDecoded).items;
+          if (dbValue !== '') items = items.map((p) => ({ ...p, tags: { ...p.tags, [config.database_tag]: dbValue } }));
+          n = items.length;
+          if (n === 0) return undefined;
+          a = await ctx.accept(items);
+        }
         if (!a.ok) {
           refused = a;
           return REFUSED;
         }
-        stored += items.length;
-        received.inc(items.length);
+        stored += n;
+        received.inc(n);
         return undefined;
       };
       const body = await streamRequestBody(req, { limit: config.max_body_size }, async (chunk) => {

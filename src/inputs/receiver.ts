@@ -35,6 +35,7 @@ import { rateLimited, type LogFields } from '../core/logger.js';
 import { ConnectionSet } from '../net/lines.js';
 import { zDuration, zSize } from '../model/quantities.js';
 import type { Point } from '../model/point.js';
+import type { PointBatch } from '../model/point-batch.js';
 import { errorBody, type ErrorCode } from '../errors.js';
 
 /** Points per acknowledged emit: large bodies go through the pipeline in slices of this size. */
@@ -66,6 +67,8 @@ export interface ReceiverContext<K extends string = never> extends PluginContext
    * store keeps one value per series and timestamp). Counts parsed points and refusals.
    */
   accept(points: Point[]): Promise<Ack>;
+  /** `accept` for points in columns (a parse thread's): passed on as columns where nothing needs points. */
+  acceptBatch(batch: PointBatch): Promise<Ack>;
   /** Emits without acknowledgement; false (counted as dropped) when the pipeline could not take them. */
   offer(points: Point[]): boolean;
   /** Emits points read from `socket`, pausing the socket while the agent has no room. */
@@ -149,6 +152,19 @@ export function receiverContext<K extends string = never>(
     }
     return { ok: true };
   };
+  const acceptBatch = async (batch: PointBatch): Promise<Ack> => {
+    const n = batch.n;
+    if (n === 0) return { ok: true };
+    counts.parsed(n);
+    for (let i = 0; i < n; i += ACCEPT_SLICE) {
+      const a = await ctx.emitAckedBatch(n <= ACCEPT_SLICE ? batch : batch.slice(i, i + ACCEPT_SLICE));
+      if (!a.ok) {
+        counts.dropped(a.status === 429 ? 'queue_full' : 'unavailable', n - i);
+        return a;
+      }
+    }
+    return { ok: true };
+  };
   const offer = (points: Point[]): boolean => {
     if (points.length === 0) return true;
     counts.parsed(points.length);
@@ -188,6 +204,7 @@ export function receiverContext<K extends string = never>(
       return (connections ??= new ConnectionSet(own.maxConnections));
     },
     accept,
+    acceptBatch,
     offer,
     offerFrom,
   };

@@ -1,4 +1,5 @@
 import type { MetricKind, Point, Tags } from './point.js';
+import type { PointBatch } from './point-batch.js';
 
 /**
  * The embedded store as the rest of sonde sees it: an async interface, so the store itself can live in
@@ -185,6 +186,8 @@ export interface StoreHandle {
    * batch was stored, send it again later.
    */
   write(points: readonly Point[]): Promise<void>;
+  /** `write` for points in columns, several batches logged as one write. */
+  writeBatches(batches: readonly PointBatch[]): Promise<void>;
   query(req: QueryRequest): Promise<QueryResult>;
   readRaw(req: RawReadRequest): Promise<RawReadResult>;
   series(filter?: SeriesFilter): Promise<SeriesInfo[]>;

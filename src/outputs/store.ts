@@ -25,6 +25,16 @@ export default defineOutput({
           return { ok: false, retryable: true, error: (e as Error).message };
         }
       },
+      async writeBatches(batches) {
+        const store = ctx.store;
+        if (!store) return { ok: false, retryable: false, error: 'the embedded store is disabled ([store] enabled = false)' };
+        try {
+          await store.writeBatches(batches);
+          return { ok: true };
+        } catch (e) {
+          return { ok: false, retryable: true, error: (e as Error).message };
+        }
+      },
       describe: () => [ctx.store ? `${ctx.dataDir}/store` : 'disabled'],
     };
   },

@@ -12,6 +12,7 @@
  */
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Point } from '../model/point.js';
+import type { PointBatch } from '../model/point-batch.js';
 import type { QueryRequest, QueryResult, RawReadRequest, RawReadResult, SeriesFilter, SeriesInfo, StoreHandle, StoreStats } from './handle.js';
 import { WorkerStore } from './worker-store.js';
 import type { StoreOptions } from './options.js';
@@ -79,6 +80,13 @@ export class AutoStore implements StoreHandle {
     return this.run(async (h) => {
       await h.write(points);
       if (this.local) this.check(points.length);
+    });
+  }
+
+  writeBatches(batches: readonly PointBatch[]): Promise<void> {
+    return this.run(async (h) => {
+      await h.writeBatches(batches);
+      if (this.local) this.check(batches.reduce((n, b) => n + b.n, 0));
     });
   }
 

@@ -21,6 +21,7 @@
 import { statSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import type { Point, Tags } from '../model/point.js';
+import type { PointBatch, SeriesDef } from '../model/point-batch.js';
 import { seriesKey } from '../model/series.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { QueryRequest, QueryResult, RawReadRequest, RawReadResult, SeriesFilter, SeriesInfo, StoreHandle, StoreStats } from './handle.js';
@@ -284,6 +285,62 @@ export class Tsdb implements StoreHandle, QuerySource<Series> {
 
   async write(points: readonly Point[]): Promise<void> {
     this.writeSync(points);
+  }
+
+  /**
+   * Per series table of the batches written (a parse thread's), the store id + 1 of each series number
+   * resolved before (0: not yet). Checked on every use: a series forgotten since, or one whose kind
+   * another write changed, is resolved again.
+   */
+  private readonly tableSids = new WeakMap<readonly SeriesDef[], Int32Array>();
+
+  /**
+   * `writeSync` for points in columns: each series is resolved once, not once per point, and later
+   * batches over the same series table find it by its number. Then one WAL record for all of them.
+   * Throws like `writeSync`.
+   */
+  writeBatchesSync(batches: readonly PointBatch[]): void {
+    let total = 0;
+    for (const b of batches) total += b.n;
+    const [sids, ts, vals] = this.buffers(total);
+    const byId = this.index.byId;
+    let k = 0;
+    for (const b of batches) {
+      const series = b.series;
+      let known = this.tableSids.get(series);
+      if (known === undefined || known.length < series.length) {
+        let cap = Math.max(256, known?.length ?? 0);
+        while (cap < series.length) cap *= 2;
+        const grown = new Int32Array(cap);
+        if (known !== undefined) grown.set(known);
+        known = grown;
+        this.tableSids.set(series, known);
+      }
+      const { ids, from, n } = b;
+      const bts = b.ts;
+      const bvals = b.values;
+      for (let i = from; i < from + n; i++) {
+        const id = ids[i] as number;
+        const d = series[id];
+        if (d === undefined) throw new Error(`point batch names series ${id}, which it does not hold`);
+        let sid = (known[id] as number) - 1;
+        const s = sid > 0 ? byId[sid] : undefined;
+        if (s === undefined || s.kind !== d.kind) {
+          sid = this.index.resolve(d.name, d.tags, d.kind);
+          // a refused series (0) is asked again next time: the limit may have room by then
+          known[id] = sid > 0 ? sid + 1 : 0;
+        }
+        sids[k] = sid;
+        ts[k] = bts[i] as number;
+        vals[k] = bvals[i] as number;
+        k++;
+      }
+    }
+    this.writeColumns(sids, ts, vals, total);
+  }
+
+  async writeBatches(batches: readonly PointBatch[]): Promise<void> {
+    this.writeBatchesSync(batches);
   }
 
   /** Encodes and writes every sealed window now (start, sync checkpoints, tests; else background slices). */

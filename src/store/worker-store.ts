@@ -8,6 +8,7 @@ import type { Worker } from 'node:worker_threads';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { startWorker } from '../core/worker.js';
 import type { MetricKind, Point, Tags } from '../model/point.js';
+import type { PointBatch } from '../model/point-batch.js';
 import { seriesKey } from '../model/series.js';
 import {
   StoreWriteError,
@@ -126,6 +127,11 @@ export class WorkerStore implements StoreHandle {
     }
     m.set(name, id);
     return id;
+  }
+
+  /** Batches go over as points: the worker's own columnar packing numbers series by their handles. */
+  writeBatches(batches: readonly PointBatch[]): Promise<void> {
+    return this.write(batches.length === 1 ? (batches[0] as PointBatch).points() : batches.flatMap((b) => b.points()));
   }
 
   write(points: readonly Point[]): Promise<void> {

@@ -370,3 +370,98 @@ test('outputs without ackAfterWrite acknowledge once queued', async () => {
   assert.equal(r.length, 3, 'queued, not yet written');
   await r.stop(1000);
 });
+
+// ---- points in columns (acknowledged, ackAfterWrite outputs with writeBatches) ----
+
+import { PointBatch } from '../../src/model/point-batch.js';
+import { EMPTY_TAGS } from '../../src/model/point.js';
+import { waitFor } from '../helpers/spawn.js';
+
+function batchOf(n: number, from = 0): PointBatch {
+  return new PointBatch(
+    n,
+    new Int32Array(n),
+    Float64Array.from({ length: n }, (_, i) => 1000 + from + i),
+    Float64Array.from({ length: n }, (_, i) => from + i),
+    new Uint8Array(n),
+    [{ name: 'm', kind: 'gauge', tags: EMPTY_TAGS }],
+  );
+}
+
+test('columnar batches are acknowledged after the write that holds them, several in one write (group commit)', async () => {
+  const writes: number[][] = [];
+  let release: (() => void) | undefined;
+  const out: Output = {
+    ackAfterWrite: true,
+    write: async () => assert.fail('points written to a columnar output'),
+    writeBatches: async (bs) => {
+      writes.push(bs.map((b) => b.n));
+      if (writes.length === 1) await new Promise<void>((res) => (release = res));
+      return { ok: true };
+    },
+  };
+  const { r, sm } = runner(out, { batchSize: 100, bufferSize: 1000 });
+  r.start();
+  let firstDone = false;
+  const first = r.pushBatchAcked(batchOf(5)).then((a) => ((firstDone = true), a));
+  await waitFor(() => release !== undefined, 5000, 'the first write');
+  // while the first write is in flight, two more arrive: they go out together in the next write
+  const second = r.pushBatchAcked(batchOf(7, 5));
+  const third = r.pushBatchAcked(batchOf(9, 12));
+  await wait(10);
+  assert.equal(firstDone, false, 'not acknowledged before its write finished');
+  release?.();
+  assert.deepEqual(await Promise.all([first, second, third]), [{ ok: true }, { ok: true }, { ok: true }]);
+  assert.deepEqual(writes, [[5], [7, 9]]);
+  assert.equal(sm.byPlugin().find((p) => p.id === 'outputs.t')?.metrics['points_written'], 21);
+  await r.stop(1000);
+});
+
+test('a failing columnar write answers 503, keeps the batch and writes it again; meanwhile new batches are refused', async () => {
+  let fail = true;
+  const written: number[] = [];
+  const out: Output = {
+    ackAfterWrite: true,
+    write: async () => ({ ok: true }),
+    writeBatches: async (bs) => {
+      if (fail) return { ok: false, retryable: true, error: 'disk full' };
+      for (const b of bs) written.push(...b.points().map((p) => p.value));
+      return { ok: true };
+    },
+  };
+  const { r } = runner(out, { retryMaxDelay: 50 });
+  r.start();
+  const a = await r.pushBatchAcked(batchOf(3));
+  assert.equal(a.ok, false);
+  assert.equal(a.ok === false && a.status, 503);
+  const refused = await r.pushBatchAcked(batchOf(1, 3));
+  assert.equal(refused.ok === false && refused.status, 503, 'refused while failing');
+  fail = false;
+  await waitFor(() => written.length === 3, 10_000, 'the retried write');
+  assert.deepEqual(written, [0, 1, 2]);
+  assert.deepEqual(await r.pushBatchAcked(batchOf(2, 10)), { ok: true });
+  await r.stop(1000);
+});
+
+test('a full buffer refuses columnar batches (429); an output with filters or without writeBatches gets points', async () => {
+  const gotPoints: number[] = [];
+  let hold: Promise<void> | undefined = new Promise(() => undefined);
+  const slow: Output = { ackAfterWrite: true, write: async () => ({ ok: true }), writeBatches: async () => (await hold, { ok: true }) };
+  const { r } = runner(slow, { bufferSize: 10, batchSize: 5 });
+  r.start();
+  void r.pushBatchAcked(batchOf(8));
+  await wait(5);
+  void r.pushBatchAcked(batchOf(8));
+  const full = await r.pushBatchAcked(batchOf(8));
+  assert.equal(full.ok === false && full.status, 429);
+  hold = undefined;
+  await r.stop(10);
+  for (const o of [{ include: ['m'] as never[] }, {}]) {
+    const plainOut: Output = { ackAfterWrite: true, write: async (ps) => (gotPoints.push(...ps.map((p) => p.value)), { ok: true }) };
+    const { r: r2 } = runner(plainOut, o);
+    r2.start();
+    assert.deepEqual(await r2.pushBatchAcked(batchOf(2, 40)), { ok: true });
+    await r2.stop(1000);
+  }
+  assert.deepEqual(gotPoints, [40, 41, 40, 41]);
+});

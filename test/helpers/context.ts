@@ -61,6 +61,9 @@ export function testContext(
       if (a.ok) for (const p of points) emitted.push(p);
       return a;
     },
+    emitAckedBatch(batch): Promise<Ack> {
+      return this.emitAcked(batch.points());
+    },
     room: (n: number) => opts.room?.(n),
     signal: controller.signal,
     http: router,

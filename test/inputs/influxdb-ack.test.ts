@@ -107,3 +107,45 @@ test('the InfluxDB receiver bound off loopback needs credentials (the API rule)'
   await withToken.start?.();
   await withToken.stop?.();
 });
+
+test('large bodies (parsed on parse threads, stored in columns): 503 while the store refuses, every point once after', { timeout: 60_000 }, async (t) => {
+  const { agent, api, influx } = await startAgent('', t);
+  const store = agent.storeHandle;
+  assert.ok(store);
+  const realWrite = store.writeBatches.bind(store);
+  let failing = true;
+  let columnar = 0;
+  store.writeBatches = async (batches) => {
+    columnar++;
+    if (failing) throw new Error('database or disk is full');
+    return realWrite(batches);
+  };
+  const t0 = Date.now() - 600_000;
+  const body = Array.from({ length: 4000 }, (_, i) => `cols,host=h${i % 20} value=${i} ${t0 + i}`).join('\n') + '\n';
+  assert.ok(body.length > 64 * 1024);
+  const r1 = await fetch(`${influx}/write?db=x&precision=ms`, { method: 'POST', body });
+  assert.equal(r1.status, 503, await r1.text());
+  assert.ok(Number(r1.headers.get('retry-after')) > 0);
+  assert.ok(columnar > 0, 'the body went to the store in columns');
+  failing = false;
+  let status = 0;
+  for (let i = 0; i < 100 && status !== 204; i++) {
+    const r = await fetch(`${influx}/write?db=x&precision=ms`, { method: 'POST', body });
+    await r.arrayBuffer();
+    status = r.status;
+    if (status !== 204) await new Promise((res) => setTimeout(res, 200));
+  }
+  assert.equal(status, 204);
+  // the refused body was kept and written by the retry, and the client's retry wrote it again: once each
+  assert.equal(await count(api, 'cols', t0 - 1, t0 + 4001), 4000);
+});
+
+test('with a processor or database_tag, large bodies parsed on parse threads go through as points', { timeout: 60_000 }, async (t) => {
+  const { api, influx } = await startAgent('[[processors.rename]]\nfrom = "proc"\nto = "renamed"\n', t);
+  const t0 = Date.now() - 600_000;
+  const body = Array.from({ length: 3000 }, (_, i) => `proc,host=h${i % 10} value=${i} ${t0 + i}`).join('\n') + '\n';
+  const r = await fetch(`${influx}/write?db=x&precision=ms`, { method: 'POST', body });
+  assert.equal(r.status, 204, await r.text());
+  assert.equal(await count(api, 'renamed', t0 - 1, t0 + 3001), 3000);
+  assert.equal(await count(api, 'proc', t0 - 1, t0 + 3001), 0);
+});

@@ -92,3 +92,94 @@ test('v1 credentials (u/p or Basic) and v2 token are enforced when configured', 
     ctx.cleanup();
   }
 });
+
+/** A body over the parse threads' 32 KiB floor with every kind of line: escapes, quotes over newlines, errors, ints, bools, CRs, comments. */
+function mixedBody(lines: number): string {
+  const out: string[] = [];
+  for (let i = 0; i < lines; i++) {
+    switch (i % 11) {
+      case 0:
+        out.push(`cpu,host=h${i % 37},loc=a\\ b usage=${i / 7},idle=${i}i ${1_700_000_000_000_000_000 + i * 1_000_000}`);
+        break;
+      case 1:
+        out.push(`mem\\,x,k\\=1=v used=${i}u,ok=t,note="multi\nline ${i}" ${1_700_000_000_000_000_000 + i}`);
+        break;
+      case 2:
+        out.push(`bad line ${i}`);
+        break;
+      case 3:
+        out.push(`disk,dev=sd${i % 3} free=${-i}.5e-3 ${1_700_000_000_000_000_000 + i}`);
+        break;
+      case 4:
+        out.push(`# comment ${i}`);
+        break;
+      case 5:
+        out.push(`net,if=eth0 rx=${i}i,tx=${i * 2}i ${1_700_000_000_000_000_000 + i}\r`);
+        break;
+      case 6:
+        out.push(`x=1 ${i}`);
+        break;
+      default:
+        out.push(`bench,host=h${i % 101},dc=d${i % 7} value=${i % 997} ${1_700_000_000_000_000_000 + i * 1000}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+test('a body parsed on a parse thread gives what it gives parsed here: points, tags, answer, counters', async () => {
+  const body = mixedBody(6000);
+  assert.ok(body.length > 64 * 1024);
+  const results: Array<{ status: number; text: string; points: unknown[]; invalid: number; strings: number; sharedTags: boolean }> = [];
+  for (const parse_threads of [0, 1, 2]) {
+    const { input, ctx, base } = await startInput({ parse_threads });
+    try {
+      // twice: the second time the series are known on either side (caches, a thread's series table)
+      let status = 0;
+      let text = '';
+      for (let k = 0; k < 2; k++) {
+        const r = await fetch(`${base}/write?db=x`, { method: 'POST', body });
+        status = r.status;
+        text = await r.text();
+      }
+      const byTags = new Map<string, object>();
+      let sharedTags = true;
+      for (const p of ctx.emitted) {
+        const key = JSON.stringify(p.tags);
+        const seen = byTags.get(key);
+        if (seen !== undefined && seen !== p.tags && p.name === 'bench') sharedTags = false;
+        byTags.set(key, p.tags);
+      }
+      results.push({
+        status,
+        text,
+        points: ctx.emitted.map((p) => ({ ...p, tags: { ...p.tags } })),
+        invalid: metric(ctx, 'lines_invalid'),
+        strings: metric(ctx, 'string_fields_dropped'),
+        sharedTags,
+      });
+    } finally {
+      await input.stop?.();
+      ctx.cleanup();
+    }
+  }
+  const [here, one, two] = results;
+  assert.equal(here?.status, 400);
+  assert.match(here?.text ?? '', /partial write: unable to parse 'bad line 2'/);
+  assert.ok((here?.points.length ?? 0) > 5000);
+  assert.ok((here?.invalid ?? 0) > 0 && (here?.strings ?? 0) > 0);
+  for (const r of [one, two]) {
+    assert.deepEqual(r, here);
+  }
+});
+
+test('with parse threads, small bodies are still parsed here and a stopped receiver answers nothing wrong', async () => {
+  const { input, ctx, base } = await startInput({ parse_threads: 1 });
+  try {
+    const r = await fetch(`${base}/write?db=x&precision=ms`, { method: 'POST', body: 'small value=1 1700000000000\n' });
+    assert.equal(r.status, 204);
+    assert.deepEqual(ctx.emitted.map((p) => [p.name, p.value, p.ts]), [['small', 1, 1_700_000_000_000]]);
+  } finally {
+    await input.stop?.();
+    ctx.cleanup();
+  }
+});

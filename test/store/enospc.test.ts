@@ -17,6 +17,7 @@ import { isStoreWriteError, type StoreHandle } from '../../src/store/handle.js';
 import { openStore, openStoreInProcess } from '../../src/store/index.js';
 import type { StoreOptions } from '../../src/store/options.js';
 import { waitFor } from '../helpers/spawn.js';
+import { PointPacker, PointUnpacker } from '../../src/core/point-columns.js';
 
 const MIN = 60_000;
 const SERIES = 20;
@@ -81,7 +82,7 @@ class Source {
   }
 }
 
-for (const where of ['agent thread', 'worker thread'] as const) {
+for (const where of ['agent thread', 'worker thread', 'agent thread, points in columns'] as const) {
   test(`ENOSPC: nothing stored is lost, writes are refused while full and resume after (${where})`, { timeout: 120_000 }, async (t) => {
     const mnt = tmpfs('8m');
     if (typeof mnt !== 'string') return t.skip(mnt.skip);
@@ -89,6 +90,10 @@ for (const where of ['agent thread', 'worker thread'] as const) {
     mkdirSync(dir);
     const opts: StoreOptions = { chunkWindow: 10 * MIN, checkpointInterval: 86_400_000, retentionInterval: 86_400_000 };
     const open = (): Promise<StoreHandle> => (where === 'worker thread' ? openStore(dir, opts) : openStoreInProcess(dir, opts));
+    // the columnar write the Influx receiver's parse threads use, over one series table as they do
+    const packer = new PointPacker();
+    const unpacker = new PointUnpacker();
+    const columns = where === 'agent thread, points in columns';
     let store = await open();
     let closed = false;
     t.after(async () => {
@@ -98,7 +103,8 @@ for (const where of ['agent thread', 'worker thread'] as const) {
     const acked = new Set<number>();
     const write = async (pts: Point[]): Promise<boolean> => {
       try {
-        await store.write(pts);
+        if (columns) await store.writeBatches([unpacker.unpack(packer.pack(pts))]);
+        else await store.write(pts);
         for (const p of pts) acked.add(p.value);
         return true;
       } catch (err) {
