@@ -876,7 +876,7 @@ class LineParser {
     if (i < end) {
       let tEnd = end;
       while (tEnd > i && ((c = b[tEnd - 1] as number) === SPACE || c === CR)) tEnd--;
-      ts = tsBytesToMs(b, i, tEnd, this.precision);
+      ts = tsBytesToMs(b, d, i, tEnd, this.precision);
       if (ts !== ts) return false;
     }
     this.end = end;
@@ -944,39 +944,41 @@ function intBytes(b: Uint8Array, from: number, to: number, unsigned: boolean): n
   return neg && v !== 0 ? -v : v;
 }
 
-/** `tsToMs` over ASCII bytes; NaN where it gives undefined. */
-function tsBytesToMs(b: Uint8Array, from: number, to: number, precision: InfluxPrecision): number {
+/** The value of four ASCII digits in a little-endian word (the first digit in its low byte); -1 if any is not a digit. */
+function digits4(w: number): number {
+  if ((w & 0xf0f0f0f0) !== 0x30303030 || ((w + 0x06060606) & 0xf0f0f0f0) !== 0x30303030) return -1;
+  let x = w & 0x0f0f0f0f;
+  x = (Math.imul(x, 10) + (x >>> 8)) & 0x00ff00ff;
+  return (Math.imul(x, 100) + (x >>> 16)) & 0xffff;
+}
+
+/** `tsToMs` over ASCII bytes (`d` a view of them); NaN where it gives undefined. */
+function tsBytesToMs(b: Uint8Array, view: DataView, from: number, to: number, precision: InfluxPrecision): number {
   const neg = b[from] === 45;
   const dStart = neg ? from + 1 : from;
   if (to <= dStart || to - dStart > 19) return NaN;
   const cut = PRECISION_DIGITS[precision];
   const keep = cut > 0 ? to - cut : to;
-  // the value's digits in two runs of int32 arithmetic (the last 9, and up to 7 before them: a 13-digit
-  // ms timestamp is 4 and 9), joined exactly in a float64; 17 to 19 digits (ns into us and ms only cut
-  // them down to 16) go digit by digit
   let v = 0;
   let rest = false;
-  const mid = keep - 9;
-  if (mid > dStart && mid - dStart <= 7) {
-    let hi = 0;
-    let lo = 0;
-    for (let i = dStart; i < mid; i++) {
-      const d = (b[i] as number) - 48;
-      if (d >>> 0 > 9) return NaN;
-      hi = hi * 10 + d;
+  let i = dStart;
+  // up to 15 digits (every step exact in a float64, so the same value): four at a time after the first few
+  if (keep > dStart && keep - dStart <= 15) {
+    for (const head = dStart + ((keep - dStart) & 3); i < head; i++) {
+      const c = (b[i] as number) - 48;
+      if (c >>> 0 > 9) return NaN;
+      v = v * 10 + c;
     }
-    for (let i = mid; i < keep; i++) {
-      const d = (b[i] as number) - 48;
-      if (d >>> 0 > 9) return NaN;
-      lo = lo * 10 + d;
+    for (; i < keep; i += 4) {
+      const x = digits4(view.getInt32(i, true));
+      if (x < 0) return NaN;
+      v = v * 10000 + x;
     }
-    v = hi * 1e9 + lo;
-  } else {
-    for (let i = dStart; i < keep; i++) {
-      const d = (b[i] as number) - 48;
-      if (d >>> 0 > 9) return NaN;
-      v = v * 10 + d;
-    }
+  }
+  for (; i < keep; i++) {
+    const c = (b[i] as number) - 48;
+    if (c >>> 0 > 9) return NaN;
+    v = v * 10 + c;
   }
   for (let i = keep > dStart ? keep : dStart; i < to; i++) {
     const d = (b[i] as number) - 48;

@@ -494,3 +494,17 @@ test('bytes: ASCII bodies read with a warm cache parse exactly as their text doe
     );
   }
 });
+
+test('bytes: timestamps and values read from bytes are the numbers the text gives, every precision', async () => {
+  const { InfluxSeriesCache } = await import('../../src/codecs/influx.js');
+  const cache = new InfluxSeriesCache();
+  const precision = fc.constantFrom('ns', 'us', 'ms', 's', 'm', 'h') as fc.Arbitrary<'ns'>;
+  fc.assert(
+    fc.property(fc.stringMatching(/^-?[0-9]{0,20}[0-9a:/ ]?[0-9]{0,3}$/), fc.stringMatching(/^-?[0-9]{0,17}\.?[0-9]{0,4}[iu]?$/), precision, (t, v, p) => {
+      const text = `m v=1,w=1\nm v=${v},w=${v} ${t}\n`;
+      const opts = { precision: p, now: NOW, sanitize: false };
+      assert.deepEqual(parseInfluxLines(Buffer.from(text), { ...opts, seriesCache: cache }), parseInfluxLines(text, opts));
+    }),
+    { numRuns: Math.min(RUNS, 10000) },
+  );
+});
