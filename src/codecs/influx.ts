@@ -294,10 +294,15 @@ interface SeriesEntry {
   /** The section's characters as sent (a copy), and their `sectionHash`. */
   readonly raw: string;
   readonly hash: number;
-  /** `raw` as words (`wordsOf`), compared with the bytes of a line; only where `raw` is `plainAscii`. */
-  readonly words: Int32Array | undefined;
-  /** The table's generation it was filed in (-1: not filed); it is found no more once the table starts over. */
+  /** Whether `raw` is `plainAscii`: then lines read from bytes can be of this series. */
+  readonly plain: boolean;
+  /** The table it was filed in, its generation then (-1: not filed; it is found no more once the table
+   * starts over) and where its words are in the table's pool (-1: none). */
+  table: SectionTable | undefined;
   gen: number;
+  at: number;
+  /** Where its first field key is in the pool (after its words). */
+  keyAt: number;
   /** The entry of the line that came after one of this series last time (batches repeat an order). */
   next: SeriesEntry | undefined;
   readonly measurement: string;
@@ -307,6 +312,9 @@ interface SeriesEntry {
   /** The same keys and names in the order they were first seen (fields usually come in one order). */
   readonly keys: string[];
   readonly keyNames: string[];
+  /** The first of them (most series have one field). */
+  key0: string;
+  name0: string;
   /** The keys as words where they are plain ASCII with nothing to escape (then the bytes of a line can be compared with them). */
   readonly keyWords: Array<Int32Array | undefined>;
 }
@@ -320,7 +328,7 @@ const NAMES_KEPT = 1024;
  */
 function pointName(names: Map<string, Map<string, string>>, entry: SeriesEntry | undefined, measurement: string, field: string, sanitize: boolean): string {
   if (entry !== undefined) {
-    if (entry.keys[0] === field) return entry.keyNames[0] as string;
+    if (entry.key0 === field) return entry.name0;
     let name = entry.names.get(field);
     if (name !== undefined) return name;
     // a cached series' names outlive this text: copied, not sliced from it
@@ -331,6 +339,11 @@ function pointName(names: Map<string, Map<string, string>>, entry: SeriesEntry |
       entry.keys.push(key);
       entry.keyNames.push(name);
       entry.keyWords.push(plainAscii(key, true) ? wordsOf(key) : undefined);
+      if (entry.keys.length === 1) {
+        entry.key0 = key;
+        entry.name0 = name;
+        entry.table?.placeKey(entry, key);
+      }
     }
     return name;
   }
@@ -371,6 +384,9 @@ function sameAsText(s: string, text: string, from: number): boolean {
   for (let k = 0; k < s.length; k++) if (s.charCodeAt(k) !== text.charCodeAt(from + k)) return false;
   return true;
 }
+
+/** Words kept for the first field key of a series (keys up to 16 characters). */
+const KEY_WORDS = 4;
 
 /** Slots a lookup tries at most: sections that collide past it are not kept (so stay slower, never wrong). */
 const MAX_PROBES = 16;
@@ -424,7 +440,7 @@ class SectionTable {
     for (let n = 0; n < MAX_PROBES; n++, k = (k + 1) & this.mask) {
       const e = this.entries[k];
       if (e === undefined) return undefined;
-      if (this.hashes[k] === h && e.raw.length === len && e.words !== undefined && sameWords(e.words, len, d, b, from)) return e;
+      if (this.hashes[k] === h && e.at >= 0 && this.pool[e.at] === len && this.sameWords(e.at + 1, len, d, b, from)) return e;
     }
     return undefined;
   }
@@ -434,13 +450,79 @@ class SectionTable {
     let k = this.slot(e.hash);
     for (let n = 0; this.entries[k] !== undefined; n++, k = (k + 1) & this.mask) if (n === MAX_PROBES) return;
     e.gen = this.gen;
+    e.table = this;
     this.entries[k] = e;
     this.hashes[k] = e.hash;
     this.count++;
+    if (e.plain) this.place(e);
+  }
+
+  /**
+   * The words of the sections of plain ASCII (`wordsOf`), each with room for its first field key: a
+   * line read from bytes is compared with one stretch of memory, not with strings and arrays spread
+   * over the heap. Per entry: its length, its words, the key's length (-1: none yet) and its words.
+   */
+  pool = new Int32Array(4096);
+  private used = 0;
+
+  private place(e: SeriesEntry): void {
+    const len = e.raw.length;
+    const nw = (len + 3) >> 2;
+    const need = 2 + nw + KEY_WORDS;
+    if (this.used + need > this.pool.length) {
+      const grown = new Int32Array(Math.max(2 * this.pool.length, this.used + need));
+      grown.set(this.pool.subarray(0, this.used));
+      this.pool = grown;
+    }
+    const at = this.used;
+    const w = wordsOf(e.raw);
+    this.pool[at] = len;
+    this.pool.set(w, at + 1);
+    this.pool[at + 1 + nw] = -1;
+    this.used += need;
+    e.at = at;
+    e.keyAt = at + 1 + nw;
+  }
+
+  /** Files the first field key of `e` beside its section's words, where it is plain and short. */
+  placeKey(e: SeriesEntry, key: string): void {
+    if (e.gen !== this.gen || e.at < 0 || key.length > 4 * KEY_WORDS || !plainAscii(key, true)) return;
+    const kat = e.keyAt;
+    this.pool[kat] = key.length;
+    this.pool.set(wordsOf(key), kat + 1);
+  }
+
+  /** Whether the bytes from `from` are the `len` characters whose words start at `at` in the pool. */
+  sameWords(at: number, len: number, d: DataView, b: Uint8Array, from: number): boolean {
+    const pool = this.pool;
+    const full = len >> 2;
+    for (let k = 0; k < full; k++) if (d.getInt32(from + 4 * k, true) !== pool[at + k]) return false;
+    const rest = len & 3;
+    if (rest === 0) return true;
+    const p = from + 4 * full;
+    if (p + 4 <= b.length) return (d.getInt32(p, true) & (LOW_BYTES[rest] as number)) === pool[at + full];
+    let tail = 0;
+    for (let k = 0; k < rest; k++) tail |= (b[p + k] as number) << (8 * k);
+    return tail === pool[at + full];
+  }
+
+  /** Where the section of `e` ends when the bytes from `i` are it, followed by a space before `end`; -1 when not. */
+  sectionAt(e: SeriesEntry, d: DataView, b: Uint8Array, i: number, end: number): number {
+    if (e.gen !== this.gen || e.at < 0) return -1;
+    const len = this.pool[e.at] as number;
+    return i + len < end && b[i + len] === SPACE && this.sameWords(e.at + 1, len, d, b, i) ? i + len : -1;
+  }
+
+  /** Where the first field key of `e` ends (at its `=`) when the bytes from `s` are it; -1 when not. */
+  keyAt(e: SeriesEntry, d: DataView, b: Uint8Array, s: number, end: number): number {
+    const kat = e.keyAt;
+    const kl = this.pool[kat] as number;
+    return kl > 0 && s + kl < end && b[s + kl] === EQUALS && this.sameWords(kat + 1, kl, d, b, s) ? s + kl : -1;
   }
 
   clear(): void {
     this.gen++;
+    this.used = 0;
     if (this.count === 0) return;
     this.entries.fill(undefined);
     this.count = 0;
@@ -494,7 +576,24 @@ export class InfluxSeriesCache {
       copy = Object.freeze(t);
     }
     const text = detach(raw);
-    const e: SeriesEntry = { raw: text, hash: h, words: plainAscii(text, false) ? wordsOf(text) : undefined, gen: -1, next: undefined, measurement: detach(measurement), tags: copy, names: new Map(), keys: [], keyNames: [], keyWords: [] };
+    const e: SeriesEntry = {
+      raw: text,
+      hash: h,
+      plain: plainAscii(text, false),
+      table: undefined,
+      gen: -1,
+      at: -1,
+      keyAt: -1,
+      next: undefined,
+      measurement: detach(measurement),
+      tags: copy,
+      names: new Map(),
+      keys: [],
+      keyNames: [],
+      key0: '',
+      name0: '',
+      keyWords: [],
+    };
     (sanitize ? this.sanitized : this.asSent).add(e);
     return e;
   }
@@ -809,12 +908,8 @@ class LineParser {
     const table = this.table as SectionTable;
     // series section: first the guess (the series after the last line's last time) compared in place
     let entry = this.last?.next;
-    let k = i;
-    if (entry !== undefined) {
-      const len = (entry.raw as string).length;
-      if (entry.gen === table.gen && entry.words !== undefined && i + len < end && b[i + len] === SPACE && sameWords(entry.words, len, d, b, i)) k = i + len;
-      else entry = undefined;
-    }
+    let k = -1;
+    if (entry !== undefined && (k = table.sectionAt(entry, d, b, i, end)) < 0) entry = undefined;
     if (entry === undefined) {
       k = this.sectionEnd(i, end);
       if (k < 0) return false;
@@ -833,9 +928,10 @@ class LineParser {
       let s = i;
       // the key: the one in this place last time, compared in place, or any known one
       let f = nf;
-      const kw = entry.keyWords[f];
+      const kw = nf === 0 ? undefined : entry.keyWords[f];
       const kl = kw !== undefined ? (keys[f] as string).length : 0;
-      if (kw !== undefined && s + kl < end && b[s + kl] === EQUALS && sameWords(kw, kl, d, b, s)) i = s + kl;
+      if (nf === 0 && (k = table.keyAt(entry, d, b, s, end)) > 0) i = k;
+      else if (kw !== undefined && s + kl < end && b[s + kl] === EQUALS && sameWords(kw, kl, d, b, s)) i = s + kl;
       else {
         while (i < end && (c = b[i] as number) !== EQUALS) {
           if (c === COMMA || c === SPACE || c === BACKSLASH) return false;
@@ -859,8 +955,8 @@ class LineParser {
         kind = 1;
       } else v = decimalBytes(b, s, vEnd);
       if (v !== v) return false;
-      this.fKeys[nf] = keys[f] as string;
-      this.fNames[nf] = entry.keyNames[f] as string;
+      this.fKeys[nf] = f === 0 ? entry.key0 : (keys[f] as string);
+      this.fNames[nf] = f === 0 ? entry.name0 : (entry.keyNames[f] as string);
       this.fVals[nf] = v;
       this.fKinds[nf] = kind;
       this.fStrs[nf++] = '';
