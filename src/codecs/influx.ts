@@ -677,7 +677,12 @@ class LineParser {
     private readonly cache: InfluxSeriesCache | undefined,
   ) {
     this.table = cache?.table(sanitize);
+    this.cut = PRECISION_DIGITS[precision];
+    this.mult = PRECISION_MULT[precision];
   }
+
+  private readonly cut: number;
+  private readonly mult: number;
 
   private tok(slot: number, s: number, e: number, esc: boolean, sec: Sec): string {
     const text = this.text;
@@ -972,7 +977,7 @@ class LineParser {
     if (i < end) {
       let tEnd = end;
       while (tEnd > i && ((c = b[tEnd - 1] as number) === SPACE || c === CR)) tEnd--;
-      ts = tsBytesToMs(b, d, i, tEnd, this.precision);
+      ts = tsBytesToMs(b, d, i, tEnd, this.cut, this.mult);
       if (ts !== ts) return false;
     }
     this.end = end;
@@ -1048,12 +1053,14 @@ function digits4(w: number): number {
   return (Math.imul(x, 100) + (x >>> 16)) & 0xffff;
 }
 
-/** `tsToMs` over ASCII bytes (`d` a view of them); NaN where it gives undefined. */
-function tsBytesToMs(b: Uint8Array, view: DataView, from: number, to: number, precision: InfluxPrecision): number {
+/**
+ * `tsToMs` over ASCII bytes (`view` a view of them), for a precision of `cut` (`PRECISION_DIGITS`) and
+ * `mult` (`PRECISION_MULT`); NaN where it gives undefined.
+ */
+function tsBytesToMs(b: Uint8Array, view: DataView, from: number, to: number, cut: number, mult: number): number {
   const neg = b[from] === 45;
   const dStart = neg ? from + 1 : from;
   if (to <= dStart || to - dStart > 19) return NaN;
-  const cut = PRECISION_DIGITS[precision];
   const keep = cut > 0 ? to - cut : to;
   let v = 0;
   let rest = false;
@@ -1085,7 +1092,7 @@ function tsBytesToMs(b: Uint8Array, view: DataView, from: number, to: number, pr
     const ms = neg ? -v - (rest ? 1 : 0) : v;
     return ms === 0 ? 0 : ms;
   }
-  const r = (neg ? -v : v) * PRECISION_MULT[precision];
+  const r = (neg ? -v : v) * mult;
   return Number.isSafeInteger(r) ? (r === 0 ? 0 : r) : NaN;
 }
 
