@@ -370,11 +370,14 @@ function sameAsBytes(s: string, b: Uint8Array, from: number): boolean {
   return true;
 }
 
-/** Whether `s` is ASCII without backslashes (and, for a `key`, without `,`, ` ` and `=`): what lines read from bytes may hold there. */
+/**
+ * Whether `s` is ASCII without backslashes or newlines (and, for a field `key`, without `,`, ` `, `=`
+ * and `"`): what lines read from bytes may hold there.
+ */
 function plainAscii(s: string, key: boolean): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c > 127 || c === BACKSLASH || (key && (c === COMMA || c === SPACE || c === EQUALS))) return false;
+    if (c > 127 || c === BACKSLASH || c === NL || (key && (c === COMMA || c === SPACE || c === EQUALS || c === QUOTE))) return false;
   }
   return true;
 }
@@ -902,21 +905,24 @@ class LineParser {
   }
 
   /**
-   * Reads the line from `i` (its first non-blank character) to `end` straight from the bytes where it
-   * is of a series seen before and plain: fields with known keys and decimal or integer values, no
-   * escapes or quotes in them, a timestamp or none. False for anything else, and nothing is reported:
-   * the line then goes through `line` over the text, so what is read here is what `line` gives.
+   * Reads the line from `i` (its first non-blank character) straight from the bytes where it is of a
+   * series seen before and plain: fields with known keys and decimal or integer values, no escapes or
+   * quotes after the series section, a timestamp or none; it finds the line's end (`end`: the newline,
+   * or the end of the body) as it goes. False for anything else, and nothing is reported: the line then
+   * goes through `line` over the text, so what is read here is what `line` gives. (Without a quote in
+   * its fields a line ends at its first newline, where `line` ends it too.)
    */
-  known(i: number, end: number): boolean {
+  known(i: number): boolean {
     const b = this.bytes as Uint8Array;
     const d = this.view as DataView;
     const table = this.table as SectionTable;
+    const n = b.length;
     // series section: first the guess (the series after the last line's last time) compared in place
     let entry = this.last?.next;
     let k = -1;
-    if (entry !== undefined && (k = table.sectionAt(entry, d, b, i, end)) < 0) entry = undefined;
+    if (entry !== undefined && (k = table.sectionAt(entry, d, b, i, n)) < 0) entry = undefined;
     if (entry === undefined) {
-      k = this.sectionEnd(i, end);
+      k = this.sectionEnd(i, n);
       if (k < 0) return false;
       entry = table.findBytes(scanHash, d, b, i, k);
       if (entry === undefined) return false;
@@ -925,8 +931,8 @@ class LineParser {
     this.last = entry;
     let c = 0;
     i = k;
-    while (i < end && b[i] === SPACE) i++;
-    if (i >= end) return false;
+    while (i < n && b[i] === SPACE) i++;
+    if (i >= n || b[i] === NL) return false;
     const keys = entry.keys;
     let nf = 0;
     for (;;) {
@@ -935,22 +941,23 @@ class LineParser {
       let f = nf;
       const kw = nf === 0 ? undefined : entry.keyWords[f];
       const kl = kw !== undefined ? (keys[f] as string).length : 0;
-      if (nf === 0 && (k = table.keyAt(entry, d, b, s, end)) > 0) i = k;
-      else if (kw !== undefined && s + kl < end && b[s + kl] === EQUALS && sameWords(kw, kl, d, b, s)) i = s + kl;
+      if (nf === 0 && (k = table.keyAt(entry, d, b, s, n)) > 0) i = k;
+      else if (kw !== undefined && s + kl < n && b[s + kl] === EQUALS && sameWords(kw, kl, d, b, s)) i = s + kl;
       else {
-        while (i < end && (c = b[i] as number) !== EQUALS) {
-          if (c === COMMA || c === SPACE || c === BACKSLASH) return false;
+        while (i < n && (c = b[i] as number) !== EQUALS) {
+          if (c === COMMA || c === SPACE || c === BACKSLASH || c === NL || c === QUOTE) return false;
           i++;
         }
-        if (i >= end || i === s) return false;
+        if (i >= n || i === s) return false;
         f = knownKey(keys, b, s, i, nf);
         if (f < 0) return false;
       }
       i++;
       s = i;
-      while (i < end && (c = b[i] as number) !== COMMA && c !== SPACE) i++;
+      while (i < n && (c = b[i] as number) !== COMMA && c !== SPACE && c !== NL) i++;
+      // at the end of the line a CR before the newline is not part of the value
       let vEnd = i;
-      if (vEnd === end && vEnd > s && b[vEnd - 1] === CR) vEnd--;
+      if ((i >= n || c === NL) && vEnd > s && b[vEnd - 1] === CR) vEnd--;
       if (vEnd === s) return false;
       const last = b[vEnd - 1];
       let kind = 0;
@@ -965,22 +972,26 @@ class LineParser {
       this.fVals[nf] = v;
       this.fKinds[nf] = kind;
       this.fStrs[nf++] = '';
-      if (i < end && b[i] === COMMA) {
+      if (i < n && c === COMMA) {
         i++;
         continue;
       }
       break;
     }
-    // timestamp
-    while (i < end && ((c = b[i] as number) === SPACE || c === CR)) i++;
+    // timestamp: digits, then only spaces and CRs to the end of the line
+    while (i < n && ((c = b[i] as number) === SPACE || c === CR)) i++;
     let ts = this.now;
-    if (i < end) {
-      let tEnd = end;
-      while (tEnd > i && ((c = b[tEnd - 1] as number) === SPACE || c === CR)) tEnd--;
-      ts = tsBytesToMs(b, d, i, tEnd, this.cut, this.mult);
+    if (i < n && c !== NL) {
+      const s = i;
+      if (c === 45 /* - */) i++;
+      while (i < n && (c = b[i] as number) >= 48 && c <= 57) i++;
+      const tEnd = i;
+      while (i < n && ((c = b[i] as number) === SPACE || c === CR)) i++;
+      if (i < n && c !== NL) return false;
+      ts = tsBytesToMs(b, d, s, tEnd, this.cut, this.mult);
       if (ts !== ts) return false;
     }
-    this.end = end;
+    this.end = i;
     this.named = true;
     this.nf = nf;
     this.measurement = entry.measurement;
@@ -1117,28 +1128,15 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
   } else {
     const n = bytes.length;
     let pos = 0;
-    let nextQuote = -1;
     while (pos < n) {
-      let end = bytes.indexOf(NL, pos);
-      if (end < 0) end = n;
-      if (nextQuote < pos) {
-        nextQuote = bytes.indexOf(QUOTE, pos);
-        if (nextQuote < 0) nextQuote = n;
-      }
-      if (nextQuote >= end) {
-        let i = pos;
-        let c = bytes[i] as number;
-        while (i < end && (c === SPACE || c === 9 || c === CR)) c = bytes[++i] as number;
-        if (i >= end || c === 35 /* # */) {
-          body.lineNo++;
-          pos = end + 1;
-          continue;
-        }
-        if (lp.known(i, end)) {
-          body.emit(++body.lineNo, pos, end);
-          pos = end + 1;
-          continue;
-        }
+      let i = pos;
+      let c = bytes[i] as number;
+      while ((c === SPACE || c === 9 || c === CR) && ++i < n) c = bytes[i] as number;
+      // blank lines and comments go the general way (a comment may hold a quote)
+      if (i < n && c !== NL && c !== 35 /* # */ && lp.known(i)) {
+        body.emit(++body.lineNo, pos, lp.end);
+        pos = lp.end + 1;
+        continue;
       }
       body.needText();
       pos = body.line(pos);

@@ -349,6 +349,9 @@ test('series cache: a batch in a new order, or one whose series start like the l
     'm,t=a x=1 1\nm,t=a x=2 2\nm,t=a y=3 3',
     'm,t=a x=1 1\nm,t=ax=1 5\nm,t=a x=1 6\nm,t=a,u=1 x=1 7\nm,t=a xy=1 8\nm,t=a x1 9\nm,t=a x=1,y=2 10\nm,t=a x=1,yy=2 11\nm,t=a x=1,y2 12\nm,t=a xy1 13\nm,t=a x=1,yz2 14',
     'm,t=a x=1 1\nm,t=a\\ b x=1 2\nm,t=a  x=1 3\nm,t=a x=1,x=2 4\nm,t=a y=1,x=2 5\nm,t=a x=1 6 7\nm,t=a x=1\r\nm,t=a x=1 8\r',
+    // field keys with quotes: after a first '=' a quote opens a string that runs over newlines
+    'm,t=a x=1,k"q=1,y"z=2 1\nm,t=a x=1,k"q=1 2\nm,t=a x=3 3\nm,t=a x=1,y"z=2 4\nm,t=a x=5 5',
+    'm,t=a x=1 6\t\nm,t=a x=1\t6\nm,t=a x=1 \t\nm,t=a\tx=1 7\nm,t=a x=1\r\r\n\r\nm,t=a x=2 \r 8 \r\n',
   ];
   for (let round = 0; round < 3; round++) {
     for (const text of tricky) {
@@ -507,4 +510,25 @@ test('bytes: timestamps and values read from bytes are the numbers the text give
     }),
     { numRuns: Math.min(RUNS, 10000) },
   );
+});
+
+test('bytes: bodies of escapes, quotes, comments and newlines parse as their text does, with a warm cache', async () => {
+  const { InfluxSeriesCache } = await import('../../src/codecs/influx.js');
+  const unit = fc.constantFrom('m', 'n', ',', 't=a', 'u=b', 't=a\\ b', '\\ ', ' ', 'v=1', 'w=2i', 'k"q=1', 's="q"', '"', '\n', '\r', '\\', '=', '#', ' 1000', '1.5', '-');
+  const line = fc.array(unit, { maxLength: 12 }).map((p) => p.join(''));
+  const lines = fc.array(line, { maxLength: 12 });
+  for (const sanitize of [false, true]) {
+    const cache = new InfluxSeriesCache(16);
+    fc.assert(
+      fc.property(lines, fc.nat(), (ls, seed) => {
+        // the same lines twice (the second time every series is known), then in another order
+        const rotated = ls.map((_, k) => ls[(k + seed) % ls.length] as string);
+        for (const text of [ls.join('\n'), ls.join('\n'), rotated.join('\n')]) {
+          const opts = { precision: 'ns' as const, now: NOW, strings: 'keep' as const, sanitize };
+          assert.deepEqual(parseInfluxLines(Buffer.from(text), { ...opts, seriesCache: cache }), parseInfluxLines(text, opts));
+        }
+      }),
+      { numRuns: Math.min(RUNS, 5000) },
+    );
+  }
 });
