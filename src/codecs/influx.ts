@@ -1129,11 +1129,10 @@ export function parseInfluxLines(input: string | Uint8Array, opts: InfluxParseOp
     const n = bytes.length;
     let pos = 0;
     while (pos < n) {
-      let i = pos;
-      let c = bytes[i] as number;
-      while ((c === SPACE || c === 9 || c === CR) && ++i < n) c = bytes[i] as number;
-      // blank lines and comments go the general way (a comment may hold a quote)
-      if (i < n && c !== NL && c !== 35 /* # */ && lp.known(i)) {
+      // lines that start blank and comments go the general way: a comment may hold a quote, and after
+      // leading blanks (where influxd's scanner starts, its field set begins) so may the series section
+      const c = bytes[pos] as number;
+      if (c !== SPACE && c !== 9 && c !== CR && c !== NL && c !== 35 /* # */ && lp.known(pos)) {
         body.emit(++body.lineNo, pos, lp.end);
         pos = lp.end + 1;
         continue;

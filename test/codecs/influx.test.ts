@@ -351,6 +351,8 @@ test('series cache: a batch in a new order, or one whose series start like the l
     'm,t=a x=1 1\nm,t=a\\ b x=1 2\nm,t=a  x=1 3\nm,t=a x=1,x=2 4\nm,t=a y=1,x=2 5\nm,t=a x=1 6 7\nm,t=a x=1\r\nm,t=a x=1 8\r',
     // field keys with quotes: after a first '=' a quote opens a string that runs over newlines
     'm,t=a x=1,k"q=1,y"z=2 1\nm,t=a x=1,k"q=1 2\nm,t=a x=3 3\nm,t=a x=1,y"z=2 4\nm,t=a x=5 5',
+    // a quote in the series section: nothing after leading blanks, where a quoted string then opens
+    'q,t=a"b x=1 1\nq,t=a"b x=2 2\n q,t=a"b x=3 3\nq,t=a"b x=4 4\n q,t=a"b x=5 5',
     'm,t=a x=1 6\t\nm,t=a x=1\t6\nm,t=a x=1 \t\nm,t=a\tx=1 7\nm,t=a x=1\r\r\n\r\nm,t=a x=2 \r 8 \r\n',
   ];
   for (let round = 0; round < 3; round++) {
