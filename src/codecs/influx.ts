@@ -395,8 +395,8 @@ const KEY_WORDS = 4;
 const MAX_PROBES = 16;
 
 /**
- * @internal Series entries by section hash, open addressing (linear probing) in a table at least twice the
- * bound; a hit is confirmed by comparing the characters. Past `limit` entries it starts over.
+ * @internal Series entries by section hash, open addressing (linear probing) in a table at least twice
+ * the bound; a hit is confirmed by comparing the characters. Past `limit` entries it starts over.
  */
 class SectionTable {
   count = 0;
@@ -405,6 +405,13 @@ class SectionTable {
   private readonly mask: number;
   private readonly hashes: Int32Array;
   private readonly entries: Array<SeriesEntry | undefined>;
+  /**
+   * The words of the sections of plain ASCII (`wordsOf`), each with room for its first field key: a
+   * line read from bytes is compared with one stretch of memory, not with strings and arrays spread
+   * over the heap. Per entry: its length, its words, the key's length (-1: none yet) and its words.
+   */
+  private pool = new Int32Array(4096);
+  private used = 0;
 
   constructor(
     private readonly limit: number,
@@ -460,14 +467,6 @@ class SectionTable {
     if (e.plain) this.place(e);
   }
 
-  /**
-   * The words of the sections of plain ASCII (`wordsOf`), each with room for its first field key: a
-   * line read from bytes is compared with one stretch of memory, not with strings and arrays spread
-   * over the heap. Per entry: its length, its words, the key's length (-1: none yet) and its words.
-   */
-  pool = new Int32Array(4096);
-  private used = 0;
-
   private place(e: SeriesEntry): void {
     const len = e.raw.length;
     const nw = (len + 3) >> 2;
@@ -496,7 +495,7 @@ class SectionTable {
   }
 
   /** Whether the bytes from `from` are the `len` characters whose words start at `at` in the pool. */
-  sameWords(at: number, len: number, d: DataView, b: Uint8Array, from: number): boolean {
+  private sameWords(at: number, len: number, d: DataView, b: Uint8Array, from: number): boolean {
     const pool = this.pool;
     const full = len >> 2;
     for (let k = 0; k < full; k++) if (d.getInt32(from + 4 * k, true) !== pool[at + k]) return false;
