@@ -121,14 +121,23 @@ export class ParsePool {
     return this.threads.filter((t) => t !== undefined).length;
   }
 
-  /** Parses line protocol on a thread; `undefined` when the caller must parse it itself. */
-  parseInflux(bytes: Uint8Array, opts: InfluxThreadOptions): Promise<ParsedBody | undefined> {
+  /**
+   * Parses line protocol on a thread: `parts` are the body's bytes in order (`length` in all), copied
+   * there one after the other (no joined copy first). `undefined` when the caller must parse it itself.
+   */
+  parseInflux(parts: readonly Uint8Array[], length: number, opts: InfluxThreadOptions): Promise<ParsedBody | undefined> {
     const t = this.pick();
     if (t === undefined) return Promise.resolve(undefined);
     const id = this.nextId++;
-    const buf = t.take(bytes.length);
-    new Uint8Array(buf, 0, bytes.length).set(bytes);
-    const req: ParseRequest = { type: 'parse', id, decoder: 'influx', bytes: buf, length: bytes.length, influx: opts };
+    const buf = t.take(length);
+    const into = new Uint8Array(buf, 0, length);
+    let at = 0;
+    for (const p of parts) {
+      into.set(p.length <= length - at ? p : p.subarray(0, length - at), at);
+      at += p.length;
+      if (at >= length) break;
+    }
+    const req: ParseRequest = { type: 'parse', id, decoder: 'influx', bytes: buf, length, influx: opts };
     return new Promise((resolve) => {
       t.pending.set(id, { settle: resolve, buf });
       try {

@@ -115,12 +115,14 @@ export default defineReceiver({
       const REFUSED: BodyFailure = { ok: false, status: 503, code: 'SONDE_ERR_UNAVAILABLE', message: 'refused' };
       const BUSY: BodyFailure = { ok: false, status: 503, code: 'SONDE_ERR_BUSY', message: 'too many request bytes being decoded at once; retry later', retryAfterS: 1 };
       let held = 0;
-      const parseAndStore = async (text: Buffer): Promise<BodyFailure | undefined> => {
+      /** Parses and stores `parts` (one slice of whole lines, maybe in several chunks). */
+      const parseAndStore = async (parts: readonly Buffer[], length: number): Promise<BodyFailure | undefined> => {
         // names and tags as sent (`loc=a\\ b` and `loc=a_b` stay two series); outputs that cannot carry them report collisions
         wrote = true;
-        // large slices are parsed on a parse thread and come back in columns; the rest here
-        const off = pool !== undefined && text.length >= THREAD_BYTES ? await pool.parseInflux(text, { precision, now, sanitize: false }) : undefined;
-        const r = off ?? parseInfluxLines(text, { precision, now, strings: 'drop', sanitize: false, seriesCache });
+        // large slices are parsed on a parse thread (copied there chunk by chunk) and come back in columns; the rest here
+        const off = pool !== undefined && length >= THREAD_BYTES ? await pool.parseInflux(parts, length, { precision, now, sanitize: false }) : undefined;
+        const text = off === undefined ? (parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, length)) : undefined;
+        const r = off ?? parseInfluxLines(text as Buffer, { precision, now, strings: 'drop', sanitize: false, seriesCache });
         if (r.droppedStrings > 0) strings.inc(r.droppedStrings);
         if (r.errors.length > 0) {
           invalid += r.errors.length;
@@ -166,7 +168,7 @@ export default defineReceiver({
         // copy the tail: a view would keep the whole slice's memory alive
         pending = cut < buf.length ? [Buffer.from(buf.subarray(cut))] : [];
         pendingBytes = buf.length - cut;
-        const r = await parseAndStore(buf.subarray(0, cut));
+        const r = await parseAndStore([buf.subarray(0, cut)], cut);
         sharedDecodeBudget.give(cut);
         held -= cut;
         return r;
@@ -180,7 +182,7 @@ export default defineReceiver({
         return;
       }
       try {
-        if (body.ok && refused === undefined && pendingBytes > 0) await parseAndStore(Buffer.concat(pending));
+        if (body.ok && refused === undefined && pendingBytes > 0) await parseAndStore(pending, pendingBytes);
       } finally {
         pending = [];
         sharedDecodeBudget.give(held);
