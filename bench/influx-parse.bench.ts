@@ -9,8 +9,10 @@
  * measured passes.
  *
  * Usage: node --import tsx bench/influx-parse.bench.ts [--base FILE] [--rounds N] [--points N]
- *        [--series N] [--batch N] [--shuffle]
+ *        [--series N] [--batch N] [--shuffle] [--fields N]
  *   --shuffle   lines in random order (the same series, no two bodies alike in order)
+ *   --fields N  Telegraf's cpu lines instead (`cpu,cpu=cpuK,host=host-N.example.com usage_user=...`,
+ *               N fields, ns timestamps); points count fields, so there are points / N lines
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
@@ -31,6 +33,7 @@ const { values: opts } = parseArgs({
     series: { type: 'string' },
     batch: { type: 'string' },
     shuffle: { type: 'boolean' },
+    fields: { type: 'string' },
     // internal: measure the parser of this file and print the rate (one round, in a process of its own)
     child: { type: 'string' },
   },
@@ -39,6 +42,8 @@ const POINTS = Number(opts.points ?? 1_000_000);
 const SERIES = Number(opts.series ?? 1000);
 const BATCH = Number(opts.batch ?? 5000);
 const ROUNDS = Math.max(1, Number(opts.rounds ?? 5));
+const FIELDS = opts.fields !== undefined ? Math.max(1, Number(opts.fields)) : 0;
+const CPU_FIELDS = ['user', 'system', 'idle', 'nice', 'iowait', 'irq', 'softirq', 'steal', 'guest', 'guest_nice'];
 const SELF = fileURLToPath(import.meta.url);
 const CURRENT = fileURLToPath(new URL('../src/codecs/influx.ts', import.meta.url));
 
@@ -47,9 +52,15 @@ const CURRENT = fileURLToPath(new URL('../src/codecs/influx.ts', import.meta.url
 const T0 = 1_764_768_000_000;
 function buildBodies(): Buffer[] {
   const lines: string[] = [];
-  for (let k = 0; k < POINTS; k++) {
+  const perLine = FIELDS || 1;
+  for (let k = 0; k < POINTS / perLine; k++) {
     const s = k % SERIES;
-    lines.push(`bench,host=h${s},dc=d${s % 7} value=${k % 997} ${T0 + Math.floor(k / SERIES) * 10}\n`);
+    const ts = T0 + Math.floor(k / SERIES) * 10;
+    if (FIELDS === 0) lines.push(`bench,host=h${s},dc=d${s % 7} value=${k % 997} ${ts}\n`);
+    else {
+      const f = Array.from({ length: FIELDS }, (_, j) => `usage_${CPU_FIELDS[j % 10]}${j >= 10 ? j : ''}=${((k * 7 + j) % 1000) / 10}`);
+      lines.push(`cpu,cpu=cpu${s % 16},host=host-${s}.example.com ${f.join(',')} ${ts}000000\n`);
+    }
   }
   if (opts.shuffle) {
     let seed = 12345;
@@ -60,11 +71,11 @@ function buildBodies(): Buffer[] {
     }
   }
   const bodies: Buffer[] = [];
-  for (let i = 0; i < POINTS; i += BATCH) bodies.push(Buffer.from(lines.slice(i, i + BATCH).join('')));
+  for (let i = 0; i < lines.length; i += BATCH) bodies.push(Buffer.from(lines.slice(i, i + BATCH).join('')));
   return bodies;
 }
 
-const OPTS = { precision: 'ms', now: T0, strings: 'drop', sanitize: false } as const;
+const OPTS = { precision: FIELDS ? 'ns' : 'ms', now: T0, strings: 'drop', sanitize: false } as const;
 
 async function load(file: string): Promise<Codec> {
   return (await import(pathToFileURL(resolve(file)).href)) as Codec;
@@ -115,7 +126,8 @@ if (opts.base !== undefined) {
   }
 }
 
-const pass = process.argv.slice(2).filter((x) => x.startsWith('--') && !x.startsWith('--base') && !x.startsWith('--rounds'));
+// the children build the same bodies
+const pass = [`--points=${POINTS}`, `--series=${SERIES}`, `--batch=${BATCH}`, ...(FIELDS ? [`--fields=${FIELDS}`] : []), ...(opts.shuffle ? ['--shuffle'] : [])];
 for (let round = 0; round < ROUNDS; round++) {
   const order = round % 2 === 0 ? parsers : [...parsers].reverse();
   for (const p of order) {
@@ -132,7 +144,8 @@ const median = (xs: number[]): number => {
 };
 const fmt = (x: number): string => (x / 1e6).toFixed(2);
 console.log(
-  `${POINTS.toLocaleString('en')} points, ${SERIES} series, ${BATCH} lines a body${opts.shuffle ? ' (lines shuffled)' : ''}, precision ms, ` +
+  `${POINTS.toLocaleString('en')} points, ${SERIES} series, ${BATCH} lines a body${opts.shuffle ? ' (lines shuffled)' : ''}` +
+    `${FIELDS ? `, Telegraf cpu lines of ${FIELDS} fields, precision ns` : ', precision ms'}, ` +
     `strings drop, sanitize off, one series cache; ${ROUNDS} rounds, alternating, a process each (2 passes to warm up, median of 3)\n`,
 );
 console.log('| parser | M points / CPU s (median) | min | max | vs base |');
