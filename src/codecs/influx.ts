@@ -983,6 +983,7 @@ class LineParser {
     if (i < n && c !== NL) {
       const s = i;
       if (c === 45 /* - */) i++;
+      while (i + 4 <= n && isDigits4(d.getInt32(i, true))) i += 4;
       while (i < n && (c = b[i] as number) >= 48 && c <= 57) i++;
       const tEnd = i;
       while (i < n && ((c = b[i] as number) === SPACE || c === CR)) i++;
@@ -1055,9 +1056,14 @@ function intBytes(b: Uint8Array, from: number, to: number, unsigned: boolean): n
   return neg && v !== 0 ? -v : v;
 }
 
+/** Whether the four bytes of a word are ASCII digits. */
+function isDigits4(w: number): boolean {
+  return (w & 0xf0f0f0f0) === 0x30303030 && ((w + 0x06060606) & 0xf0f0f0f0) === 0x30303030;
+}
+
 /** The value of four ASCII digits in a little-endian word (the first digit in its low byte); -1 if any is not a digit. */
 function digits4(w: number): number {
-  if ((w & 0xf0f0f0f0) !== 0x30303030 || ((w + 0x06060606) & 0xf0f0f0f0) !== 0x30303030) return -1;
+  if (!isDigits4(w)) return -1;
   let x = w & 0x0f0f0f0f;
   x = (Math.imul(x, 10) + (x >>> 8)) & 0x00ff00ff;
   return (Math.imul(x, 100) + (x >>> 16)) & 0xffff;
