@@ -403,14 +403,15 @@ class SectionTable {
   /** Counts the times it started over. */
   gen = 0;
   private readonly mask: number;
-  private readonly hashes: Int32Array;
-  private readonly entries: Array<SeriesEntry | undefined>;
+  // made at the first entry, let go when it starts over: an idle receiver's cache holds nothing
+  private hashes = new Int32Array(0);
+  private entries: Array<SeriesEntry | undefined> = [];
   /**
    * The words of the sections of plain ASCII (`wordsOf`), each with room for its first field key: a
    * line read from bytes is compared with one stretch of memory, not with strings and arrays spread
    * over the heap. Per entry: its length, its words, the key's length (-1: none yet) and its words.
    */
-  private pool = new Int32Array(4096);
+  private pool = new Int32Array(0);
   private used = 0;
 
   constructor(
@@ -420,8 +421,6 @@ class SectionTable {
     let cap = 8;
     while (cap < slots || cap < 2 * limit) cap *= 2;
     this.mask = cap - 1;
-    this.hashes = new Int32Array(cap);
-    this.entries = new Array<SeriesEntry | undefined>(cap).fill(undefined);
   }
 
   private slot(h: number): number {
@@ -434,6 +433,7 @@ class SectionTable {
   }
 
   findText(h: number, text: string, from: number, to: number): SeriesEntry | undefined {
+    if (this.count === 0) return undefined;
     const len = to - from;
     let k = this.slot(h);
     for (let n = 0; n < MAX_PROBES; n++, k = (k + 1) & this.mask) {
@@ -445,6 +445,7 @@ class SectionTable {
   }
 
   findBytes(h: number, d: DataView, b: Uint8Array, from: number, to: number): SeriesEntry | undefined {
+    if (this.count === 0) return undefined;
     const len = to - from;
     let k = this.slot(h);
     for (let n = 0; n < MAX_PROBES; n++, k = (k + 1) & this.mask) {
@@ -457,6 +458,10 @@ class SectionTable {
 
   add(e: SeriesEntry): void {
     if (this.count >= this.limit) this.clear();
+    if (this.entries.length === 0) {
+      this.hashes = new Int32Array(this.mask + 1);
+      this.entries = new Array<SeriesEntry | undefined>(this.mask + 1).fill(undefined);
+    }
     let k = this.slot(e.hash);
     for (let n = 0; this.entries[k] !== undefined; n++, k = (k + 1) & this.mask) if (n === MAX_PROBES) return;
     e.gen = this.gen;
@@ -472,7 +477,7 @@ class SectionTable {
     const nw = (len + 3) >> 2;
     const need = 2 + nw + KEY_WORDS;
     if (this.used + need > this.pool.length) {
-      const grown = new Int32Array(Math.max(2 * this.pool.length, this.used + need));
+      const grown = new Int32Array(Math.max(2 * this.pool.length, this.used + need, 1024));
       grown.set(this.pool.subarray(0, this.used));
       this.pool = grown;
     }
@@ -525,9 +530,10 @@ class SectionTable {
   clear(): void {
     this.gen++;
     this.used = 0;
-    if (this.count === 0) return;
-    this.entries.fill(undefined);
     this.count = 0;
+    this.hashes = new Int32Array(0);
+    this.entries = [];
+    this.pool = new Int32Array(0);
   }
 }
 
