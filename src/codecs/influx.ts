@@ -338,11 +338,12 @@ function pointName(names: Map<string, Map<string, string>>, entry: SeriesEntry |
       entry.names.set(key, name);
       entry.keys.push(key);
       entry.keyNames.push(name);
-      entry.keyWords.push(plainAscii(key, true) ? wordsOf(key) : undefined);
+      // lines read from bytes match only keys with a name (an empty one is an error, reported by `line`)
+      entry.keyWords.push(plainAscii(key, true) && name.length > 0 ? wordsOf(key) : undefined);
       if (entry.keys.length === 1) {
         entry.key0 = key;
         entry.name0 = name;
-        entry.table?.placeKey(entry, key);
+        if (name.length > 0) entry.table?.placeKey(entry, key);
       }
     }
     return name;
@@ -955,7 +956,7 @@ class LineParser {
         }
         if (i >= n || i === s) return false;
         f = knownKey(keys, b, s, i, nf);
-        if (f < 0) return false;
+        if (f < 0 || (entry.keyNames[f] as string).length === 0) return false;
       }
       i++;
       s = i;
@@ -1228,7 +1229,8 @@ class Body {
         else this.droppedStrings++;
         continue;
       }
-      if (name.length === 0) {
+      // (names of lines read from bytes are never empty: no need to look at them, out in the heap)
+      if (!named && name.length === 0) {
         this.needText();
         this.errors.push({ message: 'empty metric name after sanitizing', line: lineNo, sample: sampleOf(lp.text.slice(lineStart, end)) });
         continue;

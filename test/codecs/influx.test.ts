@@ -534,3 +534,21 @@ test('bytes: bodies of escapes, quotes, comments and newlines parse as their tex
     );
   }
 });
+
+test('bytes: a field whose name sanitizes to nothing is an error on every line, cached or not', async () => {
+  const { InfluxSeriesCache } = await import('../../src/codecs/influx.js');
+  const cache = new InfluxSeriesCache();
+  // `.` sanitizes to an empty name: the `value` field of measurement `.` has none, `.x` is `x`
+  const text = '.,t=a value=1 1\n.,t=a value=2 2\n.,t=a x=1,value=3 3\n.,t=a value=4,x=5 4\n.,t=a x=6 5';
+  const opts = { precision: 'ms' as const, now: NOW, sanitize: true };
+  const want = parseInfluxLines(text, opts);
+  assert.deepEqual(
+    want.errors.map((e) => `${e.line}: ${e.message}`),
+    ['1: empty metric name after sanitizing', '2: empty metric name after sanitizing', '3: empty metric name after sanitizing', '4: empty metric name after sanitizing'],
+  );
+  assert.deepEqual(
+    want.items.map((p) => `${p.name}=${p.value}`),
+    ['x=1', 'x=5', 'x=6'],
+  );
+  for (let round = 0; round < 3; round++) assert.deepEqual(parseInfluxLines(Buffer.from(text), { ...opts, seriesCache: cache }), want);
+});
