@@ -261,19 +261,6 @@ function spaceOrBackslash(w: number): number {
   return (((s - 0x01010101) & ~s) | ((b - 0x01010101) & ~b)) & 0x80808080;
 }
 
-/** Whether the ASCII bytes `b[from, from + len)` (viewed by `d`) are the words `w` (`wordsOf`). */
-function sameWords(w: Int32Array, len: number, d: DataView, b: Uint8Array, from: number): boolean {
-  const full = len >> 2;
-  for (let k = 0; k < full; k++) if (d.getInt32(from + 4 * k, true) !== w[k]) return false;
-  const rest = len & 3;
-  if (rest === 0) return true;
-  const at = from + 4 * full;
-  if (at + 4 <= b.length) return (d.getInt32(at, true) & (LOW_BYTES[rest] as number)) === w[full];
-  let tail = 0;
-  for (let k = 0; k < rest; k++) tail |= (b[at + k] as number) << (8 * k);
-  return tail === w[full];
-}
-
 /** The low bytes of the characters of `s` as little-endian words, the last one padded with zeros. */
 function wordsOf(s: string): Int32Array {
   const w = new Int32Array((s.length + 3) >> 2);
@@ -301,7 +288,7 @@ interface SeriesEntry {
   table: SectionTable | undefined;
   gen: number;
   at: number;
-  /** Where its first field key is in the pool (after its words). */
+  /** Where its first field key goes in the pool (the room after its words). */
   keyAt: number;
   /** The entry of the line that came after one of this series last time (batches repeat an order). */
   next: SeriesEntry | undefined;
@@ -315,8 +302,11 @@ interface SeriesEntry {
   /** The first of them (most series have one field). */
   key0: string;
   name0: string;
-  /** The keys as words where they are plain ASCII with nothing to escape (then the bytes of a line can be compared with them). */
-  readonly keyWords: Array<Int32Array | undefined>;
+  /**
+   * Where each key's length and words are in the table's pool (-1: not there), where it is plain
+   * ASCII with nothing to escape and has a name: then the bytes of a line are compared with it.
+   */
+  readonly keyPos: number[];
 }
 
 /** Point names kept per series (or measurement): a series written with ever new field keys gets its names made each time past it. */
@@ -339,11 +329,10 @@ function pointName(names: Map<string, Map<string, string>>, entry: SeriesEntry |
       entry.keys.push(key);
       entry.keyNames.push(name);
       // lines read from bytes match only keys with a name (an empty one is an error, reported by `line`)
-      entry.keyWords.push(plainAscii(key, true) && name.length > 0 ? wordsOf(key) : undefined);
+      entry.keyPos.push(name.length > 0 && entry.table !== undefined ? entry.table.placeKey(entry, key, entry.keys.length - 1) : -1);
       if (entry.keys.length === 1) {
         entry.key0 = key;
         entry.name0 = name;
-        if (name.length > 0) entry.table?.placeKey(entry, key);
       }
     }
     return name;
@@ -473,31 +462,47 @@ class SectionTable {
     if (e.plain) this.place(e);
   }
 
-  private place(e: SeriesEntry): void {
-    const len = e.raw.length;
-    const nw = (len + 3) >> 2;
-    const need = 2 + nw + KEY_WORDS;
+  /** Room for `need` more words in the pool: where they start. */
+  private reserve(need: number): number {
     if (this.used + need > this.pool.length) {
       const grown = new Int32Array(Math.max(2 * this.pool.length, this.used + need, 1024));
       grown.set(this.pool.subarray(0, this.used));
       this.pool = grown;
     }
     const at = this.used;
+    this.used += need;
+    return at;
+  }
+
+  private place(e: SeriesEntry): void {
+    const len = e.raw.length;
+    const nw = (len + 3) >> 2;
+    const at = this.reserve(2 + nw + KEY_WORDS);
     const w = wordsOf(e.raw);
     this.pool[at] = len;
     this.pool.set(w, at + 1);
     this.pool[at + 1 + nw] = -1;
-    this.used += need;
     e.at = at;
     e.keyAt = at + 1 + nw;
   }
 
-  /** Files the first field key of `e` beside its section's words, where it is plain and short. */
-  placeKey(e: SeriesEntry, key: string): void {
-    if (e.gen !== this.gen || e.at < 0 || key.length > 4 * KEY_WORDS || !plainAscii(key, true)) return;
-    const kat = e.keyAt;
+  /**
+   * Files field key number `index` of `e` in the pool (the first beside its section's words), where
+   * it is plain and not long: where it is, or -1.
+   */
+  placeKey(e: SeriesEntry, key: string, index: number): number {
+    if (e.gen !== this.gen || e.at < 0 || !plainAscii(key, true)) return -1;
+    let kat: number;
+    if (index === 0) {
+      if (key.length > 4 * KEY_WORDS) return -1;
+      kat = e.keyAt;
+    } else {
+      if (key.length > 64) return -1;
+      kat = this.reserve(1 + ((key.length + 3) >> 2));
+    }
     this.pool[kat] = key.length;
     this.pool.set(wordsOf(key), kat + 1);
+    return kat;
   }
 
   /** Whether the bytes from `from` are the `len` characters whose words start at `at` in the pool. */
@@ -521,9 +526,8 @@ class SectionTable {
     return i + len < end && b[i + len] === SPACE && this.sameWords(e.at + 1, len, d, b, i) ? i + len : -1;
   }
 
-  /** Where the first field key of `e` ends (at its `=`) when the bytes from `s` are it; -1 when not. */
-  keyAt(e: SeriesEntry, d: DataView, b: Uint8Array, s: number, end: number): number {
-    const kat = e.keyAt;
+  /** Where the field key filed at `kat` ends (at its `=`) when the bytes from `s` are it; -1 when not. */
+  keyAt(kat: number, d: DataView, b: Uint8Array, s: number, end: number): number {
     const kl = this.pool[kat] as number;
     return kl > 0 && s + kl < end && b[s + kl] === EQUALS && this.sameWords(kat + 1, kl, d, b, s) ? s + kl : -1;
   }
@@ -601,7 +605,7 @@ export class InfluxSeriesCache {
       keyNames: [],
       key0: '',
       name0: '',
-      keyWords: [],
+      keyPos: [],
     };
     (sanitize ? this.sanitized : this.asSent).add(e);
     return e;
@@ -945,10 +949,8 @@ class LineParser {
       let s = i;
       // the key: the one in this place last time, compared in place, or any known one
       let f = nf;
-      const kw = nf === 0 ? undefined : entry.keyWords[f];
-      const kl = kw !== undefined ? (keys[f] as string).length : 0;
-      if (nf === 0 && (k = table.keyAt(entry, d, b, s, n)) > 0) i = k;
-      else if (kw !== undefined && s + kl < n && b[s + kl] === EQUALS && sameWords(kw, kl, d, b, s)) i = s + kl;
+      const kat = entry.keyPos[f];
+      if (kat !== undefined && kat >= 0 && (k = table.keyAt(kat, d, b, s, n)) > 0) i = k;
       else {
         while (i < n && (c = b[i] as number) !== EQUALS) {
           if (c === COMMA || c === SPACE || c === BACKSLASH || c === NL || c === QUOTE) return false;
