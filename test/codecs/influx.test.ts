@@ -552,3 +552,15 @@ test('bytes: a field whose name sanitizes to nothing is an error on every line, 
   );
   for (let round = 0; round < 3; round++) assert.deepEqual(parseInfluxLines(Buffer.from(text), { ...opts, seriesCache: cache }), want);
 });
+
+test('series cache: thousands of series fill the table and its pool, each still found as itself', async () => {
+  const { InfluxSeriesCache } = await import('../../src/codecs/influx.js');
+  const cache = new InfluxSeriesCache(6000);
+  const text = Array.from({ length: 5000 }, (_, k) => `disk,host=host-${k % 977}.example.com,dev=sd${k} used=${k}i,free=${k}.5 ${k}`).join('\n');
+  const want = parseInfluxLines(text, cacheOpts);
+  for (let round = 0; round < 3; round++) assert.deepEqual(parseInfluxLines(Buffer.from(text), { ...cacheOpts, seriesCache: cache }), want);
+  // a few may have been left out where their slots were crowded; nearly all are kept
+  assert.ok(cache.size > 4900 && cache.size <= 5000, `size ${cache.size}`);
+  const reversed = text.split('\n').reverse().join('\n');
+  assert.deepEqual(parseInfluxLines(Buffer.from(reversed), { ...cacheOpts, seriesCache: cache }), parseInfluxLines(reversed, cacheOpts));
+});
