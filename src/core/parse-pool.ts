@@ -41,13 +41,13 @@ export interface ParsedBody {
 const RESTART_DELAY_MS = 10_000;
 
 /**
- * Parse threads to use for `"auto"`: one per core, at most 4; none on a single core. As many threads as
- * cores, not one fewer: the agent's thread waits for parsed bodies part of the time, and a second parse
- * thread fills that time (measured on 2 cores: 1.5-1.8M points/s with two threads, 1.1-1.3M with one).
+ * Parse threads to use for `"auto"`: one per core beyond the agent's own, at most 4; none on a single
+ * core. Measured on 2 cores: one thread 1.3-1.9M points/s, two 1.0-1.35M (three busy threads then take
+ * turns on two cores and use more CPU for the same work).
  */
 export function autoParseThreads(): number {
   const cores = availableParallelism();
-  return cores < 2 ? 0 : Math.min(4, cores);
+  return cores < 2 ? 0 : Math.min(4, cores - 1);
 }
 
 /** Bytes of shared buffers a thread keeps for reuse once their bodies were parsed. */

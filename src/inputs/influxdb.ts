@@ -28,7 +28,7 @@ const schema = z.object({
     .union([z.literal('auto'), z.number().int().min(0).max(64)])
     .default('auto')
     .describe(
-      'Threads that parse request bodies of 32 KiB or more while the agent thread stores the last one; "auto": one per core, at most 4 (none on a single core); 0: parse on the agent thread. Threads start with the first such body and stop after a minute without one',
+      'Threads that parse request bodies of 32 KiB or more while the agent thread stores the last one; "auto": one per core beyond the first, at most 4 (none on a single core); 0: parse on the agent thread. Threads start with the first such body and stop after a minute without one',
     ),
 });
 
