@@ -14,6 +14,7 @@
  *   --warmup N    points sent to each subject, unmeasured, before its measured points (default 200,000;
  *                 the same series, earlier timestamps): the rates are those of a running server, not
  *                 of one still compiling its hot code
+ *   --parse-threads N  the receiver's `parse_threads` (default: its own, "auto")
  *   --cpu-prof D  write a V8 CPU profile of each sonde agent run into directory D
  *   --baseline D  also run the sonde built in checkout D (its bin/sonde.js) each round, to compare a
  *                 change with what it changes in the same run
@@ -44,6 +45,7 @@ const { values: opts } = parseArgs({
     'cpu-prof': { type: 'string' },
     baseline: { type: 'string' },
     warmup: { type: 'string' },
+    'parse-threads': { type: 'string' },
   },
 });
 const POINTS = Number(opts.points ?? 1_000_000);
@@ -52,6 +54,7 @@ const BATCH = Number(opts.batch ?? 5000);
 const CLIENTS = Number(opts.clients ?? 4);
 const ROUNDS = Math.max(1, Number(opts.rounds ?? 3));
 const WARMUP = Number(opts.warmup ?? 200_000);
+const PARSE_THREADS = opts['parse-threads'] !== undefined ? Number(opts['parse-threads']) : undefined;
 const PROF_DIR = opts['cpu-prof'] !== undefined ? resolve(opts['cpu-prof']) : undefined;
 const BASELINE = opts.baseline !== undefined ? resolve(opts.baseline) : undefined;
 for (const root of [ROOT, ...(BASELINE !== undefined ? [BASELINE] : [])]) {
@@ -173,7 +176,7 @@ async function benchSonde(round: number, root = ROOT, subject = SONDE): Promise<
   const cfg = join(dir, 'sonde.toml');
   writeFileSync(
     cfg,
-    `[agent]\ndata_dir = "data"\nself_metrics = false\ndefault_inputs = false\n[http]\nlisten = "127.0.0.1:${api}"\n[inputs]\n[[inputs.influxdb]]\nlisten = "127.0.0.1:${influx}"\n${process.env.PT ? `parse_threads = ${process.env.PT}\n` : ""}`,
+    `[agent]\ndata_dir = "data"\nself_metrics = false\ndefault_inputs = false\n[http]\nlisten = "127.0.0.1:${api}"\n[inputs]\n[[inputs.influxdb]]\nlisten = "127.0.0.1:${influx}"\n${PARSE_THREADS !== undefined ? `parse_threads = ${PARSE_THREADS}\n` : ''}`,
   );
   // no SONDE_* settings from the caller's environment
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SONDE_') && k !== 'NODE_OPTIONS'));
