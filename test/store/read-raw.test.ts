@@ -3,28 +3,18 @@
  * head with a frozen prefix and its raw tail, cut to [start, end); the sample cap; the columns coming
  * back from the worker thread.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { point, type Point } from '../../src/model/point.js';
 import { Tsdb } from '../../src/store/tsdb.js';
 import { openStore, openStoreAuto } from '../../src/store/index.js';
 import type { RawReadResult } from '../../src/store/handle.js';
+import { tempDirs } from '../helpers/tmp.js';
 
 const T0 = 1_699_999_200_000;
 const WINDOW = 60_000;
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'sonde-raw-'));
-  dirs.push(d);
-  return d;
-}
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs('sonde-raw-');
 
 /** The columns of a raw read as one [ts, value] list per series key. */
 function columns(r: RawReadResult): Map<string, Array<[number, number]>> {

@@ -3,27 +3,17 @@
  * series that retention left without a sample are forgotten, in memory and in SQLite, which makes room
  * again. Also through the worker thread, whose handles re-resolve once there is room.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { point, type Point } from '../../src/model/point.js';
 import { Tsdb } from '../../src/store/tsdb.js';
 import { openStore } from '../../src/store/index.js';
+import { tempDirs } from '../helpers/tmp.js';
 
 const DAY = 86_400_000;
 const T0 = 1_699_920_000_000;
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sonde-series-'));
-  dirs.push(dir);
-  return dir;
-}
+const tmp = tempDirs('sonde-series-');
 
 test('past max_series new series are refused and counted; known series keep writing', (t) => {
   const dir = tmp();

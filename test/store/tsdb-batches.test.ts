@@ -4,29 +4,19 @@
  * in later batches, and re-resolved when that number no longer names a live series (forgotten by
  * retention, refused by the limit, kind changed).
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { PointPacker, PointUnpacker } from '../../src/core/point-columns.js';
 import { point, type Point } from '../../src/model/point.js';
 import type { PointBatch } from '../../src/model/point-batch.js';
 import { Tsdb } from '../../src/store/tsdb.js';
 import { openStore } from '../../src/store/index.js';
+import { tempDirs } from '../helpers/tmp.js';
 
 const DAY = 86_400_000;
 const T0 = 1_699_920_000_000;
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sonde-batches-'));
-  dirs.push(dir);
-  return dir;
-}
+const tmp = tempDirs('sonde-batches-');
 
 /** Batches as a parse thread makes them: one packer and unpacker for the whole test (one series table). */
 function batcher(limit?: number): (points: Point[]) => PointBatch {
