@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import checkSpec from '../../src/inputs/check.js';
 import { testContext } from '../helpers/context.js';
+import { waitFor } from '../helpers/spawn.js';
 
 const DIR = join(fileURLToPath(new URL('.', import.meta.url)), '../fixtures/exec/checks');
 const NOW = 1_700_000_000_000;
@@ -49,7 +50,7 @@ test('a check longer than the interval: not started again (overrun), its points 
   assert.deepEqual(await input.gather!(NOW), []);
   assert.deepEqual(await input.gather!(NOW + 50), []);
   assert.equal(count('overruns'), 1);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(() => ctx.emitted.length > 0, 5000, 'the slow check to end');
   assert.deepEqual(ctx.emitted.map((p) => [p.name, p.ts]), [['check.slow', NOW]]);
   ctx.cleanup();
 });

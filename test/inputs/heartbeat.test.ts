@@ -9,6 +9,7 @@ import { defaultQuery, holdsProbe, parseReadback, readbackUrl, type ReadbackKind
 import { subscribeRules } from '../../src/alerting/bus.js';
 import { HttpServer } from '../../src/http/server.js';
 import { testContext } from '../helpers/context.js';
+import { waitFor } from '../helpers/spawn.js';
 import type { QueryRequest, QueryResult, StoreHandle } from '../../src/store/handle.js';
 import type { Point } from '../../src/model/point.js';
 
@@ -150,9 +151,10 @@ test('read-back gives up and counts a failure when the probe never shows up', as
   );
   input.gather?.(Date.now());
   input.gather?.(Date.now());
-  await new Promise((r) => setTimeout(r, 500));
+  const metrics = (): Record<string, number> => ctx.selfMetrics.byPlugin()[0]?.metrics ?? {};
+  await waitFor(() => (metrics()['heartbeat_readback_failures'] ?? 0) > 0, 5000, 'the read-back to give up');
   await input.stop?.();
-  const s = ctx.selfMetrics.byPlugin()[0]?.metrics ?? {};
+  const s = metrics();
   assert.equal(s['heartbeat_readback_failures'], 1);
   assert.equal(s['heartbeat_readback_skipped'], 1);
   server?.close();

@@ -13,7 +13,7 @@ import { SondeError } from '../../src/errors.js';
 import type { Point } from '../../src/model/point.js';
 import { testContext, type TestContext } from '../helpers/context.js';
 import { ROOT, waitFor } from '../helpers/spawn.js';
-import { freePort, freeUdpPort } from '../helpers/servers.js';
+import { freePort, freeUdpPort, waitUdpDrained } from '../helpers/servers.js';
 
 const RUNS = Number(process.env.SONDE_FUZZ_RUNS ?? 20000);
 
@@ -174,7 +174,7 @@ test('stop() flushes what was aggregated since the last flush', async () => {
   const s = createSocket('udp4');
   await new Promise<void>((r) => s.send('last:7|c', udpPort, '127.0.0.1', () => r()));
   s.close();
-  await new Promise((r) => setTimeout(r, 100));
+  await waitUdpDrained(udpPort, 10_000);
   await input.stop();
   assert.equal(ctx.emitted.find((p) => p.name === 'last.count')?.value, 7);
   ctx.cleanup();
@@ -249,7 +249,7 @@ for (const worker of [true, false]) {
 test('stop() right after a burst: everything received is in the final flush (worker=true)', async () => {
   const { input, ctx, udpPort } = await startInput({ worker: true });
   await sendAll(udpPort, burst().packets);
-  await new Promise((r) => setTimeout(r, 100));
+  await waitUdpDrained(udpPort, 10_000);
   await input.stop();
   checkBurst(ctx);
   ctx.cleanup();
