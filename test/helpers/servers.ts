@@ -365,50 +365,46 @@ export async function startCollectd(opts: CollectdOptions = {}): Promise<Running
   return Object.assign(s, { csvDir });
 }
 
+/** The rows of /proc/net/udp and udp6 whose local port is `port`, split into columns. */
+function udpRows(port: number): string[][] {
+  const hex = ':' + port.toString(16).toUpperCase().padStart(4, '0');
+  const rows: string[][] = [];
+  for (const f of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text = '';
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      continue; // not on this kernel
+    }
+    for (const l of text.split('\n')) {
+      const cols = l.trim().split(/\s+/);
+      if ((cols[1] ?? '').endsWith(hex)) rows.push(cols);
+    }
+  }
+  return rows;
+}
+
 /** Waits until a UDP socket is bound to `port` (any address), per /proc/net/udp and udp6. */
 export async function waitUdpBound(port: number, timeoutMs: number): Promise<void> {
-  const hex = ':' + port.toString(16).toUpperCase().padStart(4, '0');
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    for (const f of ['/proc/net/udp', '/proc/net/udp6']) {
-      try {
-        const text = readFileSync(f, 'utf8');
-        if (text.split('\n').some((l) => (l.trim().split(/\s+/)[1] ?? '').endsWith(hex))) return;
-      } catch {
-        /* not on this kernel */
-      }
-    }
+    if (udpRows(port).length > 0) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`nothing bound UDP port ${port} within ${timeoutMs} ms`);
 }
 
 /**
- * Waits until the kernel holds no unread datagrams for UDP port `port` (the rx_queue column of
- * /proc/net/udp and udp6 is 0 on every socket bound to it): whatever was sent has been read.
+ * Waits until the kernel holds no unread datagrams for UDP port `port` (the rx_queue column is 0 on
+ * every socket bound to it): whatever was sent has been read.
  */
 export async function waitUdpDrained(port: number, timeoutMs: number): Promise<void> {
-  const hex = ':' + port.toString(16).toUpperCase().padStart(4, '0');
   const end = Date.now() + timeoutMs;
   let queued = -1;
   while (Date.now() < end) {
-    queued = 0;
-    let bound = false;
-    for (const f of ['/proc/net/udp', '/proc/net/udp6']) {
-      let text = '';
-      try {
-        text = readFileSync(f, 'utf8');
-      } catch {
-        continue; // not on this kernel
-      }
-      for (const l of text.split('\n')) {
-        const cols = l.trim().split(/\s+/);
-        if (!(cols[1] ?? '').endsWith(hex)) continue;
-        bound = true;
-        queued += parseInt((cols[4] ?? '0:0').split(':')[1] ?? '0', 16);
-      }
-    }
-    if (bound && queued === 0) return;
+    const rows = udpRows(port);
+    queued = rows.reduce((n, cols) => n + parseInt((cols[4] ?? '0:0').split(':')[1] ?? '0', 16), 0);
+    if (rows.length > 0 && queued === 0) return;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`UDP port ${port} still had ${queued} bytes unread after ${timeoutMs} ms`);
